@@ -1,0 +1,36 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace EdgePatchCore.Evaluation;
+
+/// <summary>The result of `trainer evaluate` (DESIGN 13); serialised as camelCase JSON, fractions in 0..1.</summary>
+public sealed record EvaluationReport
+{
+    public required string Product { get; init; }
+    public required ArtifactInfo Artifact { get; init; }
+    public required ImageCounts Images { get; init; }
+    public double? ImageAuroc { get; init; }
+    public double? PixelAuroc { get; init; }
+    public double? Pro { get; init; }
+    public float? F1Threshold { get; init; }
+    public int? Misclassified { get; init; }
+    public required SortedDictionary<string, DefectMetrics> PerDefect { get; init; }
+    public required TimingInfo Timing { get; init; }
+    /// <summary>Why a metric is null, and other remarks.</summary>
+    public List<string> Notes { get; init; } = [];
+    public List<string> Skipped { get; init; } = [];
+
+    public sealed record ArtifactInfo(string Id, int CoresetRows);
+    public sealed record ImageCounts(int Good, int Defective);
+    public sealed record DefectMetrics(int Count, double? ImageAuroc, double? PixelAuroc, double? Pro);
+    public sealed record TimingInfo(double ImagesPerSecond, double MedianMs);
+
+    public static readonly JsonSerializerOptions JsonOptions = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        WriteIndented = true,
+        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+    };
+
+    public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
+}

@@ -1,0 +1,105 @@
+using System.Diagnostics;
+using EdgePatchCore.Artifacts;
+using EdgePatchCore.Datasets;
+using EdgePatchCore.Diagnostics;
+using EdgePatchCore.Imaging;
+using EdgePatchCore.Scoring;
+
+namespace EdgePatchCore.Evaluation;
+
+/// <summary>Scores a labelled test set (MVTec layout) and computes the paper's metrics, overall and per defect type.</summary>
+public sealed class Evaluator(IReporter reporter)
+{
+    public EvaluationReport Evaluate(Artifact artifact, PatchCoreScorer scorer, DatasetFolder dataset, int batchSize = 8,
+                                     CancellationToken cancel = default)
+    {
+        var tests = dataset.TestImages;
+        if (tests.Count == 0) throw new DatasetException($"no test images in {dataset.Root} (expected test/good and test/<defect> folders)");
+        var spec = artifact.Content.Input;
+        var loader = new ImageLoader();
+        var skipped = new List<string>();
+        var notes = new List<string>();
+
+        var scored = new List<(TestImage Image, ImageScore Score)>();
+        var perImageMs = new List<double>(); // batch time / batch size: the cost of one image in the stream
+        var clock = Stopwatch.StartNew();
+        var reader = new ImageBatchReader(loader, spec, batchSize);
+        var batchClock = Stopwatch.StartNew();
+        foreach (var batch in reader.Read(tests.Select(t => t.Path).ToList(), (_, reason) => skipped.Add(reason), cancel))
+        {
+            var scores = scorer.Score(batch.Data, batch.Count);
+            double ms = batchClock.Elapsed.TotalMilliseconds / batch.Count;
+            for (int i = 0; i < batch.Count; i++)
+            {
+                scored.Add((tests[batch.SourceIndices[i]], scores[i]));
+                perImageMs.Add(ms);
+            }
+            reporter.Progress("evaluating", batch.SourceIndices[^1] + 1, tests.Count);
+            batchClock.Restart();
+        }
+        double seconds = clock.Elapsed.TotalSeconds;
+        if (scored.Count == 0) throw new DatasetException($"none of the {tests.Count} test images could be read");
+        foreach (var s in skipped) reporter.Warn($"skipped: {s}");
+
+        // Masks at the input geometry; a defect image without a mask is left out of the pixel metrics.
+        var masks = new byte[]?[scored.Count];
+        var hasPixelTruth = new bool[scored.Count];
+        int missingMasks = 0;
+        for (int i = 0; i < scored.Count; i++)
+        {
+            var image = scored[i].Image;
+            if (!image.IsDefective) { hasPixelTruth[i] = true; continue; }
+            if (image.MaskPath is null) { missingMasks++; continue; }
+            try { masks[i] = loader.LoadMask(image.MaskPath, spec); hasPixelTruth[i] = true; }
+            catch (ImageLoadException e) { missingMasks++; reporter.Warn($"mask unreadable: {e.Message}"); }
+        }
+        if (missingMasks > 0) notes.Add($"{missingMasks} defect images have no readable mask and are left out of the pixel metrics");
+
+        var imageScores = scored.Select(s => s.Score.Score).ToArray();
+        var defective = scored.Select(s => s.Image.IsDefective).ToArray();
+        int good = defective.Count(d => !d), bad = defective.Length - good;
+        double? imageAuroc = Metrics.Auroc(imageScores, defective);
+        if (imageAuroc is null) notes.Add(bad == 0 ? "image AUROC: no defective test images" : "image AUROC: no good test images");
+        var (pixelAuroc, pro) = PixelMetrics(scored, masks, hasPixelTruth, _ => true, spec);
+        if (pixelAuroc is null) notes.Add("pixel AUROC and PRO: no defect masks");
+        var f1 = Metrics.F1Optimal(imageScores, defective);
+
+        var perDefect = new SortedDictionary<string, EvaluationReport.DefectMetrics>(StringComparer.Ordinal);
+        foreach (var type in scored.Where(s => s.Image.IsDefective).Select(s => s.Image.DefectType).Distinct())
+        {
+            bool Include(int i) => !scored[i].Image.IsDefective || scored[i].Image.DefectType == type;
+            var idx = Enumerable.Range(0, scored.Count).Where(Include).ToArray();
+            double? auroc = Metrics.Auroc(idx.Select(i => imageScores[i]).ToArray(), idx.Select(i => defective[i]).ToArray());
+            var (pa, pr) = PixelMetrics(scored, masks, hasPixelTruth, Include, spec);
+            perDefect[type] = new EvaluationReport.DefectMetrics(idx.Count(i => defective[i]), auroc, pa, pr);
+        }
+
+        perImageMs.Sort();
+        return new EvaluationReport
+        {
+            Product = artifact.Content.Manifest.Product,
+            Artifact = new EvaluationReport.ArtifactInfo(artifact.Id, artifact.Content.Bank.Rows),
+            Images = new EvaluationReport.ImageCounts(good, bad),
+            ImageAuroc = imageAuroc,
+            PixelAuroc = pixelAuroc,
+            Pro = pro,
+            F1Threshold = f1?.Threshold,
+            Misclassified = f1?.Misclassified,
+            PerDefect = perDefect,
+            Timing = new EvaluationReport.TimingInfo(scored.Count / seconds, Median(perImageMs)),
+            Notes = notes,
+            Skipped = skipped,
+        };
+    }
+
+    private static (double?, double?) PixelMetrics(List<(TestImage Image, ImageScore Score)> scored, byte[]?[] masks,
+                                                   bool[] hasTruth, Func<int, bool> include, Imaging.InputSpec spec)
+    {
+        var idx = Enumerable.Range(0, scored.Count).Where(i => hasTruth[i] && include(i)).ToArray();
+        return Metrics.PixelMetrics(idx.Select(i => scored[i].Score.AnomalyMap).ToArray(), idx.Select(i => masks[i]).ToArray(),
+                                    spec.Width, spec.Height);
+    }
+
+    private static double Median(List<double> sorted) => sorted.Count == 0 ? 0
+        : sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
+}

@@ -1,0 +1,191 @@
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.Formats;
+using SixLabors.ImageSharp.Formats.Bmp;
+using SixLabors.ImageSharp.Formats.Jpeg;
+using SixLabors.ImageSharp.Formats.Png;
+using SixLabors.ImageSharp.Formats.Tiff;
+using SixLabors.ImageSharp.PixelFormats;
+using SixLabors.ImageSharp.Processing;
+
+namespace EdgePatchCore.Imaging;
+
+/// <summary>A frame or file that cannot be used as an image; the message says why, for the user.</summary>
+public sealed class ImageLoadException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>Limits applied before any pixel buffer is allocated (crafted or huge images).</summary>
+public sealed record ImageLimits
+{
+    public long MaxBytes { get; init; } = 256L << 20;
+    public long MaxPixels { get; init; } = 50_000_000;
+}
+
+/// <summary>
+/// Decodes PNG, JPEG, BMP and TIFF with ImageSharp and turns them into the network input
+/// (RGB float in 0..1, planar CHW) according to an <see cref="InputSpec"/>.
+/// Grayscale and RGBA sources become RGB; alpha is ignored.
+/// </summary>
+public sealed class ImageLoader
+{
+    private readonly Configuration _configuration;
+    private readonly ImageLimits _limits;
+
+    public ImageLoader(ImageLimits? limits = null)
+    {
+        _limits = limits ?? new ImageLimits();
+        // Only the formats we accept are registered: an unknown format is refused, not guessed.
+        _configuration = new Configuration(
+            new PngConfigurationModule(), new JpegConfigurationModule(),
+            new BmpConfigurationModule(), new TiffConfigurationModule());
+    }
+
+    public static readonly string[] Extensions = [".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"];
+
+    public static bool HasImageExtension(string path) =>
+        Extensions.Contains(Path.GetExtension(path).ToLowerInvariant());
+
+    /// <summary>Decodes a file to RGB pixels, checking size limits first.</summary>
+    public Image<Rgb24> Decode(string path)
+    {
+        byte[] bytes;
+        try
+        {
+            var length = new FileInfo(path).Length;
+            if (length > _limits.MaxBytes)
+                throw new ImageLoadException($"{path}: file is {length} bytes, over the limit of {_limits.MaxBytes}");
+            bytes = File.ReadAllBytes(path);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw new ImageLoadException($"{path}: no such file", e);
+        }
+        catch (IOException e) { throw new ImageLoadException($"{path}: cannot read ({e.Message})", e); }
+        catch (UnauthorizedAccessException e) { throw new ImageLoadException($"{path}: cannot read ({e.Message})", e); }
+        return Decode(bytes, path);
+    }
+
+    /// <summary>Decodes an in-memory frame to RGB pixels, checking size limits first.</summary>
+    public Image<Rgb24> Decode(byte[] bytes, string name)
+    {
+        if (bytes.Length == 0) throw new ImageLoadException($"{name}: empty (0 bytes)");
+        if (bytes.Length > _limits.MaxBytes)
+            throw new ImageLoadException($"{name}: {bytes.Length} bytes, over the limit of {_limits.MaxBytes}");
+        try
+        {
+            using var stream = new MemoryStream(bytes, writable: false);
+            var info = Image.Identify(_configuration, stream, out IImageFormat? format);
+            if (info is null || format is null)
+                throw new ImageLoadException($"{name}: not a PNG, JPEG, BMP or TIFF image");
+            if ((long)info.Width * info.Height > _limits.MaxPixels)
+                throw new ImageLoadException($"{name}: {info.Width} x {info.Height} pixels, over the limit of {_limits.MaxPixels}");
+            return Image.Load<Rgb24>(_configuration, bytes);
+        }
+        catch (ImageLoadException) { throw; }
+        catch (Exception e) when (e is UnknownImageFormatException or InvalidImageContentException or ImageFormatException
+                                      or NotSupportedException or InvalidDataException or ArgumentException
+                                      or IndexOutOfRangeException or NullReferenceException or InvalidOperationException)
+        {
+            throw new ImageLoadException($"{name}: corrupt or unsupported image ({e.Message})", e);
+        }
+    }
+
+    /// <summary>Decodes and preprocesses a file into <paramref name="chw"/> (3 x H x W floats, RGB 0..1).</summary>
+    public void LoadInput(string path, InputSpec spec, Span<float> chw)
+    {
+        using var image = Decode(path);
+        ToInput(image, spec, chw, path);
+    }
+
+    /// <summary>
+    /// Loads a ground-truth mask with the same geometry as the images (so it lines up with the
+    /// anomaly map): 1 where the resized mask is above half intensity, else 0.
+    /// </summary>
+    public byte[] LoadMask(string path, InputSpec spec)
+    {
+        using var rgb = Decode(path);
+        using var gray = rgb.CloneAs<L8>();
+        using var resized = Resize(gray, spec, path);
+        var pixels = new L8[spec.Width * spec.Height];
+        resized.CopyPixelDataTo(pixels);
+        var mask = new byte[pixels.Length];
+        for (int i = 0; i < mask.Length; i++) mask[i] = pixels[i].PackedValue >= 128 ? (byte)1 : (byte)0;
+        return mask;
+    }
+
+    /// <summary>Resizes per <paramref name="spec"/> and writes planar RGB floats in 0..1.</summary>
+    public static void ToInput(Image<Rgb24> image, InputSpec spec, Span<float> chw, string name = "image")
+    {
+        using var resized = Resize(image, spec, name);
+        WritePlanar(resized, chw);
+    }
+
+    /// <summary>Brings an image to the input size; a mask uses the same geometry, so it lines up.</summary>
+    public static Image<TPixel> Resize<TPixel>(Image<TPixel> image, InputSpec spec, string name = "image")
+        where TPixel : unmanaged, IPixel<TPixel>
+    {
+        if (image.Width < 1 || image.Height < 1) throw new ImageLoadException($"{name}: image has no pixels");
+        var resampler = KnownResamplers.Triangle; // bilinear with antialiasing when shrinking, like PIL's BILINEAR
+        var clone = image.Clone();
+        try
+        {
+            switch (spec.Mode)
+            {
+                case ResizeMode.Stretch:
+                    clone.Mutate(c => c.Resize(spec.Width, spec.Height, resampler));
+                    break;
+                case ResizeMode.CenterCrop:
+                {
+                    double scale = (double)spec.ResizeTo / Math.Min(image.Width, image.Height);
+                    int w = Math.Max(spec.Width, (int)Math.Round(image.Width * scale));
+                    int h = Math.Max(spec.Height, (int)Math.Round(image.Height * scale));
+                    clone.Mutate(c => c.Resize(w, h, resampler)
+                        .Crop(new Rectangle((w - spec.Width) / 2, (h - spec.Height) / 2, spec.Width, spec.Height)));
+                    break;
+                }
+                case ResizeMode.Letterbox:
+                {
+                    double scale = Math.Min((double)spec.Width / image.Width, (double)spec.Height / image.Height);
+                    int w = Math.Max(1, (int)Math.Round(image.Width * scale));
+                    int h = Math.Max(1, (int)Math.Round(image.Height * scale));
+                    clone.Mutate(c => c.Resize(w, h, resampler)
+                        .Resize(new ResizeOptions
+                        {
+                            Size = new Size(spec.Width, spec.Height), Mode = SixLabors.ImageSharp.Processing.ResizeMode.BoxPad,
+                            Position = AnchorPositionMode.Center, PadColor = Color.Black,
+                        }));
+                    break;
+                }
+            }
+            return clone;
+        }
+        catch
+        {
+            clone.Dispose();
+            throw;
+        }
+    }
+
+    private static void WritePlanar(Image<Rgb24> image, Span<float> chw)
+    {
+        int plane = image.Width * image.Height;
+        if (chw.Length < 3 * plane) throw new ArgumentException("input buffer too small", nameof(chw));
+        var pixels = System.Buffers.ArrayPool<Rgb24>.Shared.Rent(plane);
+        try
+        {
+            image.CopyPixelDataTo(pixels.AsSpan(0, plane));
+            var r = chw[..plane];
+            var g = chw.Slice(plane, plane);
+            var b = chw.Slice(2 * plane, plane);
+            const float inv = 1f / 255f;
+            for (int i = 0; i < plane; i++)
+            {
+                r[i] = pixels[i].R * inv;
+                g[i] = pixels[i].G * inv;
+                b[i] = pixels[i].B * inv;
+            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<Rgb24>.Shared.Return(pixels);
+        }
+    }
+}

@@ -1,0 +1,44 @@
+using MessagePack;
+
+namespace EdgePatchCore.Imaging;
+
+/// <summary>How a frame of any size is brought to the network's input size.</summary>
+public enum ResizeMode
+{
+    /// <summary>Scale both axes independently to the target size (aspect ratio not kept).</summary>
+    Stretch = 0,
+    /// <summary>Scale the shorter side to <see cref="InputSpec.ResizeTo"/>, then cut the centre (the paper's 256 -> 224).</summary>
+    CenterCrop = 1,
+    /// <summary>Scale to fit inside the target keeping the aspect ratio; pad the rest with black.</summary>
+    Letterbox = 2,
+}
+
+/// <summary>The preprocessing contract between trainer and agent; stored in the artifact.</summary>
+[MessagePackObject]
+public sealed record InputSpec
+{
+    [Key(0)] public int Width { get; init; } = 224;
+    [Key(1)] public int Height { get; init; } = 224;
+    [Key(2)] public ResizeMode Mode { get; init; } = ResizeMode.Stretch;
+    /// <summary>Shorter-side size before the centre crop; only used by <see cref="ResizeMode.CenterCrop"/>.</summary>
+    [Key(3)] public int ResizeTo { get; init; } = 256;
+
+    public static ResizeMode ParseMode(string text) => text.ToLowerInvariant() switch
+    {
+        "stretch" => ResizeMode.Stretch,
+        "center-crop" or "centercrop" or "crop" => ResizeMode.CenterCrop,
+        "letterbox" => ResizeMode.Letterbox,
+        _ => throw new ArgumentException($"unknown resize mode '{text}' (expected stretch, center-crop or letterbox)"),
+    };
+
+    public static string FormatMode(ResizeMode mode) => mode switch
+    {
+        ResizeMode.CenterCrop => "center-crop",
+        ResizeMode.Letterbox => "letterbox",
+        _ => "stretch",
+    };
+
+    public override string ToString() => Mode == ResizeMode.CenterCrop
+        ? $"{Width}x{Height} center-crop (shorter side {ResizeTo})"
+        : $"{Width}x{Height} {FormatMode(Mode)}";
+}

@@ -1,0 +1,186 @@
+using System.Diagnostics;
+using EdgePatchCore.Artifacts;
+using EdgePatchCore.Backbones;
+using EdgePatchCore.Calibration;
+using EdgePatchCore.Coreset;
+using EdgePatchCore.Datasets;
+using EdgePatchCore.Diagnostics;
+using EdgePatchCore.Features;
+using EdgePatchCore.Imaging;
+using EdgePatchCore.Scoring;
+
+namespace EdgePatchCore.Training;
+
+/// <summary>A build that cannot go on; the message is meant for the user.</summary>
+public sealed class BuildException(string message) : Exception(message);
+
+public sealed record SkippedFile(string Path, string Reason);
+
+public sealed record BuildResult(ModelContent Content, IReadOnlyList<SkippedFile> Skipped, CoresetResult Coreset, string Device);
+
+/// <summary>
+/// The trainer's path, top to bottom: list good images, hold out a calibration split, embed the rest
+/// (features spilled to disk, 128-d projections kept in memory), greedy k-center coreset, gather the
+/// bank, Eq. 7 neighbour table, score the held-out images, pick the threshold.
+/// </summary>
+public sealed class ModelBuilder(IReporter reporter)
+{
+    public BuildResult Build(BuildOptions options, CancellationToken cancel = default)
+    {
+        var clock = Stopwatch.StartNew();
+        var dataset = DatasetFolder.Open(options.DataDirectory);
+        var (bankFiles, calibrationFiles) = SplitCalibration(dataset, options);
+        reporter.Info($"{options.Product}: {bankFiles.Count} images for the memory bank, {calibrationFiles.Count} held out for calibration");
+
+        var skipped = new List<SkippedFile>();
+        void OnBad(string path, string reason)
+        {
+            if (options.Strict) throw new BuildException($"unreadable training image (--strict): {reason}");
+            skipped.Add(new SkippedFile(path, reason));
+            reporter.Warn($"skipped: {reason}");
+        }
+
+        var device = new ExecutionDevice(options.Device);
+        reporter.Info("preparing backbone " + (options.Backbone.ModelPath ?? "ResNet18 (ImageNet)") + $", layers {string.Join(" + ", options.Backbone.Layers)}");
+        var backbone = BackbonePreparer.Prepare(options.Backbone, options.Input);
+        using var extractor = new FeatureExtractor(backbone, options.Input, device);
+        reporter.Info($"device: {device.Describe()}");
+        int dims = extractor.Dimensions, perImage = extractor.PatchesPerImage;
+
+        // 1. Embed: full features to disk, projections in memory.
+        var projection = new RandomProjection(dims, options.ProjectionDimensions, options.Seed);
+        using var spill = new FeatureSpill(options.TempDirectory ?? Path.GetTempPath(), dims);
+        var projected = new List<float[]>();
+        var loader = new ImageLoader();
+        var reader = new ImageBatchReader(loader, options.Input, options.BatchSize);
+        int embedded = 0, seen = 0;
+        foreach (var batch in reader.Read(bankFiles, OnBad, cancel))
+        {
+            var rows = extractor.Extract(batch.Data, batch.Count);
+            spill.Append(rows);
+            var p = new float[batch.Count * perImage * options.ProjectionDimensions];
+            projection.Project(rows, batch.Count * perImage, p);
+            projected.Add(p);
+            embedded += batch.Count;
+            seen = batch.SourceIndices[^1] + 1;
+            reporter.Progress("embedding", seen, bankFiles.Count, $"{embedded} images");
+        }
+        reporter.Progress("embedding", bankFiles.Count, bankFiles.Count, $"{embedded} images");
+        if (embedded == 0) throw new BuildException($"no readable training images in {dataset.Root} ({skipped.Count} skipped)");
+        long patchCount = spill.Rows;
+        if (patchCount > int.MaxValue / options.ProjectionDimensions)
+            throw new BuildException($"{patchCount} training patches is more than one build can hold; use fewer images");
+        var all = new float[patchCount * options.ProjectionDimensions];
+        long offset = 0;
+        foreach (var p in projected) { p.CopyTo(all, offset); offset += p.Length; }
+        projected.Clear();
+
+        // 2. Coreset on the projections.
+        int size = options.CoresetSize ?? (int)Math.Max(1, Math.Round(patchCount * options.CoresetFraction));
+        size = (int)Math.Min(size, patchCount);
+        reporter.Info($"coreset: {size} of {patchCount} patches ({(double)size / patchCount:P1}), {options.ProjectionDimensions}-d projection");
+        var coreset = GreedyCoreset.Select(all, (int)patchCount, options.ProjectionDimensions, size, options.Seed, reporter, cancel);
+        all = [];
+        reporter.Info($"coreset: coverage radius {coreset.CoverageRadius:G5} (projected space); {coreset.SkippedEvaluations * 100.0 / Math.Max(1, coreset.SkippedEvaluations + coreset.DistanceEvaluations):F0}% of distance evaluations pruned");
+
+        // 3. Bank and Eq. 7 neighbour table.
+        var bankRows = spill.Gather(coreset.Indices);
+        int b = Math.Min(options.NeighbourCount, size);
+        var neighbours = NeighbourTable(bankRows, size, dims, b, device);
+
+        var content = new ModelContent
+        {
+            Manifest = new Manifest
+            {
+                Product = options.Product,
+                CreatedAtUtc = DateTime.UtcNow,
+                TrainerVersion = typeof(ModelBuilder).Assembly.GetName().Version?.ToString(3) ?? "0",
+                TrainingImageCount = embedded,
+                DatasetFingerprint = DatasetFolder.Fingerprint(bankFiles),
+                BuildOptions = options.Describe(),
+                TrainingPatchCount = patchCount,
+                CoverageRadius = coreset.CoverageRadius,
+            },
+            Backbone = backbone,
+            Input = options.Input,
+            Embedding = new EmbeddingSpec
+            {
+                Layers = backbone.Layers, Dimensions = dims,
+                GridWidth = extractor.GridWidth, GridHeight = extractor.GridHeight,
+            },
+            Bank = MemoryBank.FromFloats(bankRows, size, dims, neighbours, b),
+            Scoring = new ScoringSpec { NeighbourCount = b, Reweight = options.Reweight, BlurSigma = options.BlurSigma },
+        };
+
+        // 4. Calibration on held-out good images.
+        var calibrationScores = new List<float>();
+        if (calibrationFiles.Count > 0)
+        {
+            using var scorer = new PatchCoreScorer(content, device);
+            int done = 0;
+            foreach (var (_, score) in scorer.ScoreFiles(calibrationFiles, loader, options.BatchSize, OnBad, cancel))
+            {
+                calibrationScores.Add(score.Score);
+                reporter.Progress("calibration", ++done, calibrationFiles.Count);
+            }
+        }
+        if (calibrationScores.Count == 0)
+            throw new BuildException("no readable calibration images: a threshold needs at least one held-out good image");
+        var calibration = ThresholdCalibrator.Calibrate(calibrationScores, options.FalseRejectRate);
+        reporter.Info($"calibration: {calibrationScores.Count} good images, scores {calibration.SortedScores[0]:G4}..{calibration.SortedScores[^1]:G4}, threshold {calibration.Threshold:G5}");
+
+        content = content with
+        {
+            Manifest = content.Manifest with { CalibrationImageCount = calibrationScores.Count, BuildSeconds = clock.Elapsed.TotalSeconds },
+            Scoring = content.Scoring with { Threshold = calibration.Threshold },
+            Calibration = calibration,
+        };
+        return new BuildResult(content, skipped, coreset, device.Describe());
+    }
+
+    private static (List<string> Bank, List<string> Calibration) SplitCalibration(DatasetFolder dataset, BuildOptions options)
+    {
+        var files = dataset.TrainingImages.ToList();
+        if (files.Count == 0) throw new BuildException($"no training images in {dataset.Root}" + (dataset.IsMvtecLayout ? "/train/good" : ""));
+        if (options.CalibrationDirectory is { } dir)
+        {
+            var calibration = DatasetFolder.Open(dir).TrainingImages.ToList();
+            if (calibration.Count == 0) throw new BuildException($"no calibration images in {dir}");
+            return (files, calibration);
+        }
+        if (files.Count < 2) throw new BuildException($"only {files.Count} training image in {dataset.Root}: at least 2 are needed (one for the bank, one for calibration)");
+        int holdOut = Math.Max(options.MinCalibrationImages, (int)Math.Round(files.Count * options.CalibrationFraction));
+        holdOut = Math.Clamp(holdOut, 1, files.Count / 2);
+        // A seeded shuffle picks the held-out images, so light or position drift over time is spread over both parts.
+        var order = Enumerable.Range(0, files.Count).ToArray();
+        new Random(options.Seed).Shuffle(order);
+        var held = order.Take(holdOut).ToHashSet();
+        return (files.Where((_, i) => !held.Contains(i)).ToList(), files.Where((_, i) => held.Contains(i)).ToList());
+    }
+
+    /// <summary>The b nearest bank entries of every bank entry, the entry itself in column 0.</summary>
+    private int[] NeighbourTable(float[] bank, int rows, int dims, int b, ExecutionDevice device)
+    {
+        using var knn = new NearestNeighbourSearch(bank, rows, dims, device);
+        var table = new int[rows * b];
+        var distances = new float[rows * b];
+        const int step = 4096;
+        for (int start = 0; start < rows; start += step)
+        {
+            int n = Math.Min(step, rows - start);
+            knn.Search(bank.AsSpan(start * dims, n * dims), n, b, distances.AsSpan(start * b, n * b), table.AsSpan(start * b, n * b));
+            reporter.Progress("neighbour table", start + n, rows);
+        }
+        for (int r = 0; r < rows; r++)
+        {
+            var row = table.AsSpan(r * b, b);
+            int self = row.IndexOf(r);
+            if (self == 0) continue;
+            // Duplicates can rank another row first; put the entry itself first, keep the nearest others.
+            if (self < 0) self = b - 1;
+            for (int j = self; j > 0; j--) row[j] = row[j - 1];
+            row[0] = r;
+        }
+        return table;
+    }
+}

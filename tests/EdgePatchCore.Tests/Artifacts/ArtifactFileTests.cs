@@ -1,0 +1,99 @@
+using EdgePatchCore.Artifacts;
+using MessagePack;
+
+namespace EdgePatchCore.Tests.Artifacts;
+
+public class ArtifactFileTests
+{
+    [Fact]
+    public void Round_trip_is_bit_exact()
+    {
+        using var dir = new TempFolder();
+        var content = TestData.SmallContent();
+        string id = ArtifactFile.Write(dir.File("a.pcb"), content);
+        var read = ArtifactFile.Read(dir.File("a.pcb"));
+        Assert.Equal(id, read.Id);
+        Assert.Equal(ArtifactFile.Version, read.Version);
+        Assert.Equal(content.Bank.Data, read.Content.Bank.Data);
+        Assert.Equal(content.Bank.Neighbours, read.Content.Bank.Neighbours);
+        Assert.Equal(content.Backbone.Onnx, read.Content.Backbone.Onnx);
+        Assert.Equal(content.Input, read.Content.Input);
+        Assert.Equal(content.Scoring, read.Content.Scoring);
+        Assert.Equal(content.Manifest.CreatedAtUtc, read.Content.Manifest.CreatedAtUtc);
+        Assert.Equal(content.Manifest.BuildOptions, read.Content.Manifest.BuildOptions);
+        // Writing what was read gives the same bytes: nothing is lost or reordered.
+        ArtifactFile.Write(dir.File("b.pcb"), read.Content);
+        Assert.Equal(File.ReadAllBytes(dir.File("a.pcb")), File.ReadAllBytes(dir.File("b.pcb")));
+        // No temporary file is left behind.
+        Assert.Equal(["a.pcb", "b.pcb"], Directory.GetFiles(dir.Path).Select(Path.GetFileName).Order());
+    }
+
+    [Fact]
+    public void Truncated_file_is_refused_with_a_clear_message()
+    {
+        using var dir = new TempFolder();
+        ArtifactFile.Write(dir.File("a.pcb"), TestData.SmallContent());
+        var bytes = File.ReadAllBytes(dir.File("a.pcb"));
+        foreach (int keep in new[] { 1, 10, bytes.Length / 2, bytes.Length - 1 })
+        {
+            var e = Assert.Throws<ArtifactException>(() => ArtifactFile.Read(bytes[..keep], "cut.pcb"));
+            Assert.Contains("cut.pcb", e.Message);
+            Assert.True(e.Message.Contains("truncated") || e.Message.Contains("not an EdgePatchCore artifact"), e.Message);
+        }
+    }
+
+    [Fact]
+    public void Flipped_bit_is_detected_by_the_checksum()
+    {
+        using var dir = new TempFolder();
+        ArtifactFile.Write(dir.File("a.pcb"), TestData.SmallContent());
+        var bytes = File.ReadAllBytes(dir.File("a.pcb"));
+        bytes[bytes.Length / 2] ^= 0x04; // inside the bank
+        var e = Assert.Throws<ArtifactException>(() => ArtifactFile.Read(bytes, "flipped.pcb"));
+        Assert.Contains("checksum mismatch", e.Message);
+    }
+
+    [Fact]
+    public void Newer_version_is_refused_before_anything_else_is_read()
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        var w = new MessagePackWriter(buffer);
+        w.WriteArrayHeader(7); // a future layout with more fields
+        w.Write(ArtifactFile.Format);
+        w.Write(2);
+        w.Write("something new");
+        w.Flush();
+        var e = Assert.Throws<ArtifactException>(() => ArtifactFile.Read(buffer.WrittenSpan.ToArray(), "future.pcb"));
+        Assert.Contains("version 2 is newer", e.Message);
+    }
+
+    [Fact]
+    public void Other_files_are_refused()
+    {
+        Assert.Contains("empty", Assert.Throws<ArtifactException>(() => ArtifactFile.Read([], "empty.pcb")).Message);
+        Assert.Contains("not an EdgePatchCore artifact",
+            Assert.Throws<ArtifactException>(() => ArtifactFile.Read("PK\u0003\u0004 zip file"u8.ToArray(), "x.pcb")).Message);
+        Assert.Contains("no such file", Assert.Throws<ArtifactException>(() => ArtifactFile.Read("/nonexistent/model.pcb")).Message);
+    }
+
+    [Fact]
+    public void Sizes_that_do_not_add_up_are_refused_even_with_a_valid_checksum()
+    {
+        using var dir = new TempFolder();
+        var content = TestData.SmallContent();
+        var broken = content with { Bank = content.Bank with { Rows = content.Bank.Rows + 1 } };
+        ArtifactFile.Write(dir.File("a.pcb"), broken);
+        var e = Assert.Throws<ArtifactException>(() => ArtifactFile.Read(dir.File("a.pcb")));
+        Assert.Contains("inconsistent artifact", e.Message);
+    }
+
+    [Fact]
+    public void Failed_write_leaves_the_old_file_intact()
+    {
+        using var dir = new TempFolder();
+        ArtifactFile.Write(dir.File("a.pcb"), TestData.SmallContent());
+        var before = File.ReadAllBytes(dir.File("a.pcb"));
+        Assert.ThrowsAny<IOException>(() => ArtifactFile.Write(dir.File("missing-folder/a.pcb"), TestData.SmallContent()));
+        Assert.Equal(before, File.ReadAllBytes(dir.File("a.pcb")));
+    }
+}

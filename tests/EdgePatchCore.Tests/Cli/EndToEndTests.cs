@@ -1,0 +1,149 @@
+using System.Text.Json;
+using EdgePatchCore.Artifacts;
+using EdgePatchCore.Synthetic;
+using EdgePatchCore.Trainer;
+using SixLabors.ImageSharp;
+
+namespace EdgePatchCore.Tests.Cli;
+
+/// <summary>
+/// A small synthetic gasket set with a corrupt JPEG, a zero-byte PNG and a text file among the training
+/// images, built once with the real backbone and shared by the tests below.
+/// </summary>
+public sealed class GasketFixture : IDisposable
+{
+    public TempFolder Folder { get; } = new();
+    public string Data => Folder.File("gasket");
+    public string Artifact => Folder.File("gasket.pcb");
+    public RunResult Build { get; }
+
+    public GasketFixture()
+    {
+        new GasketGenerator(new GasketOptions { Seed = 3, TrainCount = 30, TestGoodCount = 8, TestPerDefect = 4 }).Write(Data);
+        string train = Path.Combine(Data, "train", "good");
+        var jpeg = File.ReadAllBytes(Path.Combine(train, "0000.png"));
+        File.WriteAllBytes(Path.Combine(train, "zz_corrupt.jpg"), [0xFF, 0xD8, 0xFF, 0xE0, .. jpeg[100..400]]);
+        File.WriteAllBytes(Path.Combine(train, "zz_empty.png"), []);
+        File.WriteAllText(Path.Combine(train, "zz_readme.txt"), "camera notes");
+        Build = TrainerRunner.Run("build", "--product", "gasket", "--data", Data, "--out", Artifact, "--device", "cpu");
+    }
+
+    public void Dispose() => Folder.Dispose();
+}
+
+public class EndToEndTests(GasketFixture fixture) : IClassFixture<GasketFixture>
+{
+    [Fact]
+    public void Build_skips_and_lists_unreadable_training_files()
+    {
+        var r = fixture.Build;
+        Assert.True(r.ExitCode == 0, r.Error);
+        Assert.Contains("skipped 3 unreadable file(s)", r.Out);
+        Assert.Contains("zz_corrupt.jpg", r.Out);
+        Assert.Contains("zz_empty.png", r.Out);
+        Assert.Contains("zz_readme.txt", r.Out);
+        var artifact = ArtifactFile.Read(fixture.Artifact);
+        // 33 files, 3 of them bad; 5 (the minimum) held out for calibration, bad ones possibly among them.
+        Assert.Equal(30, artifact.Content.Manifest.TrainingImageCount + artifact.Content.Manifest.CalibrationImageCount);
+        Assert.Equal(artifact.Content.Manifest.TrainingPatchCount, artifact.Content.Manifest.TrainingImageCount * 784L);
+        Assert.Equal((int)Math.Round(artifact.Content.Manifest.TrainingPatchCount * 0.1), artifact.Content.Bank.Rows);
+        Assert.True(artifact.Content.Scoring.Threshold >= artifact.Content.Calibration!.SortedScores[^1]);
+    }
+
+    [Fact]
+    public void Strict_build_fails_on_the_first_bad_file_and_writes_nothing()
+    {
+        string output = fixture.Folder.File("strict.pcb");
+        var r = TrainerRunner.Run("build", "--product", "gasket", "--data", fixture.Data, "--out", output, "--strict", "--device", "cpu");
+        Assert.Equal(TrainerApp.ExitFailure, r.ExitCode);
+        Assert.Contains("--strict", r.Error);
+        Assert.Contains("zz_", r.Error);
+        r.AssertNoStackTrace();
+        Assert.False(File.Exists(output));
+    }
+
+    [Fact]
+    public void Evaluate_prints_the_table_and_writes_the_json_of_design_13()
+    {
+        string json = fixture.Folder.File("eval.json");
+        var r = TrainerRunner.Run("evaluate", fixture.Artifact, "--data", fixture.Data, "--json", json, "--device", "cpu");
+        Assert.True(r.ExitCode == 0, r.Error);
+        Assert.Contains("image AUROC", r.Out);
+        foreach (var d in GasketGenerator.DefectTypes) Assert.Contains(GasketGenerator.FolderName(d), r.Out);
+        using var doc = JsonDocument.Parse(File.ReadAllText(json));
+        var root = doc.RootElement;
+        Assert.Equal("gasket", root.GetProperty("product").GetString());
+        Assert.Equal(8, root.GetProperty("images").GetProperty("good").GetInt32());
+        Assert.Equal(20, root.GetProperty("images").GetProperty("defective").GetInt32());
+        // Even 25 training images separate these defects well; the full demo reaches 0.99+.
+        Assert.InRange(root.GetProperty("imageAuroc").GetDouble(), 0.9, 1.0);
+        Assert.InRange(root.GetProperty("pixelAuroc").GetDouble(), 0.9, 1.0);
+        Assert.InRange(root.GetProperty("pro").GetDouble(), 0.5, 1.0);
+        Assert.True(root.GetProperty("f1Threshold").GetDouble() > 0);
+        Assert.Equal(5, root.GetProperty("perDefect").EnumerateObject().Count());
+        Assert.Equal(4, root.GetProperty("perDefect").GetProperty("cut").GetProperty("count").GetInt32());
+        Assert.True(root.GetProperty("timing").GetProperty("imagesPerSecond").GetDouble() > 0);
+        Assert.Equal(ArtifactFile.Read(fixture.Artifact).Id, root.GetProperty("artifact").GetProperty("id").GetString());
+    }
+
+    [Fact]
+    public void Score_prints_verdicts_writes_heatmaps_and_reports_bad_images()
+    {
+        string good = Path.Combine(fixture.Data, "test", "good", "0000.png");
+        string cut = Path.Combine(fixture.Data, "test", "missing_chunk", "0000.png");
+        string heat = fixture.Folder.File("heat.png");
+        var r = TrainerRunner.Run("score", fixture.Artifact, good, cut, fixture.Folder.File("nope.png"), "--heatmap", heat, "--device", "cpu");
+        Assert.Equal(TrainerApp.ExitFailure, r.ExitCode); // one image could not be read
+        Assert.Contains("nope.png", r.Error);
+        var lines = r.Out.Trim().Split('\n');
+        Assert.Equal(2, lines.Length);
+        Assert.EndsWith("ok", lines[0].Trim());
+        Assert.EndsWith("defect", lines[1].Trim());
+        using var image = Image.Load(fixture.Folder.File("heat_0000.png"));
+        Assert.Equal((224, 224), (image.Width, image.Height));
+    }
+
+    [Fact]
+    public void Inspect_shows_the_manifest()
+    {
+        var r = TrainerRunner.Run("inspect", fixture.Artifact);
+        Assert.Equal(0, r.ExitCode);
+        Assert.Contains("checksum OK", r.Out);
+        Assert.Contains("gasket", r.Out);
+        Assert.Contains("384 dims on a 28 x 28 grid", r.Out);
+    }
+
+    [Fact]
+    public void Evaluate_refuses_a_tampered_artifact()
+    {
+        var bytes = File.ReadAllBytes(fixture.Artifact);
+        bytes[bytes.Length - 5000] ^= 1;
+        string tampered = fixture.Folder.File("tampered.pcb");
+        File.WriteAllBytes(tampered, bytes);
+        var r = TrainerRunner.Run("evaluate", tampered, "--data", fixture.Data);
+        Assert.Equal(TrainerApp.ExitFailure, r.ExitCode);
+        Assert.Contains("checksum mismatch", r.Error);
+        r.AssertNoStackTrace();
+    }
+
+    [Fact]
+    public void Synth_is_deterministic_for_a_seed()
+    {
+        var generator = new GasketGenerator(new GasketOptions { Seed = 3 });
+        var (a, _) = generator.Render(0, 5, GasketDefect.None);
+        var (b, _) = generator.Render(0, 5, GasketDefect.None);
+        var (c, mask) = generator.Render(2 + (int)GasketDefect.Cut, 1, GasketDefect.Cut);
+        using (a) using (b) using (c) using (mask)
+        {
+            var pa = new SixLabors.ImageSharp.PixelFormats.Rgb24[256 * 256];
+            var pb = new SixLabors.ImageSharp.PixelFormats.Rgb24[256 * 256];
+            a.CopyPixelDataTo(pa);
+            b.CopyPixelDataTo(pb);
+            Assert.Equal(pa, pb);
+            var m = new SixLabors.ImageSharp.PixelFormats.L8[256 * 256];
+            mask!.CopyPixelDataTo(m);
+            int defectPixels = m.Count(p => p.PackedValue == 255);
+            Assert.InRange(defectPixels, 20, 2000); // a cut across the ring width, not empty, not huge
+        }
+    }
+}

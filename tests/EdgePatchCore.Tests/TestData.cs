@@ -1,0 +1,39 @@
+using EdgePatchCore.Artifacts;
+using EdgePatchCore.Backbones;
+using EdgePatchCore.Imaging;
+using EdgePatchCore.Scoring;
+
+namespace EdgePatchCore.Tests;
+
+/// <summary>Temporary folders and small artifacts for tests.</summary>
+public sealed class TempFolder : IDisposable
+{
+    public string Path { get; } = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "epc-test-" + Guid.NewGuid().ToString("N")[..12]);
+    public TempFolder() => Directory.CreateDirectory(Path);
+    public string File(string name) => System.IO.Path.Combine(Path, name);
+    public void Dispose() { try { Directory.Delete(Path, true); } catch (IOException) { } }
+}
+
+public static class TestData
+{
+    /// <summary>A small but complete artifact (random bank; a tiny made-up backbone blob) for format tests.</summary>
+    public static ModelContent SmallContent(int rows = 50, int dims = 384, int b = 9)
+    {
+        var rng = new Random(1);
+        var bank = Enumerable.Range(0, rows * dims).Select(_ => (float)rng.NextDouble()).ToArray();
+        var neighbours = Enumerable.Range(0, rows * b).Select(i => (i / b + i % b) % rows).ToArray();
+        return new ModelContent
+        {
+            Manifest = new Manifest
+            {
+                Product = "widget", CreatedAtUtc = new DateTime(2026, 11, 28, 12, 0, 0, DateTimeKind.Utc), TrainerVersion = "0.1.0",
+                TrainingImageCount = 10, DatasetFingerprint = "sha256:0123", BuildOptions = new() { ["coreset"] = "0.1" },
+            },
+            Backbone = new PreparedBackbone { Onnx = [1, 2, 3, 4], Layers = ["a", "b"], LayerChannels = [128, 256] },
+            Input = new InputSpec(),
+            Embedding = new EmbeddingSpec { Layers = ["a", "b"], Dimensions = dims, GridWidth = 28, GridHeight = 28 },
+            Bank = MemoryBank.FromFloats(bank, rows, dims, neighbours, b),
+            Scoring = new ScoringSpec { Threshold = 3.5f },
+        };
+    }
+}

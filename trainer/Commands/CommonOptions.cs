@@ -1,0 +1,60 @@
+using System.Diagnostics;
+using EdgePatchCore.Features;
+using EdgePatchCore.Imaging;
+using EdgePatchCore.Trainer.Cli;
+
+namespace EdgePatchCore.Trainer.Commands;
+
+/// <summary>Options and checks that several commands share, defined once.</summary>
+internal static class CommonOptions
+{
+    public static readonly OptionSpec Device = new("device", "execution provider: auto (CUDA if it loads, else CPU), cpu, cuda", "DEVICE", "auto");
+    public static readonly OptionSpec Batch = new("batch", "images per backbone run", "N", "8");
+
+    public static DeviceKind ParseDevice(CommandLine args) => args.GetParsed("device", DeviceKind.Auto, ExecutionDevice.Parse);
+    public static int ParseBatch(CommandLine args) => args.GetInt("batch", 8, 1, 256);
+
+    /// <summary>Fails early, before hours of work, when the output file cannot be written.</summary>
+    public static void CheckWritable(string path)
+    {
+        string full = Path.GetFullPath(path);
+        if (Directory.Exists(full)) throw new IOException($"cannot write {path}: it is a directory");
+        string? dir = Path.GetDirectoryName(full);
+        if (dir is null || !Directory.Exists(dir)) throw new IOException($"cannot write {path}: folder {dir} does not exist");
+        string probe = Path.Combine(dir, $".{Path.GetFileName(full)}.{Environment.ProcessId}.probe");
+        try
+        {
+            using (File.Create(probe)) { }
+            File.Delete(probe);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new IOException($"cannot write {path}: {e.Message}");
+        }
+    }
+
+    public static InputSpec ParseInput(CommandLine args)
+    {
+        var spec = new InputSpec();
+        if (args.Get("size") is { } size)
+        {
+            var parts = size.ToLowerInvariant().Split('x');
+            if (parts.Length is < 1 or > 2 || !parts.All(p => int.TryParse(p, out var v) && v is >= 32 and <= 4096))
+                throw new UsageException($"--size must be N or WxH with 32..4096 pixels, not '{size}'");
+            int w = int.Parse(parts[0]), h = int.Parse(parts[^1]);
+            spec = spec with { Width = w, Height = h };
+        }
+        spec = spec with
+        {
+            Mode = args.GetParsed("resize", ResizeMode.Stretch, InputSpec.ParseMode),
+            ResizeTo = args.GetInt("resize-to", Math.Max(spec.Width, spec.Height) * 256 / 224, 32, 8192),
+        };
+        return spec;
+    }
+
+    public static string PeakMemory()
+    {
+        using var self = Process.GetCurrentProcess();
+        return $"{self.PeakWorkingSet64 / (1024.0 * 1024 * 1024):F2} GiB";
+    }
+}

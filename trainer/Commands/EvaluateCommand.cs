@@ -1,0 +1,66 @@
+using System.Globalization;
+using EdgePatchCore.Artifacts;
+using EdgePatchCore.Datasets;
+using EdgePatchCore.Evaluation;
+using EdgePatchCore.Features;
+using EdgePatchCore.Scoring;
+using EdgePatchCore.Trainer.Cli;
+
+namespace EdgePatchCore.Trainer.Commands;
+
+public sealed class EvaluateCommand : ICommand
+{
+    public string Name => "evaluate";
+    public string Summary => "measure a model on a labelled test set (image AUROC, pixel AUROC, PRO)";
+    public string Usage => "P.pcb --data DIR [--json FILE] [options]";
+    public string Description =>
+        "DIR is an MVTec-layout folder: test/good, test/<defect>, ground_truth/<defect>/<stem>_mask.png.\n" +
+        "Prints the metrics overall and per defect type; --json writes them as JSON too.";
+
+    public IReadOnlyList<OptionSpec> Options { get; } =
+    [
+        new("data", "labelled test set (MVTec layout)", "DIR"),
+        new("json", "also write the report as JSON", "FILE"),
+        CommonOptions.Batch,
+        CommonOptions.Device,
+    ];
+
+    public int Run(CommandLine args, CommandContext context)
+    {
+        if (args.Positional.Count != 1) throw new UsageException("expected one artifact file");
+        string data = args.Require("data");
+        string? json = args.Get("json");
+        if (json is not null) CommonOptions.CheckWritable(json);
+        var dataset = DatasetFolder.Open(data);
+        var artifact = ArtifactFile.Read(args.Positional[0]);
+        var reporter = context.CreateReporter();
+        var device = new ExecutionDevice(CommonOptions.ParseDevice(args));
+        using var scorer = new PatchCoreScorer(artifact.Content, device);
+        reporter.Info($"device: {device.Describe()}");
+        var report = new Evaluator(reporter).Evaluate(artifact, scorer, dataset, CommonOptions.ParseBatch(args), context.Cancel);
+        PrintTable(report, context.Out);
+        if (json is not null)
+        {
+            File.WriteAllText(json, report.ToJson());
+            context.Out.WriteLine($"wrote {json}");
+        }
+        return TrainerApp.ExitOk;
+    }
+
+    public static void PrintTable(EvaluationReport r, TextWriter o)
+    {
+        static string F(double? v) => v is { } x ? x.ToString("0.000", CultureInfo.InvariantCulture) : "  n/a";
+        o.WriteLine($"product {r.Product}, artifact {r.Artifact.Id} ({r.Artifact.CoresetRows} bank rows), {r.Images.Good} good + {r.Images.Defective} defective test images");
+        o.WriteLine();
+        o.WriteLine($"{"",-14} {"images",7} {"image AUROC",12} {"pixel AUROC",12} {"PRO",7}");
+        o.WriteLine($"{"all",-14} {r.Images.Good + r.Images.Defective,7} {F(r.ImageAuroc),12} {F(r.PixelAuroc),12} {F(r.Pro),7}");
+        foreach (var (type, m) in r.PerDefect)
+            o.WriteLine($"{type,-14} {m.Count,7} {F(m.ImageAuroc),12} {F(m.PixelAuroc),12} {F(m.Pro),7}");
+        o.WriteLine();
+        if (r.F1Threshold is { } t)
+            o.WriteLine($"F1-optimal threshold {t:G5}: {r.Misclassified} of {r.Images.Good + r.Images.Defective} images misclassified");
+        o.WriteLine($"throughput {r.Timing.ImagesPerSecond:F1} images/s, median {r.Timing.MedianMs:F1} ms per image");
+        foreach (var n in r.Notes) o.WriteLine($"note: {n}");
+        if (r.Skipped.Count > 0) o.WriteLine($"skipped {r.Skipped.Count} unreadable test image(s)");
+    }
+}

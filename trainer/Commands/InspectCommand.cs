@@ -1,0 +1,38 @@
+using EdgePatchCore.Artifacts;
+using EdgePatchCore.Trainer.Cli;
+
+namespace EdgePatchCore.Trainer.Commands;
+
+public sealed class InspectCommand : ICommand
+{
+    public string Name => "inspect";
+    public string Summary => "show what an artifact contains and verify its checksum";
+    public string Usage => "P.pcb";
+    public string Description => "Reads the artifact, verifies its SHA-256 and consistency, and prints its manifest.";
+    public IReadOnlyList<OptionSpec> Options { get; } = [];
+
+    public int Run(CommandLine args, CommandContext context)
+    {
+        if (args.Positional.Count != 1) throw new UsageException("expected one artifact file");
+        string path = args.Positional[0];
+        var a = ArtifactFile.Read(path);
+        var c = a.Content;
+        var m = c.Manifest;
+        var o = context.Out;
+        o.WriteLine($"{path}: EdgePatchCore artifact version {a.Version}, id {a.Id}, {a.SizeBytes / 1e6:F1} MB, checksum OK");
+        o.WriteLine($"  product             {m.Product}");
+        o.WriteLine($"  created             {m.CreatedAtUtc:yyyy-MM-dd HH:mm:ss} UTC by trainer {m.TrainerVersion} in {m.BuildSeconds:F0} s");
+        o.WriteLine($"  training data       {m.TrainingImageCount} images, {m.TrainingPatchCount} patches, fingerprint {m.DatasetFingerprint}");
+        o.WriteLine($"  input               {c.Input}");
+        o.WriteLine($"  backbone            {c.Backbone.Source}, {c.Backbone.Onnx.Length / 1e6:F1} MB, normalisation {c.Backbone.Normalization}");
+        o.WriteLine($"  embedding           {string.Join(" + ", c.Embedding.Layers.Zip(c.Backbone.LayerChannels, (l, ch) => $"{l} ({ch})"))} = {c.Embedding.Dimensions} dims on a {c.Embedding.GridWidth} x {c.Embedding.GridHeight} grid, {c.Embedding.PatchSize}x{c.Embedding.PatchSize} average");
+        o.WriteLine($"  memory bank         {c.Bank.Rows} x {c.Bank.Columns} {c.Bank.ElementType}, coverage radius {m.CoverageRadius:G5}, neighbour table b = {c.Bank.NeighbourCount}");
+        o.WriteLine($"  scoring             k = {c.Scoring.K}, Eq. 7 re-weighting {(c.Scoring.Reweight ? "on" : "off")} (b = {c.Scoring.NeighbourCount}), blur sigma {c.Scoring.BlurSigma}");
+        o.WriteLine($"  threshold           {c.Scoring.Threshold:G5} ({c.Scoring.Normalisation} normalisation)");
+        if (c.Calibration is { } cal)
+            o.WriteLine($"  calibration         {cal.Method}; scores {cal.SortedScores[0]:G4}..{cal.SortedScores[^1]:G4}, mean {cal.Mean:G4}, std {cal.Std:G3}, target false-reject rate {cal.TargetFalseRejectRate:P1}");
+        o.WriteLine($"  build options       {string.Join(", ", m.BuildOptions.Select(kv => $"{kv.Key}={kv.Value}"))}");
+        o.WriteLine($"  signature           none");
+        return TrainerApp.ExitOk;
+    }
+}
