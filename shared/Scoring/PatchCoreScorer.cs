@@ -57,6 +57,7 @@ public sealed class PatchCoreScorer : IDisposable
         var nearest = new int[count * per];
         _knn.Search(patches, count * per, 1, distances, nearest);
         var results = new ImageScore[count];
+        Span<float> d = stackalloc float[Math.Max(1, Spec.NeighbourCount)];
         for (int i = 0; i < count; i++)
         {
             var scores = distances.AsSpan(i * per, per);
@@ -69,10 +70,9 @@ public sealed class PatchCoreScorer : IDisposable
                 int b = Spec.NeighbourCount;
                 var query = patches.AsSpan((i * per + arg) * dims, dims);
                 int mStar = nearest[i * per + arg];
-                Span<float> d = stackalloc float[b];
                 d[0] = sStar;
                 for (int j = 1; j < b; j++) d[j] = _knn.Distance(query, _neighbours[mStar * b + j]);
-                score = ImageScoreReweighting.Weight(d) * sStar;
+                score = ImageScoreReweighting.Weight(d[..b]) * sStar;
             }
             results[i] = new ImageScore
             {
