@@ -65,7 +65,7 @@ public sealed class GasketGenerator(GasketOptions options)
     /// <summary>Renders one image and, for a defect, its mask (255 = defect).</summary>
     public (Image<Rgb24> Image, Image<L8>? Mask) Render(int split, int index, GasketDefect defect)
     {
-        var rng = new Random(HashCode.Combine(options.Seed, split, index) & int.MaxValue);
+        var rng = new Random(ImageSeed(options.Seed, split, index));
         int n = options.Size;
         float s = n / 256f; // all geometry below is in 256-pixel units
         var scene = new Scene
@@ -128,6 +128,19 @@ public sealed class GasketGenerator(GasketOptions options)
             }
         }
         return (image, mask);
+    }
+
+    /// <summary>
+    /// A fixed mix of (seed, split, index) into one seed (SplitMix64 finaliser). Not HashCode.Combine:
+    /// that is randomised per process, and the dataset must be the same in every run.
+    /// </summary>
+    public static int ImageSeed(int seed, int split, int index)
+    {
+        ulong z = (ulong)(uint)seed * 0x9E3779B97F4A7C15UL ^ (ulong)(uint)split << 40 ^ (ulong)(uint)index;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        z ^= z >> 31;
+        return (int)(z & int.MaxValue);
     }
 
     private static byte Byte(float v) => (byte)Math.Clamp(MathF.Round(v), 0, 255);
