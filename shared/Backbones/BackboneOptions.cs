@@ -13,6 +13,20 @@ public enum InputNormalization
     ImageNet = 2,
 }
 
+/// <summary>How each patch's neighbourhood becomes one feature vector (DESIGN 4).</summary>
+public enum PatchAggregation
+{
+    /// <summary>3x3 average per channel, layers concatenated (anomalib): D = sum of layer channels.</summary>
+    Average = 0,
+    /// <summary>
+    /// As the official PatchCore code: each layer's 3x3 x C neighbourhood flattened and adaptively
+    /// average-pooled to <see cref="BackboneOptions.LayerDimensions"/>, the layers stacked and pooled to
+    /// <see cref="BackboneOptions.TargetDimensions"/>. Keeps the spatial layout of the neighbourhood
+    /// and weights the layers equally.
+    /// </summary>
+    Reference = 1,
+}
+
 /// <summary>What to prepare: which ONNX file, which layer outputs, which input normalisation.</summary>
 public sealed record BackboneOptions
 {
@@ -21,6 +35,18 @@ public sealed record BackboneOptions
     /// <summary>Output tensor names of the chosen layers, shallow to deep; the first sets the patch grid.</summary>
     public IReadOnlyList<string> Layers { get; init; } = ResNet18.DefaultLayers;
     public InputNormalization Normalization { get; init; } = InputNormalization.Bgr255MeanImage;
+    public PatchAggregation Aggregation { get; init; } = PatchAggregation.Average;
+    /// <summary>Per-layer dimensions of the reference aggregation (the official code's pretrain_embed_dimension).</summary>
+    public int LayerDimensions { get; init; } = 1024;
+    /// <summary>Final dimensions of the reference aggregation (the official code's target_embed_dimension).</summary>
+    public int TargetDimensions { get; init; } = 1024;
+
+    public static PatchAggregation ParseAggregation(string text) => text.ToLowerInvariant() switch
+    {
+        "average" or "avg" => PatchAggregation.Average,
+        "reference" or "ref" => PatchAggregation.Reference,
+        _ => throw new ArgumentException($"unknown aggregation '{text}' (expected average or reference)"),
+    };
 
     public static InputNormalization ParseNormalization(string text) => text.ToLowerInvariant() switch
     {
@@ -67,5 +93,7 @@ public sealed record PreparedBackbone
     [Key(5)] public InputNormalization Normalization { get; init; }
     /// <summary>Where the weights came from (file name and SHA-256 of the source ONNX).</summary>
     [Key(6)] public string Source { get; init; } = "";
-    [IgnoreMember] public int Dimensions => LayerChannels.Sum();
+    [Key(7)] public PatchAggregation Aggregation { get; init; }
+    /// <summary>Dimensions of one patch feature (the bank's columns).</summary>
+    [Key(8)] public required int Dimensions { get; init; }
 }

@@ -21,7 +21,10 @@ public static class BackbonePreparer
     public const string InputName = "image";
     public const string OutputName = "patches";
 
-    public static PreparedBackbone Prepare(BackboneOptions options, InputSpec input)
+    public static PreparedBackbone Prepare(BackboneOptions options, InputSpec input) => Prepare(options, input, exposeLayers: false);
+
+    /// <summary>With <paramref name="exposeLayers"/>, the raw layer outputs stay graph outputs too (for tests).</summary>
+    internal static PreparedBackbone Prepare(BackboneOptions options, InputSpec input, bool exposeLayers)
     {
         string path = options.ModelPath ?? ResNet18.ModelPath;
         if (!File.Exists(path)) throw new BackboneException($"backbone file not found: {path}");
@@ -58,15 +61,21 @@ public static class BackbonePreparer
         graph.Input.Add(FloatTensor(InputName, "batch", 3, "height", "width"));
         graph.ValueInfo.Clear(); // the export's fixed 224 x 224 shapes would contradict dynamic sizes
         graph.Output.Clear();
-        var nodes = pre.Concat(graph.Node).ToList();
-        nodes.AddRange(EmbeddingNodes(graph, layers));
+        var network = graph.Node.ToList();
         graph.Node.Clear();
-        graph.Node.AddRange(nodes);
-        graph.Output.Add(FloatTensor(OutputName, "batch", "rows", "cols", "dims"));
+        graph.Node.AddRange(pre.Concat(network));
         foreach (var layer in layers) graph.Output.Add(FloatTensor(layer, "batch", "channels_" + layer, "h_" + layer, "w_" + layer));
-
         var channels = LayerChannels(graph, layers, input);
-        foreach (var layer in layers) graph.Output.Remove(graph.Output.First(o => o.Name == layer));
+        graph.Output.Clear();
+
+        var embedding = options.Aggregation == PatchAggregation.Reference
+            ? ReferenceEmbeddingNodes(graph, layers, channels, options.LayerDimensions, options.TargetDimensions)
+            : EmbeddingNodes(graph, layers);
+        graph.Node.AddRange(embedding.ToList());
+        graph.Output.Add(FloatTensor(OutputName, "batch", "rows", "cols", "dims"));
+        if (exposeLayers)
+            foreach (var layer in layers) graph.Output.Add(FloatTensor(layer, "batch", "channels_" + layer, "h_" + layer, "w_" + layer));
+        int dimensions = options.Aggregation == PatchAggregation.Reference ? options.TargetDimensions : channels.Sum();
 
         return new PreparedBackbone
         {
@@ -74,6 +83,8 @@ public static class BackbonePreparer
             Layers = layers,
             LayerChannels = channels,
             Normalization = options.Normalization,
+            Aggregation = options.Aggregation,
+            Dimensions = dimensions,
             Source = $"{Path.GetFileName(path)} sha256:{Convert.ToHexString(SHA256.HashData(bytes)).ToLowerInvariant()[..16]}",
         };
     }
@@ -144,34 +155,91 @@ public static class BackbonePreparer
         return "pre_normalised";
     }
 
-    /// <summary>PatchCore's locally aware patch features (DESIGN 4), as graph nodes.</summary>
+    /// <summary>PatchCore's locally aware patch features (DESIGN 4): 3x3 average per layer, upsample, concat.</summary>
     private static IEnumerable<NodeProto> EmbeddingNodes(GraphProto graph, string[] layers)
     {
-        graph.Initializer.Add(Int64Tensor("emb_0", [1], [0]));
-        graph.Initializer.Add(Int64Tensor("emb_2", [1], [2]));
-        graph.Initializer.Add(Int64Tensor("emb_4", [1], [4]));
         var pooled = new List<string>();
         for (int i = 0; i < layers.Length; i++)
         {
-            string p = $"emb_pool{i}";
-            yield return Node("AveragePool", [layers[i]], [p],
+            yield return Node("AveragePool", [layers[i]], [$"emb_pool{i}"],
                 Attr("kernel_shape", 3, 3), Attr("strides", 1, 1), Attr("pads", 1, 1, 1, 1), Attr("count_include_pad", 0));
-            pooled.Add(p);
+            pooled.Add($"emb_pool{i}");
         }
-        yield return Node("Shape", [pooled[0]], ["emb_shape0"]);
-        yield return Node("Slice", ["emb_shape0", "emb_2", "emb_4"], ["emb_grid"]);
-        var parts = new List<string> { pooled[0] };
-        for (int i = 1; i < layers.Length; i++)
+        foreach (var node in UpsampleToFirstGrid(graph, pooled)) yield return node;
+        yield return Node("Concat", pooled, ["emb_nchw"], Attr("axis", 1));
+        yield return Node("Transpose", ["emb_nchw"], [OutputName], Attr("perm", 0, 2, 3, 1));
+    }
+
+    /// <summary>
+    /// The official PatchCore aggregation as fixed-weight convolutions. For layer l the composition
+    /// "unfold 3x3 (zero padding) -> adaptive average pool C*9 -> P -> its share of the layer-stack pool
+    /// L*P -> T" is linear, so it is one 3x3 convolution with T output channels; the deeper layers are
+    /// upsampled bilinearly (which commutes with the linear map) and the layers' outputs summed.
+    /// </summary>
+    private static IEnumerable<NodeProto> ReferenceEmbeddingNodes(GraphProto graph, string[] layers, int[] channels, int perLayer, int target)
+    {
+        var stack = AdaptivePoolMatrix(layers.Length * perLayer, target);
+        var mapped = new List<string>();
+        for (int l = 0; l < layers.Length; l++)
         {
-            yield return Node("Shape", [pooled[i]], [$"emb_shape{i}"]);
+            int inputs = channels[l] * 9;
+            var pool = AdaptivePoolMatrix(inputs, perLayer);
+            var weights = new float[(long)target * inputs];
+            for (int t = 0; t < target; t++)
+                for (int p = 0; p < perLayer; p++)
+                {
+                    float g = stack[(long)t * layers.Length * perLayer + l * perLayer + p];
+                    if (g == 0) continue;
+                    for (int i = 0; i < inputs; i++) weights[(long)t * inputs + i] += g * pool[(long)p * inputs + i];
+                }
+            // Unfold order is (channel, ky, kx): exactly the Conv weight layout [T, C, 3, 3].
+            graph.Initializer.Add(FloatTensor($"emb_w{l}", [target, channels[l], 3, 3], weights));
+            yield return Node("Conv", [layers[l], $"emb_w{l}"], [$"emb_map{l}"], Attr("kernel_shape", 3, 3), Attr("pads", 1, 1, 1, 1));
+            mapped.Add($"emb_map{l}");
+        }
+        foreach (var node in UpsampleToFirstGrid(graph, mapped)) yield return node;
+        string sum = mapped[0];
+        for (int l = 1; l < mapped.Count; l++)
+        {
+            yield return Node("Add", [sum, mapped[l]], [$"emb_sum{l}"]);
+            sum = $"emb_sum{l}";
+        }
+        yield return Node("Transpose", [sum], [OutputName], Attr("perm", 0, 2, 3, 1));
+    }
+
+    /// <summary>
+    /// Bilinear resize (half-pixel centres, PyTorch's align_corners=False) of maps[1..] to the grid of
+    /// maps[0]; replaces those names in <paramref name="maps"/> with the resized ones.
+    /// </summary>
+    private static IEnumerable<NodeProto> UpsampleToFirstGrid(GraphProto graph, List<string> maps)
+    {
+        if (maps.Count < 2) yield break;
+        graph.Initializer.Add(Int64Tensor("emb_0", [1], [0]));
+        graph.Initializer.Add(Int64Tensor("emb_2", [1], [2]));
+        graph.Initializer.Add(Int64Tensor("emb_4", [1], [4]));
+        yield return Node("Shape", [maps[0]], ["emb_shape0"]);
+        yield return Node("Slice", ["emb_shape0", "emb_2", "emb_4"], ["emb_grid"]);
+        for (int i = 1; i < maps.Count; i++)
+        {
+            yield return Node("Shape", [maps[i]], [$"emb_shape{i}"]);
             yield return Node("Slice", [$"emb_shape{i}", "emb_0", "emb_2"], [$"emb_nc{i}"]);
             yield return Node("Concat", [$"emb_nc{i}", "emb_grid"], [$"emb_size{i}"], Attr("axis", 0));
-            yield return Node("Resize", [pooled[i], "", "", $"emb_size{i}"], [$"emb_up{i}"],
+            yield return Node("Resize", [maps[i], "", "", $"emb_size{i}"], [$"emb_up{i}"],
                 Attr("mode", "linear"), Attr("coordinate_transformation_mode", "half_pixel"));
-            parts.Add($"emb_up{i}");
+            maps[i] = $"emb_up{i}";
         }
-        yield return Node("Concat", parts, ["emb_nchw"], Attr("axis", 1));
-        yield return Node("Transpose", ["emb_nchw"], [OutputName], Attr("perm", 0, 2, 3, 1));
+    }
+
+    /// <summary>PyTorch's adaptive_avg_pool1d from n to m values as an m x n matrix.</summary>
+    public static float[] AdaptivePoolMatrix(int n, int m)
+    {
+        var a = new float[(long)m * n];
+        for (int i = 0; i < m; i++)
+        {
+            int start = (int)Math.Floor((double)i * n / m), end = (int)Math.Ceiling((double)(i + 1) * n / m);
+            for (int j = start; j < end; j++) a[(long)i * n + j] = 1f / (end - start);
+        }
+        return a;
     }
 
     /// <summary>Channel counts of the chosen layers, found by running the graph once at the input size.</summary>

@@ -1,142 +1,178 @@
-using System.Numerics;
-using System.Runtime.InteropServices;
 using EdgePatchCore.Diagnostics;
 
 namespace EdgePatchCore.Coreset;
 
-/// <summary>The chosen rows, in selection order, and the coverage radius they achieve.</summary>
-public sealed record CoresetResult(int[] Indices, float CoverageRadius, long DistanceEvaluations, long SkippedEvaluations);
+/// <summary>The chosen rows, in selection order, the coverage radius they achieve, and how much work pruning saved.</summary>
+public sealed record CoresetResult(int[] Indices, float CoverageRadius, long DistanceEvaluations, long SkippedEvaluations)
+{
+    public double PrunedShare => (double)SkippedEvaluations / Math.Max(1, SkippedEvaluations + DistanceEvaluations);
+}
 
 /// <summary>
 /// Exact greedy k-center selection (Algorithm 1 of the PatchCore paper; minimax facility location):
 /// start from a seeded random point, then repeatedly add the point farthest from the chosen set.
-/// Memory is O(N): each point keeps only its distance to, and the index of, its nearest centre.
+/// Memory is O(N): per point its squared distance to, and the index of, its nearest centre; the
+/// points themselves are float16 rows (see <see cref="HalfRows"/>).
 ///
-/// Pruning: a new centre c cannot move point p when d(c, a(p)) >= 2 mind(p), where a(p) is p's
-/// current centre (triangle inequality). That test costs one distance per existing centre per step
-/// plus a scalar compare per point, and skips most of the 128-d distance evaluations. The result
-/// is identical to <see cref="SelectPlain"/>: skipped points provably keep their values.
+/// Pruning (exact; the result equals <see cref="SelectPlain"/>):
+/// <list type="bullet">
+/// <item>per point: a new centre c cannot move p when d(c, a(p)) >= 2 mind(p), a(p) being p's centre;</item>
+/// <item>per cluster, to avoid most centre-to-centre distances: with R_j the largest mind of cluster j
+/// when it formed (points only ever leave a cluster), and the pivot bound d(c, j) >= |d(c, z) - d(j, z)|
+/// for the first centre z, cluster j cannot change when |d(c, z) - d(j, z)| >= 2 R_j.</item>
+/// </list>
+/// Both tests carry a 0.1% margin so float rounding can never skip a real update.
 /// </summary>
 public static class GreedyCoreset
 {
-    /// <summary>Relative safety margin on the pruning test so float rounding can never skip a real update.</summary>
-    private const float PruneMargin = 4f * 1.001f;
+    private const float Margin = 1.001f;
 
-    public static CoresetResult Select(float[] points, int count, int dimensions, int size, int seed,
+    public static CoresetResult Select(Half[] points, int count, int dimensions, int size, int seed,
                                        IReporter? reporter = null, CancellationToken cancel = default)
-        => Run(points, count, dimensions, size, seed, prune: true, reporter, cancel);
+        => new Run(points, count, dimensions, size, prune: true).Execute(seed, reporter ?? NullReporter.Instance, cancel);
 
     /// <summary>The plain algorithm: one full distance pass over all points per step.</summary>
-    public static CoresetResult SelectPlain(float[] points, int count, int dimensions, int size, int seed,
+    public static CoresetResult SelectPlain(Half[] points, int count, int dimensions, int size, int seed,
                                             IReporter? reporter = null, CancellationToken cancel = default)
-        => Run(points, count, dimensions, size, seed, prune: false, reporter, cancel);
+        => new Run(points, count, dimensions, size, prune: false).Execute(seed, reporter ?? NullReporter.Instance, cancel);
 
     public static int StartIndex(int count, int seed) => new Random(seed).Next(count);
 
-    private static CoresetResult Run(float[] points, int n, int dim, int size, int seed, bool prune,
-                                     IReporter? reporter, CancellationToken cancel)
+    private sealed class Run
     {
-        if (n <= 0) throw new ArgumentException("no points to select from");
-        if (points.Length < (long)n * dim) throw new ArgumentException("points array shorter than count x dimensions");
-        size = Math.Clamp(size, 1, n);
-        reporter ??= NullReporter.Instance;
+        private readonly Half[] _points;
+        private readonly int _n, _dim, _size;
+        private readonly bool _prune;
+        private readonly float[] _minDist;      // squared distance to the nearest centre
+        private readonly int[] _assigned;       // selection step of that centre
+        private readonly Half[] _centres;       // chosen rows, contiguous
+        private readonly float[] _centreDist;   // this step: squared d(c, j), or +inf when the cluster is provably unaffected
+        private readonly float[] _pivotDist;    // d(j, first centre)
+        private readonly float[] _clusterRadius; // R_j: largest distance of a point that joined cluster j
+        private readonly float[] _centre;       // the new centre as float32
+        private readonly int _workers, _chunk, _chunks;
+        private readonly float[] _chunkMax, _chunkJoin;
+        private readonly int[] _chunkArg;
+        private readonly long[] _chunkSkipped;
 
-        var minDist = new float[n];          // squared distance to the nearest centre
-        var assigned = new int[n];           // which centre (selection step) that is
-        var centres = new float[(long)size * dim]; // chosen rows, contiguous, for the centre-centre pass
-        var centreDist = new float[size];     // squared distance from the new centre to each earlier centre
-        Array.Fill(minDist, float.PositiveInfinity);
-        Array.Fill(assigned, -1);
-        var indices = new int[size];
-
-        int workers = Math.Max(1, Environment.ProcessorCount);
-        int chunk = Math.Max(4096, (n + workers * 4 - 1) / (workers * 4));
-        int chunks = (n + chunk - 1) / chunk;
-        var chunkMax = new float[chunks];
-        var chunkArg = new int[chunks];
-        var chunkSkipped = new long[chunks];
-        long evaluations = 0, skipped = 0;
-
-        int next = StartIndex(n, seed);
-        var progressEvery = Math.Max(1, size / 200);
-        for (int step = 0; step < size; step++)
+        public Run(Half[] points, int n, int dim, int size, bool prune)
         {
-            cancel.ThrowIfCancellationRequested();
-            indices[step] = next;
-            var c = points.AsSpan(next * dim, dim);
-            c.CopyTo(centres.AsSpan(step * dim, dim));
-            if (prune && step > 0)
-            {
-                int t = step;
-                Parallel.For(0, workers, w =>
-                {
-                    int lo = (int)((long)t * w / workers), hi = (int)((long)t * (w + 1) / workers);
-                    var cc = centres.AsSpan(t * dim, dim);
-                    for (int j = lo; j < hi; j++) centreDist[j] = SquaredDistance(cc, centres.AsSpan(j * dim, dim));
-                });
-            }
+            if (n <= 0) throw new ArgumentException("no points to select from");
+            if (points.LongLength < (long)n * dim) throw new ArgumentException("points array shorter than count x dimensions");
+            _points = points;
+            _n = n;
+            _dim = dim;
+            _size = Math.Clamp(size, 1, n);
+            _prune = prune;
+            _minDist = new float[n];
+            _assigned = new int[n];
+            Array.Fill(_minDist, float.PositiveInfinity);
+            Array.Fill(_assigned, -1);
+            _centres = new Half[(long)_size * dim];
+            _centreDist = new float[_size];
+            _pivotDist = new float[_size];
+            _clusterRadius = new float[_size];
+            _centre = new float[dim];
+            _workers = Math.Max(1, Environment.ProcessorCount);
+            _chunk = Math.Max(4096, (n + _workers * 4 - 1) / (_workers * 4));
+            _chunks = (n + _chunk - 1) / _chunk;
+            _chunkMax = new float[_chunks];
+            _chunkJoin = new float[_chunks];
+            _chunkArg = new int[_chunks];
+            _chunkSkipped = new long[_chunks];
+        }
 
-            int s = step;
-            Parallel.For(0, chunks, k =>
+        private ReadOnlySpan<Half> Row(int p) => _points.AsSpan((int)((long)p * _dim), _dim);
+        private ReadOnlySpan<Half> CentreRow(int j) => _centres.AsSpan(j * _dim, _dim);
+
+        public CoresetResult Execute(int seed, IReporter reporter, CancellationToken cancel)
+        {
+            var indices = new int[_size];
+            long evaluations = 0, skipped = 0;
+            int next = StartIndex(_n, seed);
+            int progressEvery = Math.Max(1, _size / 200);
+            float radius2 = 0;
+            for (int step = 0; step < _size; step++)
             {
-                int lo = k * chunk, hi = Math.Min(n, lo + chunk);
-                var centre = points.AsSpan(next * dim, dim);
-                float best = -1f;
-                int arg = -1;
-                long skip = 0;
-                for (int p = lo; p < hi; p++)
+                cancel.ThrowIfCancellationRequested();
+                indices[step] = next;
+                Row(next).CopyTo(_centres.AsSpan(step * _dim, _dim));
+                HalfRows.ToSingle(Row(next), _centre);
+                if (_prune) UpdateCentreDistances(step);
+
+                int s = step;
+                Parallel.For(0, _chunks, k => PointPass(k, s));
+
+                float best = -1f, join = 0;
+                next = -1;
+                long skippedStep = 0;
+                for (int k = 0; k < _chunks; k++)
                 {
-                    float m = minDist[p];
-                    int a = assigned[p];
-                    if (prune && a >= 0 && centreDist[a] >= PruneMargin * m) skip++;
-                    else
-                    {
-                        float d = SquaredDistance(centre, points.AsSpan(p * dim, dim));
-                        if (d < m) { m = d; minDist[p] = d; assigned[p] = s; }
-                    }
-                    if (m > best) { best = m; arg = p; }
+                    if (_chunkMax[k] > best) { best = _chunkMax[k]; next = _chunkArg[k]; } // ties: lowest index
+                    join = Math.Max(join, _chunkJoin[k]);
+                    skippedStep += _chunkSkipped[k];
                 }
-                chunkMax[k] = best;
-                chunkArg[k] = arg;
-                chunkSkipped[k] = skip;
-            });
-
-            // Deterministic argmax: largest distance, ties to the lowest index (chunks are in index order).
-            float bestAll = -1f;
-            next = -1;
-            long skippedStep = 0;
-            for (int k = 0; k < chunks; k++)
-            {
-                if (chunkMax[k] > bestAll) { bestAll = chunkMax[k]; next = chunkArg[k]; }
-                skippedStep += chunkSkipped[k];
+                _clusterRadius[step] = MathF.Sqrt(join);
+                radius2 = best;
+                skipped += skippedStep;
+                evaluations += _n - skippedStep;
+                if (step % progressEvery == 0 || step == _size - 1)
+                    reporter.Progress("coreset", step + 1, _size, $"radius {MathF.Sqrt(best):G4}");
             }
-            skipped += skippedStep;
-            evaluations += n - skippedStep;
-            if (step % progressEvery == 0 || step == size - 1)
-                reporter.Progress("coreset", step + 1, size, $"radius {MathF.Sqrt(bestAll):G4}");
+            return new CoresetResult(indices, MathF.Sqrt(radius2), evaluations, skipped);
         }
-        float radius = 0;
-        for (int p = 0; p < n; p++) radius = Math.Max(radius, minDist[p]);
-        return new CoresetResult(indices, MathF.Sqrt(radius), evaluations, skipped);
-    }
 
-    /// <summary>Squared Euclidean distance, SIMD; the single definition both variants use.</summary>
-    public static float SquaredDistance(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
-    {
-        var va = MemoryMarshal.Cast<float, Vector<float>>(a);
-        var vb = MemoryMarshal.Cast<float, Vector<float>>(b);
-        var acc = Vector<float>.Zero;
-        for (int i = 0; i < va.Length; i++)
+        private void UpdateCentreDistances(int step)
         {
-            var diff = va[i] - vb[i];
-            acc += diff * diff;
+            _pivotDist[step] = step == 0 ? 0 : MathF.Sqrt(HalfRows.SquaredDistance(_centre, CentreRow(0)));
+            if (step == 0) return;
+            float dcz = _pivotDist[step];
+            Parallel.For(0, _workers, w =>
+            {
+                int lo = (int)((long)step * w / _workers), hi = (int)((long)step * (w + 1) / _workers);
+                for (int j = lo; j < hi; j++)
+                {
+                    // Minus a rounding allowance relative to the distances involved (tiny clusters far from the pivot).
+                    float lowerBound = Math.Abs(dcz - _pivotDist[j]) - 1e-5f * (dcz + _pivotDist[j]);
+                    _centreDist[j] = lowerBound >= 2 * Margin * _clusterRadius[j]
+                        ? float.PositiveInfinity
+                        : HalfRows.SquaredDistance(_centre, CentreRow(j));
+                }
+            });
         }
-        float sum = Vector.Sum(acc);
-        for (int i = va.Length * Vector<float>.Count; i < a.Length; i++)
+
+        private void PointPass(int k, int step)
         {
-            float diff = a[i] - b[i];
-            sum += diff * diff;
+            int lo = k * _chunk, hi = Math.Min(_n, lo + _chunk);
+            float best = -1f, join = 0;
+            int arg = -1;
+            long skip = 0;
+            var minDist = _minDist;
+            var assigned = _assigned;
+            var centreDist = _centreDist;
+            const float pointMargin = 4 * Margin; // squared form of d(c, a) >= 2 mind (with margin)
+            for (int p = lo; p < hi; p++)
+            {
+                float m = minDist[p];
+                int a = assigned[p];
+                if (_prune && a >= 0 && centreDist[a] >= pointMargin * m) skip++;
+                else
+                {
+                    float d = HalfRows.SquaredDistance(_centre, Row(p));
+                    if (d < m)
+                    {
+                        m = d;
+                        minDist[p] = d;
+                        assigned[p] = step;
+                        if (d > join) join = d;
+                    }
+                }
+                if (m > best) { best = m; arg = p; }
+            }
+            _chunkMax[k] = best;
+            _chunkArg[k] = arg;
+            _chunkJoin[k] = join;
+            _chunkSkipped[k] = skip;
         }
-        return sum;
     }
 }

@@ -39,6 +39,8 @@ public sealed record BuildOptions
         ["layers"] = string.Join(",", Backbone.Layers),
         ["backbone"] = Backbone.ModelPath is null ? "resnet18 (bundled)" : Path.GetFileName(Backbone.ModelPath),
         ["normalization"] = Backbone.Normalization.ToString(),
+        ["aggregation"] = Backbone.Aggregation == PatchAggregation.Reference
+            ? $"reference ({Backbone.LayerDimensions} per layer -> {Backbone.TargetDimensions})" : "average 3x3",
         ["coreset"] = CoresetSize is { } n ? $"{n} rows" : $"{CoresetFraction:0.####}",
         ["projection"] = ProjectionDimensions.ToString(),
         ["seed"] = Seed.ToString(),

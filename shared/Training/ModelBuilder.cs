@@ -47,41 +47,22 @@ public sealed class ModelBuilder(IReporter reporter)
         reporter.Info($"device: {device.Describe()}");
         int dims = extractor.Dimensions, perImage = extractor.PatchesPerImage;
 
-        // 1. Embed: full features to disk, projections in memory.
+        // 1. Embed: full features to disk, float16 projections in memory (256 bytes per patch at 128-d).
         var projection = new RandomProjection(dims, options.ProjectionDimensions, options.Seed);
         using var spill = new FeatureSpill(options.TempDirectory ?? Path.GetTempPath(), dims);
-        var projected = new List<float[]>();
         var loader = new ImageLoader();
         var reader = new ImageBatchReader(loader, options.Input, options.BatchSize);
-        int embedded = 0, seen = 0;
-        foreach (var batch in reader.Read(bankFiles, OnBad, cancel))
-        {
-            var rows = extractor.Extract(batch.Data, batch.Count);
-            spill.Append(rows);
-            var p = new float[batch.Count * perImage * options.ProjectionDimensions];
-            projection.Project(rows, batch.Count * perImage, p);
-            projected.Add(p);
-            embedded += batch.Count;
-            seen = batch.SourceIndices[^1] + 1;
-            reporter.Progress("embedding", seen, bankFiles.Count, $"{embedded} images");
-        }
-        reporter.Progress("embedding", bankFiles.Count, bankFiles.Count, $"{embedded} images");
-        if (embedded == 0) throw new BuildException($"no readable training images in {dataset.Root} ({skipped.Count} skipped)");
-        long patchCount = spill.Rows;
-        if (patchCount > int.MaxValue / options.ProjectionDimensions)
-            throw new BuildException($"{patchCount} training patches is more than one build can hold; use fewer images");
-        var all = new float[patchCount * options.ProjectionDimensions];
-        long offset = 0;
-        foreach (var p in projected) { p.CopyTo(all, offset); offset += p.Length; }
-        projected.Clear();
+        var patches = new EmbeddingPass(extractor, projection, reporter).Run(bankFiles, reader, spill, OnBad, cancel);
+        if (patches.Images == 0) throw new BuildException($"no readable training images in {dataset.Root} ({skipped.Count} skipped)");
+        int embedded = patches.Images, patchCount = patches.Count;
 
         // 2. Coreset on the projections.
         int size = options.CoresetSize ?? (int)Math.Max(1, Math.Round(patchCount * options.CoresetFraction));
-        size = (int)Math.Min(size, patchCount);
+        size = Math.Min(size, patchCount);
         reporter.Info($"coreset: {size} of {patchCount} patches ({(double)size / patchCount:P1}), {options.ProjectionDimensions}-d projection");
-        var coreset = GreedyCoreset.Select(all, (int)patchCount, options.ProjectionDimensions, size, options.Seed, reporter, cancel);
-        all = [];
-        reporter.Info($"coreset: coverage radius {coreset.CoverageRadius:G5} (projected space); {coreset.SkippedEvaluations * 100.0 / Math.Max(1, coreset.SkippedEvaluations + coreset.DistanceEvaluations):F0}% of distance evaluations pruned");
+        var coreset = GreedyCoreset.Select(patches.Rows, patchCount, patches.Dimensions, size, options.Seed, reporter, cancel);
+        patches = null;
+        reporter.Info($"coreset: coverage radius {coreset.CoverageRadius:G5} (projected space); {coreset.PrunedShare:P0} of distance evaluations pruned");
 
         // 3. Bank and Eq. 7 neighbour table.
         var bankRows = spill.Gather(coreset.Indices);

@@ -29,7 +29,7 @@ public static class TestData
                 Product = "widget", CreatedAtUtc = new DateTime(2026, 11, 28, 12, 0, 0, DateTimeKind.Utc), TrainerVersion = "0.1.0",
                 TrainingImageCount = 10, DatasetFingerprint = "sha256:0123", BuildOptions = new() { ["coreset"] = "0.1" },
             },
-            Backbone = new PreparedBackbone { Onnx = [1, 2, 3, 4], Layers = ["a", "b"], LayerChannels = [128, 256] },
+            Backbone = new PreparedBackbone { Onnx = [1, 2, 3, 4], Layers = ["a", "b"], LayerChannels = [128, 256], Dimensions = dims },
             Input = new InputSpec(),
             Embedding = new EmbeddingSpec { Layers = ["a", "b"], Dimensions = dims, GridWidth = 28, GridHeight = 28 },
             Bank = MemoryBank.FromFloats(bank, rows, dims, neighbours, b),

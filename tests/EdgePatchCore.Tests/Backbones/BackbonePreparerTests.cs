@@ -91,6 +91,18 @@ public class BackbonePreparerTests
     }
 
     [Fact]
+    public void Other_layers_by_tensor_name_from_an_explicit_file()
+    {
+        // As `--backbone FILE.onnx --layers A,B`: layer1 (64 ch, 56x56) + layer2 (128 ch) -> 192 dims on a 56x56 grid.
+        var options = new BackboneOptions { ModelPath = ResNet18.ModelPath, Layers = [ResNet18.Layer1, "layer2"] };
+        var prepared = BackbonePreparer.Prepare(options, Spec);
+        Assert.Equal([ResNet18.Layer1, ResNet18.Layer2], prepared.Layers);
+        Assert.Equal([64, 128], prepared.LayerChannels);
+        using var fx = new FeatureExtractor(prepared, Spec, new ExecutionDevice(DeviceKind.Cpu));
+        Assert.Equal((56, 56, 192), (fx.GridWidth, fx.GridHeight, fx.Dimensions));
+    }
+
+    [Fact]
     public void Unknown_layer_and_missing_file_give_clear_errors()
     {
         var e = Assert.Throws<BackboneException>(() => BackbonePreparer.Prepare(new BackboneOptions { Layers = ["layer2", "nope"] }, Spec));
@@ -101,5 +113,88 @@ public class BackbonePreparerTests
         File.WriteAllText(dir.File("bad.onnx"), "garbage that is not protobuf at all ~~~~");
         e = Assert.Throws<BackboneException>(() => BackbonePreparer.Prepare(new BackboneOptions { ModelPath = dir.File("bad.onnx") }, Spec));
         Assert.Contains("bad.onnx", e.Message);
+    }
+}
+
+/// <summary>The official code's aggregation, folded into convolutions, checked against a plain re-implementation.</summary>
+public class ReferenceAggregationTests
+{
+    [Fact]
+    public void Adaptive_pool_matrix_follows_pytorch_windows()
+    {
+        // adaptive_avg_pool1d 5 -> 3: windows [0,2), [1,4), [3,5).
+        var a = BackbonePreparer.AdaptivePoolMatrix(5, 3);
+        Assert.Equal(new float[] { .5f, .5f, 0, 0, 0, 0, 1 / 3f, 1 / 3f, 1 / 3f, 0, 0, 0, 0, .5f, .5f }, a);
+        // 4 -> 2 averages pairs; 2 -> 4 repeats.
+        Assert.Equal(new float[] { .5f, .5f, 0, 0, 0, 0, .5f, .5f }, BackbonePreparer.AdaptivePoolMatrix(4, 2));
+        Assert.Equal(new float[] { 1, 0, 1, 0, 0, 1, 0, 1 }, BackbonePreparer.AdaptivePoolMatrix(2, 4));
+    }
+
+    [Fact]
+    public void Graph_equals_unfold_pool_aggregate_computed_by_hand()
+    {
+        var spec = new InputSpec { Width = 64, Height = 64 };
+        var options = new BackboneOptions { Aggregation = PatchAggregation.Reference, LayerDimensions = 96, TargetDimensions = 64,
+                                            Normalization = InputNormalization.Bgr255ChannelMean };
+        var prepared = BackbonePreparer.Prepare(options, spec, exposeLayers: true);
+        Assert.Equal(64, prepared.Dimensions);
+        var rng = new Random(2);
+        var image = Enumerable.Range(0, 3 * 64 * 64).Select(_ => (float)rng.NextDouble()).ToArray();
+        using var session = new InferenceSession(prepared.Onnx);
+        using var input = OrtValue.CreateTensorValueFromMemory(image, [1, 3, 64, 64]);
+        using var outputs = session.Run(new RunOptions(), ["image"], [input], [BackbonePreparer.OutputName, .. prepared.Layers]);
+        var patches = outputs[0].GetTensorDataAsSpan<float>().ToArray();         // [1, 8, 8, 64]
+        var l2 = outputs[1].GetTensorDataAsSpan<float>().ToArray();              // [1, 128, 8, 8]
+        var l3 = outputs[2].GetTensorDataAsSpan<float>().ToArray();              // [1, 256, 4, 4]
+
+        // Per layer: unfold 3x3 (zero padded) at every grid cell, adaptive-pool C*9 -> 96.
+        static float[] MeanMapped(float[] map, int c, int h, int w, int dims)
+        {
+            var pool = BackbonePreparer.AdaptivePoolMatrix(c * 9, dims);
+            var result = new float[h * w * dims];
+            var patch = new float[c * 9];
+            for (int y = 0; y < h; y++)
+                for (int x = 0; x < w; x++)
+                {
+                    for (int ch = 0; ch < c; ch++)
+                        for (int ky = 0; ky < 3; ky++)
+                            for (int kx = 0; kx < 3; kx++)
+                            {
+                                int yy = y + ky - 1, xx = x + kx - 1;
+                                patch[ch * 9 + ky * 3 + kx] = yy < 0 || yy >= h || xx < 0 || xx >= w ? 0 : map[(ch * h + yy) * w + xx];
+                            }
+                    for (int o = 0; o < dims; o++)
+                    {
+                        double acc = 0;
+                        for (int i = 0; i < c * 9; i++) acc += pool[o * c * 9 + i] * patch[i];
+                        result[(y * w + x) * dims + o] = (float)acc;
+                    }
+                }
+            return result;
+        }
+        var m2 = MeanMapped(l2, 128, 8, 8, 96);
+        var m3small = MeanMapped(l3, 256, 4, 4, 96);
+        // Upsample layer 3's mapped features to 8x8 (bilinear, half-pixel), channel by channel.
+        var m3 = new float[8 * 8 * 96];
+        var plane = new float[16];
+        var up = new float[64];
+        for (int o = 0; o < 96; o++)
+        {
+            for (int i = 0; i < 16; i++) plane[i] = m3small[i * 96 + o];
+            Resampling.ResizeBilinear(plane, 4, 4, up, 8, 8);
+            for (int i = 0; i < 64; i++) m3[i * 96 + o] = up[i];
+        }
+        // Stack the layers [m2, m3] per patch (192 values) and adaptive-pool to 64.
+        var aggregate = BackbonePreparer.AdaptivePoolMatrix(192, 64);
+        double maxDiff = 0, maxAbs = 0;
+        for (int p = 0; p < 64; p++)
+            for (int t = 0; t < 64; t++)
+            {
+                double expected = 0;
+                for (int i = 0; i < 96; i++) expected += aggregate[t * 192 + i] * m2[p * 96 + i] + aggregate[t * 192 + 96 + i] * m3[p * 96 + i];
+                maxDiff = Math.Max(maxDiff, Math.Abs(expected - patches[p * 64 + t]));
+                maxAbs = Math.Max(maxAbs, Math.Abs(expected));
+            }
+        Assert.True(maxDiff <= 1e-4 * maxAbs, $"max difference {maxDiff} at magnitude {maxAbs}");
     }
 }

@@ -97,11 +97,21 @@ public class EndToEndTests(GasketFixture fixture) : IClassFixture<GasketFixture>
         Assert.Contains("nope.png", r.Error);
         var lines = r.Out.Trim().Split('\n');
         Assert.Equal(2, lines.Length);
+        float goodScore = ParseScore(lines[0]), defectScore = ParseScore(lines[1]);
+        Assert.True(defectScore > goodScore, $"missing chunk {defectScore} should score above good {goodScore}");
+        // At a threshold between the two, the verdicts follow.
+        string mid = ((goodScore + defectScore) / 2).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        r = TrainerRunner.Run("score", fixture.Artifact, good, cut, "--threshold", mid, "--device", "cpu");
+        Assert.Equal(0, r.ExitCode);
+        lines = r.Out.Trim().Split('\n');
         Assert.EndsWith("ok", lines[0].Trim());
         Assert.EndsWith("defect", lines[1].Trim());
         using var image = Image.Load(fixture.Folder.File("heat_0000.png"));
         Assert.Equal((224, 224), (image.Width, image.Height));
     }
+
+    private static float ParseScore(string line) =>
+        float.Parse(line.Split('\t')[1].Replace("score ", ""), System.Globalization.CultureInfo.InvariantCulture);
 
     [Fact]
     public void Inspect_shows_the_manifest()

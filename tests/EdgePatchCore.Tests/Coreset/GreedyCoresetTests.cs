@@ -5,8 +5,9 @@ namespace EdgePatchCore.Tests.Coreset;
 public class GreedyCoresetTests
 {
     /// <summary>Algorithm 1 of the paper written as plainly as possible: the reference to compare against.</summary>
-    private static int[] NaiveGreedy(float[] x, int n, int d, int size, int start)
+    private static int[] NaiveGreedy(Half[] h, int n, int d, int size, int start)
     {
+        var x = h.Select(v => (double)v).ToArray();
         var chosen = new List<int> { start };
         var min = new double[n];
         for (int p = 0; p < n; p++) min[p] = double.PositiveInfinity;
@@ -28,11 +29,12 @@ public class GreedyCoresetTests
         return chosen.ToArray();
     }
 
-    private static float[] RandomPoints(int n, int d, int seed, bool withDuplicates)
+    /// <summary>Points on a coarse grid (exact in float16): many exactly tied distances.</summary>
+    private static Half[] RandomPoints(int n, int d, int seed, bool withDuplicates)
     {
         var rng = new Random(seed);
-        var x = new float[n * d];
-        for (int i = 0; i < x.Length; i++) x[i] = (float)rng.Next(-8, 9) / 4; // coarse grid: many exact distance ties
+        var x = new Half[n * d];
+        for (int i = 0; i < x.Length; i++) x[i] = (Half)(rng.Next(-8, 9) / 4f);
         if (withDuplicates)
             for (int i = 0; i < n / 5; i++)
             {
@@ -46,6 +48,7 @@ public class GreedyCoresetTests
     [InlineData(400, 8, 40, 1, false)]
     [InlineData(1000, 16, 100, 2, true)]
     [InlineData(5000, 24, 300, 3, true)]
+    [InlineData(3000, 128, 300, 5, true)] // the production width (SIMD path)
     [InlineData(300, 5, 300, 4, true)] // select everything: duplicates at distance 0 must still be picked
     public void Pruned_selection_equals_naive_greedy(int n, int d, int size, int seed, bool duplicates)
     {
@@ -64,9 +67,9 @@ public class GreedyCoresetTests
         // Well-separated clusters: once each has a centre, most points cannot move.
         var rng = new Random(5);
         int n = 4000, d = 16;
-        var x = new float[n * d];
+        var x = new Half[n * d];
         for (int p = 0; p < n; p++)
-            for (int k = 0; k < d; k++) x[p * d + k] = (p % 20) * 10 + (float)rng.NextDouble();
+            for (int k = 0; k < d; k++) x[p * d + k] = (Half)((p % 20) * 10 + rng.NextDouble());
         var r = GreedyCoreset.Select(x, n, d, 200, 0);
         Assert.True(r.SkippedEvaluations > r.DistanceEvaluations, $"skipped {r.SkippedEvaluations}, computed {r.DistanceEvaluations}");
     }
@@ -81,11 +84,32 @@ public class GreedyCoresetTests
         {
             double best = double.PositiveInfinity;
             foreach (var c in r.Indices)
-                best = Math.Min(best, GreedyCoreset.SquaredDistance(x.AsSpan(p * 6, 6), x.AsSpan(c * 6, 6)));
+            {
+                double s = 0;
+                for (int k = 0; k < 6; k++) s += Math.Pow((double)x[p * 6 + k] - (double)x[c * 6 + k], 2);
+                best = Math.Min(best, s);
+            }
             worst = Math.Max(worst, best);
         }
         Assert.Equal(Math.Sqrt(worst), r.CoverageRadius, 5);
         Assert.Equal(25, r.Indices.Distinct().Count());
+    }
+
+    [Fact]
+    public void Half_widening_is_exact_for_every_finite_value()
+    {
+        // One lane at a time through the SIMD path: sum (0 - b)^2 over a row of zeros but one value = b^2.
+        var zeros = new float[16];
+        var row = new Half[16];
+        for (int bits = 0; bits < 0x10000; bits++)
+        {
+            var h = BitConverter.UInt16BitsToHalf((ushort)bits);
+            if (!Half.IsFinite(h)) continue;
+            row[bits % 16] = h;
+            float expected = (float)h * (float)h;
+            Assert.Equal(expected, HalfRows.SquaredDistance(zeros, row));
+            row[bits % 16] = default;
+        }
     }
 
     [Fact]
@@ -100,8 +124,14 @@ public class GreedyCoresetTests
         a.Project(rows, 2, pa);
         b.Project(rows, 2, pb);
         Assert.Equal(pa, pb);
-        double original = Math.Sqrt(GreedyCoreset.SquaredDistance(rows.AsSpan(0, 384), rows.AsSpan(384, 384)));
-        double projected = Math.Sqrt(GreedyCoreset.SquaredDistance(pa.AsSpan(0, 128), pa.AsSpan(128, 128)));
+        static double Distance(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
+        {
+            double s = 0;
+            for (int i = 0; i < a.Length; i++) s += (a[i] - b[i]) * (double)(a[i] - b[i]);
+            return Math.Sqrt(s);
+        }
+        double original = Distance(rows.AsSpan(0, 384), rows.AsSpan(384, 384));
+        double projected = Distance(pa.AsSpan(0, 128), pa.AsSpan(128, 128));
         Assert.InRange(projected / original, 0.7, 1.3); // JL: 128 dims keep distances within tens of percent
     }
 }
