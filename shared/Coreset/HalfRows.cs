@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace EdgePatchCore.Coreset;
 
@@ -49,7 +50,10 @@ public static class HalfRows
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> Widen(Vector128<ushort> h)
     {
-        var w = Vector256.Create(Vector128.WidenLower(h), Vector128.WidenUpper(h)).AsInt32();
+        // vpmovzxwd where available (measured about 2x faster here than the portable widening; same bits).
+        var w = Avx2.IsSupported
+            ? Avx2.ConvertToVector256Int32(h)
+            : Vector256.Create(Vector128.WidenLower(h), Vector128.WidenUpper(h)).AsInt32();
         var magnitude = ((w & Vector256.Create(0x7FFF)) << 13).AsSingle() * Pow2To112;
         var sign = (w & Vector256.Create(0x8000)) << 16;
         return (magnitude.AsInt32() | sign).AsSingle();
