@@ -35,7 +35,11 @@ public sealed record BackboneOptions
     /// <summary>Output tensor names of the chosen layers, shallow to deep; the first sets the patch grid.</summary>
     public IReadOnlyList<string> Layers { get; init; } = ResNet18.DefaultLayers;
     public InputNormalization Normalization { get; init; } = InputNormalization.Bgr255MeanImage;
-    public PatchAggregation Aggregation { get; init; } = PatchAggregation.Average;
+    /// <summary>
+    /// Reference by default: on MTD the plain 3x3 average reaches image AUROC 0.885, the official code's
+    /// mapping 0.961 (ResNet18, 10% coreset), in line with the official implementation's 0.967.
+    /// </summary>
+    public PatchAggregation Aggregation { get; init; } = PatchAggregation.Reference;
     /// <summary>Per-layer dimensions of the reference aggregation (the official code's pretrain_embed_dimension).</summary>
     public int LayerDimensions { get; init; } = 1024;
     /// <summary>Final dimensions of the reference aggregation (the official code's target_embed_dimension).</summary>

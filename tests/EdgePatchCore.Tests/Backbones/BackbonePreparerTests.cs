@@ -17,14 +17,26 @@ public class BackbonePreparerTests
     }
 
     [Fact]
-    public void Default_backbone_gives_384_dims_on_a_28x28_grid_and_is_small()
+    public void Default_backbone_gives_1024_dims_on_a_28x28_grid_and_is_small()
     {
         var prepared = BackbonePreparer.Prepare(new BackboneOptions(), Spec);
         Assert.Equal([128, 256], prepared.LayerChannels);
-        Assert.Equal(384, prepared.Dimensions);
+        Assert.Equal(PatchAggregation.Reference, prepared.Aggregation);
+        Assert.Equal(1024, prepared.Dimensions);
         Assert.InRange(prepared.Onnx.Length, 5_000_000, 20_000_000); // layer4 and the classifier are gone
         using var fx = new FeatureExtractor(prepared, Spec, new ExecutionDevice(DeviceKind.Cpu));
         Assert.Equal((28, 28), (fx.GridWidth, fx.GridHeight));
+    }
+
+    [Fact]
+    public void Average_aggregation_concatenates_the_layers_to_384_dims()
+    {
+        var prepared = BackbonePreparer.Prepare(new BackboneOptions { Aggregation = PatchAggregation.Average }, Spec);
+        Assert.Equal(384, prepared.Dimensions);
+        using var fx = new FeatureExtractor(prepared, Spec, new ExecutionDevice(DeviceKind.Cpu));
+        var rows = fx.Extract(RandomImages(1), 1);
+        Assert.Equal(28 * 28 * 384, rows.Length);
+        Assert.All(rows, v => Assert.True(v >= 0)); // averages of ReLU outputs
     }
 
     [Fact]
@@ -87,14 +99,14 @@ public class BackbonePreparerTests
         using var fx = new FeatureExtractor(prepared, spec, new ExecutionDevice(DeviceKind.Cpu));
         Assert.Equal((40, 32), (fx.GridWidth, fx.GridHeight));
         var rows = fx.Extract(RandomImages(2, 320, 256), 2);
-        Assert.Equal(2 * 40 * 32 * 384, rows.Length);
+        Assert.Equal(2 * 40 * 32 * 1024, rows.Length);
     }
 
     [Fact]
     public void Other_layers_by_tensor_name_from_an_explicit_file()
     {
         // As `--backbone FILE.onnx --layers A,B`: layer1 (64 ch, 56x56) + layer2 (128 ch) -> 192 dims on a 56x56 grid.
-        var options = new BackboneOptions { ModelPath = ResNet18.ModelPath, Layers = [ResNet18.Layer1, "layer2"] };
+        var options = new BackboneOptions { ModelPath = ResNet18.ModelPath, Layers = [ResNet18.Layer1, "layer2"], Aggregation = PatchAggregation.Average };
         var prepared = BackbonePreparer.Prepare(options, Spec);
         Assert.Equal([ResNet18.Layer1, ResNet18.Layer2], prepared.Layers);
         Assert.Equal([64, 128], prepared.LayerChannels);

@@ -120,7 +120,8 @@ public class EndToEndTests(GasketFixture fixture) : IClassFixture<GasketFixture>
         Assert.Equal(0, r.ExitCode);
         Assert.Contains("checksum OK", r.Out);
         Assert.Contains("gasket", r.Out);
-        Assert.Contains("384 dims on a 28 x 28 grid", r.Out);
+        Assert.Contains("1024 dims on a 28 x 28 grid", r.Out);
+        Assert.Contains("reference aggregation", r.Out);
     }
 
     [Fact]
