@@ -27,26 +27,22 @@ public sealed class FeatureExtractor : IDisposable
         using var options = device.CreateSessionOptions();
         _session = new InferenceSession(backbone.Onnx, options);
         // The grid follows from the input size; one warm-up run measures it (and primes the allocator).
-        var probe = new float[InputLength];
-        var rows = Extract(probe, 1);
-        GridHeight = _lastShape[1];
-        GridWidth = _lastShape[2];
-        if (rows.Length != PatchesPerImage * Dimensions)
-            throw new BackboneException($"embedding has {_lastShape[3]} dimensions, expected {Dimensions}");
+        var (_, shape) = Run(new float[InputLength], 1);
+        (GridHeight, GridWidth) = ((int)shape[1], (int)shape[2]);
+        if (shape[3] != Dimensions) throw new BackboneException($"embedding has {shape[3]} dimensions, expected {Dimensions}");
     }
 
-    private int[] _lastShape = [];
-
     /// <summary>Embeds <paramref name="count"/> images laid out back to back in <paramref name="inputs"/>.</summary>
-    public float[] Extract(ReadOnlyMemory<float> inputs, int count)
+    public float[] Extract(ReadOnlyMemory<float> inputs, int count) => Run(inputs, count).Rows;
+
+    private (float[] Rows, long[] Shape) Run(ReadOnlyMemory<float> inputs, int count)
     {
         var memory = System.Runtime.InteropServices.MemoryMarshal.AsMemory(inputs[..(count * InputLength)]);
         using var tensor = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, memory,
             [count, 3, Input.Height, Input.Width]);
         using var results = _session.Run(_runOptions, [Backbone.InputName], [tensor], [Backbone.OutputName]);
         var output = results[0];
-        _lastShape = output.GetTensorTypeAndShape().Shape.Select(d => (int)d).ToArray();
-        return output.GetTensorDataAsSpan<float>().ToArray();
+        return (output.GetTensorDataAsSpan<float>().ToArray(), output.GetTensorTypeAndShape().Shape);
     }
 
     public void Dispose()

@@ -61,7 +61,7 @@ public sealed class ModelBuilder(IReporter reporter)
         size = Math.Min(size, patchCount);
         reporter.Info($"coreset: {size} of {patchCount} patches ({(double)size / patchCount:P1}), {options.ProjectionDimensions}-d projection");
         var coreset = GreedyCoreset.Select(patches.Rows, patchCount, patches.Dimensions, size, options.Seed, reporter, cancel);
-        patches = null;
+        patches = null; // the projections are no longer needed: free them before the bank is gathered
         reporter.Info($"coreset: coverage radius {coreset.CoverageRadius:G5} (projected space); {coreset.PrunedShare:P0} of distance evaluations pruned");
 
         // 3. Bank and Eq. 7 neighbour table.
