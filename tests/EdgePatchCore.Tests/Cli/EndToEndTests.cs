@@ -114,6 +114,28 @@ public class EndToEndTests(GasketFixture fixture) : IClassFixture<GasketFixture>
         float.Parse(line.Split('\t')[1].Replace("score ", ""), System.Globalization.CultureInfo.InvariantCulture);
 
     [Fact]
+    public void Batch_scores_equal_one_at_a_time_scores()
+    {
+        var artifact = ArtifactFile.Read(fixture.Artifact);
+        using var scorer = new EdgePatchCore.Scoring.PatchCoreScorer(artifact.Content,
+            new EdgePatchCore.Features.ExecutionDevice(EdgePatchCore.Features.DeviceKind.Cpu));
+        var files = new[] { "test/good/0001.png", "test/scratch/0000.png", "test/cut/0002.png" }
+            .Select(f => Path.Combine(fixture.Data, f)).ToList();
+        var loader = new EdgePatchCore.Imaging.ImageLoader();
+        var batched = scorer.ScoreFiles(files, loader, batchSize: 3, (_, r) => Assert.Fail(r)).ToList();
+        var single = scorer.ScoreFiles(files, loader, batchSize: 1, (_, r) => Assert.Fail(r)).ToList();
+        Assert.Equal(3, batched.Count);
+        for (int i = 0; i < 3; i++)
+        {
+            Assert.Equal(single[i].Index, batched[i].Index);
+            Assert.Equal(single[i].Score.Score, batched[i].Score.Score, 1e-5f * single[i].Score.Score);
+            Assert.Equal(single[i].Score.MaxPatchIndex, batched[i].Score.MaxPatchIndex);
+            for (int p = 0; p < single[i].Score.AnomalyMap.Length; p += 101)
+                Assert.Equal(single[i].Score.AnomalyMap[p], batched[i].Score.AnomalyMap[p], 1e-4f * single[i].Score.Score);
+        }
+    }
+
+    [Fact]
     public void Inspect_shows_the_manifest()
     {
         var r = TrainerRunner.Run("inspect", fixture.Artifact);
