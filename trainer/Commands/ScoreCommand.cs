@@ -48,42 +48,16 @@ public sealed class ScoreCommand : ICommand
                 string target = images.Count == 1 ? heatmap
                     : Path.Combine(Path.GetDirectoryName(Path.GetFullPath(heatmap))!,
                                    $"{Path.GetFileNameWithoutExtension(heatmap)}_{Path.GetFileNameWithoutExtension(images[index])}.png");
-                HeatmapRenderer.Write(loader, images[index], artifact.Content.Input, score, threshold, target);
+                WriteHeatmap(loader, images[index], artifact.Content.Input, score, threshold, target);
             }
         }
         return failures == 0 ? TrainerApp.ExitOk : TrainerApp.ExitFailure;
     }
-}
 
-/// <summary>Draws the anomaly map over the (resized) image with a jet colour scale; full red at 1.5 x threshold.</summary>
-internal static class HeatmapRenderer
-{
-    public static void Write(ImageLoader loader, string imagePath, InputSpec spec, ImageScore score, float threshold, string target)
+    private static void WriteHeatmap(ImageLoader loader, string imagePath, InputSpec spec, ImageScore score, float threshold, string target)
     {
-        using var source = loader.Decode(imagePath);
-        using var resized = ImageLoader.Resize(source, spec, imagePath);
-        float scale = threshold > 0 && float.IsFinite(threshold) ? 1f / (1.5f * threshold) : 1f / Math.Max(1e-6f, score.AnomalyMap.Max());
-        var map = score.AnomalyMap;
-        int w = score.MapWidth;
-        resized.ProcessPixelRows(rows =>
-        {
-            for (int y = 0; y < rows.Height; y++)
-            {
-                var row = rows.GetRowSpan(y);
-                for (int x = 0; x < row.Length; x++)
-                {
-                    float v = Math.Clamp(map[y * w + x] * scale, 0f, 1f);
-                    var (r, g, b) = Jet(v);
-                    row[x] = new Rgb24((byte)(0.5f * row[x].R + 0.5f * r), (byte)(0.5f * row[x].G + 0.5f * g), (byte)(0.5f * row[x].B + 0.5f * b));
-                }
-            }
-        });
-        resized.SaveAsPng(target);
-    }
-
-    private static (float R, float G, float B) Jet(float v)
-    {
-        static float C(float x) => 255f * Math.Clamp(1.5f - Math.Abs(x), 0f, 1f);
-        return (C(4 * v - 3), C(4 * v - 2), C(4 * v - 1));
+        using var frame = loader.Decode(imagePath);
+        using var overlay = HeatmapRenderer.Render(frame, spec, score, threshold, imagePath);
+        overlay.SaveAsPng(target);
     }
 }

@@ -1,0 +1,76 @@
+using EdgePatchCore.Agent.Configuration;
+using EdgePatchCore.Agent.Health;
+using EdgePatchCore.Agent.ModelStore;
+using EdgePatchCore.Agent.Pipeline;
+using EdgePatchCore.Agent.Publishing;
+using EdgePatchCore.Agent.Sources;
+using Microsoft.Extensions.Options;
+
+namespace EdgePatchCore.Agent;
+
+/// <summary>Builds the agent's host: configuration sources in order of precedence, and the services.</summary>
+public static class AgentHost
+{
+    public const string DefaultConfigFile = "/etc/edgepatchcore/agent.json";
+
+    /// <summary>
+    /// Configuration, lowest precedence first: appsettings.json next to the program, the config file
+    /// (<paramref name="configFile"/>, else /etc/edgepatchcore/agent.json when present), EDGEPATCHCORE__*
+    /// environment variables, <paramref name="overrides"/>, the command line (--Agent:Key=value).
+    /// </summary>
+    public static HostApplicationBuilder CreateBuilder(string[] args, string? configFile = null, IDictionary<string, string?>? overrides = null)
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
+        {
+            Args = args, ContentRootPath = AppContext.BaseDirectory, ApplicationName = "edgepatchcore-agent",
+            DisableDefaults = false,
+        });
+        var sources = builder.Configuration.Sources;
+        sources.Clear();
+        builder.Configuration.AddJsonFile(Path.Combine(AppContext.BaseDirectory, "appsettings.json"), optional: true, reloadOnChange: false);
+        builder.Configuration.AddJsonFile(Path.GetFullPath(configFile ?? DefaultConfigFile), optional: configFile is null, reloadOnChange: false);
+        builder.Configuration.AddEnvironmentVariables("EDGEPATCHCORE__");
+        if (overrides is not null) builder.Configuration.AddInMemoryCollection(overrides);
+        builder.Configuration.AddCommandLine(args);
+        builder.Services.AddSystemd();
+        AddAgent(builder.Services, builder.Configuration);
+        return builder;
+    }
+
+    /// <summary>The options as configured, for validation before the host starts.</summary>
+    public static AgentOptions ReadOptions(IConfiguration configuration) =>
+        configuration.GetSection(AgentOptions.Section).Get<AgentOptions>() ?? new AgentOptions();
+
+    private static void AddAgent(IServiceCollection services, IConfiguration configuration)
+    {
+        var options = ReadOptions(configuration);
+        services.Configure<AgentOptions>(configuration.GetSection(AgentOptions.Section));
+        services.AddSingleton<AgentMetrics>();
+        services.AddSingleton(sp => new TopicNames(sp.GetRequiredService<IOptions<AgentOptions>>().Value.ResolvedTopicPrefix));
+        services.AddSingleton(sp =>
+        {
+            var o = sp.GetRequiredService<IOptions<AgentOptions>>().Value;
+            return new Outbox(Path.Combine(o.ResolvedStateDirectory, "outbox"), o.Publishing.OutboxMaxMessages, o.Publishing.OutboxSync,
+                              sp.GetRequiredService<ILogger<Outbox>>());
+        });
+        services.AddSingleton<AgentEvents>();
+        services.AddSingleton<ModelStore.ModelStore>();
+        services.AddSingleton<FrameQueue>();
+        AddHosted<ArtifactWatcher>(services);
+        AddHosted<BrokerConnection>(services);
+        if (options.Sources.Mqtt is not null) AddHosted<MqttImageSource>(services);
+        if (options.Sources.Folder is not null) AddHosted<FolderSource>(services);
+        if (options.Sources.Mjpeg is not null) AddHosted<MjpegSource>(services);
+        if (options.Sources.Http is not null) AddHosted<HttpSnapshotSource>(services);
+        AddHosted<ScoringWorker>(services);
+        AddHosted<MetricsPublisher>(services);
+        if (Microsoft.Extensions.Hosting.Systemd.SystemdHelpers.IsSystemdService()) AddHosted<WatchdogService>(services);
+    }
+
+    /// <summary>A hosted service that other services can also ask for by type.</summary>
+    private static void AddHosted<T>(IServiceCollection services) where T : class, IHostedService
+    {
+        services.AddSingleton<T>();
+        services.AddHostedService(sp => sp.GetRequiredService<T>());
+    }
+}

@@ -1,0 +1,143 @@
+using EdgePatchCore.Agent.Configuration;
+using EdgePatchCore.Agent.Demo;
+using EdgePatchCore.Agent.Publishing;
+using EdgePatchCore.Artifacts;
+
+namespace EdgePatchCore.Agent;
+
+/// <summary>The agent's command line: run (default), check-config, demo, --help.</summary>
+public static class AgentProgram
+{
+    public const int ExitOk = 0, ExitFailure = 1, ExitUsage = 2, ExitConfig = 78; // 78 = EX_CONFIG: systemd does not restart on it
+
+    public const string Usage = """
+        agent: EdgePatchCore inspection agent. Scores camera frames and publishes verdicts over MQTT.
+
+        usage:
+          agent [--config FILE] [--Agent:Key=value ...]   run the service (systemd: Type=notify)
+          agent check-config [--config FILE] [...]         validate the configuration and the artifacts, then exit
+          agent demo --artifact P.pcb --frames DIR [--limit N]
+                                                           run the whole chain with a built-in MQTT broker:
+                                                           copy DIR's images into a watched folder, print the verdicts
+          agent --help | --version
+
+        configuration (lowest precedence first): appsettings.json next to the program,
+          /etc/edgepatchcore/agent.json (or --config FILE), EDGEPATCHCORE__Agent__Key environment variables,
+          --Agent:Key=value arguments.
+        main keys:
+          Agent:Artifact              the .pcb model (or Agent:Models:N:Artifact, one per product)
+          Agent:Device                auto | cpu | cuda                        (default auto)
+          Agent:DeviceId              names the device in topics               (default: host name)
+          Agent:TopicPrefix           default edgepatchcore/{DeviceId}
+          Agent:StateDirectory        outbox location (default $STATE_DIRECTORY or /var/lib/edgepatchcore)
+          Agent:Broker:Host/Port      MQTT broker (default localhost:1883); Username, PasswordFile
+          Agent:Sources:Folder:Path   watched drop folder (scored files move to done/ or failed/)
+          Agent:Sources:Mqtt:Topic    topic carrying JPEG/PNG frames (user properties frameId, product)
+          Agent:Sources:Mjpeg:Command command printing an MJPEG stream ("-" = standard input); :Arguments
+          Agent:Sources:Http:Url      snapshot URL polled every :IntervalMilliseconds
+          Agent:Pipeline:QueueCapacity / MaxBatch, Agent:Publishing:Heatmaps / MetricsIntervalSeconds
+        topics: {prefix}/verdict, /status (retained, Will = offline), /metrics, /heatmap, /event
+        """;
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        if (args.Any(a => a is "--help" or "-h" or "help")) { Console.WriteLine(Usage); return ExitOk; }
+        if (args.Any(a => a is "--version")) { Console.WriteLine($"agent {BrokerConnection.Version}"); return ExitOk; }
+        string? verb = args.Length > 0 && !args[0].StartsWith('-') ? args[0] : null;
+        var rest = verb is null ? args : args[1..];
+        try
+        {
+            switch (verb)
+            {
+                case null: return await RunServiceAsync(rest);
+                case "check-config": return CheckConfig(rest);
+                case "demo": return await DemoRunner.RunAsync(rest, Console.Out);
+                default:
+                    Console.Error.WriteLine($"error: unknown command '{verb}' (see agent --help)");
+                    return ExitUsage;
+            }
+        }
+        catch (UsageException e)
+        {
+            Console.Error.WriteLine($"error: {e.Message} (see agent --help)");
+            return ExitUsage;
+        }
+    }
+
+    private static async Task<int> RunServiceAsync(string[] args)
+    {
+        var (configFile, hostArgs) = SplitConfig(args);
+        var builder = AgentHost.CreateBuilder(hostArgs, configFile);
+        var problems = Validate(AgentHost.ReadOptions(builder.Configuration));
+        if (problems.Count > 0)
+        {
+            foreach (var p in problems) Console.Error.WriteLine($"error: {p}");
+            Console.Error.WriteLine("the agent did not start: fix the configuration (agent check-config shows the same)");
+            return ExitConfig;
+        }
+        using var host = builder.Build();
+        await host.RunAsync();
+        return ExitOk;
+    }
+
+    private static int CheckConfig(string[] args)
+    {
+        var (configFile, hostArgs) = SplitConfig(args);
+        var options = AgentHost.ReadOptions(AgentHost.CreateBuilder(hostArgs, configFile).Configuration);
+        var problems = Validate(options);
+        foreach (var m in options.AllModels.Where(m => !string.IsNullOrWhiteSpace(m.Artifact)))
+        {
+            try
+            {
+                var a = ArtifactFile.Read(m.Artifact);
+                Console.WriteLine($"model {m.Artifact}: product {a.Content.Manifest.Product}, id {a.Id}, bank {a.Content.Bank.Rows} x {a.Content.Bank.Columns}, threshold {m.Threshold ?? a.Content.Scoring.Threshold:G6}");
+            }
+            catch (Exception e) when (e is ArtifactException or IOException or UnauthorizedAccessException)
+            {
+                problems.Add(e is FileNotFoundException ? $"artifact {m.Artifact} does not exist" : $"artifact {m.Artifact}: {e.Message}");
+            }
+        }
+        Console.WriteLine($"device id {options.DeviceId}, topics {options.ResolvedTopicPrefix}/..., state {options.ResolvedStateDirectory}, broker {(string.IsNullOrEmpty(options.Broker.Host) ? "(none)" : $"{options.Broker.Host}:{options.Broker.Port}")}");
+        foreach (var p in problems) Console.Error.WriteLine($"error: {p}");
+        Console.WriteLine(problems.Count == 0 ? "configuration OK" : $"{problems.Count} problem(s)");
+        return problems.Count == 0 ? ExitOk : ExitConfig;
+    }
+
+    /// <summary>The validator's findings plus what only the file system can tell (the state directory must be writable).</summary>
+    public static List<string> Validate(AgentOptions options)
+    {
+        var problems = OptionsValidator.Validate(options);
+        string state = options.ResolvedStateDirectory;
+        try
+        {
+            Directory.CreateDirectory(Path.Combine(state, "outbox"));
+            string probe = Path.Combine(state, "outbox", ".write-test");
+            File.WriteAllText(probe, "");
+            File.Delete(probe);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            problems.Add($"state directory {state} is not writable ({e.Message}); set Agent:StateDirectory");
+        }
+        return problems;
+    }
+
+    private static (string? ConfigFile, string[] HostArgs) SplitConfig(string[] args)
+    {
+        string? config = null;
+        var rest = new List<string>();
+        for (int i = 0; i < args.Length; i++)
+        {
+            if (args[i] == "--config")
+            {
+                if (i + 1 >= args.Length) throw new UsageException("--config needs a file");
+                config = args[++i];
+                if (!File.Exists(config)) throw new UsageException($"configuration file {config} does not exist");
+            }
+            else rest.Add(args[i]);
+        }
+        return (config, rest.ToArray());
+    }
+}
+
+public sealed class UsageException(string message) : Exception(message);

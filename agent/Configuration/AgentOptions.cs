@@ -1,0 +1,132 @@
+namespace EdgePatchCore.Agent.Configuration;
+
+/// <summary>The "Agent" configuration section (appsettings.json, /etc/edgepatchcore/agent.json, EDGEPATCHCORE__Agent__*, --Agent:*).</summary>
+public sealed class AgentOptions
+{
+    public const string Section = "Agent";
+
+    /// <summary>Names this device in topics and client ids; defaults to the host name.</summary>
+    public string DeviceId { get; set; } = Environment.MachineName;
+    /// <summary>MQTT topic prefix; empty means edgepatchcore/{DeviceId}.</summary>
+    public string TopicPrefix { get; set; } = "";
+    /// <summary>Outbox and other state; systemd's $STATE_DIRECTORY when empty and set, else /var/lib/edgepatchcore.</summary>
+    public string StateDirectory { get; set; } = "";
+    /// <summary>auto (CUDA when it loads, else CPU), cpu or cuda.</summary>
+    public string Device { get; set; } = "auto";
+
+    /// <summary>Shortcut for a single model: the .pcb file to serve.</summary>
+    public string Artifact { get; set; } = "";
+    /// <summary>Several models, one per product.</summary>
+    public List<ModelOptions> Models { get; set; } = [];
+    /// <summary>How often the artifact files are checked for a new version.</summary>
+    public double ArtifactPollSeconds { get; set; } = 2;
+
+    public BrokerOptions Broker { get; set; } = new();
+    public SourcesOptions Sources { get; set; } = new();
+    public PipelineOptions Pipeline { get; set; } = new();
+    public PublishingOptions Publishing { get; set; } = new();
+    public FrameLimitsOptions Limits { get; set; } = new();
+
+    public string ResolvedTopicPrefix => string.IsNullOrWhiteSpace(TopicPrefix) ? $"edgepatchcore/{DeviceId}" : TopicPrefix.TrimEnd('/');
+
+    public string ResolvedStateDirectory =>
+        !string.IsNullOrWhiteSpace(StateDirectory) ? StateDirectory
+        : Environment.GetEnvironmentVariable("STATE_DIRECTORY") is { Length: > 0 } systemd ? systemd.Split(':')[0]
+        : "/var/lib/edgepatchcore";
+
+    /// <summary>The configured models: <see cref="Models"/> plus the <see cref="Artifact"/> shortcut.</summary>
+    public IReadOnlyList<ModelOptions> AllModels =>
+        string.IsNullOrWhiteSpace(Artifact) ? Models : [new ModelOptions { Artifact = Artifact }, .. Models];
+}
+
+public sealed class ModelOptions
+{
+    public string Artifact { get; set; } = "";
+    /// <summary>Overrides the artifact's calibrated threshold on this device.</summary>
+    public double? Threshold { get; set; }
+}
+
+public sealed class BrokerOptions
+{
+    /// <summary>Empty disables MQTT (verdicts then stay in the outbox until a broker is configured).</summary>
+    public string Host { get; set; } = "localhost";
+    public int Port { get; set; } = 1883;
+    /// <summary>Empty means edgepatchcore-{DeviceId}; must be stable so the broker keeps the session.</summary>
+    public string ClientId { get; set; } = "";
+    public string Username { get; set; } = "";
+    /// <summary>A file holding the password (never put the password itself in the configuration).</summary>
+    public string PasswordFile { get; set; } = "";
+    public int KeepAliveSeconds { get; set; } = 15;
+    /// <summary>How long the broker keeps the session (and queued image messages) while the agent is away.</summary>
+    public uint SessionExpirySeconds { get; set; } = 86_400;
+    public int ReconnectMinMilliseconds { get; set; } = 250;
+    public int ReconnectMaxMilliseconds { get; set; } = 30_000;
+}
+
+public sealed class SourcesOptions
+{
+    public FolderSourceOptions? Folder { get; set; }
+    public MqttSourceOptions? Mqtt { get; set; }
+    public MjpegSourceOptions? Mjpeg { get; set; }
+    public HttpSourceOptions? Http { get; set; }
+}
+
+public sealed class FolderSourceOptions
+{
+    /// <summary>The drop folder; scored files move to done/ or failed/ inside it.</summary>
+    public string Path { get; set; } = "";
+    public string? Product { get; set; }
+    /// <summary>A file counts as complete once its size and time stamp have not changed for this long.</summary>
+    public int SettleMilliseconds { get; set; } = 500;
+    public int PollMilliseconds { get; set; } = 200;
+}
+
+public sealed class MqttSourceOptions
+{
+    /// <summary>Topic filter carrying JPEG/PNG payloads; $share/group/topic spreads frames over several agents.</summary>
+    public string Topic { get; set; } = "";
+    public string? Product { get; set; }
+}
+
+public sealed class MjpegSourceOptions
+{
+    /// <summary>A command whose standard output is an MJPEG stream (ffmpeg, gst-launch-1.0); or "-" for our own stdin.</summary>
+    public string Command { get; set; } = "";
+    public string Arguments { get; set; } = "";
+    public string? Product { get; set; }
+    /// <summary>Wait before restarting a command that exited.</summary>
+    public int RestartSeconds { get; set; } = 5;
+}
+
+public sealed class HttpSourceOptions
+{
+    public string Url { get; set; } = "";
+    public int IntervalMilliseconds { get; set; } = 1000;
+    public int TimeoutMilliseconds { get; set; } = 5000;
+    public string? Product { get; set; }
+}
+
+public sealed class PipelineOptions
+{
+    /// <summary>Frames waiting for the scorer; live sources drop the oldest when it is full.</summary>
+    public int QueueCapacity { get; set; } = 32;
+    /// <summary>Frames scored together when they queue up.</summary>
+    public int MaxBatch { get; set; } = 8;
+}
+
+public sealed class PublishingOptions
+{
+    public double MetricsIntervalSeconds { get; set; } = 30;
+    /// <summary>Publish a JPEG overlay on {prefix}/heatmap for frames judged defect.</summary>
+    public bool Heatmaps { get; set; }
+    /// <summary>Outbox cap: beyond it the oldest unpublished verdicts are discarded (counted and logged).</summary>
+    public int OutboxMaxMessages { get; set; } = 100_000;
+    /// <summary>fsync each outbox entry, so that a power cut loses nothing (turn off only on wear-sensitive storage).</summary>
+    public bool OutboxSync { get; set; } = true;
+}
+
+public sealed class FrameLimitsOptions
+{
+    public long MaxFrameBytes { get; set; } = 64L << 20;
+    public long MaxPixels { get; set; } = 50_000_000;
+}

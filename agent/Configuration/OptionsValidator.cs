@@ -1,0 +1,64 @@
+namespace EdgePatchCore.Agent.Configuration;
+
+/// <summary>Checks the configuration at start-up and for `agent check-config`: one plain sentence per problem.</summary>
+public static class OptionsValidator
+{
+    public static List<string> Validate(AgentOptions o)
+    {
+        var problems = new List<string>();
+        void Check(bool ok, string problem) { if (!ok) problems.Add(problem); }
+
+        Check(!string.IsNullOrWhiteSpace(o.DeviceId) && !HasTopicWildcards(o.DeviceId), "Agent:DeviceId must be set and must not contain '+', '#' or '/'");
+        Check(string.IsNullOrWhiteSpace(o.TopicPrefix) || !HasTopicWildcards(o.TopicPrefix.Replace("/", "")), "Agent:TopicPrefix must not contain '+' or '#'");
+        Check(o.Device.ToLowerInvariant() is "auto" or "cpu" or "cuda", $"Agent:Device is '{o.Device}': use auto, cpu or cuda");
+        Check(o.AllModels.Count > 0, "no model configured: set Agent:Artifact (or Agent:Models:0:Artifact) to a .pcb file");
+        for (int i = 0; i < o.Models.Count; i++)
+            Check(!string.IsNullOrWhiteSpace(o.Models[i].Artifact), $"Agent:Models:{i}:Artifact is empty");
+        foreach (var model in o.AllModels)
+            Check(model.Threshold is null || (model.Threshold > 0 && double.IsFinite(model.Threshold.Value)), $"threshold for {model.Artifact} must be a positive number");
+        Check(o.ArtifactPollSeconds > 0, "Agent:ArtifactPollSeconds must be positive");
+
+        var b = o.Broker;
+        if (!string.IsNullOrWhiteSpace(b.Host))
+        {
+            Check(b.Port is > 0 and < 65536, $"Agent:Broker:Port {b.Port} is not a TCP port");
+            Check(b.KeepAliveSeconds is >= 1 and <= 65535, "Agent:Broker:KeepAliveSeconds must be 1..65535");
+            Check(b.ReconnectMinMilliseconds > 0 && b.ReconnectMaxMilliseconds >= b.ReconnectMinMilliseconds,
+                  "Agent:Broker:ReconnectMinMilliseconds must be positive and not above ReconnectMaxMilliseconds");
+            Check(string.IsNullOrEmpty(b.PasswordFile) || File.Exists(b.PasswordFile), $"Agent:Broker:PasswordFile {b.PasswordFile} does not exist");
+        }
+
+        var s = o.Sources;
+        Check(s.Folder is not null || s.Mqtt is not null || s.Mjpeg is not null || s.Http is not null,
+              "no frame source configured: set Agent:Sources:Folder:Path, :Mqtt:Topic, :Mjpeg:Command or :Http:Url");
+        if (s.Folder is { } f)
+        {
+            Check(!string.IsNullOrWhiteSpace(f.Path), "Agent:Sources:Folder:Path is empty");
+            Check(f.SettleMilliseconds >= 0 && f.PollMilliseconds > 0, "Agent:Sources:Folder: SettleMilliseconds must be >= 0 and PollMilliseconds > 0");
+        }
+        if (s.Mqtt is { } m)
+        {
+            Check(!string.IsNullOrWhiteSpace(m.Topic), "Agent:Sources:Mqtt:Topic is empty");
+            Check(!string.IsNullOrWhiteSpace(b.Host), "Agent:Sources:Mqtt needs a broker (Agent:Broker:Host)");
+        }
+        if (s.Mjpeg is { } j)
+        {
+            Check(!string.IsNullOrWhiteSpace(j.Command), "Agent:Sources:Mjpeg:Command is empty (use \"-\" for standard input)");
+            Check(j.RestartSeconds >= 0, "Agent:Sources:Mjpeg:RestartSeconds must be >= 0");
+        }
+        if (s.Http is { } h)
+        {
+            Check(Uri.TryCreate(h.Url, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https", $"Agent:Sources:Http:Url '{h.Url}' is not an http(s) URL");
+            Check(h.IntervalMilliseconds > 0 && h.TimeoutMilliseconds > 0, "Agent:Sources:Http: IntervalMilliseconds and TimeoutMilliseconds must be positive");
+        }
+
+        Check(o.Pipeline.QueueCapacity >= 1, "Agent:Pipeline:QueueCapacity must be at least 1");
+        Check(o.Pipeline.MaxBatch is >= 1 and <= 64, "Agent:Pipeline:MaxBatch must be 1..64");
+        Check(o.Publishing.MetricsIntervalSeconds > 0, "Agent:Publishing:MetricsIntervalSeconds must be positive");
+        Check(o.Publishing.OutboxMaxMessages >= 1, "Agent:Publishing:OutboxMaxMessages must be at least 1");
+        Check(o.Limits.MaxFrameBytes > 0 && o.Limits.MaxPixels > 0, "Agent:Limits: MaxFrameBytes and MaxPixels must be positive");
+        return problems;
+    }
+
+    private static bool HasTopicWildcards(string s) => s.IndexOfAny(['+', '#', '/']) >= 0;
+}

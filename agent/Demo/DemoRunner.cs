@@ -1,0 +1,140 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using EdgePatchCore.Agent.ModelStore;
+using EdgePatchCore.Agent.Publishing;
+using EdgePatchCore.Imaging;
+using MQTTnet;
+using MQTTnet.Server;
+
+namespace EdgePatchCore.Agent.Demo;
+
+/// <summary>
+/// `agent demo`: the whole edge chain on one machine without installing anything. Starts MQTTnet's
+/// broker in-process on a free loopback port, runs the real agent host with a folder source, copies
+/// the given images into that folder as a camera would, and prints every verdict a SCADA-side
+/// subscriber receives.
+/// </summary>
+public static class DemoRunner
+{
+    public static async Task<int> RunAsync(string[] args, TextWriter output)
+    {
+        string? artifact = null, frames = null;
+        int limit = int.MaxValue;
+        for (int i = 0; i < args.Length; i++)
+        {
+            string Next() => i + 1 < args.Length ? args[++i] : throw new UsageException($"{args[i]} needs a value");
+            switch (args[i])
+            {
+                case "--artifact": artifact = Next(); break;
+                case "--frames": frames = Next(); break;
+                case "--limit": limit = int.TryParse(Next(), out var n) && n > 0 ? n : throw new UsageException("--limit must be a positive number"); break;
+                default: throw new UsageException($"unknown option {args[i]}");
+            }
+        }
+        if (artifact is null || frames is null) throw new UsageException("demo needs --artifact P.pcb and --frames DIR");
+        if (!File.Exists(artifact)) throw new UsageException($"artifact {artifact} does not exist");
+        if (!Directory.Exists(frames)) throw new UsageException($"frames folder {frames} does not exist");
+        var images = Directory.EnumerateFiles(frames, "*", SearchOption.AllDirectories)
+            .Where(ImageLoader.HasImageExtension).Order(StringComparer.Ordinal).Take(limit).ToList();
+        if (images.Count == 0) throw new UsageException($"no images in {frames}");
+
+        string work = Path.Combine(Path.GetTempPath(), "edgepatchcore-demo-" + Guid.NewGuid().ToString("N")[..8]);
+        string inbox = Path.Combine(work, "inbox");
+        Directory.CreateDirectory(inbox);
+        int port = FreePort();
+        using var server = new MqttServerFactory().CreateMqttServer(new MqttServerOptionsBuilder()
+            .WithDefaultEndpoint().WithDefaultEndpointBoundIPAddress(IPAddress.Loopback).WithDefaultEndpointPort(port).Build());
+        await server.StartAsync();
+        output.WriteLine($"demo: MQTT broker (in-process) on 127.0.0.1:{port}; watched folder {inbox}");
+
+        var verdicts = new List<Verdict>();
+        var allIn = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var scada = new MqttClientFactory().CreateMqttClient();
+        scada.ApplicationMessageReceivedAsync += e =>
+        {
+            var v = Verdict.FromJson(System.Buffers.BuffersExtensions.ToArray(e.ApplicationMessage.Payload));
+            if (v is null) return Task.CompletedTask;
+            lock (verdicts)
+            {
+                verdicts.Add(v);
+                string detail = v.Result == Verdict.Error ? v.ErrorText ?? ""
+                    : $"score {v.Score:F3} / threshold {v.Threshold:F3}" + (v.Region is { } r ? $"  region {r.X},{r.Y} {r.Width}x{r.Height}" : "");
+                output.WriteLine($"  verdict {v.FrameId,-30} {v.Result,-7} {detail}  (decode {v.LatencyMs.Decode:F0} ms, infer {v.LatencyMs.Infer:F0} ms, total {v.LatencyMs.Total:F0} ms)");
+                if (verdicts.Count >= images.Count) allIn.TrySetResult();
+            }
+            return Task.CompletedTask;
+        };
+        await scada.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", port).WithClientId("demo-scada").Build());
+        await scada.SubscribeAsync("edgepatchcore/demo/verdict", MQTTnet.Protocol.MqttQualityOfServiceLevel.AtLeastOnce);
+
+        var overrides = new Dictionary<string, string?>
+        {
+            ["Agent:Artifact"] = Path.GetFullPath(artifact),
+            ["Agent:DeviceId"] = "demo",
+            ["Agent:StateDirectory"] = Path.Combine(work, "state"),
+            ["Agent:Broker:Host"] = "127.0.0.1",
+            ["Agent:Broker:Port"] = port.ToString(),
+            ["Agent:Sources:Folder:Path"] = inbox,
+            ["Agent:Sources:Folder:SettleMilliseconds"] = "100",
+            ["Agent:Publishing:OutboxSync"] = "false",
+            ["Logging:LogLevel:Default"] = "Warning",
+            ["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = "Warning",
+            ["Logging:LogLevel:EdgePatchCore.Agent.ModelStore"] = "Information",
+        };
+        using var host = AgentHost.CreateBuilder([], configFile: null, overrides).Build();
+        var clock = Stopwatch.StartNew();
+        try
+        {
+            await host.StartAsync();
+            await host.Services.GetRequiredService<ArtifactWatcher>().InitialLoad;
+            output.WriteLine($"demo: agent running; dropping {images.Count} frame(s) from {frames} into the folder");
+            foreach (var image in images)
+            {
+                // A unique, camera-like name; copied under a temporary name and renamed, as a careful FTP client does.
+                string name = Path.GetRelativePath(frames, image).Replace(Path.DirectorySeparatorChar, '_');
+                File.Copy(image, Path.Combine(inbox, name + ".part"));
+                File.Move(Path.Combine(inbox, name + ".part"), Path.Combine(inbox, name));
+            }
+            var finished = await Task.WhenAny(allIn.Task, Task.Delay(TimeSpan.FromMinutes(10)));
+            double seconds = clock.Elapsed.TotalSeconds;
+            lock (verdicts)
+            {
+                int ok = verdicts.Count(v => v.Result == Verdict.Ok), defect = verdicts.Count(v => v.Result == Verdict.Defect),
+                    errors = verdicts.Count(v => v.Result == Verdict.Error);
+                output.WriteLine($"demo: {verdicts.Count} verdict(s) received over MQTT: {ok} ok, {defect} defect, {errors} error, in {seconds:F1} s");
+                var byName = verdicts.ToDictionary(v => v.FrameId, v => v.Result);
+                int good = 0, goodOk = 0, bad = 0, badFound = 0;
+                foreach (var image in images)
+                {
+                    string name = Path.GetRelativePath(frames, image).Replace(Path.DirectorySeparatorChar, '_');
+                    bool isGood = name.StartsWith("good_", StringComparison.Ordinal) || name.Contains("_good_", StringComparison.Ordinal);
+                    if (!byName.TryGetValue(name, out var result)) continue;
+                    if (isGood) { good++; if (result == Verdict.Ok) goodOk++; }
+                    else { bad++; if (result == Verdict.Defect) badFound++; }
+                }
+                if (good > 0 && bad > 0)
+                    output.WriteLine($"demo: good frames passed {goodOk}/{good}, defective frames caught {badFound}/{bad} (at the artifact's calibrated threshold)");
+                if (finished != allIn.Task)
+                {
+                    output.WriteLine($"demo: timed out waiting for {images.Count - verdicts.Count} verdict(s)");
+                    return AgentProgram.ExitFailure;
+                }
+            }
+            return AgentProgram.ExitOk;
+        }
+        finally
+        {
+            await host.StopAsync();
+            await server.StopAsync();
+            try { Directory.Delete(work, recursive: true); } catch (IOException) { }
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}

@@ -1,0 +1,58 @@
+using EdgePatchCore.Agent.Configuration;
+using Microsoft.Extensions.Options;
+
+namespace EdgePatchCore.Agent.ModelStore;
+
+/// <summary>
+/// Loads the configured artifacts at start-up and reloads one when its file changes. Polls size and time
+/// stamp (file-system events are unreliable on network mounts and miss renames onto a watched name) and
+/// waits until the file is stable for one poll, so a copy in progress is not mistaken for a bad artifact.
+/// </summary>
+public sealed class ArtifactWatcher(IOptions<AgentOptions> options, ModelStore store, ILogger<ArtifactWatcher> logger) : BackgroundService
+{
+    private readonly TaskCompletionSource _initialLoad = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Completes once every configured artifact has been tried once.</summary>
+    public Task InitialLoad => _initialLoad.Task;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var models = options.Value.AllModels;
+        var seen = new (long Length, DateTime Written)?[models.Count];
+        var candidate = new (long Length, DateTime Written)?[models.Count];
+        await Task.Yield(); // let the host finish starting; loading can take seconds
+        try
+        {
+            for (int i = 0; i < models.Count; i++)
+            {
+                seen[i] = Signature(models[i].Artifact);
+                store.Load(models[i]);
+            }
+        }
+        finally
+        {
+            _initialLoad.TrySetResult();
+        }
+
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(options.Value.ArtifactPollSeconds));
+        while (await timer.WaitForNextTickAsync(stoppingToken))
+        {
+            for (int i = 0; i < models.Count; i++)
+            {
+                var now = Signature(models[i].Artifact);
+                if (now == seen[i] || now is null) { candidate[i] = null; continue; }
+                if (now != candidate[i]) { candidate[i] = now; continue; } // changed: wait one more poll for it to settle
+                seen[i] = now;
+                candidate[i] = null;
+                logger.LogInformation("Artifact {Path} changed; loading it", models[i].Artifact);
+                await Task.Run(() => store.Load(models[i]), stoppingToken);
+            }
+        }
+    }
+
+    private static (long, DateTime)? Signature(string path)
+    {
+        var info = new FileInfo(path);
+        return info.Exists ? (info.Length, info.LastWriteTimeUtc) : null;
+    }
+}

@@ -1,0 +1,36 @@
+using EdgePatchCore.Imaging;
+using EdgePatchCore.Scoring;
+
+namespace EdgePatchCore.Agent.ModelStore;
+
+/// <summary>
+/// A verified artifact with its warmed-up scoring session. Reference-counted: the store holds one
+/// reference, every batch in flight holds one, and the session is disposed when the last one is released,
+/// so a swap never pulls a model out from under a frame being scored.
+/// </summary>
+public sealed class LoadedModel
+{
+    private int _references = 1;
+
+    public required string Product { get; init; }
+    public required string Id { get; init; }
+    public required string Path { get; init; }
+    public required DateTime CreatedAtUtc { get; init; }
+    public required float Threshold { get; init; }
+    public required InputSpec Input { get; init; }
+    public required PatchCoreScorer Scorer { get; init; }
+    public required string Device { get; init; }
+    public DateTime LoadedAtUtc { get; } = DateTime.UtcNow;
+
+    /// <summary>Only called by the store while it still holds its own reference.</summary>
+    internal LoadedModel AddReference()
+    {
+        Interlocked.Increment(ref _references);
+        return this;
+    }
+
+    public void Release()
+    {
+        if (Interlocked.Decrement(ref _references) == 0) Scorer.Dispose();
+    }
+}

@@ -1,0 +1,49 @@
+namespace EdgePatchCore.Agent.Pipeline;
+
+/// <summary>Counters and recent latencies, read by the metrics publisher and the watchdog.</summary>
+public sealed class AgentMetrics
+{
+    private long _framesIn, _scored, _defects, _errors, _dropped;
+    private readonly double[] _latencies = new double[1024];
+    private int _latencyCount, _latencyNext;
+    private readonly object _lock = new();
+    private long _lastProgressTicks = Environment.TickCount64;
+
+    public long FramesIn => Interlocked.Read(ref _framesIn);
+    public long Scored => Interlocked.Read(ref _scored);
+    public long Defects => Interlocked.Read(ref _defects);
+    public long Errors => Interlocked.Read(ref _errors);
+    public long Dropped => Interlocked.Read(ref _dropped);
+
+    public void FrameIn() => Interlocked.Increment(ref _framesIn);
+    public void FrameDropped() => Interlocked.Increment(ref _dropped);
+    public void FrameError() => Interlocked.Increment(ref _errors);
+
+    public void FrameScored(bool defect, double totalMs)
+    {
+        Interlocked.Increment(ref _scored);
+        if (defect) Interlocked.Increment(ref _defects);
+        lock (_lock)
+        {
+            _latencies[_latencyNext] = totalMs;
+            _latencyNext = (_latencyNext + 1) % _latencies.Length;
+            _latencyCount = Math.Min(_latencyCount + 1, _latencies.Length);
+        }
+    }
+
+    /// <summary>The scoring loop calls this on every pass, so the watchdog can tell it is alive.</summary>
+    public void Heartbeat() => Interlocked.Exchange(ref _lastProgressTicks, Environment.TickCount64);
+    public TimeSpan SinceHeartbeat => TimeSpan.FromMilliseconds(Environment.TickCount64 - Interlocked.Read(ref _lastProgressTicks));
+
+    /// <summary>Median and 95th percentile of the last 1024 scored frames' total latency (ms), or null when none.</summary>
+    public (double P50, double P95)? LatencyPercentiles()
+    {
+        double[] copy;
+        lock (_lock) copy = _latencies[.._latencyCount];
+        if (copy.Length == 0) return null;
+        Array.Sort(copy);
+        return (Percentile(copy, 0.5), Percentile(copy, 0.95));
+    }
+
+    private static double Percentile(double[] sorted, double q) => sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(q * sorted.Length) - 1)];
+}

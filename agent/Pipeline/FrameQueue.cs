@@ -1,0 +1,54 @@
+using System.Threading.Channels;
+using EdgePatchCore.Agent.Configuration;
+using Microsoft.Extensions.Options;
+
+namespace EdgePatchCore.Agent.Pipeline;
+
+/// <summary>
+/// The bounded queue between the sources and the scorer. Live sources (camera streams, MQTT, HTTP)
+/// <see cref="Post"/>: when the scorer cannot keep up the oldest frame is dropped, counted and logged,
+/// because a stale frame is worth less than a fresh one. Sources whose frames wait safely elsewhere (files
+/// in a folder) use <see cref="PostWhenRoomAsync"/> and wait instead of dropping.
+/// </summary>
+public sealed class FrameQueue
+{
+    private readonly Channel<Frame> _channel;
+    private readonly AgentMetrics _metrics;
+    private readonly ILogger<FrameQueue> _logger;
+
+    public FrameQueue(IOptions<AgentOptions> options, AgentMetrics metrics, ILogger<FrameQueue> logger)
+    {
+        Capacity = options.Value.Pipeline.QueueCapacity;
+        _metrics = metrics;
+        _logger = logger;
+        _channel = Channel.CreateBounded<Frame>(
+            new BoundedChannelOptions(Capacity) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true },
+            OnDropped);
+    }
+
+    public int Capacity { get; }
+    public int Count => _channel.Reader.Count;
+    public ChannelReader<Frame> Reader => _channel.Reader;
+
+    public void Post(Frame frame)
+    {
+        _metrics.FrameIn();
+        _channel.Writer.TryWrite(frame); // never fails on a DropOldest channel; the oldest goes to OnDropped
+    }
+
+    public async ValueTask PostWhenRoomAsync(Frame frame, CancellationToken cancel)
+    {
+        while (_channel.Reader.Count >= Capacity) await Task.Delay(5, cancel);
+        Post(frame);
+    }
+
+    private void OnDropped(Frame frame)
+    {
+        _metrics.FrameDropped();
+        long n = _metrics.Dropped;
+        if (n == 1 || n % 100 == 0)
+            _logger.LogWarning("Scoring cannot keep up: dropped frame {Frame} from {Source} (queue of {Capacity}; {Total} dropped so far)",
+                               frame.Id, frame.Source, Capacity, n);
+        frame.Completion?.Dropped();
+    }
+}

@@ -1,0 +1,40 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace EdgePatchCore.Agent.Publishing;
+
+/// <summary>One frame's result, the JSON of DESIGN section 10 on {prefix}/verdict.</summary>
+public sealed record Verdict
+{
+    public const string SchemaName = "edgepatchcore.verdict/1";
+    public const string Ok = "ok", Defect = "defect", Error = "error";
+
+    public string Schema { get; init; } = SchemaName;
+    public required string FrameId { get; init; }
+    public required string Source { get; init; }
+    public string? Product { get; init; }
+    public VerdictModel? Model { get; init; }
+    public required DateTimeOffset CapturedAt { get; init; }
+    public required DateTimeOffset ScoredAt { get; init; }
+    [JsonPropertyName("verdict")] public required string Result { get; init; }
+    public float? Score { get; init; }
+    public float? Threshold { get; init; }
+    public float? NormalizedScore { get; init; }
+    public VerdictRegion? Region { get; init; }
+    public required VerdictLatency LatencyMs { get; init; }
+    [JsonPropertyName("error")] public string? ErrorText { get; init; }
+
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
+
+    public byte[] ToJson() => JsonSerializer.SerializeToUtf8Bytes(this, Json);
+    public static Verdict? FromJson(ReadOnlySpan<byte> json) => JsonSerializer.Deserialize<Verdict>(json, Json);
+}
+
+public sealed record VerdictModel(string Id, DateTime CreatedAt);
+public sealed record VerdictRegion(int X, int Y, int Width, int Height);
+public sealed record VerdictLatency(double Decode, double Infer, double Total);

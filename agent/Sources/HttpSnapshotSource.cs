@@ -1,0 +1,41 @@
+using EdgePatchCore.Agent.Configuration;
+using EdgePatchCore.Agent.Pipeline;
+using Microsoft.Extensions.Options;
+
+namespace EdgePatchCore.Agent.Sources;
+
+/// <summary>
+/// Polls a camera's HTTP snapshot URL (a JPEG per request) at a fixed interval. A live source: frames
+/// are dropped oldest-first when scoring falls behind. A failing camera is reported once, then quietly
+/// retried, and its recovery is logged.
+/// </summary>
+public sealed class HttpSnapshotSource(IOptions<AgentOptions> options, FrameQueue queue, ILogger<HttpSnapshotSource> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var o = options.Value.Sources.Http!;
+        long maxBytes = options.Value.Limits.MaxFrameBytes;
+        using var http = new HttpClient { Timeout = TimeSpan.FromMilliseconds(o.TimeoutMilliseconds), MaxResponseContentBufferSize = maxBytes };
+        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(o.IntervalMilliseconds));
+        logger.LogInformation("Polling {Url} every {Interval} ms", o.Url, o.IntervalMilliseconds);
+        bool failing = false;
+        long sequence = 0;
+        while (await timer.WaitForNextTickAsync(stoppingToken))
+        {
+            try
+            {
+                using var response = await http.GetAsync(o.Url, stoppingToken);
+                response.EnsureSuccessStatusCode();
+                var bytes = await response.Content.ReadAsByteArrayAsync(stoppingToken);
+                if (failing) logger.LogInformation("Camera {Url} answers again", o.Url);
+                failing = false;
+                queue.Post(new Frame { Id = $"http-{DateTime.UtcNow:yyyyMMddTHHmmssfff}-{++sequence}", Source = "http", Product = o.Product, Bytes = bytes });
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !stoppingToken.IsCancellationRequested)
+            {
+                if (!failing) logger.LogWarning("Camera {Url} does not answer: {Reason}; retrying every {Interval} ms", o.Url, e.Message, o.IntervalMilliseconds);
+                failing = true;
+            }
+        }
+    }
+}

@@ -1,0 +1,89 @@
+using System.Diagnostics;
+using EdgePatchCore.Agent.Configuration;
+using EdgePatchCore.Imaging;
+
+namespace EdgePatchCore.Tests.Agent;
+
+/// <summary>The agent executable's own command line, run as a real process.</summary>
+public class AgentCommandLineTests
+{
+    private static (int Code, string Out, string Error) Agent(params string[] args)
+    {
+        string dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : "dotnet";
+        var start = new ProcessStartInfo(dotnet) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "agent.dll"));
+        foreach (var a in args) start.ArgumentList.Add(a);
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        Assert.True(process.WaitForExit(60_000), "agent did not exit");
+        return (process.ExitCode, output.Result, error.Result);
+    }
+
+    [Fact]
+    public void Help_lists_the_commands_and_keys()
+    {
+        var r = Agent("--help");
+        Assert.Equal(0, r.Code);
+        Assert.Contains("check-config", r.Out);
+        Assert.Contains("Agent:Sources:Folder:Path", r.Out);
+    }
+
+    [Fact]
+    public void A_bad_configuration_is_refused_with_one_line_per_problem_and_exit_code_78()
+    {
+        using var folder = new TempFolder();
+        string config = folder.File("agent.json");
+        File.WriteAllText(config, """
+            { "Agent": { "Device": "tpu", "Artifact": "/nowhere/model.pcb", "StateDirectory": "STATE",
+                         "Broker": { "Port": 70000 }, "Sources": { "Http": { "Url": "ftp://camera/snap.jpg" } } } }
+            """.Replace("STATE", folder.File("state")));
+        foreach (var args in new[] { new[] { "check-config", "--config", config }, new[] { "--config", config } })
+        {
+            var r = Agent(args);
+            Assert.Equal(78, r.Code);
+            Assert.Contains("Agent:Device is 'tpu'", r.Error);
+            Assert.Contains("70000 is not a TCP port", r.Error);
+            Assert.Contains("ftp://camera/snap.jpg", r.Error);
+            Assert.DoesNotContain("   at ", r.Error);
+            if (args[0] == "check-config") Assert.Contains("/nowhere/model.pcb: no such file", r.Error);
+        }
+    }
+
+    [Fact]
+    public void Usage_mistakes_exit_2_without_a_stack_trace()
+    {
+        var unknown = Agent("frobnicate");
+        Assert.Equal(2, unknown.Code);
+        Assert.Contains("unknown command", unknown.Error);
+        var missing = Agent("--config", "/nowhere/agent.json");
+        Assert.Equal(2, missing.Code);
+        Assert.Contains("does not exist", missing.Error);
+        var demo = Agent("demo", "--artifact");
+        Assert.Equal(2, demo.Code);
+        Assert.DoesNotContain("   at ", unknown.Error + missing.Error + demo.Error);
+    }
+
+    [Fact]
+    public void Validator_accepts_a_complete_configuration()
+    {
+        var o = new AgentOptions { Artifact = "m.pcb", Sources = new SourcesOptions { Folder = new FolderSourceOptions { Path = "/srv/drop" } } };
+        Assert.Empty(OptionsValidator.Validate(o));
+        Assert.Equal($"edgepatchcore/{o.DeviceId}", o.ResolvedTopicPrefix);
+        o.DeviceId = "line+1";
+        Assert.Single(OptionsValidator.Validate(o));
+    }
+
+    [Fact]
+    public void Defect_regions_map_back_to_frame_pixels()
+    {
+        var map = new float[224 * 224];
+        for (int y = 100; y < 120; y++)
+            for (int x = 10; x < 30; x++) map[y * 224 + x] = 5;
+        var stretched = InputGeometry.RegionAbove(map, 224, 224, 4, new InputSpec(), 448, 112);
+        Assert.Equal(new PixelRegion(20, 50, 40, 10), stretched);
+        var letterboxed = InputGeometry.RegionAbove(map, 224, 224, 4, new InputSpec { Mode = ResizeMode.Letterbox }, 448, 224); // 224 x 112 band at y 56
+        Assert.Equal(new PixelRegion(20, 88, 40, 40), letterboxed);
+        Assert.Null(InputGeometry.RegionAbove(map, 224, 224, 6, new InputSpec(), 448, 112));
+    }
+}

@@ -1,0 +1,98 @@
+using System.Globalization;
+using EdgePatchCore.Agent;
+using EdgePatchCore.Agent.ModelStore;
+using EdgePatchCore.Synthetic;
+using EdgePatchCore.Tests.Cli;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using SixLabors.ImageSharp;
+
+namespace EdgePatchCore.Tests.Agent;
+
+/// <summary>
+/// Shared by the agent tests: a real mosquitto, two small gasket models built by the real trainer
+/// (A and B, different seeds, so different ids), and test frames as PNG and JPEG files.
+/// </summary>
+public sealed class AgentFixture : IDisposable
+{
+    public TempFolder Folder { get; } = new();
+    public MosquittoBroker Broker { get; } = new();
+    public string ModelA => Folder.File("model-a.pcb");
+    public string ModelB => Folder.File("model-b.pcb");
+    /// <summary>Good and defective test frames (PNG), and the same pictures as JPEG.</summary>
+    public IReadOnlyList<string> Pngs { get; }
+    public IReadOnlyList<string> Jpegs { get; }
+
+    public AgentFixture()
+    {
+        Build(ModelA, seed: 3);
+        Build(ModelB, seed: 5);
+        string data = Folder.File("data-a");
+        Pngs = new[] { "good/0000.png", "good/0001.png", "cut/0000.png", "scratch/0000.png", "contamination/0000.png", "good/0002.png" }
+            .Select(p => Path.Combine(data, "test", p)).ToList();
+        Directory.CreateDirectory(Folder.File("jpeg"));
+        Jpegs = Pngs.Select((p, i) =>
+        {
+            string target = Folder.File($"jpeg/frame{i}.jpg");
+            using var image = Image.Load(p);
+            image.SaveAsJpeg(target);
+            return target;
+        }).ToList();
+    }
+
+    private void Build(string output, int seed)
+    {
+        string data = Folder.File(output.EndsWith("a.pcb") ? "data-a" : "data-b");
+        new GasketGenerator(new GasketOptions { Seed = seed, TrainCount = 12, TestGoodCount = 3, TestPerDefect = 1 }).Write(data);
+        var r = TrainerRunner.Run("build", "--product", "gasket", "--data", data, "--out", output, "--device", "cpu");
+        Assert.True(r.ExitCode == 0, r.Error);
+    }
+
+    /// <summary>`trainer score` on the files: path as given -> score.</summary>
+    public Dictionary<string, double> TrainerScores(string artifact, IEnumerable<string> files)
+    {
+        var list = files.ToList();
+        var r = TrainerRunner.Run(["score", artifact, .. list, "--device", "cpu"]);
+        Assert.True(r.ExitCode == 0, r.Error);
+        var scores = new Dictionary<string, double>();
+        foreach (var line in r.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var parts = line.Split('\t');
+            scores[parts[0]] = double.Parse(parts[1]["score ".Length..], CultureInfo.InvariantCulture);
+        }
+        return scores;
+    }
+
+    /// <summary>Agent configuration for a test: CPU, this broker, a private state folder and topic prefix.</summary>
+    public Dictionary<string, string?> Config(string deviceId, string artifact, string stateDirectory) => new()
+    {
+        ["Agent:DeviceId"] = deviceId,
+        ["Agent:Artifact"] = artifact,
+        ["Agent:Device"] = "cpu",
+        ["Agent:StateDirectory"] = stateDirectory,
+        ["Agent:ArtifactPollSeconds"] = "0.2",
+        ["Agent:Broker:Host"] = "127.0.0.1",
+        ["Agent:Broker:Port"] = Broker.Port.ToString(CultureInfo.InvariantCulture),
+        ["Agent:Broker:ReconnectMinMilliseconds"] = "100",
+        ["Agent:Broker:ReconnectMaxMilliseconds"] = "1000",
+        ["Agent:Publishing:MetricsIntervalSeconds"] = "1",
+        ["Logging:LogLevel:Default"] = "Warning",
+    };
+
+    public static async Task<IHost> StartAgentAsync(Dictionary<string, string?> config)
+    {
+        var host = AgentHost.CreateBuilder([], null, config).Build();
+        await host.StartAsync();
+        await host.Services.GetRequiredService<ArtifactWatcher>().InitialLoad.WaitAsync(TimeSpan.FromSeconds(60));
+        return host;
+    }
+
+    public void Dispose()
+    {
+        Broker.Dispose();
+        Folder.Dispose();
+    }
+}
+
+[CollectionDefinition("agent")]
+public sealed class AgentCollection : ICollectionFixture<AgentFixture>;

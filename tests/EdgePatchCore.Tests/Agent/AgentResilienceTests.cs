@@ -1,0 +1,224 @@
+using System.Buffers.Binary;
+using System.Diagnostics;
+using EdgePatchCore.Agent.Publishing;
+using Microsoft.Extensions.Hosting;
+
+namespace EdgePatchCore.Tests.Agent;
+
+/// <summary>The agent under trouble: broker outage, kill -9, bad frames, model hot swap.</summary>
+[Collection("agent")]
+public class AgentResilienceTests(AgentFixture fixture)
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(180);
+
+    [Fact]
+    public async Task Broker_outage_while_scoring_200_frames_loses_none()
+    {
+        using var work = new TempFolder();
+        string inbox = work.File("inbox");
+        Directory.CreateDirectory(inbox);
+        var config = fixture.Config("outage-test", fixture.ModelA, work.File("state"));
+        config["Agent:Sources:Folder:Path"] = inbox;
+        config["Agent:Sources:Folder:SettleMilliseconds"] = "0";
+        config["Agent:Pipeline:MaxBatch"] = "4";
+        await using var probe = new MqttProbe(fixture.Broker.Port, "edgepatchcore/outage-test/verdict");
+        await probe.StartAsync();
+        using var host = await AgentFixture.StartAgentAsync(config);
+        var ids = Enumerable.Range(0, 200).Select(i => $"frame{i:D3}.png").ToList();
+        for (int i = 0; i < ids.Count; i++) File.Copy(fixture.Pngs[i % fixture.Pngs.Count], Path.Combine(inbox, ids[i]));
+
+        Assert.True(await probe.WaitForAsync(p => p.Verdicts().Count >= 20, Patience));
+        fixture.Broker.Stop();
+        int before = probe.Verdicts().Count;
+        await Task.Delay(3000); // the agent keeps scoring into its outbox
+        fixture.Broker.Start();
+
+        Assert.True(await probe.WaitForAsync(p => p.Verdicts().Select(v => v.FrameId).Distinct().Count() == ids.Count, Patience),
+                    $"distinct verdicts: {probe.Verdicts().Select(v => v.FrameId).Distinct().Count()} of {ids.Count}");
+        await host.StopAsync();
+        Assert.True(before < ids.Count, "the outage should happen mid-stream");
+        Assert.Equal(ids.Order(), probe.Verdicts().Select(v => v.FrameId).Distinct().Order());
+        Assert.Equal(ids.Count, Directory.GetFiles(Path.Combine(inbox, "done")).Length);
+        Assert.Empty(Directory.GetFiles(work.File("state/outbox"), "*.msg"));
+    }
+
+    [Fact]
+    public async Task Kill_9_mid_stream_then_restart_publishes_every_accepted_frame()
+    {
+        using var work = new TempFolder();
+        string inbox = work.File("inbox");
+        Directory.CreateDirectory(inbox);
+        var config = fixture.Config("crash-test", fixture.ModelA, work.File("state"));
+        config["Agent:Sources:Folder:Path"] = inbox;
+        config["Agent:Sources:Folder:SettleMilliseconds"] = "0";
+        config["Agent:Pipeline:MaxBatch"] = "2";
+        await using var probe = new MqttProbe(fixture.Broker.Port, "edgepatchcore/crash-test/#");
+        await probe.StartAsync();
+        var ids = Enumerable.Range(0, 40).Select(i => $"frame{i:D3}.png").ToList();
+        for (int i = 0; i < ids.Count; i++) File.Copy(fixture.Pngs[i % fixture.Pngs.Count], Path.Combine(inbox, ids[i]));
+
+        string States() => string.Join(",", probe.Messages("/status").Select(m => m.Json.GetProperty("state").GetString()));
+        using (var first = StartAgentProcess(config))
+        {
+            Assert.True(await probe.WaitForAsync(p => p.Verdicts().Count >= 5, Patience), "first run produced no verdicts");
+            first.Kill(); // SIGKILL: no shutdown code runs
+            first.WaitForExit();
+        }
+        int beforeRestart = probe.Verdicts().Select(v => v.FrameId).Distinct().Count();
+        Assert.True(await probe.WaitForAsync(_ => States().EndsWith("offline"), TimeSpan.FromSeconds(30)), $"no Will: {States()}");
+        Assert.True(beforeRestart < ids.Count, "the kill should happen mid-stream");
+
+        using var second = StartAgentProcess(config);
+        try
+        {
+            Assert.True(await probe.WaitForAsync(p => p.Verdicts().Select(v => v.FrameId).Distinct().Count() == ids.Count, Patience),
+                        $"distinct verdicts: {probe.Verdicts().Select(v => v.FrameId).Distinct().Count()} of {ids.Count}");
+            Assert.Matches("online.*offline.*online", States());
+            Assert.Equal(ids.Order(), probe.Verdicts().Select(v => v.FrameId).Distinct().Order());
+        }
+        finally
+        {
+            second.Kill();
+            second.WaitForExit();
+        }
+    }
+
+    [Fact]
+    public async Task Bad_frames_get_error_verdicts_and_the_agent_keeps_serving()
+    {
+        using var work = new TempFolder();
+        string inbox = work.File("inbox");
+        Directory.CreateDirectory(inbox);
+        var config = fixture.Config("bad-frames-test", fixture.ModelA, work.File("state"));
+        config["Agent:Sources:Folder:Path"] = inbox;
+        config["Agent:Sources:Folder:SettleMilliseconds"] = "100";
+        await using var probe = new MqttProbe(fixture.Broker.Port, "edgepatchcore/bad-frames-test/verdict");
+        await probe.StartAsync();
+        using var host = await AgentFixture.StartAgentAsync(config);
+
+        var jpeg = File.ReadAllBytes(fixture.Jpegs[0]);
+        File.WriteAllBytes(Path.Combine(inbox, "a_corrupt.jpg"), [.. jpeg[..600], .. new byte[400]]);
+        File.WriteAllBytes(Path.Combine(inbox, "b_empty.png"), []);
+        File.WriteAllBytes(Path.Combine(inbox, "c_huge.png"), PngHeader(30000, 30000));
+        File.WriteAllText(Path.Combine(inbox, "d_notes.txt"), "line 3 camera notes");
+        Assert.True(await probe.WaitForAsync(p => p.Verdicts().Count >= 4, Patience));
+        File.Copy(fixture.Pngs[0], Path.Combine(inbox, "e_good.png")); // still serving afterwards
+        Assert.True(await probe.WaitForAsync(p => p.Verdicts().Count >= 5, Patience));
+        await Task.Delay(300);
+        await host.StopAsync();
+
+        var verdicts = probe.Verdicts().ToDictionary(v => v.FrameId);
+        Assert.Equal(5, verdicts.Count);
+        Assert.Contains("corrupt", verdicts["a_corrupt.jpg"].ErrorText);
+        Assert.Contains("empty", verdicts["b_empty.png"].ErrorText);
+        Assert.Contains("30000 x 30000", verdicts["c_huge.png"].ErrorText);
+        Assert.Contains("not a PNG, JPEG", verdicts["d_notes.txt"].ErrorText);
+        foreach (var name in new[] { "a_corrupt.jpg", "b_empty.png", "c_huge.png", "d_notes.txt" })
+        {
+            Assert.Equal(Verdict.Error, verdicts[name].Result);
+            Assert.Null(verdicts[name].Score);
+            Assert.True(File.Exists(Path.Combine(inbox, "failed", name)));
+        }
+        Assert.NotEqual(Verdict.Error, verdicts["e_good.png"].Result);
+        Assert.True(File.Exists(Path.Combine(inbox, "done", "e_good.png")));
+    }
+
+    [Fact]
+    public async Task Artifact_hot_swap_under_a_stream_loses_no_frame_and_refuses_a_tampered_one()
+    {
+        using var work = new TempFolder();
+        string served = work.File("gasket.pcb");
+        File.Copy(fixture.ModelA, served);
+        var config = fixture.Config("swap-test", served, work.File("state"));
+        config["Agent:Sources:Mqtt:Topic"] = "swap-test/camera";
+        config["Agent:Pipeline:QueueCapacity"] = "512";
+        await using var probe = new MqttProbe(fixture.Broker.Port, "edgepatchcore/swap-test/#");
+        await probe.StartAsync();
+        using var host = await AgentFixture.StartAgentAsync(config);
+        Assert.True(await probe.WaitForAsync(p => p.Messages("/status").Count > 0, Patience));
+        string idA = EdgePatchCore.Artifacts.ArtifactFile.Read(fixture.ModelA).Id, idB = EdgePatchCore.Artifacts.ArtifactFile.Read(fixture.ModelB).Id;
+
+        int sent = 0;
+        async Task SendAsync(int count)
+        {
+            for (int i = 0; i < count; i++, sent++)
+            {
+                await probe.PublishAsync("swap-test/camera", File.ReadAllBytes(fixture.Pngs[sent % fixture.Pngs.Count]), ("frameId", $"s{sent:D3}"));
+                await Task.Delay(100);
+            }
+        }
+        void Deploy(byte[] bytes)
+        {
+            File.WriteAllBytes(served + ".new", bytes);
+            File.Move(served + ".new", served, overwrite: true); // atomic, as the trainer writes
+        }
+
+        await SendAsync(10);
+        Deploy(File.ReadAllBytes(fixture.ModelB));
+        var swapping = SendAsync(20);
+        Assert.True(await probe.WaitForAsync(p => p.Verdicts().Any(v => v.Model?.Id == idB), Patience), "model B never served");
+        await swapping;
+        var tampered = File.ReadAllBytes(fixture.ModelA);
+        tampered[tampered.Length / 2] ^= 0x40;
+        Deploy(tampered);
+        Assert.True(await probe.WaitForAsync(p => p.Messages("/event").Any(m => m.Json.GetProperty("type").GetString() == "model-refused"), Patience),
+                    "no model-refused event");
+        await SendAsync(10);
+        Assert.True(await probe.WaitForAsync(p => p.Verdicts().Count >= sent, Patience));
+        await Task.Delay(500);
+        await host.StopAsync();
+
+        var verdicts = probe.Verdicts();
+        var ids = Enumerable.Range(0, sent).Select(i => $"s{i:D3}").ToList();
+        Assert.Equal(ids, verdicts.Select(v => v.FrameId).Order().ToList()); // each frame exactly once
+        Assert.All(verdicts, v => Assert.NotEqual(Verdict.Error, v.Result));
+        // In order: A, then B from the swap on, and still B after the tampered file was refused.
+        var models = verdicts.OrderBy(v => v.FrameId).Select(v => v.Model!.Id).ToList();
+        int firstB = models.IndexOf(idB);
+        Assert.True(firstB > 0 && models.Take(firstB).All(m => m == idA) && models.Skip(firstB).All(m => m == idB), string.Join(",", models));
+        var refused = probe.Messages("/event").Select(m => m.Json).Single(e => e.GetProperty("type").GetString() == "model-refused");
+        Assert.Contains("checksum", refused.GetProperty("message").GetString());
+        Assert.Equal(idB, refused.GetProperty("details").GetProperty("serving").GetString());
+    }
+
+    private static Process StartAgentProcess(Dictionary<string, string?> config)
+    {
+        string dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : "dotnet";
+        var start = new ProcessStartInfo(dotnet) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "agent.dll"));
+        foreach (var (key, value) in config) start.ArgumentList.Add($"--{key}={value}");
+        var process = Process.Start(start)!;
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
+    }
+
+    /// <summary>A PNG signature and IHDR chunk (valid CRC) claiming the given size, with no pixel data.</summary>
+    internal static byte[] PngHeader(int width, int height)
+    {
+        var ihdr = new byte[17];
+        "IHDR"u8.CopyTo(ihdr);
+        BinaryPrimitives.WriteInt32BigEndian(ihdr.AsSpan(4), width);
+        BinaryPrimitives.WriteInt32BigEndian(ihdr.AsSpan(8), height);
+        ihdr[12] = 8; ihdr[13] = 2; // 8-bit RGB
+        var png = new List<byte> { 0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13 };
+        png.AddRange(ihdr);
+        var crc = new byte[4];
+        BinaryPrimitives.WriteUInt32BigEndian(crc, Crc32(ihdr));
+        png.AddRange(crc);
+        return png.ToArray();
+    }
+
+    private static uint Crc32(ReadOnlySpan<byte> data)
+    {
+        uint crc = 0xFFFFFFFF;
+        foreach (byte b in data)
+        {
+            crc ^= b;
+            for (int k = 0; k < 8; k++) crc = (crc & 1) != 0 ? 0xEDB88320 ^ (crc >> 1) : crc >> 1;
+        }
+        return ~crc;
+    }
+}

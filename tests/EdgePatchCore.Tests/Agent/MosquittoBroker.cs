@@ -1,0 +1,84 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+
+namespace EdgePatchCore.Tests.Agent;
+
+/// <summary>
+/// A real mosquitto on a free loopback port, with persistence in a temp folder so that sessions and
+/// queued QoS 1 messages survive <see cref="Stop"/> / <see cref="Start"/> like a real broker restart.
+/// CI installs it (apt-get install mosquitto); a missing binary fails the test with that hint.
+/// </summary>
+public sealed class MosquittoBroker : IDisposable
+{
+    private readonly TempFolder _folder = new();
+    private Process? _process;
+
+    public int Port { get; } = FreePort();
+
+    public MosquittoBroker()
+    {
+        File.WriteAllText(_folder.File("mosquitto.conf"),
+            $"""
+            listener {Port} 127.0.0.1
+            allow_anonymous true
+            persistence true
+            persistence_location {_folder.Path}/
+            autosave_interval 1
+            max_queued_messages 100000
+            log_dest stderr
+            """ + (Environment.UserName == "root" ? "\nuser root\n" : "\n")); // as root, mosquitto would switch to its own user and could not write the store
+        Start();
+    }
+
+    public static string Binary =>
+        new[] { "/usr/sbin/mosquitto", "/usr/bin/mosquitto", "/usr/local/sbin/mosquitto" }.FirstOrDefault(File.Exists)
+        ?? throw new InvalidOperationException("mosquitto is not installed: apt-get install -y mosquitto (.ci/run does this)");
+
+    public void Start()
+    {
+        var start = new ProcessStartInfo(Binary, $"-c {_folder.File("mosquitto.conf")}")
+            { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
+        _process = Process.Start(start)!;
+        _process.ErrorDataReceived += (_, _) => { };
+        _process.OutputDataReceived += (_, _) => { };
+        _process.BeginErrorReadLine();
+        _process.BeginOutputReadLine();
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (DateTime.UtcNow < deadline)
+        {
+            try
+            {
+                using var client = new TcpClient();
+                client.Connect(IPAddress.Loopback, Port);
+                return;
+            }
+            catch (SocketException) { Thread.Sleep(50); }
+        }
+        throw new InvalidOperationException($"mosquitto did not start on port {Port}");
+    }
+
+    /// <summary>A clean broker shutdown (SIGTERM): it saves sessions and queued messages.</summary>
+    public void Stop()
+    {
+        if (_process is null) return;
+        Process.Start("kill", $"-TERM {_process.Id}")!.WaitForExit();
+        if (!_process.WaitForExit(10_000)) _process.Kill();
+        _process.Dispose();
+        _process = null;
+    }
+
+    public void Dispose()
+    {
+        try { _process?.Kill(); _process?.WaitForExit(5000); } catch (InvalidOperationException) { }
+        _process?.Dispose();
+        _folder.Dispose();
+    }
+
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
