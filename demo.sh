@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
 # EdgePatchCore demo, end to end on built-in defaults: generate the synthetic gasket dataset,
-# build a model with the bundled ImageNet ResNet18, and evaluate it (prints the metric table).
+# build a model with the bundled ImageNet ResNet18, evaluate it (prints the metric table), then run
+# the edge agent with a built-in MQTT broker: it scores the test images dropped into a watched folder
+# and prints the verdicts a SCADA subscriber receives.
 set -euo pipefail
 cd "$(dirname "$0")"
 dotnet build trainer -c Release -v quiet -nologo
+dotnet build agent -c Release -v quiet -nologo
 trainer=trainer/bin/Release/net10.0/trainer
+agent=agent/bin/Release/net10.0/agent
 "$trainer" synth --product gasket --out datasets/gasket
 "$trainer" build --product gasket --out gasket.pcb
 "$trainer" evaluate gasket.pcb --data datasets/gasket --json gasket-evaluation.json
+"$agent" demo --artifact gasket.pcb --frames datasets/gasket/test

@@ -16,7 +16,7 @@ public static class AgentProgram
         usage:
           agent [--config FILE] [--Agent:Key=value ...]   run the service (systemd: Type=notify)
           agent check-config [--config FILE] [...]         validate the configuration and the artifacts, then exit
-          agent demo --artifact P.pcb --frames DIR [--limit N]
+          agent demo --artifact P.pcb --frames DIR [--limit N] [--repeat N] [--rate FPS]
                                                            run the whole chain with a built-in MQTT broker:
                                                            copy DIR's images into a watched folder, print the verdicts
           agent --help | --version

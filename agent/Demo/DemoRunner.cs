@@ -20,7 +20,8 @@ public static class DemoRunner
     public static async Task<int> RunAsync(string[] args, TextWriter output)
     {
         string? artifact = null, frames = null;
-        int limit = int.MaxValue;
+        int limit = int.MaxValue, repeat = 1;
+        double rate = 0;
         for (int i = 0; i < args.Length; i++)
         {
             string Next() => i + 1 < args.Length ? args[++i] : throw new UsageException($"{args[i]} needs a value");
@@ -29,15 +30,22 @@ public static class DemoRunner
                 case "--artifact": artifact = Next(); break;
                 case "--frames": frames = Next(); break;
                 case "--limit": limit = int.TryParse(Next(), out var n) && n > 0 ? n : throw new UsageException("--limit must be a positive number"); break;
+                case "--repeat": repeat = int.TryParse(Next(), out var r) && r > 0 ? r : throw new UsageException("--repeat must be a positive number"); break;
+                case "--rate": rate = double.TryParse(Next(), System.Globalization.CultureInfo.InvariantCulture, out var f) && f > 0 ? f : throw new UsageException("--rate must be a positive number of frames per second"); break;
                 default: throw new UsageException($"unknown option {args[i]}");
             }
         }
         if (artifact is null || frames is null) throw new UsageException("demo needs --artifact P.pcb and --frames DIR");
         if (!File.Exists(artifact)) throw new UsageException($"artifact {artifact} does not exist");
         if (!Directory.Exists(frames)) throw new UsageException($"frames folder {frames} does not exist");
-        var images = Directory.EnumerateFiles(frames, "*", SearchOption.AllDirectories)
+        var sources = Directory.EnumerateFiles(frames, "*", SearchOption.AllDirectories)
             .Where(ImageLoader.HasImageExtension).Order(StringComparer.Ordinal).Take(limit).ToList();
-        if (images.Count == 0) throw new UsageException($"no images in {frames}");
+        if (sources.Count == 0) throw new UsageException($"no images in {frames}");
+        // (frame name, source file): a unique, camera-like name per drop; --repeat cycles through the images (soak runs).
+        var images = Enumerable.Range(0, repeat).SelectMany(k => sources.Select(path =>
+            ((repeat > 1 ? $"r{k:D3}_" : "") + Path.GetRelativePath(frames, path).Replace(Path.DirectorySeparatorChar, '_'), path))).ToList();
+        bool quiet = images.Count > 200;
+        var rss = new List<(int Verdicts, long Bytes)>();
 
         string work = Path.Combine(Path.GetTempPath(), "edgepatchcore-demo-" + Guid.NewGuid().ToString("N")[..8]);
         string inbox = Path.Combine(work, "inbox");
@@ -58,10 +66,12 @@ public static class DemoRunner
             lock (verdicts)
             {
                 verdicts.Add(v);
+                if (verdicts.Count % Math.Max(1, images.Count / 10) == 0) rss.Add((verdicts.Count, Environment.WorkingSet));
+                if (verdicts.Count >= images.Count) allIn.TrySetResult();
+                if (quiet) return Task.CompletedTask;
                 string detail = v.Result == Verdict.Error ? v.ErrorText ?? ""
                     : $"score {v.Score:F3} / threshold {v.Threshold:F3}" + (v.Region is { } r ? $"  region {r.X},{r.Y} {r.Width}x{r.Height}" : "");
                 output.WriteLine($"  verdict {v.FrameId,-30} {v.Result,-7} {detail}  (decode {v.LatencyMs.Decode:F0} ms, infer {v.LatencyMs.Infer:F0} ms, total {v.LatencyMs.Total:F0} ms)");
-                if (verdicts.Count >= images.Count) allIn.TrySetResult();
             }
             return Task.CompletedTask;
         };
@@ -88,11 +98,14 @@ public static class DemoRunner
         {
             await host.StartAsync();
             await host.Services.GetRequiredService<ArtifactWatcher>().InitialLoad;
-            output.WriteLine($"demo: agent running; dropping {images.Count} frame(s) from {frames} into the folder");
-            foreach (var image in images)
+            output.WriteLine($"demo: agent running; dropping {images.Count} frame(s) from {frames} into the folder" +
+                             (rate > 0 ? $" at {rate:G3} per second" : "") + (quiet ? " (verdicts not printed one by one)" : ""));
+            clock.Restart();
+            for (int i = 0; i < images.Count; i++)
             {
-                // A unique, camera-like name; copied under a temporary name and renamed, as a careful FTP client does.
-                string name = Path.GetRelativePath(frames, image).Replace(Path.DirectorySeparatorChar, '_');
+                if (rate > 0) await Task.Delay(TimeSpan.FromSeconds(i / rate) - clock.Elapsed is { Ticks: > 0 } wait ? wait : TimeSpan.Zero);
+                var (name, image) = images[i];
+                // Copied under a temporary name and renamed, as a careful FTP client does.
                 File.Copy(image, Path.Combine(inbox, name + ".part"));
                 File.Move(Path.Combine(inbox, name + ".part"), Path.Combine(inbox, name));
             }
@@ -102,12 +115,19 @@ public static class DemoRunner
             {
                 int ok = verdicts.Count(v => v.Result == Verdict.Ok), defect = verdicts.Count(v => v.Result == Verdict.Defect),
                     errors = verdicts.Count(v => v.Result == Verdict.Error);
-                output.WriteLine($"demo: {verdicts.Count} verdict(s) received over MQTT: {ok} ok, {defect} defect, {errors} error, in {seconds:F1} s");
+                output.WriteLine($"demo: {verdicts.Count} verdict(s) received over MQTT: {ok} ok, {defect} defect, {errors} error, in {seconds:F1} s ({verdicts.Count / seconds:F2} frames/s)");
+                if (verdicts.Count > 0)
+                {
+                    static double P(List<double> sorted, double q) => sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(q * sorted.Count) - 1)];
+                    var total = verdicts.Select(v => v.LatencyMs.Total).Order().ToList();
+                    var processing = verdicts.Select(v => v.LatencyMs.Decode + v.LatencyMs.Infer).Order().ToList();
+                    output.WriteLine($"demo: latency from file to verdict p50 {P(total, 0.5):F0} ms, p95 {P(total, 0.95):F0} ms; decode + inference p50 {P(processing, 0.5):F0} ms, p95 {P(processing, 0.95):F0} ms");
+                    output.WriteLine("demo: resident memory at " + string.Join(", ", rss.Select(r => $"{r.Verdicts}: {r.Bytes / (1 << 20)} MiB")));
+                }
                 var byName = verdicts.ToDictionary(v => v.FrameId, v => v.Result);
                 int good = 0, goodOk = 0, bad = 0, badFound = 0;
-                foreach (var image in images)
+                foreach (var (name, _) in images)
                 {
-                    string name = Path.GetRelativePath(frames, image).Replace(Path.DirectorySeparatorChar, '_');
                     bool isGood = name.StartsWith("good_", StringComparison.Ordinal) || name.Contains("_good_", StringComparison.Ordinal);
                     if (!byName.TryGetValue(name, out var result)) continue;
                     if (isGood) { good++; if (result == Verdict.Ok) goodOk++; }

@@ -24,6 +24,7 @@ public class AgentSourceTests(AgentFixture fixture)
         config.Remove("Agent:Artifact");
         config["Agent:Models:0:Artifact"] = fixture.ModelA;
         config["Agent:Models:0:Threshold"] = "31";
+        config["Agent:Publishing:Heatmaps"] = "true";
         await using var probe = new MqttProbe(fixture.Broker.Port, "edgepatchcore/folder-test/#");
         await probe.StartAsync();
         using var host = await AgentFixture.StartAgentAsync(config);
@@ -66,6 +67,10 @@ public class AgentSourceTests(AgentFixture fixture)
                                      && s.GetProperty("model").GetProperty("id").GetString() == model.Id);
         Assert.True(await probe.WaitForAsync(p => p.Messages("/status").Last().Json.GetProperty("state").GetString() == "offline", Patience));
         Assert.NotEmpty(probe.Messages("/metrics"));
+        // One JPEG heat map per defect frame.
+        var heatmaps = probe.Messages("/heatmap");
+        Assert.Equal(messages.Count(m => m.Json.GetProperty("verdict").GetString() == "defect"), heatmaps.Count);
+        Assert.All(heatmaps, h => Assert.Equal([0xFF, 0xD8], h.Payload[..2]));
     }
 
     [Fact]
