@@ -45,7 +45,7 @@ public static class DemoRunner
         var images = Enumerable.Range(0, repeat).SelectMany(k => sources.Select(path =>
             ((repeat > 1 ? $"r{k:D3}_" : "") + Path.GetRelativePath(frames, path).Replace(Path.DirectorySeparatorChar, '_'), path))).ToList();
         bool quiet = images.Count > 200;
-        var rss = new List<(int Verdicts, long Bytes)>();
+        var rss = new List<(int Verdicts, long Bytes, long Managed)>();
 
         string work = Path.Combine(Path.GetTempPath(), "edgepatchcore-demo-" + Guid.NewGuid().ToString("N")[..8]);
         string inbox = Path.Combine(work, "inbox");
@@ -66,7 +66,7 @@ public static class DemoRunner
             lock (verdicts)
             {
                 verdicts.Add(v);
-                if (verdicts.Count % Math.Max(1, images.Count / 10) == 0) rss.Add((verdicts.Count, Environment.WorkingSet));
+                if (verdicts.Count % Math.Max(1, images.Count / 10) == 0) rss.Add((verdicts.Count, Environment.WorkingSet, GC.GetTotalMemory(false)));
                 if (verdicts.Count >= images.Count) allIn.TrySetResult();
                 if (quiet) return Task.CompletedTask;
                 string detail = v.Result == Verdict.Error ? v.ErrorText ?? ""
@@ -122,7 +122,7 @@ public static class DemoRunner
                     var total = verdicts.Select(v => v.LatencyMs.Total).Order().ToList();
                     var processing = verdicts.Select(v => v.LatencyMs.Decode + v.LatencyMs.Infer).Order().ToList();
                     output.WriteLine($"demo: latency from file to verdict p50 {P(total, 0.5):F0} ms, p95 {P(total, 0.95):F0} ms; decode + inference p50 {P(processing, 0.5):F0} ms, p95 {P(processing, 0.95):F0} ms");
-                    output.WriteLine("demo: resident memory at " + string.Join(", ", rss.Select(r => $"{r.Verdicts}: {r.Bytes / (1 << 20)} MiB")));
+                    output.WriteLine("demo: resident memory (managed heap) after N verdicts: " + string.Join(", ", rss.Select(r => $"{r.Verdicts}: {r.Bytes / (1 << 20)} ({r.Managed / (1 << 20)}) MiB")));
                 }
                 var byName = verdicts.ToDictionary(v => v.FrameId, v => v.Result);
                 int good = 0, goodOk = 0, bad = 0, badFound = 0;
