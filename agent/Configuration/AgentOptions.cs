@@ -18,6 +18,11 @@ public sealed class AgentOptions
     public string Artifact { get; set; } = "";
     /// <summary>Several models, one per product.</summary>
     public List<ModelOptions> Models { get; set; } = [];
+    /// <summary>Public key files (trainer keygen's KEY.pub.pem) whose signatures this agent accepts.</summary>
+    public List<string> TrustedKeys { get; set; } = [];
+    /// <summary>Refuse unsigned artifacts; when not set, on as soon as any trusted key is configured.</summary>
+    public bool? RequireSignature { get; set; }
+    public bool SignatureRequired => RequireSignature ?? TrustedKeys.Count > 0;
     /// <summary>How often the artifact files are checked for a new version.</summary>
     public double ArtifactPollSeconds { get; set; } = 2;
 
@@ -54,8 +59,17 @@ public sealed class BrokerOptions
     /// <summary>Empty means edgepatchcore-{DeviceId}; must be stable so the broker keeps the session.</summary>
     public string ClientId { get; set; } = "";
     public string Username { get; set; } = "";
-    /// <summary>A file holding the password (never put the password itself in the configuration).</summary>
+    /// <summary>A file holding the password (readable by the service user only).</summary>
     public string PasswordFile { get; set; } = "";
+    /// <summary>The password itself, for EDGEPATCHCORE__Agent__Broker__Password from a secret store; never logged.</summary>
+    public string Password { get; set; } = "";
+    /// <summary>Connect with TLS (the usual port is 8883).</summary>
+    public bool Tls { get; set; }
+    /// <summary>PEM file of the CA(s) that signed the broker's certificate; empty = the system's trusted roots.</summary>
+    public string CaFile { get; set; } = "";
+    /// <summary>Client certificate and key (PEM) for brokers that authenticate clients by certificate.</summary>
+    public string ClientCertificateFile { get; set; } = "";
+    public string ClientKeyFile { get; set; } = "";
     public int KeepAliveSeconds { get; set; } = 15;
     /// <summary>How long the broker keeps the session (and queued image messages) while the agent is away.</summary>
     public uint SessionExpirySeconds { get; set; } = 86_400;

@@ -17,6 +17,12 @@ public static class OptionsValidator
         foreach (var model in o.AllModels)
             Check(model.Threshold is null || (model.Threshold > 0 && double.IsFinite(model.Threshold.Value)), $"threshold for {model.Artifact} must be a positive number");
         Check(o.ArtifactPollSeconds > 0, "Agent:ArtifactPollSeconds must be positive");
+        Check(!(o.RequireSignature == true && o.TrustedKeys.Count == 0), "Agent:RequireSignature is on but no Agent:TrustedKeys are configured");
+        foreach (var key in o.TrustedKeys)
+        {
+            try { using var k = Artifacts.SigningKeys.LoadPublic(key); }
+            catch (Artifacts.ArtifactException e) { problems.Add($"Agent:TrustedKeys: {e.Message}"); }
+        }
 
         var b = o.Broker;
         if (!string.IsNullOrWhiteSpace(b.Host))
@@ -26,6 +32,14 @@ public static class OptionsValidator
             Check(b.ReconnectMinMilliseconds > 0 && b.ReconnectMaxMilliseconds >= b.ReconnectMinMilliseconds,
                   "Agent:Broker:ReconnectMinMilliseconds must be positive and not above ReconnectMaxMilliseconds");
             Check(string.IsNullOrEmpty(b.PasswordFile) || File.Exists(b.PasswordFile), $"Agent:Broker:PasswordFile {b.PasswordFile} does not exist");
+            Check(string.IsNullOrEmpty(b.PasswordFile) || string.IsNullOrEmpty(b.Password), "set Agent:Broker:PasswordFile or :Password, not both");
+            Check(b.Tls || (string.IsNullOrEmpty(b.CaFile) && string.IsNullOrEmpty(b.ClientCertificateFile)),
+                  "Agent:Broker:CaFile and :ClientCertificateFile need Agent:Broker:Tls = true");
+            Check(string.IsNullOrEmpty(b.CaFile) || File.Exists(b.CaFile), $"Agent:Broker:CaFile {b.CaFile} does not exist");
+            Check(string.IsNullOrEmpty(b.ClientCertificateFile) == string.IsNullOrEmpty(b.ClientKeyFile),
+                  "Agent:Broker:ClientCertificateFile and :ClientKeyFile go together");
+            foreach (var file in new[] { b.ClientCertificateFile, b.ClientKeyFile })
+                Check(string.IsNullOrEmpty(file) || File.Exists(file), $"Agent:Broker: {file} does not exist");
         }
 
         var s = o.Sources;

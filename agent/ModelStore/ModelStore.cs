@@ -17,6 +17,7 @@ public sealed class ModelStore(IOptions<AgentOptions> options, AgentEvents event
     private readonly object _lock = new();
     private readonly Dictionary<string, LoadedModel> _byPath = new(StringComparer.Ordinal);
     private ExecutionDevice? _device;
+    private TrustedKeys? _trusted;
 
     /// <summary>Raised after a model was swapped in (for the retained status message).</summary>
     public event Action? Changed;
@@ -29,6 +30,7 @@ public sealed class ModelStore(IOptions<AgentOptions> options, AgentEvents event
         try
         {
             var artifact = ArtifactFile.Read(path);
+            CheckSignature(artifact, path);
             _device ??= new ExecutionDevice(ExecutionDevice.Parse(options.Value.Device));
             var scorer = new PatchCoreScorer(artifact.Content, _device);
             try
@@ -78,6 +80,16 @@ public sealed class ModelStore(IOptions<AgentOptions> options, AgentEvents event
                        new() { ["artifact"] = path, ["model"] = fresh.Id, ["replaced"] = previous?.Id });
         Changed?.Invoke();
         return true;
+    }
+
+    /// <summary>Refuses artifacts whose signature the configuration does not accept.</summary>
+    private void CheckSignature(Artifact artifact, string path)
+    {
+        var o = options.Value;
+        _trusted ??= new TrustedKeys(o.TrustedKeys);
+        if (artifact.Signature is null && !o.SignatureRequired) return;
+        if (artifact.Signature is not null && _trusted.Count == 0 && !o.SignatureRequired) return; // nothing to check against
+        if (_trusted.Check(artifact) is { } reason) throw new ArtifactException($"{path}: {reason}");
     }
 
     /// <summary>

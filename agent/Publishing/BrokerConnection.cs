@@ -74,6 +74,9 @@ public sealed class BrokerConnection : BackgroundService
             try
             {
                 var result = await _client.ConnectAsync(BuildOptions(), stoppingToken);
+                if (result.ResultCode is MqttClientConnectResultCode.NotAuthorized or MqttClientConnectResultCode.BadUserNameOrPassword)
+                    throw new MQTTnet.Exceptions.MqttCommunicationException(
+                        $"broker rejected the credentials of user '{broker.Username}' ({result.ResultCode}); check Agent:Broker:Username and the password");
                 if (result.ResultCode != MqttClientConnectResultCode.Success)
                     throw new MQTTnet.Exceptions.MqttCommunicationException($"broker refused the connection: {result.ResultCode} {result.ReasonString}");
                 _logger.LogInformation("Connected to MQTT broker {Host}:{Port} as {ClientId} (session {Session}); {Pending} message(s) in the outbox",
@@ -195,9 +198,10 @@ public sealed class BrokerConnection : BackgroundService
             .WithWillQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce);
         if (!string.IsNullOrEmpty(b.Username))
         {
-            string password = string.IsNullOrEmpty(b.PasswordFile) ? "" : File.ReadAllText(b.PasswordFile).TrimEnd('\r', '\n');
+            string password = string.IsNullOrEmpty(b.PasswordFile) ? b.Password : File.ReadAllText(b.PasswordFile).TrimEnd('\r', '\n');
             builder.WithCredentials(b.Username, password);
         }
+        if (b.Tls) builder.WithTlsOptions(BrokerTls.Options(b, _logger));
         return builder.Build();
     }
 

@@ -45,6 +45,7 @@ public sealed class BuildCommand : ICommand
         CommonOptions.Batch,
         CommonOptions.Device,
         new("temp-dir", "where full features are spilled during selection", "DIR", "system temp"),
+        new("sign", "sign the artifact with this private key (trainer keygen)", "KEY.pem"),
     ];
 
     public int Run(CommandLine args, CommandContext context)
@@ -96,12 +97,13 @@ public sealed class BuildCommand : ICommand
             throw new BuildException($"data folder not found: {data}" + (args.Has("data") ? "" : $" (create it with 'trainer synth --product {product}' or pass --data DIR)"));
         if (backbonePath is not null && !File.Exists(backbonePath)) throw new BuildException($"backbone file not found: {backbonePath}");
         CommonOptions.CheckWritable(output);
+        using var signingKey = args.Get("sign") is { } keyPath ? SigningKeys.LoadPrivate(keyPath) : null; // a bad key fails now, not after the build
 
         var clock = Stopwatch.StartNew();
         var reporter = context.CreateReporter();
         var result = new ModelBuilder(reporter).Build(options, context.Cancel);
         context.Cancel.ThrowIfCancellationRequested();
-        string id = ArtifactFile.Write(output, result.Content);
+        string id = ArtifactFile.Write(output, result.Content, signingKey);
 
         var c = result.Content;
         var o = context.Out;

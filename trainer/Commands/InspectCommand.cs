@@ -32,7 +32,13 @@ public sealed class InspectCommand : ICommand
         if (c.Calibration is { } cal)
             o.WriteLine($"  calibration         {cal.Method}; scores {cal.SortedScores[0]:G4}..{cal.SortedScores[^1]:G4}, mean {cal.Mean:G4}, std {cal.Std:G3}, target false-reject rate {cal.TargetFalseRejectRate:P1}");
         o.WriteLine($"  build options       {string.Join(", ", m.BuildOptions.Select(kv => $"{kv.Key}={kv.Value}"))}");
-        o.WriteLine($"  signature           none");
+        o.WriteLine(a.Signature switch
+        {
+            null => "  signature           none (sign with: trainer sign P.pcb --key KEY.pem)",
+            var sig when sig.IsValidFor(a.Hash) => $"  signature           {sig.Algorithm}, key {sig.KeyId}: valid",
+            var sig => $"  signature           {sig.Algorithm}, key {sig.KeyId}: INVALID (modified after signing)",
+        });
+        if (a.Signature is { } signature && !signature.IsValidFor(a.Hash)) return TrainerApp.ExitFailure;
         return TrainerApp.ExitOk;
     }
 }

@@ -5,6 +5,7 @@ using EdgePatchCore.Synthetic;
 using EdgePatchCore.Tests.Cli;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using SixLabors.ImageSharp;
 
 namespace EdgePatchCore.Tests.Agent;
@@ -79,9 +80,11 @@ public sealed class AgentFixture : IDisposable
         ["Logging:LogLevel:Default"] = "Warning",
     };
 
-    public static async Task<IHost> StartAgentAsync(Dictionary<string, string?> config)
+    public static async Task<IHost> StartAgentAsync(Dictionary<string, string?> config, Microsoft.Extensions.Logging.ILoggerProvider? logs = null)
     {
-        var host = AgentHost.CreateBuilder([], null, config).Build();
+        var builder = AgentHost.CreateBuilder([], null, config);
+        if (logs is not null) builder.Logging.AddProvider(logs);
+        var host = builder.Build();
         await host.StartAsync();
         await host.Services.GetRequiredService<ArtifactWatcher>().InitialLoad.WaitAsync(TimeSpan.FromSeconds(60));
         return host;

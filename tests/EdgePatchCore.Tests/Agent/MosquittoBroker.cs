@@ -16,12 +16,13 @@ public sealed class MosquittoBroker : IDisposable
 
     public int Port { get; } = FreePort();
 
-    public MosquittoBroker()
+    /// <param name="security">extra listener lines (TLS files, password file), given this broker's folder; null: anonymous plain TCP</param>
+    public MosquittoBroker(Func<TempFolder, string>? security = null)
     {
         File.WriteAllText(_folder.File("mosquitto.conf"),
             $"""
             listener {Port} 127.0.0.1
-            allow_anonymous true
+            {security?.Invoke(_folder) ?? "allow_anonymous true"}
             persistence true
             persistence_location {_folder.Path}/
             autosave_interval 1

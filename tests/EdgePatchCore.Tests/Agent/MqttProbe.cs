@@ -24,12 +24,14 @@ public sealed class MqttProbe : IAsyncDisposable
     private readonly string _filter;
     private Task? _reconnect;
 
-    public MqttProbe(int port, string filter)
+    public MqttProbe(int port, string filter, Action<MqttClientOptionsBuilder>? security = null)
     {
         _filter = filter;
-        _options = new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", port)
+        var builder = new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", port)
             .WithProtocolVersion(MQTTnet.Formatter.MqttProtocolVersion.V500)
-            .WithClientId("probe-" + Guid.NewGuid().ToString("N")[..8]).WithCleanStart(false).WithSessionExpiryInterval(3600).Build();
+            .WithClientId("probe-" + Guid.NewGuid().ToString("N")[..8]).WithCleanStart(false).WithSessionExpiryInterval(3600);
+        security?.Invoke(builder);
+        _options = builder.Build();
         _client.ApplicationMessageReceivedAsync += e =>
         {
             lock (_messages) _messages.Add(new(e.ApplicationMessage.Topic, e.ApplicationMessage.Payload.ToArray(), e.ApplicationMessage.Retain));
