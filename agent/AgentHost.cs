@@ -58,6 +58,7 @@ public static class AgentHost
         services.AddSingleton<FrameQueue>();
         AddHosted<ArtifactWatcher>(services);
         AddHosted<BrokerConnection>(services);
+        if (!string.IsNullOrWhiteSpace(options.Broker.Host)) AddHosted<Deployment.DeployService>(services);
         if (options.Sources.Mqtt is not null) AddHosted<MqttImageSource>(services);
         if (options.Sources.Folder is not null) AddHosted<FolderSource>(services);
         if (options.Sources.Mjpeg is not null) AddHosted<MjpegSource>(services);

@@ -15,7 +15,7 @@ public static class TrainerApp
 
     public static IReadOnlyList<ICommand> Commands { get; } =
     [
-        new SynthCommand(), new BuildCommand(), new EvaluateCommand(), new ScoreCommand(), new InspectCommand(), new KeygenCommand(), new SignCommand(), new BenchCommand(),
+        new SynthCommand(), new BuildCommand(), new EvaluateCommand(), new ScoreCommand(), new InspectCommand(), new KeygenCommand(), new SignCommand(), new DeployCommand(), new BenchCommand(),
     ];
 
     public static int Run(string[] args, TextWriter output, TextWriter error, bool interactive = false, CancellationToken cancel = default)
@@ -48,7 +48,7 @@ public static class TrainerApp
             error.WriteLine("cancelled; nothing was written");
             return ExitCancelled;
         }
-        catch (Exception e) when (e is BuildException or DatasetException or ArtifactException or BackboneException
+        catch (Exception e) when (e is BuildException or DatasetException or ArtifactException or BackboneException or EdgePatchCore.Trainer.Commands.DeployException
                                       or ImageLoadException or IOException or UnauthorizedAccessException)
         {
             error.WriteLine($"error: {e.Message}");

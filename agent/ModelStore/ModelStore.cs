@@ -18,6 +18,7 @@ public sealed class ModelStore(IOptions<AgentOptions> options, AgentEvents event
     private readonly Dictionary<string, LoadedModel> _byPath = new(StringComparer.Ordinal);
     private ExecutionDevice? _device;
     private TrustedKeys? _trusted;
+    private readonly Dictionary<string, string> _lastRefusal = new(StringComparer.Ordinal);
 
     /// <summary>Raised after a model was swapped in (for the retained status message).</summary>
     public event Action? Changed;
@@ -60,6 +61,7 @@ public sealed class ModelStore(IOptions<AgentOptions> options, AgentEvents event
             string reason = e is FileNotFoundException ? $"{path}: no such file" : e.Message;
             string? serving;
             lock (_lock) serving = _byPath.TryGetValue(path, out var old) ? old.Id : null;
+            lock (_lock) _lastRefusal[path] = reason;
             logger.LogError("Refused artifact {Path}: {Reason}{Serving}", path, reason,
                             serving is null ? "" : $"; still serving model {serving}");
             events.Publish("model-refused", $"{reason}", new() { ["artifact"] = path, ["serving"] = serving });
@@ -80,6 +82,20 @@ public sealed class ModelStore(IOptions<AgentOptions> options, AgentEvents event
                        new() { ["artifact"] = path, ["model"] = fresh.Id, ["replaced"] = previous?.Id });
         Changed?.Invoke();
         return true;
+    }
+
+    /// <summary>Reads and checks an artifact (checksum, consistency, signature rules) without loading it.</summary>
+    public Artifact Verify(string path)
+    {
+        var artifact = ArtifactFile.Read(path);
+        CheckSignature(artifact, path);
+        return artifact;
+    }
+
+    /// <summary>Why the artifact at <paramref name="path"/> was last refused, if it was.</summary>
+    public string? LastRefusal(string path)
+    {
+        lock (_lock) return _lastRefusal.GetValueOrDefault(Path.GetFullPath(path));
     }
 
     /// <summary>Refuses artifacts whose signature the configuration does not accept.</summary>
@@ -132,7 +148,7 @@ public sealed class ModelStore(IOptions<AgentOptions> options, AgentEvents event
     public IReadOnlyList<ModelSummary> Snapshot()
     {
         lock (_lock)
-            return _byPath.Values.Select(m => new ModelSummary(m.Id, m.Product, m.CreatedAtUtc, m.Threshold, m.Device)).ToList();
+            return _byPath.Values.Select(m => new ModelSummary(m.Id, m.Product, m.CreatedAtUtc, m.Threshold, m.Device, m.Path)).ToList();
     }
 
     public void Dispose()
@@ -145,4 +161,4 @@ public sealed class ModelStore(IOptions<AgentOptions> options, AgentEvents event
     }
 }
 
-public sealed record ModelSummary(string Id, string Product, DateTime CreatedAt, float Threshold, string Device);
+public sealed record ModelSummary(string Id, string Product, DateTime CreatedAt, float Threshold, string Device, string Path);

@@ -196,13 +196,12 @@ public sealed class BrokerConnection : BackgroundService
             .WithWillPayload(StatusPayload("offline"))
             .WithWillRetain(true)
             .WithWillQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce);
-        if (!string.IsNullOrEmpty(b.Username))
+        var security = new EdgePatchCore.Messaging.BrokerSecurity
         {
-            string password = string.IsNullOrEmpty(b.PasswordFile) ? b.Password : File.ReadAllText(b.PasswordFile).TrimEnd('\r', '\n');
-            builder.WithCredentials(b.Username, password);
-        }
-        if (b.Tls) builder.WithTlsOptions(BrokerTls.Options(b, _logger));
-        return builder.Build();
+            Tls = b.Tls, CaFile = b.CaFile, ClientCertificateFile = b.ClientCertificateFile, ClientKeyFile = b.ClientKeyFile,
+            Username = b.Username, Password = b.Password, PasswordFile = b.PasswordFile,
+        };
+        return security.Apply(builder, b.Host, reason => _logger.LogError("TLS: {Reason}", reason)).Build();
     }
 
     private TimeSpan Backoff(int failures)

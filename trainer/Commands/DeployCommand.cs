@@ -1,0 +1,203 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using System.Threading.Channels;
+using EdgePatchCore.Artifacts;
+using EdgePatchCore.Deployment;
+using EdgePatchCore.Messaging;
+using EdgePatchCore.Trainer.Cli;
+using MQTTnet;
+using MQTTnet.Protocol;
+
+namespace EdgePatchCore.Trainer.Commands;
+
+/// <summary>Raised when a deployment is refused by the device or gets no answer.</summary>
+public sealed class DeployException(string message) : Exception(message);
+
+public sealed class DeployCommand : ICommand
+{
+    public string Name => "deploy";
+    public string Summary => "send an artifact to an agent over MQTT and wait until it serves it (or roll back)";
+    public string Usage => "P.pcb --broker HOST[:PORT] --device ID [options]   |   --rollback --broker HOST[:PORT] --device ID";
+    public string Description =>
+        "Sends the artifact in chunks (each with its SHA-256, plus the whole file's) to the agent of device ID on\n" +
+        "{prefix}/deploy/request. The agent verifies the hash and the signature, keeps the model it served before,\n" +
+        "swaps the new one in and answers on {prefix}/deploy/status; this command waits for that answer.\n" +
+        "Sending the same file again resumes an interrupted transfer. --rollback restores the previous model.\n" +
+        "Exit code 0 when deployed, 1 when refused or when the device does not answer in time.";
+
+    public IReadOnlyList<OptionSpec> Options { get; } =
+    [
+        new("broker", "MQTT broker", "HOST[:PORT]"),
+        new("device", "the agent's device id (topic prefix edgepatchcore/ID)", "ID"),
+        new("prefix", "the agent's topic prefix, if it is not edgepatchcore/ID", "PREFIX"),
+        new("rollback", "restore the model the device served before the last deployment"),
+        new("product", "with --rollback on a device serving several products: which one", "P"),
+        new("timeout", "seconds to wait for the device's answer", "S", "180"),
+        new("chunk-size", "chunk size in KiB", "N", "256"),
+        new("username", "broker user name", "USER"),
+        new("password-file", "file holding the broker password (or set EDGEPATCHCORE_MQTT_PASSWORD)", "FILE"),
+        new("tls", "connect with TLS"),
+        new("ca-file", "CA certificate(s) that signed the broker's certificate (PEM)", "FILE"),
+        new("cert", "client certificate (PEM)", "FILE"),
+        new("key", "client certificate's private key (PEM)", "FILE"),
+    ];
+
+    public int Run(CommandLine args, CommandContext context) => RunAsync(args, context).GetAwaiter().GetResult();
+
+    private async Task<int> RunAsync(CommandLine args, CommandContext context)
+    {
+        bool rollback = args.Has("rollback");
+        if (rollback ? args.Positional.Count != 0 : args.Positional.Count != 1)
+            throw new UsageException(rollback ? "--rollback takes no artifact" : "expected one artifact file");
+        string prefix = args.Get("prefix") ?? $"edgepatchcore/{args.Get("device") ?? throw new UsageException("--device ID (or --prefix) is required")}";
+        var (host, port) = ParseBroker(args.Require("broker"), args.Has("tls"));
+        var timeout = TimeSpan.FromSeconds(args.GetDouble("timeout", 180, 1, 86400));
+        int chunkSize = args.GetInt("chunk-size", 256, 1, DeployProtocol.MaxChunkBytes >> 10) << 10;
+        var security = new BrokerSecurity
+        {
+            Tls = args.Has("tls"), CaFile = args.Get("ca-file"), ClientCertificateFile = args.Get("cert"), ClientKeyFile = args.Get("key"),
+            Username = args.Get("username"), PasswordFile = args.Get("password-file"),
+            Password = Environment.GetEnvironmentVariable("EDGEPATCHCORE_MQTT_PASSWORD"),
+        };
+        foreach (var file in new[] { security.CaFile, security.ClientCertificateFile, security.ClientKeyFile, security.PasswordFile })
+            if (file is not null && !File.Exists(file)) throw new UsageException($"{file} does not exist");
+
+        byte[] bytes = [];
+        Artifact? artifact = null;
+        if (!rollback)
+        {
+            string path = args.Positional[0];
+            artifact = ArtifactFile.Read(path); // refuse to send a damaged file
+            bytes = await File.ReadAllBytesAsync(path, context.Cancel);
+            context.Out.WriteLine($"{path}: model {artifact.Id} for {artifact.Content.Manifest.Product}, {bytes.Length / 1e6:F1} MB, " +
+                                  (artifact.Signature is { } s ? $"signed with key {s.KeyId}" : "unsigned"));
+        }
+
+        string clientId = $"edgepatchcore-deploy-{Environment.MachineName}-{Environment.ProcessId}";
+        string? tlsProblem = null;
+        var options = security.Apply(new MqttClientOptionsBuilder().WithTcpServer(host, port).WithClientId(clientId)
+                .WithProtocolVersion(MQTTnet.Formatter.MqttProtocolVersion.V500).WithCleanStart(true).WithTimeout(TimeSpan.FromSeconds(15)),
+            host, reason => tlsProblem = reason).Build();
+        using var client = new MqttClientFactory().CreateMqttClient();
+        var answers = Channel.CreateUnbounded<DeployStatus>();
+        client.ApplicationMessageReceivedAsync += e =>
+        {
+            try
+            {
+                if (JsonSerializer.Deserialize<DeployStatus>(System.Buffers.BuffersExtensions.ToArray(e.ApplicationMessage.Payload), DeployProtocol.Json) is { } status)
+                    answers.Writer.TryWrite(status);
+            }
+            catch (JsonException) { }
+            return Task.CompletedTask;
+        };
+        try
+        {
+            var connected = await client.ConnectAsync(options, context.Cancel);
+            if (connected.ResultCode != MqttClientConnectResultCode.Success)
+                throw new DeployException($"broker {host}:{port} refused the connection: {connected.ResultCode}");
+        }
+        catch (Exception e) when (e is MQTTnet.Exceptions.MqttCommunicationException or System.Net.Sockets.SocketException
+                                  || (e is OperationCanceledException && !context.Cancel.IsCancellationRequested))
+        {
+            throw new DeployException($"cannot connect to broker {host}:{port}: {tlsProblem ?? e.Message}");
+        }
+        await client.SubscribeAsync(new MqttClientSubscribeOptionsBuilder().WithTopicFilter(DeployProtocol.StatusTopic(prefix), MqttQualityOfServiceLevel.AtLeastOnce).Build(), context.Cancel);
+
+        int result = rollback
+            ? await RollbackAsync(client, prefix, args.Get("product"), answers.Reader, timeout, context)
+            : await SendAsync(client, prefix, args.Positional[0], bytes, artifact!, chunkSize, answers.Reader, timeout, context);
+        await client.DisconnectAsync(cancellationToken: CancellationToken.None);
+        return result;
+    }
+
+    private static async Task<int> SendAsync(IMqttClient client, string prefix, string path, byte[] bytes, Artifact artifact, int chunkSize,
+                                             ChannelReader<DeployStatus> answers, TimeSpan timeout, CommandContext context)
+    {
+        string sha = DeployProtocol.Hex(SHA256.HashData(bytes));
+        var begin = new DeployBegin(DeployProtocol.TransferIdOf(sha), Path.GetFileName(path), bytes.Length, sha, chunkSize,
+                                    (bytes.Length + chunkSize - 1) / chunkSize);
+        var reporter = context.CreateReporter();
+        for (int round = 0; round < 5; round++)
+        {
+            await PublishAsync(client, prefix, DeployProtocol.Begin, begin.TransferId, JsonSerializer.SerializeToUtf8Bytes(begin, DeployProtocol.Json), context.Cancel);
+            var status = await AwaitAsync(answers, begin.TransferId, timeout, prefix, context.Cancel);
+            if (status.State == DeployProtocol.Refused) throw new DeployException($"refused by the device: {status.Reason}");
+            var missing = status.Missing ?? [];
+            if (round == 0 && missing.Length < begin.ChunkCount)
+                context.Out.WriteLine($"resuming: {begin.ChunkCount - missing.Length} of {begin.ChunkCount} chunks are already on the device");
+            context.Out.WriteLine($"sending {missing.Length} chunk(s) of {chunkSize >> 10} KiB");
+            for (int i = 0; i < missing.Length; i++)
+            {
+                int index = missing[i];
+                var chunk = bytes.AsMemory(index * chunkSize, begin.ChunkLength(index));
+                var message = new MqttApplicationMessageBuilder().WithTopic(DeployProtocol.RequestTopic(prefix)).WithPayloadSegment(chunk)
+                    .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
+                    .WithUserProperty(DeployProtocol.TypeProperty, Utf8(DeployProtocol.Chunk))
+                    .WithUserProperty(DeployProtocol.TransferProperty, Utf8(begin.TransferId))
+                    .WithUserProperty(DeployProtocol.IndexProperty, Utf8(index.ToString(System.Globalization.CultureInfo.InvariantCulture)))
+                    .WithUserProperty(DeployProtocol.HashProperty, Utf8(DeployProtocol.Hex(SHA256.HashData(chunk.Span)))).Build();
+                await client.PublishAsync(message, context.Cancel);
+                reporter.Progress("deploy", i + 1, missing.Length);
+            }
+            await PublishAsync(client, prefix, DeployProtocol.Commit, begin.TransferId, [], context.Cancel);
+            context.Out.WriteLine("waiting for the device to verify and load the model");
+            status = await AwaitAsync(answers, begin.TransferId, timeout, prefix, context.Cancel);
+            switch (status.State)
+            {
+                case DeployProtocol.Deployed:
+                    context.Out.WriteLine($"deployed: model {status.Model} is serving on {prefix}");
+                    return TrainerApp.ExitOk;
+                case DeployProtocol.Refused:
+                    throw new DeployException($"refused by the device: {status.Reason}");
+            }
+            // Still missing chunks (lost on the way): another round sends just those.
+        }
+        throw new DeployException("the device kept missing chunks after 5 rounds");
+    }
+
+    private static async Task<int> RollbackAsync(IMqttClient client, string prefix, string? product, ChannelReader<DeployStatus> answers,
+                                                 TimeSpan timeout, CommandContext context)
+    {
+        var request = new DeployRollback(Convert.ToHexString(RandomNumberGenerator.GetBytes(8)).ToLowerInvariant(), product);
+        await PublishAsync(client, prefix, DeployProtocol.Rollback, request.TransferId, JsonSerializer.SerializeToUtf8Bytes(request, DeployProtocol.Json), context.Cancel);
+        var status = await AwaitAsync(answers, request.TransferId, timeout, prefix, context.Cancel);
+        if (status.State != DeployProtocol.RolledBack) throw new DeployException($"rollback refused by the device: {status.Reason}");
+        context.Out.WriteLine($"rolled back: model {status.Model} is serving again on {prefix}");
+        return TrainerApp.ExitOk;
+    }
+
+    private static Task PublishAsync(IMqttClient client, string prefix, string type, string transfer, byte[] payload, CancellationToken cancel) =>
+        client.PublishAsync(new MqttApplicationMessageBuilder().WithTopic(DeployProtocol.RequestTopic(prefix)).WithPayload(payload)
+            .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
+            .WithUserProperty(DeployProtocol.TypeProperty, Utf8(type))
+            .WithUserProperty(DeployProtocol.TransferProperty, Utf8(transfer)).Build(), cancel);
+
+    private static async Task<DeployStatus> AwaitAsync(ChannelReader<DeployStatus> answers, string transfer, TimeSpan timeout, string prefix, CancellationToken cancel)
+    {
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+        limit.CancelAfter(timeout);
+        try
+        {
+            while (true)
+            {
+                var status = await answers.ReadAsync(limit.Token);
+                if (status.TransferId == transfer) return status;
+            }
+        }
+        catch (OperationCanceledException) when (!cancel.IsCancellationRequested)
+        {
+            throw new DeployException($"no answer from {prefix} within {timeout.TotalSeconds:F0} s: is the agent running and connected to this broker?");
+        }
+    }
+
+    private static ReadOnlyMemory<byte> Utf8(string s) => System.Text.Encoding.UTF8.GetBytes(s);
+
+    private static (string Host, int Port) ParseBroker(string text, bool tls)
+    {
+        int colon = text.LastIndexOf(':');
+        if (colon < 0) return (text, tls ? 8883 : 1883);
+        if (!int.TryParse(text[(colon + 1)..], out int port) || port is < 1 or > 65535)
+            throw new UsageException($"--broker '{text}': the port must be 1..65535");
+        return (text[..colon], port);
+    }
+}
