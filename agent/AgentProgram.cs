@@ -30,13 +30,18 @@ public static class AgentProgram
           Agent:DeviceId              names the device in topics               (default: host name)
           Agent:TopicPrefix           default edgepatchcore/{DeviceId}
           Agent:StateDirectory        outbox location (default $STATE_DIRECTORY or /var/lib/edgepatchcore)
-          Agent:Broker:Host/Port      MQTT broker (default localhost:1883); Username, PasswordFile
+          Agent:TrustedKeys:N         public keys (trainer keygen) whose signed artifacts are accepted;
+                                      Agent:RequireSignature defaults to true once a key is set
+          Agent:Broker:Host/Port      MQTT broker (default localhost:1883); Username, PasswordFile (or Password
+                                      from EDGEPATCHCORE__Agent__Broker__Password); Tls, CaFile,
+                                      ClientCertificateFile, ClientKeyFile
           Agent:Sources:Folder:Path   watched drop folder (scored files move to done/ or failed/)
           Agent:Sources:Mqtt:Topic    topic carrying JPEG/PNG frames (user properties frameId, product)
           Agent:Sources:Mjpeg:Command command printing an MJPEG stream ("-" = standard input); :Arguments
           Agent:Sources:Http:Url      snapshot URL polled every :IntervalMilliseconds
           Agent:Pipeline:QueueCapacity / MaxBatch, Agent:Publishing:Heatmaps / MetricsIntervalSeconds
-        topics: {prefix}/verdict, /status (retained, Will = offline), /metrics, /heatmap, /event
+        topics: {prefix}/verdict, /status (retained, Will = offline), /metrics, /heatmap, /event,
+                /deploy/request and /deploy/status (trainer deploy)
         """;
 
     public static async Task<int> RunAsync(string[] args)
