@@ -143,4 +143,6 @@ public sealed class FrameLimitsOptions
 {
     public long MaxFrameBytes { get; set; } = 64L << 20;
     public long MaxPixels { get; set; } = 50_000_000;
+    /// <summary>Frames are JPEG, PNG or BMP; TIFF only when turned on (its decoder is a larger attack surface).</summary>
+    public bool AcceptTiff { get; set; }
 }

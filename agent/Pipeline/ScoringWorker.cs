@@ -20,7 +20,10 @@ public sealed class ScoringWorker(
     IOptions<AgentOptions> options, FrameQueue queue, ModelStore.ModelStore models, ArtifactWatcher watcher,
     Outbox outbox, TopicNames topics, BrokerConnection broker, AgentMetrics metrics, ILogger<ScoringWorker> logger) : BackgroundService
 {
-    private readonly ImageLoader _loader = new(new ImageLimits { MaxBytes = options.Value.Limits.MaxFrameBytes, MaxPixels = options.Value.Limits.MaxPixels });
+    private readonly ImageLoader _loader = new(new ImageLimits
+    {
+        MaxBytes = options.Value.Limits.MaxFrameBytes, MaxPixels = options.Value.Limits.MaxPixels, AcceptTiff = options.Value.Limits.AcceptTiff,
+    });
     private readonly bool _heatmaps = options.Value.Publishing.Heatmaps;
     private float[] _inputs = [];
 

@@ -42,11 +42,8 @@ public static class SigningKeys
         foreach (var p in new[] { privatePath, publicPath })
             if (File.Exists(p)) throw new ArtifactException($"{p} already exists; not overwriting a key");
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var options = new FileStreamOptions
-        {
-            Mode = FileMode.CreateNew, Access = FileAccess.Write,
-            UnixCreateMode = OperatingSystem.IsWindows() ? null : UnixFileMode.UserRead | UnixFileMode.UserWrite,
-        };
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
         using (var writer = new StreamWriter(privatePath, System.Text.Encoding.ASCII, options))
             writer.Write(key.ExportPkcs8PrivateKeyPem());
         File.WriteAllText(publicPath, key.ExportSubjectPublicKeyInfoPem());

@@ -17,6 +17,8 @@ public sealed record ImageLimits
 {
     public long MaxBytes { get; init; } = 256L << 20;
     public long MaxPixels { get; init; } = 50_000_000;
+    /// <summary>TIFF is for training data from lab cameras; the agent leaves it off for untrusted frames (less decoder surface).</summary>
+    public bool AcceptTiff { get; init; } = true;
 }
 
 /// <summary>
@@ -28,14 +30,15 @@ public sealed class ImageLoader
 {
     private readonly Configuration _configuration;
     private readonly ImageLimits _limits;
+    private readonly string _formats;
 
     public ImageLoader(ImageLimits? limits = null)
     {
         _limits = limits ?? new ImageLimits();
         // Only the formats we accept are registered: an unknown format is refused, not guessed.
-        _configuration = new Configuration(
-            new PngConfigurationModule(), new JpegConfigurationModule(),
-            new BmpConfigurationModule(), new TiffConfigurationModule());
+        IConfigurationModule[] modules = [new PngConfigurationModule(), new JpegConfigurationModule(), new BmpConfigurationModule()];
+        _configuration = new Configuration(_limits.AcceptTiff ? [.. modules, new TiffConfigurationModule()] : modules);
+        _formats = _limits.AcceptTiff ? "a PNG, JPEG, BMP or TIFF image" : "a PNG, JPEG or BMP image";
     }
 
     public static readonly string[] Extensions = [".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"];
@@ -74,7 +77,7 @@ public sealed class ImageLoader
             using var stream = new MemoryStream(bytes, writable: false);
             var info = Image.Identify(_configuration, stream, out IImageFormat? format);
             if (info is null || format is null)
-                throw new ImageLoadException($"{name}: not a PNG, JPEG, BMP or TIFF image");
+                throw new ImageLoadException($"{name}: not {_formats}");
             if ((long)info.Width * info.Height > _limits.MaxPixels)
                 throw new ImageLoadException($"{name}: {info.Width} x {info.Height} pixels, over the limit of {_limits.MaxPixels}");
             return Image.Load<Rgb24>(_configuration, bytes);

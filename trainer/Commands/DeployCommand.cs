@@ -119,7 +119,7 @@ public sealed class DeployCommand : ICommand
         var reporter = context.CreateReporter();
         for (int round = 0; round < 5; round++)
         {
-            await PublishAsync(client, prefix, DeployProtocol.Begin, begin.TransferId, JsonSerializer.SerializeToUtf8Bytes(begin, DeployProtocol.Json), context.Cancel);
+            await PublishAsync(client, prefix, DeployProtocol.Begin, begin.TransferId, JsonSerializer.SerializeToUtf8Bytes(begin, DeployProtocol.Json), timeout, context.Cancel);
             var status = await AwaitAsync(answers, begin.TransferId, timeout, prefix, context.Cancel);
             if (status.State == DeployProtocol.Refused) throw new DeployException($"refused by the device: {status.Reason}");
             var missing = status.Missing ?? [];
@@ -131,7 +131,7 @@ public sealed class DeployCommand : ICommand
                 int index = missing[i];
                 var chunk = bytes.AsMemory(index * chunkSize, begin.ChunkLength(index));
                 var message = new MqttApplicationMessageBuilder().WithTopic(DeployProtocol.RequestTopic(prefix)).WithPayloadSegment(chunk)
-                    .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
+                    .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).WithMessageExpiryInterval(Expiry(timeout))
                     .WithUserProperty(DeployProtocol.TypeProperty, Utf8(DeployProtocol.Chunk))
                     .WithUserProperty(DeployProtocol.TransferProperty, Utf8(begin.TransferId))
                     .WithUserProperty(DeployProtocol.IndexProperty, Utf8(index.ToString(System.Globalization.CultureInfo.InvariantCulture)))
@@ -139,7 +139,7 @@ public sealed class DeployCommand : ICommand
                 await client.PublishAsync(message, context.Cancel);
                 reporter.Progress("deploy", i + 1, missing.Length);
             }
-            await PublishAsync(client, prefix, DeployProtocol.Commit, begin.TransferId, [], context.Cancel);
+            await PublishAsync(client, prefix, DeployProtocol.Commit, begin.TransferId, [], timeout, context.Cancel);
             context.Out.WriteLine("waiting for the device to verify and load the model");
             status = await AwaitAsync(answers, begin.TransferId, timeout, prefix, context.Cancel);
             switch (status.State)
@@ -159,16 +159,22 @@ public sealed class DeployCommand : ICommand
                                                  TimeSpan timeout, CommandContext context)
     {
         var request = new DeployRollback(Convert.ToHexString(RandomNumberGenerator.GetBytes(8)).ToLowerInvariant(), product);
-        await PublishAsync(client, prefix, DeployProtocol.Rollback, request.TransferId, JsonSerializer.SerializeToUtf8Bytes(request, DeployProtocol.Json), context.Cancel);
+        await PublishAsync(client, prefix, DeployProtocol.Rollback, request.TransferId, JsonSerializer.SerializeToUtf8Bytes(request, DeployProtocol.Json), timeout, context.Cancel);
         var status = await AwaitAsync(answers, request.TransferId, timeout, prefix, context.Cancel);
         if (status.State != DeployProtocol.RolledBack) throw new DeployException($"rollback refused by the device: {status.Reason}");
         context.Out.WriteLine($"rolled back: model {status.Model} is serving again on {prefix}");
         return TrainerApp.ExitOk;
     }
 
-    private static Task PublishAsync(IMqttClient client, string prefix, string type, string transfer, byte[] payload, CancellationToken cancel) =>
+    /// <summary>
+    /// Requests expire with the wait: an agent that is offline now must not act on them hours later,
+    /// when nobody is waiting for the answer (the broker keeps its session's messages until then).
+    /// </summary>
+    private static uint Expiry(TimeSpan timeout) => (uint)Math.Clamp(timeout.TotalSeconds, 1, uint.MaxValue);
+
+    private static Task PublishAsync(IMqttClient client, string prefix, string type, string transfer, byte[] payload, TimeSpan timeout, CancellationToken cancel) =>
         client.PublishAsync(new MqttApplicationMessageBuilder().WithTopic(DeployProtocol.RequestTopic(prefix)).WithPayload(payload)
-            .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
+            .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).WithMessageExpiryInterval(Expiry(timeout))
             .WithUserProperty(DeployProtocol.TypeProperty, Utf8(type))
             .WithUserProperty(DeployProtocol.TransferProperty, Utf8(transfer)).Build(), cancel);
 

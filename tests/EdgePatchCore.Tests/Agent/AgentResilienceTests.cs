@@ -101,19 +101,22 @@ public class AgentResilienceTests(AgentFixture fixture)
         File.WriteAllBytes(Path.Combine(inbox, "b_empty.png"), []);
         File.WriteAllBytes(Path.Combine(inbox, "c_huge.png"), PngHeader(30000, 30000));
         File.WriteAllText(Path.Combine(inbox, "d_notes.txt"), "line 3 camera notes");
-        Assert.True(await probe.WaitForAsync(p => p.Verdicts().Count >= 4, Patience));
-        File.Copy(fixture.Pngs[0], Path.Combine(inbox, "e_good.png")); // still serving afterwards
+        using (var tiff = SixLabors.ImageSharp.Image.Load(fixture.Pngs[0])) SixLabors.ImageSharp.ImageExtensions.SaveAsTiff(tiff, work.File("frame.tif"));
+        File.Move(work.File("frame.tif"), Path.Combine(inbox, "d_scan.tif")); // a real image, but TIFF is off for frames by default
         Assert.True(await probe.WaitForAsync(p => p.Verdicts().Count >= 5, Patience));
+        File.Copy(fixture.Pngs[0], Path.Combine(inbox, "e_good.png")); // still serving afterwards
+        Assert.True(await probe.WaitForAsync(p => p.Verdicts().Count >= 6, Patience));
         await Task.Delay(300);
         await host.StopAsync();
 
         var verdicts = probe.Verdicts().ToDictionary(v => v.FrameId);
-        Assert.Equal(5, verdicts.Count);
+        Assert.Equal(6, verdicts.Count);
         Assert.Contains("corrupt", verdicts["a_corrupt.jpg"].ErrorText);
         Assert.Contains("empty", verdicts["b_empty.png"].ErrorText);
         Assert.Contains("30000 x 30000", verdicts["c_huge.png"].ErrorText);
-        Assert.Contains("not a PNG, JPEG", verdicts["d_notes.txt"].ErrorText);
-        foreach (var name in new[] { "a_corrupt.jpg", "b_empty.png", "c_huge.png", "d_notes.txt" })
+        Assert.Contains("not a PNG, JPEG or BMP image", verdicts["d_notes.txt"].ErrorText);
+        Assert.Contains("not a PNG, JPEG or BMP image", verdicts["d_scan.tif"].ErrorText);
+        foreach (var name in new[] { "a_corrupt.jpg", "b_empty.png", "c_huge.png", "d_notes.txt", "d_scan.tif" })
         {
             Assert.Equal(Verdict.Error, verdicts[name].Result);
             Assert.Null(verdicts[name].Score);

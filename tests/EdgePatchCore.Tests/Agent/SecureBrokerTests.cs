@@ -91,7 +91,8 @@ public class SecureBrokerTests(AgentFixture fixture) : IDisposable
 
     private Dictionary<string, string?> Config(MosquittoBroker broker, TempFolder work, string password, string caFile)
     {
-        var config = fixture.Config("tls-test", fixture.ModelA, work.File("state"));
+        File.Copy(fixture.ModelA, work.File("served.pcb"), overwrite: true);
+        var config = fixture.Config("tls-test", work.File("served.pcb"), work.File("state"));
         File.WriteAllText(work.File("mqtt-password"), password + "\n");
         config["Agent:Broker:Port"] = broker.Port.ToString();
         config["Agent:Broker:Tls"] = "true";
@@ -118,6 +119,18 @@ public class SecureBrokerTests(AgentFixture fixture) : IDisposable
         using var host = await AgentFixture.StartAgentAsync(Config(broker, work, "s3cret-line3", _certificates!.CaFile), logs);
         File.Copy(fixture.Pngs[0], Path.Combine(work.File("inbox"), "f.png"));
         Assert.True(await probe.WaitForAsync(p => p.Verdicts().Count == 1, TimeSpan.FromSeconds(60)), string.Join("\n", logs.Lines));
+
+        // trainer deploy over the same secured broker; a wrong password is refused with a clear line.
+        string[] secure = ["--broker", $"127.0.0.1:{broker.Port}", "--device", "tls-test", "--tls", "--ca-file", _certificates.CaFile,
+                           "--username", "edge", "--password-file", work.File("mqtt-password"), "--timeout", "60"];
+        var deploy = await Task.Run(() => Cli.TrainerRunner.Run(["deploy", fixture.ModelB, .. secure]));
+        Assert.True(deploy.ExitCode == 0, deploy.Out + deploy.Error);
+        Assert.Contains("deployed: model", deploy.Out);
+        File.WriteAllText(work.File("wrong"), "nope\n");
+        var refused = await Task.Run(() => Cli.TrainerRunner.Run(["deploy", fixture.ModelB, .. secure[..^4], "--password-file", work.File("wrong"), "--timeout", "5"]));
+        Assert.Equal(1, refused.ExitCode);
+        Assert.Contains("refused the connection", refused.Error);
+        refused.AssertNoStackTrace();
         await host.StopAsync();
         Assert.Equal("f.png", probe.Verdicts()[0].FrameId);
         Assert.DoesNotContain(logs.Lines, l => l.Contains("s3cret-line3")); // the password is never logged
