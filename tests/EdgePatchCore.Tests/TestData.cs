@@ -16,6 +16,30 @@ public sealed class TempFolder : IDisposable
 
 public static class TestData
 {
+    /// <summary>A PNG signature and IHDR chunk (valid CRC) claiming the given size, with no pixel data behind it.</summary>
+    public static byte[] PngHeader(int width, int height)
+    {
+        var ihdr = new byte[17];
+        "IHDR"u8.CopyTo(ihdr);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(ihdr.AsSpan(4), width);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(ihdr.AsSpan(8), height);
+        ihdr[12] = 8; ihdr[13] = 2; // 8-bit RGB
+        byte[] png = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13, .. ihdr, 0, 0, 0, 0];
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(png.AsSpan(29), Crc32(ihdr));
+        return png;
+    }
+
+    private static uint Crc32(ReadOnlySpan<byte> data)
+    {
+        uint crc = 0xFFFFFFFF;
+        foreach (byte b in data)
+        {
+            crc ^= b;
+            for (int k = 0; k < 8; k++) crc = (crc & 1) != 0 ? 0xEDB88320 ^ (crc >> 1) : crc >> 1;
+        }
+        return ~crc;
+    }
+
     /// <summary>A small but complete artifact (random bank; a tiny made-up backbone blob) for format tests.</summary>
     public static ModelContent SmallContent(int rows = 50, int dims = 384, int b = 9)
     {

@@ -80,6 +80,16 @@ public sealed class AgentFixture : IDisposable
         ["Logging:LogLevel:Default"] = "Warning",
     };
 
+    /// <summary><see cref="Config"/> plus a folder source on <paramref name="work"/>/inbox (created).</summary>
+    public Dictionary<string, string?> FolderConfig(string deviceId, TempFolder work, int settleMilliseconds)
+    {
+        Directory.CreateDirectory(work.File("inbox"));
+        var config = Config(deviceId, ModelA, work.File("state"));
+        config["Agent:Sources:Folder:Path"] = work.File("inbox");
+        config["Agent:Sources:Folder:SettleMilliseconds"] = settleMilliseconds.ToString(CultureInfo.InvariantCulture);
+        return config;
+    }
+
     public static async Task<IHost> StartAgentAsync(Dictionary<string, string?> config, Microsoft.Extensions.Logging.ILoggerProvider? logs = null)
     {
         var builder = AgentHost.CreateBuilder([], null, config);

@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Diagnostics;
 using EdgePatchCore.Agent.Publishing;
 using Microsoft.Extensions.Hosting;
@@ -15,11 +14,8 @@ public class AgentResilienceTests(AgentFixture fixture)
     public async Task Broker_outage_while_scoring_200_frames_loses_none()
     {
         using var work = new TempFolder();
+        var config = fixture.FolderConfig("outage-test", work, settleMilliseconds: 0);
         string inbox = work.File("inbox");
-        Directory.CreateDirectory(inbox);
-        var config = fixture.Config("outage-test", fixture.ModelA, work.File("state"));
-        config["Agent:Sources:Folder:Path"] = inbox;
-        config["Agent:Sources:Folder:SettleMilliseconds"] = "0";
         config["Agent:Pipeline:MaxBatch"] = "4";
         await using var probe = new MqttProbe(fixture.Broker.Port, "edgepatchcore/outage-test/verdict");
         await probe.StartAsync();
@@ -46,11 +42,8 @@ public class AgentResilienceTests(AgentFixture fixture)
     public async Task Kill_9_mid_stream_then_restart_publishes_every_accepted_frame()
     {
         using var work = new TempFolder();
+        var config = fixture.FolderConfig("crash-test", work, settleMilliseconds: 0);
         string inbox = work.File("inbox");
-        Directory.CreateDirectory(inbox);
-        var config = fixture.Config("crash-test", fixture.ModelA, work.File("state"));
-        config["Agent:Sources:Folder:Path"] = inbox;
-        config["Agent:Sources:Folder:SettleMilliseconds"] = "0";
         config["Agent:Pipeline:MaxBatch"] = "2";
         await using var probe = new MqttProbe(fixture.Broker.Port, "edgepatchcore/crash-test/#");
         await probe.StartAsync();
@@ -87,11 +80,8 @@ public class AgentResilienceTests(AgentFixture fixture)
     public async Task Bad_frames_get_error_verdicts_and_the_agent_keeps_serving()
     {
         using var work = new TempFolder();
+        var config = fixture.FolderConfig("bad-frames-test", work, settleMilliseconds: 100);
         string inbox = work.File("inbox");
-        Directory.CreateDirectory(inbox);
-        var config = fixture.Config("bad-frames-test", fixture.ModelA, work.File("state"));
-        config["Agent:Sources:Folder:Path"] = inbox;
-        config["Agent:Sources:Folder:SettleMilliseconds"] = "100";
         await using var probe = new MqttProbe(fixture.Broker.Port, "edgepatchcore/bad-frames-test/verdict");
         await probe.StartAsync();
         using var host = await AgentFixture.StartAgentAsync(config);
@@ -99,7 +89,7 @@ public class AgentResilienceTests(AgentFixture fixture)
         var jpeg = File.ReadAllBytes(fixture.Jpegs[0]);
         File.WriteAllBytes(Path.Combine(inbox, "a_corrupt.jpg"), [.. jpeg[..600], .. new byte[400]]);
         File.WriteAllBytes(Path.Combine(inbox, "b_empty.png"), []);
-        File.WriteAllBytes(Path.Combine(inbox, "c_huge.png"), PngHeader(30000, 30000));
+        File.WriteAllBytes(Path.Combine(inbox, "c_huge.png"), TestData.PngHeader(30000, 30000));
         File.WriteAllText(Path.Combine(inbox, "d_notes.txt"), "line 3 camera notes");
         using (var tiff = SixLabors.ImageSharp.Image.Load(fixture.Pngs[0])) SixLabors.ImageSharp.ImageExtensions.SaveAsTiff(tiff, work.File("frame.tif"));
         File.Move(work.File("frame.tif"), Path.Combine(inbox, "d_scan.tif")); // a real image, but TIFF is off for frames by default
@@ -196,32 +186,5 @@ public class AgentResilienceTests(AgentFixture fixture)
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         return process;
-    }
-
-    /// <summary>A PNG signature and IHDR chunk (valid CRC) claiming the given size, with no pixel data.</summary>
-    internal static byte[] PngHeader(int width, int height)
-    {
-        var ihdr = new byte[17];
-        "IHDR"u8.CopyTo(ihdr);
-        BinaryPrimitives.WriteInt32BigEndian(ihdr.AsSpan(4), width);
-        BinaryPrimitives.WriteInt32BigEndian(ihdr.AsSpan(8), height);
-        ihdr[12] = 8; ihdr[13] = 2; // 8-bit RGB
-        var png = new List<byte> { 0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13 };
-        png.AddRange(ihdr);
-        var crc = new byte[4];
-        BinaryPrimitives.WriteUInt32BigEndian(crc, Crc32(ihdr));
-        png.AddRange(crc);
-        return png.ToArray();
-    }
-
-    private static uint Crc32(ReadOnlySpan<byte> data)
-    {
-        uint crc = 0xFFFFFFFF;
-        foreach (byte b in data)
-        {
-            crc ^= b;
-            for (int k = 0; k < 8; k++) crc = (crc & 1) != 0 ? 0xEDB88320 ^ (crc >> 1) : crc >> 1;
-        }
-        return ~crc;
     }
 }

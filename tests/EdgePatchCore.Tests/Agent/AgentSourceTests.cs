@@ -15,11 +15,8 @@ public class AgentSourceTests(AgentFixture fixture)
     public async Task Folder_source_gives_one_verdict_per_file_with_the_design_schema_and_trainer_scores()
     {
         using var work = new TempFolder();
+        var config = fixture.FolderConfig("folder-test", work, settleMilliseconds: 100);
         string inbox = work.File("inbox");
-        Directory.CreateDirectory(inbox);
-        var config = fixture.Config("folder-test", fixture.ModelA, work.File("state"));
-        config["Agent:Sources:Folder:Path"] = inbox;
-        config["Agent:Sources:Folder:SettleMilliseconds"] = "100";
         // The per-device threshold override (the tiny test model's calibrated threshold passes everything).
         config.Remove("Agent:Artifact");
         config["Agent:Models:0:Artifact"] = fixture.ModelA;
