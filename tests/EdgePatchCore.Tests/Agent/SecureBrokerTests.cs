@@ -28,7 +28,7 @@ public sealed class CapturedLogs : ILoggerProvider
 /// <summary>A test PKI: a CA, a broker certificate for 127.0.0.1 signed by it, and a second, unrelated CA.</summary>
 public sealed class TestPki
 {
-    public string CaFile, OtherCaFile, ServerCertificate, ServerKey;
+    public string CaFile, OtherCaFile, ServerCertificate, ServerKey, ClientCertificate, ClientKey;
 
     public TestPki(TempFolder folder)
     {
@@ -47,6 +47,14 @@ public sealed class TestPki
         request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], false));
         request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(ca, true, false));
         using var server = request.Create(ca, now.AddDays(-1), now.AddDays(30), RandomNumberGenerator.GetBytes(8));
+        using var clientKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var clientRequest = new CertificateRequest("CN=line3-cam1", clientKey, HashAlgorithmName.SHA256);
+        clientRequest.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, false));
+        clientRequest.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.2")], false));
+        clientRequest.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(ca, true, false));
+        using var client = clientRequest.Create(ca, now.AddDays(-1), now.AddDays(30), RandomNumberGenerator.GetBytes(8));
+        ClientCertificate = Write(folder, "client.pem", client.ExportCertificatePem());
+        ClientKey = Write(folder, "client.key", clientKey.ExportPkcs8PrivateKeyPem());
         CaFile = Write(folder, "ca.pem", ca.ExportCertificatePem());
         OtherCaFile = Write(folder, "other-ca.pem", other.ExportCertificatePem());
         ServerCertificate = Write(folder, "server.pem", server.ExportCertificatePem());
@@ -157,6 +165,50 @@ public class SecureBrokerTests(AgentFixture fixture) : IDisposable
                         "the verdict should wait in the outbox");
             await host.StopAsync(); // still running: stops cleanly
             Assert.DoesNotContain(logs.Lines, l => l.Contains("s3cret-line3") || l.Contains("wrong-password"));
+        }
+    }
+
+    [Fact]
+    public async Task Agent_authenticates_with_a_client_certificate()
+    {
+        TestPki? pki = null;
+        using var broker = new MosquittoBroker(folder =>
+        {
+            pki = new TestPki(_pki);
+            return $"""
+                allow_anonymous false
+                require_certificate true
+                use_identity_as_username true
+                cafile {pki.CaFile}
+                certfile {pki.ServerCertificate}
+                keyfile {pki.ServerKey}
+                """;
+        });
+        foreach (bool withCertificate in new[] { true, false })
+        {
+            using var work = new TempFolder();
+            var logs = new CapturedLogs();
+            var config = fixture.Config("cert-test", fixture.ModelA, work.File("state"));
+            config["Agent:Broker:Port"] = broker.Port.ToString();
+            config["Agent:Broker:Tls"] = "true";
+            config["Agent:Broker:CaFile"] = pki!.CaFile;
+            config["Agent:Sources:Folder:Path"] = work.File("inbox");
+            config["Logging:LogLevel:EdgePatchCore.Agent.Publishing"] = "Debug";
+            Directory.CreateDirectory(work.File("inbox"));
+            if (withCertificate)
+            {
+                config["Agent:Broker:ClientCertificateFile"] = pki.ClientCertificate;
+                config["Agent:Broker:ClientKeyFile"] = pki.ClientKey;
+            }
+            using var host = await AgentFixture.StartAgentAsync(config, logs);
+            if (withCertificate)
+                Assert.True(SpinWait.SpinUntil(() => logs.Any("Connected to MQTT broker"), TimeSpan.FromSeconds(20)), string.Join("\n", logs.Lines));
+            else
+            {
+                Assert.True(SpinWait.SpinUntil(() => logs.Lines.Count(l => l.Contains("reconnect attempt")) >= 2, TimeSpan.FromSeconds(20)), "no retries");
+                Assert.False(logs.Any("Connected to MQTT broker"), "the broker requires a client certificate");
+            }
+            await host.StopAsync();
         }
     }
 
