@@ -7,12 +7,15 @@ namespace EdgePatchCore.Tests.Agent;
 /// <summary>The agent executable's own command line, run as a real process.</summary>
 public class AgentCommandLineTests
 {
-    private static (int Code, string Out, string Error) Agent(params string[] args)
+    private static (int Code, string Out, string Error) Agent(params string[] args) => Agent(new Dictionary<string, string>(), args);
+
+    private static (int Code, string Out, string Error) Agent(Dictionary<string, string> environment, params string[] args)
     {
         string dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : "dotnet";
         var start = new ProcessStartInfo(dotnet) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "agent.dll"));
         foreach (var a in args) start.ArgumentList.Add(a);
+        foreach (var (name, value) in environment) start.Environment[name] = value;
         using var process = Process.Start(start)!;
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEndAsync();
@@ -48,6 +51,24 @@ public class AgentCommandLineTests
             Assert.DoesNotContain("   at ", r.Error);
             if (args[0] == "check-config") Assert.Contains("/nowhere/model.pcb: no such file", r.Error);
         }
+    }
+
+    [Fact]
+    public void Environment_variables_override_the_file_and_the_command_line_overrides_both()
+    {
+        using var folder = new TempFolder();
+        string config = folder.File("agent.json");
+        File.WriteAllText(config, $$"""
+            { "Agent": { "Device": "cpu", "DeviceId": "from-file", "StateDirectory": "{{folder.File("state")}}",
+                         "Sources": { "Folder": { "Path": "{{folder.File("in")}}" } } } }
+            """);
+        var env = new Dictionary<string, string> { ["EDGEPATCHCORE__Agent__Device"] = "tpu", ["EDGEPATCHCORE__Agent__DeviceId"] = "from-env" };
+        var fromEnv = Agent(env, "check-config", "--config", config);
+        Assert.Contains("Agent:Device is 'tpu'", fromEnv.Error);
+        Assert.Contains("device id from-env", fromEnv.Out);
+        var fromArgs = Agent(env, "check-config", "--config", config, "--Agent:DeviceId=from-args", "--Agent:Device=cpu");
+        Assert.DoesNotContain("Agent:Device is", fromArgs.Error);
+        Assert.Contains("device id from-args", fromArgs.Out);
     }
 
     [Fact]
