@@ -6,13 +6,16 @@ namespace EdgePatchCore.Trainer.Commands;
 public sealed class BenchCommand : ICommand
 {
     public string Name => "bench";
-    public string Summary => "benchmarks that print figures (coreset selection)";
-    public string Usage => "coreset --data DIR [--fraction 0.1] [options]";
+    public string Summary => "benchmarks that print figures (coreset selection, scoring latency)";
+    public string Usage => "coreset --data DIR [--fraction 0.1] [options]   |   scoring --artifact P.pcb [options]";
     public string Description =>
         "coreset: extracts the training features of DIR once, then times, in the same process and on the\n" +
         "same float16 projection, a memory-bandwidth probe, the plain streaming greedy selection and the\n" +
         "accelerated one; prints the speed-up, the plain pass's bandwidth as a share of the probe, whether\n" +
-        "the selected indices are identical, the coverage radii and the peak memory.";
+        "the selected indices are identical, the coverage radii and the peak memory.\n" +
+        "scoring: per-frame latency of an artifact at batch 1 and 8 (median, p95) split into decode + resize,\n" +
+        "backbone + embedding and kNN + score + map, frames per second, then the kNN alone (query patches/s,\n" +
+        "effective GFLOP/s) beside a plain ONNX Runtime Gemm of the same shapes measured in the same run.";
 
     public IReadOnlyList<OptionSpec> Options { get; } =
     [
@@ -21,14 +24,23 @@ public sealed class BenchCommand : ICommand
         new("images", "use only the first N images", "N", "all"),
         new("seed", "projection and start-point seed", "N", "0"),
         new("skip-plain", "run only the accelerated selection"),
+        new("artifact", "scoring: the model to time", "P.pcb"),
+        new("frames", "scoring: folder of frame images", "DIR", "8 synthetic gasket frames"),
+        new("iterations", "scoring: timed runs per batch size", "N", "10"),
         CommonOptions.Batch,
         CommonOptions.Device,
     ];
 
     public int Run(CommandLine args, CommandContext context)
     {
+        if (args.Positional.Count == 1 && args.Positional[0] == "scoring")
+        {
+            new ScoringBenchmark(context.Out).Run(new ScoringBenchmarkOptions(args.Require("artifact"), args.Get("frames"),
+                CommonOptions.ParseDevice(args), args.GetInt("iterations", 10, 1, 10000)), context.Cancel);
+            return TrainerApp.ExitOk;
+        }
         if (args.Positional.Count != 1 || args.Positional[0] != "coreset")
-            throw new UsageException("expected the benchmark name: coreset");
+            throw new UsageException("expected the benchmark name: coreset or scoring");
         var options = new CoresetBenchmarkOptions(
             args.Require("data"),
             args.GetDouble("fraction", 0.1, 1e-6, 1),

@@ -136,6 +136,19 @@ public class EndToEndTests(GasketFixture fixture) : IClassFixture<GasketFixture>
     }
 
     [Fact]
+    public void Bench_scoring_prints_the_stage_split_and_the_gemm_ceiling()
+    {
+        var r = TrainerRunner.Run("bench", "scoring", "--artifact", fixture.Artifact, "--frames", Path.Combine(fixture.Data, "test", "good"),
+                                  "--iterations", "2", "--device", "cpu");
+        Assert.True(r.ExitCode == 0, r.Error);
+        foreach (var batch in new[] { 1, 8 })
+            foreach (var stage in new[] { "decode + resize", "backbone + embedding", "kNN + score + map", "total", "frames per second" })
+                Assert.Matches($@"(?m)^\s+{batch} {System.Text.RegularExpressions.Regex.Escape(stage)}\s+\d+\.\d+", r.Out);
+        Assert.Matches(@"kNN alone \(k = 1\): 6272 query patches x \d+ bank rows x 1024 dims in [\d.]+ ms: \d+ query patches/s, [\d.]+ effective GFLOP/s", r.Out);
+        Assert.Matches(@"GEMM ceiling \(plain ONNX Runtime Gemm, same shapes\): [\d.]+ ms, [\d.]+ GFLOP/s; kNN at \d+ % of it", r.Out);
+    }
+
+    [Fact]
     public void Inspect_shows_the_manifest()
     {
         var r = TrainerRunner.Run("inspect", fixture.Artifact);
