@@ -118,9 +118,9 @@ public static class DemoRunner
                 output.WriteLine($"demo: {verdicts.Count} verdict(s) received over MQTT: {ok} ok, {defect} defect, {errors} error, in {seconds:F1} s ({verdicts.Count / seconds:F2} frames/s)");
                 if (verdicts.Count > 0)
                 {
-                    static double P(List<double> sorted, double q) => sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(q * sorted.Count) - 1)];
-                    var total = verdicts.Select(v => v.LatencyMs.Total).Order().ToList();
-                    var processing = verdicts.Select(v => v.LatencyMs.Decode + v.LatencyMs.Infer).Order().ToList();
+                    static double P(List<double> values, double q) => EdgePatchCore.Diagnostics.Percentile.Of(values, q);
+                    var total = verdicts.Select(v => v.LatencyMs.Total).ToList();
+                    var processing = verdicts.Select(v => v.LatencyMs.Decode + v.LatencyMs.Infer).ToList();
                     output.WriteLine($"demo: latency from file to verdict p50 {P(total, 0.5):F0} ms, p95 {P(total, 0.95):F0} ms; decode + inference p50 {P(processing, 0.5):F0} ms, p95 {P(processing, 0.95):F0} ms");
                     output.WriteLine("demo: resident memory (managed heap) after N verdicts: " + string.Join(", ", rss.Select(r => $"{r.Verdicts}: {r.Bytes / (1 << 20)} ({r.Managed / (1 << 20)}) MiB")));
                 }

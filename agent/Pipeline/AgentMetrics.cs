@@ -1,3 +1,5 @@
+using EdgePatchCore.Diagnostics;
+
 namespace EdgePatchCore.Agent.Pipeline;
 
 /// <summary>Counters and recent latencies, read by the metrics publisher and the watchdog.</summary>
@@ -41,9 +43,6 @@ public sealed class AgentMetrics
         double[] copy;
         lock (_lock) copy = _latencies[.._latencyCount];
         if (copy.Length == 0) return null;
-        Array.Sort(copy);
-        return (Percentile(copy, 0.5), Percentile(copy, 0.95));
+        return (Percentile.Of(copy, 0.5), Percentile.Of(copy, 0.95));
     }
-
-    private static double Percentile(double[] sorted, double q) => sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(q * sorted.Length) - 1)];
 }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using EdgePatchCore.Artifacts;
 using EdgePatchCore.Datasets;
+using EdgePatchCore.Diagnostics;
 using EdgePatchCore.Features;
 using EdgePatchCore.Imaging;
 using EdgePatchCore.Scoring;
@@ -65,7 +66,7 @@ public sealed class ScoringBenchmark(TextWriter output)
                 Row(batch, "backbone + embedding", backbone);
                 Row(batch, "kNN + score + map", knn);
                 Row(batch, "total", total);
-                output.WriteLine($"{batch,5} {"frames per second",-24} {1000 / Percentile(total, 0.5),16:F2}");
+                output.WriteLine($"{batch,5} {"frames per second",-24} {1000 / Percentile.Of(total, 0.5),16:F2}");
             }
             KnnVersusGemm(content, device, lastPatches, scorer.Features.Dimensions, cancel);
         }
@@ -111,7 +112,7 @@ public sealed class ScoringBenchmark(TextWriter output)
             using (var result = session.Run(runOptions, ["a", "b"], [a, b], ["c"])) { }
             if (i > 0) gemmTimes.Add(Ms(t0, Stopwatch.GetTimestamp()));
         }
-        double knnMs = Percentile(knnTimes, 0.5), gemmMs = Percentile(gemmTimes, 0.5);
+        double knnMs = Percentile.Of(knnTimes, 0.5), gemmMs = Percentile.Of(gemmTimes, 0.5);
         double knnGflops = flop / knnMs / 1e6, gemmGflops = flop / gemmMs / 1e6;
         output.WriteLine($"kNN alone (k = 1): {q} query patches x {m} bank rows x {dims} dims in {knnMs:F1} ms: " +
                          $"{q / knnMs * 1000:F0} query patches/s, {knnGflops:F1} effective GFLOP/s");
@@ -135,13 +136,8 @@ public sealed class ScoringBenchmark(TextWriter output)
     }
 
     private void Row(int batch, string stage, List<double> values) =>
-        output.WriteLine($"{batch,5} {stage,-24} {Percentile(values, 0.5),16:F1} {Percentile(values, 0.95),13:F1}");
+        output.WriteLine($"{batch,5} {stage,-24} {Percentile.Of(values, 0.5),16:F1} {Percentile.Of(values, 0.95),13:F1}");
 
     private static double Ms(long from, long to) => (to - from) * 1000.0 / Stopwatch.Frequency;
 
-    private static double Percentile(List<double> values, double q)
-    {
-        var sorted = values.Order().ToList();
-        return sorted[Math.Min(sorted.Count - 1, Math.Max(0, (int)Math.Ceiling(q * sorted.Count) - 1))];
-    }
 }

@@ -1,0 +1,13 @@
+namespace EdgePatchCore.Diagnostics;
+
+/// <summary>Nearest-rank percentiles for the latency figures that benchmarks, the demo and the agent's metrics print.</summary>
+public static class Percentile
+{
+    /// <summary>The smallest value with at least <paramref name="q"/> of the values at or below it (q in 0..1); NaN when empty.</summary>
+    public static double Of(IEnumerable<double> values, double q)
+    {
+        var sorted = values.Order().ToArray();
+        if (sorted.Length == 0) return double.NaN;
+        return sorted[Math.Clamp((int)Math.Ceiling(q * sorted.Length) - 1, 0, sorted.Length - 1)];
+    }
+}
