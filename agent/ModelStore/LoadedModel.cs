@@ -20,7 +20,6 @@ public sealed class LoadedModel
     public required InputSpec Input { get; init; }
     public required PatchCoreScorer Scorer { get; init; }
     public required string Device { get; init; }
-    public DateTime LoadedAtUtc { get; } = DateTime.UtcNow;
 
     /// <summary>Only called by the store while it still holds its own reference.</summary>
     internal LoadedModel AddReference()

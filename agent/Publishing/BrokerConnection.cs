@@ -36,7 +36,6 @@ public sealed class BrokerConnection : BackgroundService
         _models.Changed += () => _statusDirty = true;
     }
 
-    public bool IsConnected => _client.IsConnected;
     public static string Version => typeof(BrokerConnection).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
 
     /// <summary>Registers an image topic; call before the host starts. Handlers own acknowledgement.</summary>

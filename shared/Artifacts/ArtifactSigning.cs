@@ -110,7 +110,6 @@ public sealed class TrustedKeys
     }
 
     public int Count => _keys.Count;
-    public IEnumerable<string> KeyIds => _keys.Keys;
 
     /// <summary>Null when <paramref name="artifact"/> is signed by one of these keys and the signature verifies; else why not.</summary>
     public string? Check(Artifact artifact)
