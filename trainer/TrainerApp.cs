@@ -49,7 +49,7 @@ public static class TrainerApp
             return ExitCancelled;
         }
         catch (Exception e) when (e is BuildException or DatasetException or ArtifactException or BackboneException or EdgePatchCore.Trainer.Commands.DeployException
-                                      or ImageLoadException or IOException or UnauthorizedAccessException)
+                                      or ImageLoadException or IOException or InvalidDataException or UnauthorizedAccessException)
         {
             error.WriteLine($"error: {e.Message}");
             return ExitFailure;

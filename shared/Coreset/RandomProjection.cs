@@ -13,6 +13,13 @@ public sealed class RandomProjection
     public int InputDimensions { get; }
     public int OutputDimensions { get; }
 
+    private RandomProjection(float[] matrix, int inputDimensions, int outputDimensions)
+    {
+        _matrix = matrix;
+        InputDimensions = inputDimensions;
+        OutputDimensions = outputDimensions;
+    }
+
     public RandomProjection(int inputDimensions, int outputDimensions, int seed)
     {
         InputDimensions = inputDimensions;
@@ -26,6 +33,34 @@ public sealed class RandomProjection
             double u1 = 1.0 - random.NextDouble(), u2 = random.NextDouble();
             _matrix[i] = (float)(Math.Sqrt(-2.0 * Math.Log(u1)) * Math.Cos(2 * Math.PI * u2)) * scale;
         }
+    }
+
+    /// <summary>
+    /// The same projection followed by a rotation onto the principal axes of the sample's projections, in
+    /// decreasing variance. A rotation keeps every distance, so it is still a random projection for the coreset;
+    /// it puts most of each distance into the first dimensions, which is what lets the greedy selection decide most
+    /// points from their first 32 values (<see cref="GreedyCoreset"/>).
+    /// </summary>
+    public RandomProjection AlignedToPrincipalAxes(ReadOnlySpan<float> sample, int count)
+    {
+        int d = OutputDimensions, n = InputDimensions;
+        if (count < 2) return this;
+        var projected = new float[count * d];
+        Project(sample, count, projected);
+        var axes = PrincipalAxes.Of(projected, count, d);
+        var matrix = new float[_matrix.Length];
+        var row = new double[d];
+        for (int i = 0; i < n; i++)
+        {
+            Array.Clear(row);
+            for (int j = 0; j < d; j++)
+            {
+                double m = _matrix[i * d + j];
+                for (int k = 0; k < d; k++) row[k] += m * axes[j * d + k];
+            }
+            for (int k = 0; k < d; k++) matrix[i * d + k] = (float)row[k];
+        }
+        return new RandomProjection(matrix, n, d);
     }
 
     /// <summary>Projects <paramref name="count"/> rows of D floats into rows of d floats.</summary>

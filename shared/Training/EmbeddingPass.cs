@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using EdgePatchCore.Coreset;
 using EdgePatchCore.Diagnostics;
 using EdgePatchCore.Features;
@@ -5,12 +6,17 @@ using EdgePatchCore.Imaging;
 
 namespace EdgePatchCore.Training;
 
-/// <summary>The training patches as the coreset sees them: float16 projections, N x d.</summary>
-public sealed record ProjectedPatches(Half[] Rows, int Count, int Dimensions, int Images);
+/// <summary>The training patches as the coreset sees them: int8 projections, N x d.</summary>
+public sealed record ProjectedPatches(QuantizedRows Rows, int Images)
+{
+    public int Count => Rows.Count;
+}
 
 /// <summary>
-/// Streams images through the backbone once: full-dimension rows go to the spill file (when given),
-/// only their random projections stay in memory, stored as float16.
+/// Streams images through the backbone once: full-dimension rows go to the spill file (when given), the
+/// projection is rotated onto the principal axes of the first batch (see <see cref="RandomProjection.AlignedToPrincipalAxes"/>),
+/// only their random projections stay in memory: float16 while streaming (the int8 scale needs the
+/// largest value first), then quantized to int8 (peak 384 bytes per patch).
 /// </summary>
 public sealed class EmbeddingPass(FeatureExtractor extractor, RandomProjection projection, IReporter reporter)
 {
@@ -24,18 +30,23 @@ public sealed class EmbeddingPass(FeatureExtractor extractor, RandomProjection p
         var rows = new Half[capacity];
         float[] scratch = [];
         int images = 0;
+        RandomProjection? aligned = null;
         foreach (var batch in reader.Read(files, onBadFile, cancel))
         {
             var features = extractor.Extract(batch.Data, batch.Count);
             spill?.Append(features);
             int n = batch.Count * perImage * d;
             if (scratch.Length < n) scratch = new float[n];
-            projection.Project(features, batch.Count * perImage, scratch);
-            HalfRows.ToHalf(scratch.AsSpan(0, n), rows.AsSpan((int)((long)images * perImage * d), n));
+            // The first batch fixes the principal axes (stable at thousands of patches); all rows use the same ones.
+            aligned ??= projection.AlignedToPrincipalAxes(features, batch.Count * perImage);
+            aligned.Project(features, batch.Count * perImage, scratch);
+            var projected = scratch.AsSpan(0, n);
+            TensorPrimitives.Clamp(projected, -65504f, 65504f, projected); // stay finite in float16
+            TensorPrimitives.ConvertToHalf(projected, rows.AsSpan((int)((long)images * perImage * d), n));
             images += batch.Count;
             reporter.Progress("embedding", batch.SourceIndices[^1] + 1, files.Count, $"{images} images");
         }
         reporter.Progress("embedding", files.Count, files.Count, $"{images} images");
-        return new ProjectedPatches(rows, images * perImage, d, images);
+        return new ProjectedPatches(QuantizedRows.Quantize(rows, images * perImage, d), images);
     }
 }

@@ -20,7 +20,7 @@ public sealed record BuildResult(ModelContent Content, IReadOnlyList<SkippedFile
 
 /// <summary>
 /// The trainer's path, top to bottom: list good images, hold out a calibration split, embed the rest
-/// (features spilled to disk, 128-d projections kept in memory), greedy k-center coreset, gather the
+/// (features spilled to disk, int8 128-d projections kept in memory), greedy k-center coreset, gather the
 /// bank, Eq. 7 neighbour table, score the held-out images, pick the threshold.
 /// </summary>
 public sealed class ModelBuilder(IReporter reporter)
@@ -47,7 +47,7 @@ public sealed class ModelBuilder(IReporter reporter)
         reporter.Info($"device: {device.Describe()}");
         int dims = extractor.Dimensions, perImage = extractor.PatchesPerImage;
 
-        // 1. Embed: full features to disk, float16 projections in memory (256 bytes per patch at 128-d).
+        // 1. Embed: full features to disk, int8 projections in memory (128 bytes per patch at 128-d).
         var projection = new RandomProjection(dims, options.ProjectionDimensions, options.Seed);
         using var spill = new FeatureSpill(options.TempDirectory ?? Path.GetTempPath(), dims);
         var loader = new ImageLoader();
@@ -59,10 +59,10 @@ public sealed class ModelBuilder(IReporter reporter)
         // 2. Coreset on the projections.
         int size = options.CoresetSize ?? (int)Math.Max(1, Math.Round(patchCount * options.CoresetFraction));
         size = Math.Min(size, patchCount);
-        reporter.Info($"coreset: {size} of {patchCount} patches ({(double)size / patchCount:P1}), {options.ProjectionDimensions}-d projection");
-        var coreset = GreedyCoreset.Select(patches.Rows, patchCount, patches.Dimensions, size, options.Seed, reporter, cancel);
+        reporter.Info($"coreset: {size} of {patchCount} patches ({(double)size / patchCount:P1}), {options.ProjectionDimensions}-d int8 projection");
+        var coreset = SelectCoreset(patches.Rows, size, options.Seed, device, cancel);
         patches = null; // the projections are no longer needed: free them before the bank is gathered
-        reporter.Info($"coreset: coverage radius {coreset.CoverageRadius:G5} (projected space); {coreset.PrunedShare:P0} of distance evaluations pruned");
+        reporter.Info($"coreset: coverage radius {coreset.CoverageRadius:G5} (projected space); {coreset.PrunedShare:P0} of the row data never needed reading");
 
         // 3. Bank and Eq. 7 neighbour table.
         var bankRows = spill.Gather(coreset.Indices);
@@ -117,6 +117,25 @@ public sealed class ModelBuilder(IReporter reporter)
             Calibration = calibration,
         };
         return new BuildResult(content, skipped, coreset, device.Describe());
+    }
+
+    /// <summary>
+    /// On the GPU when there is a CUDA device and the build is not told to use the CPU, else on the CPU; the same
+    /// indices either way (exact integer distances). The kernel needs only the NVIDIA driver, not ONNX Runtime's CUDA.
+    /// </summary>
+    private CoresetResult SelectCoreset(QuantizedRows rows, int size, int seed, ExecutionDevice device, CancellationToken cancel)
+    {
+        if (device.Requested != DeviceKind.Cpu)
+        {
+            using var gpu = GpuGreedyCoreset.TryOpenCuda(out string reason);
+            if (gpu is not null)
+            {
+                reporter.Info($"coreset: on the GPU ({gpu.Name})");
+                return GpuGreedyCoreset.Select(rows, size, seed, gpu.Accelerator, reporter, cancel);
+            }
+            reporter.Info($"coreset: on the CPU (the GPU kernel cannot run: {reason})");
+        }
+        return GreedyCoreset.Select(rows, size, seed, reporter, cancel);
     }
 
     private static (List<string> Bank, List<string> Calibration) SplitCalibration(DatasetFolder dataset, BuildOptions options)

@@ -7,10 +7,10 @@ public sealed class BenchCommand : ICommand
 {
     public string Name => "bench";
     public string Summary => "benchmarks that print figures (coreset selection, scoring latency)";
-    public string Usage => "coreset --data DIR [--fraction 0.1] [options]   |   scoring --artifact P.pcb [options]";
+    public string Usage => "coreset --data DIR | --projection-file F [--fraction 0.1] [options]   |   scoring --artifact P.pcb [options]";
     public string Description =>
         "coreset: extracts the training features of DIR once, then times, in the same process and on the\n" +
-        "same float16 projection, a memory-bandwidth probe, the plain streaming greedy selection and the\n" +
+        "same int8 projection, a memory-bandwidth probe, the plain streaming greedy selection and the\n" +
         "accelerated one; prints the speed-up, the plain pass's bandwidth as a share of the probe, whether\n" +
         "the selected indices are identical, the coverage radii and the peak memory.\n" +
         "scoring: per-frame latency of an artifact at batch 1 and 8 (median, p95) split into decode + resize,\n" +
@@ -20,6 +20,8 @@ public sealed class BenchCommand : ICommand
     public IReadOnlyList<OptionSpec> Options { get; } =
     [
         new("data", "training images (MVTec layout or flat folder)", "DIR"),
+        new("projection-file", "coreset: use a projection saved by --save-projection instead of --data", "FILE"),
+        new("save-projection", "coreset: also save the int8 projection to FILE", "FILE"),
         new("fraction", "coreset fraction", "F", "0.1"),
         new("images", "use only the first N images", "N", "all"),
         new("seed", "projection and start-point seed", "N", "0"),
@@ -41,8 +43,12 @@ public sealed class BenchCommand : ICommand
         }
         if (args.Positional.Count != 1 || args.Positional[0] != "coreset")
             throw new UsageException("expected the benchmark name: coreset or scoring");
+        if (args.Has("data") == args.Has("projection-file"))
+            throw new UsageException("coreset needs --data DIR or --projection-file FILE");
         var options = new CoresetBenchmarkOptions(
-            args.Require("data"),
+            args.Get("data"),
+            args.Get("projection-file"),
+            args.Get("save-projection"),
             args.GetDouble("fraction", 0.1, 1e-6, 1),
             args.Has("images") ? args.GetInt("images", 0, 1) : null,
             args.GetInt("seed", 0, 0),

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using EdgePatchCore.Artifacts;
 using EdgePatchCore.Backbones;
+using EdgePatchCore.Coreset;
 using EdgePatchCore.Trainer.Cli;
 using EdgePatchCore.Training;
 
@@ -78,7 +79,7 @@ public sealed class BuildCommand : ICommand
             },
             CoresetFraction = args.GetDouble("coreset", 0.1, 1e-6, 1.0),
             CoresetSize = args.Has("coreset-size") ? args.GetInt("coreset-size", 0, 1) : null,
-            ProjectionDimensions = args.GetInt("projection", 128, 1, 4096),
+            ProjectionDimensions = args.GetInt("projection", 128, 1, QuantizedRows.MaxDimensions),
             Seed = args.GetInt("seed", 0, 0),
             NeighbourCount = args.GetInt("neighbours", 9, 1, 1000),
             Reweight = args.GetParsed("reweight", true, ParseOnOff),
