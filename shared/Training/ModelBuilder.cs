@@ -54,6 +54,7 @@ public sealed class ModelBuilder(IReporter reporter)
         var reader = new ImageBatchReader(loader, options.Input, options.BatchSize);
         var patches = new EmbeddingPass(extractor, projection, reporter).Run(bankFiles, reader, spill, OnBad, cancel);
         if (patches.Images == 0) throw new BuildException($"no readable training images in {dataset.Root} ({skipped.Count} skipped)");
+        ReleaseMemory(); // the float16 staging rows (256 bytes a patch) are garbage now; return them before the selection
         int embedded = patches.Images, patchCount = patches.Count;
 
         // 2. Coreset on the projections.
@@ -62,6 +63,7 @@ public sealed class ModelBuilder(IReporter reporter)
         reporter.Info($"coreset: {size} of {patchCount} patches ({(double)size / patchCount:P1}), {options.ProjectionDimensions}-d int8 projection");
         var coreset = SelectCoreset(patches.Rows, size, options.Seed, device, cancel);
         patches = null; // the projections are no longer needed: free them before the bank is gathered
+        ReleaseMemory();
         reporter.Info($"coreset: coverage radius {coreset.CoverageRadius:G5} (projected space); {coreset.PrunedShare:P0} of the row data never needed reading");
 
         // 3. Bank and Eq. 7 neighbour table.
@@ -136,6 +138,16 @@ public sealed class ModelBuilder(IReporter reporter)
             reporter.Info($"coreset: on the CPU (the GPU kernel cannot run: {reason})");
         }
         return GreedyCoreset.Select(rows, size, seed, reporter, cancel);
+    }
+
+    /// <summary>
+    /// A full compacting collection between the build's phases: each phase drops hundreds of megabytes of large
+    /// arrays at once, and without this the next phase's peak would stack on memory the GC has not returned yet.
+    /// </summary>
+    private static void ReleaseMemory()
+    {
+        System.Runtime.GCSettings.LargeObjectHeapCompactionMode = System.Runtime.GCLargeObjectHeapCompactionMode.CompactOnce;
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
     }
 
     private static (List<string> Bank, List<string> Calibration) SplitCalibration(DatasetFolder dataset, BuildOptions options)

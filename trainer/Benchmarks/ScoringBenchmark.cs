@@ -120,7 +120,7 @@ public sealed class ScoringBenchmark(TextWriter output)
                          $"kNN at {knnGflops / gemmGflops:P0} of it");
     }
 
-    private static List<string> FrameFiles(string? folder, out string? temporary)
+    internal static List<string> FrameFiles(string? folder, out string? temporary)
     {
         temporary = null;
         if (folder is null)

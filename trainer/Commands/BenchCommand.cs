@@ -7,15 +7,19 @@ public sealed class BenchCommand : ICommand
 {
     public string Name => "bench";
     public string Summary => "benchmarks that print figures (coreset selection, scoring latency)";
-    public string Usage => "coreset --data DIR | --projection-file F [--fraction 0.1] [options]   |   scoring --artifact P.pcb [options]";
+    public string Usage => "coreset --data DIR | --projection-file F [--fraction 0.1] [options]   |   scoring --artifact P.pcb [options]   |   knn --artifact P.pcb --export DIR";
     public string Description =>
         "coreset: extracts the training features of DIR once, then times, in the same process and on the\n" +
         "same int8 projection, a memory-bandwidth probe, the plain streaming greedy selection and the\n" +
-        "accelerated one; prints the speed-up, the plain pass's bandwidth as a share of the probe, whether\n" +
-        "the selected indices are identical, the coverage radii and the peak memory.\n" +
+        "accelerated one, and the GPU kernel when a CUDA device is there (not with --device cpu); prints the\n" +
+        "speed-up, the plain pass's bandwidth as a share of the probe, whether the selected indices are\n" +
+        "identical, the coverage radii and the peak memory. --projection-file reads a projection saved by\n" +
+        "--save-projection instead of extracting features (packaging/gpu-bundle.sh uses that).\n" +
         "scoring: per-frame latency of an artifact at batch 1 and 8 (median, p95) split into decode + resize,\n" +
         "backbone + embedding and kNN + score + map, frames per second, then the kNN alone (query patches/s,\n" +
-        "effective GFLOP/s) beside a plain ONNX Runtime Gemm of the same shapes measured in the same run.";
+        "effective GFLOP/s) beside a plain ONNX Runtime Gemm of the same shapes measured in the same run.\n" +
+        "knn: embeds 8 frames, exports the bank and their patches (raw float32) to --export DIR and times the\n" +
+        "kNN alone for k = 1 and k = 9; bench/knn-vs-faiss.sh runs faiss on the same files.";
 
     public IReadOnlyList<OptionSpec> Options { get; } =
     [
@@ -28,13 +32,20 @@ public sealed class BenchCommand : ICommand
         new("skip-plain", "run only the accelerated selection"),
         new("artifact", "scoring: the model to time", "P.pcb"),
         new("frames", "scoring: folder of frame images", "DIR", "8 synthetic gasket frames"),
-        new("iterations", "scoring: timed runs per batch size", "N", "10"),
+        new("iterations", "scoring, knn: timed runs per batch size / per k", "N", "10"),
+        new("export", "knn: folder for bank.f32, queries.f32, shape.txt and the timings", "DIR"),
         CommonOptions.Batch,
         CommonOptions.Device,
     ];
 
     public int Run(CommandLine args, CommandContext context)
     {
+        if (args.Positional.Count == 1 && args.Positional[0] == "knn")
+        {
+            new KnnBenchmark(context.Out).Run(new KnnBenchmarkOptions(args.Require("artifact"), args.Get("frames"), args.Require("export"),
+                CommonOptions.ParseDevice(args), args.GetInt("iterations", 10, 1, 10000)), context.Cancel);
+            return TrainerApp.ExitOk;
+        }
         if (args.Positional.Count == 1 && args.Positional[0] == "scoring")
         {
             new ScoringBenchmark(context.Out).Run(new ScoringBenchmarkOptions(args.Require("artifact"), args.Get("frames"),
@@ -42,7 +53,7 @@ public sealed class BenchCommand : ICommand
             return TrainerApp.ExitOk;
         }
         if (args.Positional.Count != 1 || args.Positional[0] != "coreset")
-            throw new UsageException("expected the benchmark name: coreset or scoring");
+            throw new UsageException("expected the benchmark name: coreset, scoring or knn");
         if (args.Has("data") == args.Has("projection-file"))
             throw new UsageException("coreset needs --data DIR or --projection-file FILE");
         var options = new CoresetBenchmarkOptions(
