@@ -1,4 +1,3 @@
-using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -31,9 +30,9 @@ public sealed record CoresetResult(int[] Indices, float CoverageRadius, long Blo
 /// every distance and most groups are settled after it. Both are exact (integer arithmetic, no rounding
 /// margin), so both return the same indices.
 ///
-/// (The triangle-inequality test d(c, a(p)) >= 2 mind(p) was measured here too: on MTD features it skips 30%
-/// of the points but costs a gather per eight points and a pass over all earlier centres per step, more than
-/// it saves once the first-block test is in place; see the coreset benchmark notes in the README.)
+/// (The triangle-inequality test d(c, a(p)) >= 2 mind(p) was tried too: on 150 MTD images it skipped 30% of
+/// the points but costs a gather per eight points and a pass over all earlier centres per step; with the
+/// first-block test in place the selection took 3.9 s with it and 2.7 s without.)
 /// </summary>
 public static class GreedyCoreset
 {

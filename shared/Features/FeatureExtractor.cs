@@ -27,23 +27,39 @@ public sealed class FeatureExtractor : IDisposable
         using var options = device.CreateSessionOptions();
         _session = new InferenceSession(backbone.Onnx, options);
         // The grid follows from the input size; one warm-up run measures it (and primes the allocator).
-        var (_, shape) = Run(new float[InputLength], 1);
+        using var tensor = InputTensor(new float[InputLength], 1);
+        using var results = _session.Run(_runOptions, [Backbone.InputName], [tensor], [Backbone.OutputName]);
+        var shape = results[0].GetTensorTypeAndShape().Shape;
         (GridHeight, GridWidth) = ((int)shape[1], (int)shape[2]);
         if (shape[3] != Dimensions) throw new BackboneException($"embedding has {shape[3]} dimensions, expected {Dimensions}");
     }
 
     /// <summary>Embeds <paramref name="count"/> images laid out back to back in <paramref name="inputs"/>.</summary>
-    public float[] Extract(ReadOnlyMemory<float> inputs, int count) => Run(inputs, count).Rows;
-
-    private (float[] Rows, long[] Shape) Run(ReadOnlyMemory<float> inputs, int count)
+    public float[] Extract(ReadOnlyMemory<float> inputs, int count)
     {
-        var memory = System.Runtime.InteropServices.MemoryMarshal.AsMemory(inputs[..(count * InputLength)]);
-        using var tensor = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, memory,
-            [count, 3, Input.Height, Input.Width]);
-        using var results = _session.Run(_runOptions, [Backbone.InputName], [tensor], [Backbone.OutputName]);
-        var output = results[0];
-        return (output.GetTensorDataAsSpan<float>().ToArray(), output.GetTensorTypeAndShape().Shape);
+        var rows = new float[count * PatchesPerImage * Dimensions];
+        Extract(inputs, count, rows);
+        return rows;
     }
+
+    /// <summary>
+    /// The same into the caller's buffer (count x patches x dimensions), which ONNX Runtime writes directly: a
+    /// loop over thousands of batches then allocates nothing per batch (a fresh array each time is tens of MB of
+    /// large-object garbage per batch, which the GC lets pile up into gigabytes before it collects).
+    /// </summary>
+    public void Extract(ReadOnlyMemory<float> inputs, int count, Memory<float> rows)
+    {
+        int length = count * PatchesPerImage * Dimensions;
+        if (rows.Length < length) throw new ArgumentException($"buffer holds {rows.Length} values, {length} needed");
+        using var input = InputTensor(inputs, count);
+        using var output = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, rows[..length],
+            [count, GridHeight, GridWidth, Dimensions]);
+        _session.Run(_runOptions, [Backbone.InputName], [input], [Backbone.OutputName], [output]);
+    }
+
+    private OrtValue InputTensor(ReadOnlyMemory<float> inputs, int count) =>
+        OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance,
+            System.Runtime.InteropServices.MemoryMarshal.AsMemory(inputs[..(count * InputLength)]), [count, 3, Input.Height, Input.Width]);
 
     public void Dispose()
     {

@@ -1,6 +1,9 @@
 namespace EdgePatchCore.Imaging;
 
-/// <summary>A batch of preprocessed images, back to back in <see cref="Data"/> (3 x H x W floats each).</summary>
+/// <summary>
+/// A batch of preprocessed images, back to back in <see cref="Data"/> (3 x H x W floats each). The reader reuses
+/// <see cref="Data"/> for the next batch: use it before asking for the next one.
+/// </summary>
 public sealed record ImageBatch(float[] Data, int Count, int[] SourceIndices);
 
 /// <summary>
@@ -14,11 +17,12 @@ public sealed class ImageBatchReader(ImageLoader loader, InputSpec spec, int bat
     public IEnumerable<ImageBatch> Read(IReadOnlyList<string> paths, Action<string, string> onBadFile,
                                         CancellationToken cancel = default)
     {
+        // One buffer for all batches: a fresh one per batch is megabytes of large-object garbage each time.
+        var data = new float[Math.Min(batchSize, Math.Max(1, paths.Count)) * InputLength];
         for (int start = 0; start < paths.Count; start += batchSize)
         {
             cancel.ThrowIfCancellationRequested();
             int n = Math.Min(batchSize, paths.Count - start);
-            var data = new float[n * InputLength];
             var errors = new string?[n];
             Parallel.For(0, n, new ParallelOptions { CancellationToken = cancel }, i =>
             {

@@ -29,17 +29,21 @@ public sealed class EmbeddingPass(FeatureExtractor extractor, RandomProjection p
             throw new BuildException($"{files.Count} images x {perImage} patches is more than one build can hold; use fewer images");
         var rows = new Half[capacity];
         float[] scratch = [];
+        float[] features = [];
         int images = 0;
         RandomProjection? aligned = null;
         foreach (var batch in reader.Read(files, onBadFile, cancel))
         {
-            var features = extractor.Extract(batch.Data, batch.Count);
-            spill?.Append(features);
-            int n = batch.Count * perImage * d;
+            int rowCount = batch.Count * perImage;
+            if (features.Length < rowCount * extractor.Dimensions) features = new float[rowCount * extractor.Dimensions];
+            extractor.Extract(batch.Data, batch.Count, features);
+            var batchRows = features.AsSpan(0, rowCount * extractor.Dimensions);
+            spill?.Append(batchRows);
+            int n = rowCount * d;
             if (scratch.Length < n) scratch = new float[n];
             // The first batch fixes the principal axes (stable at thousands of patches); all rows use the same ones.
-            aligned ??= projection.AlignedToPrincipalAxes(features, batch.Count * perImage);
-            aligned.Project(features, batch.Count * perImage, scratch);
+            aligned ??= projection.AlignedToPrincipalAxes(batchRows, rowCount);
+            aligned.Project(batchRows, rowCount, scratch);
             var projected = scratch.AsSpan(0, n);
             TensorPrimitives.Clamp(projected, -65504f, 65504f, projected); // stay finite in float16
             TensorPrimitives.ConvertToHalf(projected, rows.AsSpan((int)((long)images * perImage * d), n));
