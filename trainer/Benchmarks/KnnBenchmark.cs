@@ -35,8 +35,8 @@ public sealed class KnnBenchmark(TextWriter output)
             var bank = content.Bank.ToFloats();
 
             Directory.CreateDirectory(options.Export);
-            File.WriteAllBytes(Path.Combine(options.Export, "bank.f32"), MemoryMarshal.AsBytes(bank.AsSpan()).ToArray());
-            File.WriteAllBytes(Path.Combine(options.Export, "queries.f32"), MemoryMarshal.AsBytes(queries.AsSpan()).ToArray());
+            File.WriteAllBytes(Path.Combine(options.Export, "bank.f32"), content.Bank.Data); // already raw little-endian float32
+            WriteRaw(Path.Combine(options.Export, "queries.f32"), MemoryMarshal.AsBytes(queries.AsSpan()));
             File.WriteAllText(Path.Combine(options.Export, "shape.txt"), $"{q} {m} {d} {device.Threads}\n");
 
             using var knn = new NearestNeighbourSearch(bank, m, d, device);
@@ -57,7 +57,7 @@ public sealed class KnnBenchmark(TextWriter output)
                 double ms = Percentile.Of(times, 0.5);
                 output.WriteLine($"ours k={k}: {ms:F1} ms (median of {times.Count}), {2.0 * q * m * d / ms / 1e6:F1} effective GFLOP/s");
                 lines.Add($"{k} {ms:R}");
-                File.WriteAllBytes(Path.Combine(options.Export, $"ours-k{k}.i32"), MemoryMarshal.AsBytes(indices.AsSpan()).ToArray());
+                WriteRaw(Path.Combine(options.Export, $"ours-k{k}.i32"), MemoryMarshal.AsBytes(indices.AsSpan()));
             }
             File.WriteAllLines(Path.Combine(options.Export, "ours.txt"), lines);
         }
@@ -65,5 +65,11 @@ public sealed class KnnBenchmark(TextWriter output)
         {
             if (temporary is not null) Directory.Delete(temporary, recursive: true);
         }
+    }
+
+    private static void WriteRaw(string path, ReadOnlySpan<byte> bytes)
+    {
+        using var file = File.Create(path);
+        file.Write(bytes);
     }
 }
