@@ -16,6 +16,20 @@ public sealed class TempFolder : IDisposable
 
 public static class TestData
 {
+    /// <summary>
+    /// Puts a frame into a watched folder the way a careful uploader does: written under a hidden name, then
+    /// renamed, so the agent (even with no settle time) never sees it half written.
+    /// </summary>
+    public static void Drop(string folder, string name, byte[] bytes)
+    {
+        string hidden = System.IO.Path.Combine(folder, "." + name);
+        System.IO.File.WriteAllBytes(hidden, bytes);
+        System.IO.File.Move(hidden, System.IO.Path.Combine(folder, name));
+    }
+
+    /// <summary><see cref="Drop(string, string, byte[])"/> with a copy of <paramref name="source"/>.</summary>
+    public static void DropCopy(string folder, string name, string source) => Drop(folder, name, System.IO.File.ReadAllBytes(source));
+
     /// <summary>A PNG signature and IHDR chunk (valid CRC) claiming the given size, with no pixel data behind it.</summary>
     public static byte[] PngHeader(int width, int height)
     {

@@ -21,7 +21,7 @@ public class AgentResilienceTests(AgentFixture fixture)
         await probe.StartAsync();
         using var host = await AgentFixture.StartAgentAsync(config);
         var ids = Enumerable.Range(0, 200).Select(i => $"frame{i:D3}.png").ToList();
-        for (int i = 0; i < ids.Count; i++) File.Copy(fixture.Pngs[i % fixture.Pngs.Count], Path.Combine(inbox, ids[i]));
+        for (int i = 0; i < ids.Count; i++) TestData.DropCopy(inbox, ids[i], fixture.Pngs[i % fixture.Pngs.Count]);
 
         Assert.True(await probe.WaitForAsync(p => p.Verdicts().Count >= 20, Patience));
         fixture.Broker.Stop();
@@ -48,7 +48,7 @@ public class AgentResilienceTests(AgentFixture fixture)
         await using var probe = new MqttProbe(fixture.Broker.Port, "edgepatchcore/crash-test/#");
         await probe.StartAsync();
         var ids = Enumerable.Range(0, 40).Select(i => $"frame{i:D3}.png").ToList();
-        for (int i = 0; i < ids.Count; i++) File.Copy(fixture.Pngs[i % fixture.Pngs.Count], Path.Combine(inbox, ids[i]));
+        for (int i = 0; i < ids.Count; i++) TestData.DropCopy(inbox, ids[i], fixture.Pngs[i % fixture.Pngs.Count]);
 
         string States() => string.Join(",", probe.Messages("/status").Select(m => m.Json.GetProperty("state").GetString()));
         using (var first = StartAgentProcess(config))
@@ -87,14 +87,14 @@ public class AgentResilienceTests(AgentFixture fixture)
         using var host = await AgentFixture.StartAgentAsync(config);
 
         var jpeg = File.ReadAllBytes(fixture.Jpegs[0]);
-        File.WriteAllBytes(Path.Combine(inbox, "a_corrupt.jpg"), [.. jpeg[..600], .. new byte[400]]);
-        File.WriteAllBytes(Path.Combine(inbox, "b_empty.png"), []);
-        File.WriteAllBytes(Path.Combine(inbox, "c_huge.png"), TestData.PngHeader(30000, 30000));
-        File.WriteAllText(Path.Combine(inbox, "d_notes.txt"), "line 3 camera notes");
+        TestData.Drop(inbox, "a_corrupt.jpg", [.. jpeg[..600], .. new byte[400]]);
+        TestData.Drop(inbox, "b_empty.png", []);
+        TestData.Drop(inbox, "c_huge.png", TestData.PngHeader(30000, 30000));
+        TestData.Drop(inbox, "d_notes.txt", "line 3 camera notes"u8.ToArray());
         using (var tiff = SixLabors.ImageSharp.Image.Load(fixture.Pngs[0])) SixLabors.ImageSharp.ImageExtensions.SaveAsTiff(tiff, work.File("frame.tif"));
         File.Move(work.File("frame.tif"), Path.Combine(inbox, "d_scan.tif")); // a real image, but TIFF is off for frames by default
         Assert.True(await probe.WaitForAsync(p => p.Verdicts().Count >= 5, Patience));
-        File.Copy(fixture.Pngs[0], Path.Combine(inbox, "e_good.png")); // still serving afterwards
+        TestData.DropCopy(inbox, "e_good.png", fixture.Pngs[0]); // still serving afterwards
         Assert.True(await probe.WaitForAsync(p => p.Verdicts().Count >= 6, Patience));
         await Task.Delay(300);
         await host.StopAsync();

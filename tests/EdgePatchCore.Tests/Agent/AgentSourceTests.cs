@@ -27,7 +27,7 @@ public class AgentSourceTests(AgentFixture fixture)
         using var host = await AgentFixture.StartAgentAsync(config);
 
         var names = fixture.Pngs.Select((p, i) => $"f{i}_{Path.GetFileName(p)}").ToList();
-        for (int i = 0; i < names.Count; i++) File.Copy(fixture.Pngs[i], Path.Combine(inbox, names[i]));
+        for (int i = 0; i < names.Count; i++) TestData.DropCopy(inbox, names[i], fixture.Pngs[i]);
         Assert.True(await probe.WaitForAsync(p => p.Verdicts().Count >= names.Count, Patience), "verdicts did not arrive");
         await Task.Delay(500); // no extra verdicts may follow
         await host.StopAsync();

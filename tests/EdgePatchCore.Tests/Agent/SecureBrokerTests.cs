@@ -125,7 +125,7 @@ public class SecureBrokerTests(AgentFixture fixture) : IDisposable
             .WithTlsOptions(t => t.UseTls().WithTargetHost("127.0.0.1").WithCertificateValidationHandler(_ => true)));
         await probe.StartAsync();
         using var host = await AgentFixture.StartAgentAsync(Config(broker, work, "s3cret-line3", _certificates!.CaFile), logs);
-        File.Copy(fixture.Pngs[0], Path.Combine(work.File("inbox"), "f.png"));
+        TestData.DropCopy(work.File("inbox"), "f.png", fixture.Pngs[0]);
         Assert.True(await probe.WaitForAsync(p => p.Verdicts().Count == 1, TimeSpan.FromSeconds(60)), string.Join("\n", logs.Lines));
 
         // trainer deploy over the same secured broker; a wrong password is refused with a clear line.
@@ -160,7 +160,7 @@ public class SecureBrokerTests(AgentFixture fixture) : IDisposable
             bool retried = SpinWait.SpinUntil(() => logs.Lines.Count(l => l.Contains("reconnect attempt")) >= 2, TimeSpan.FromSeconds(30));
             Assert.True(retried, string.Join("\n", logs.Lines));
             Assert.True(logs.Any(expected), $"expected '{expected}' in:\n{string.Join("\n", logs.Lines)}");
-            File.Copy(fixture.Pngs[0], Path.Combine(work.File("inbox"), "kept.png"));
+            TestData.DropCopy(work.File("inbox"), "kept.png", fixture.Pngs[0]);
             Assert.True(SpinWait.SpinUntil(() => Directory.GetFiles(work.File("state/outbox"), "*.msg").Length >= 1, TimeSpan.FromSeconds(30)),
                         "the verdict should wait in the outbox");
             await host.StopAsync(); // still running: stops cleanly
