@@ -33,7 +33,7 @@ public sealed class ModelStore(IOptions<AgentOptions> options, AgentEvents event
             var artifact = ArtifactFile.Read(path);
             CheckSignature(artifact, path);
             _device ??= new ExecutionDevice(ExecutionDevice.Parse(options.Value.Device));
-            var scorer = new PatchCoreScorer(artifact.Content, _device);
+            var scorer = new PatchCoreScorer(artifact.Content, _device, NearestNeighbourSearch.ParsePrecision(options.Value.BankPrecision));
             try
             {
                 scorer.Score(new float[scorer.Features.InputLength], 1); // warm-up: the first real frame is not slow

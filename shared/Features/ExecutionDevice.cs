@@ -41,6 +41,11 @@ public sealed class ExecutionDevice
             InterOpNumThreads = 1,
             ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
         };
+        // Each session has its own intra-op threads, which by default spin after a run waiting for more work. A
+        // frame runs the backbone session and then the kNN session: the first one's spinning threads took the
+        // two cores from the second (batch 1 on MTD: backbone 40-53 ms -> 19-22 ms and kNN 51-68 ms -> 28-33 ms
+        // without spinning).
+        options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
         _decided ??= Requested == DeviceKind.Cpu ? DeviceKind.Cpu : ProbeCuda();
         if (_decided == DeviceKind.Cpu) { Actual = DeviceKind.Cpu; return options; }
         try

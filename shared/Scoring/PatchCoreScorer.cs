@@ -6,7 +6,8 @@ namespace EdgePatchCore.Scoring;
 
 /// <summary>
 /// Scores preprocessed images against a memory bank: backbone + embedding, nearest-neighbour
-/// distances of every patch, Eq. 7 image score, anomaly map. One instance per loaded model.
+/// distances of every patch, Eq. 7 image score, anomaly map. One instance per loaded model; calls are
+/// serialised (the patch and distance buffers are allocated once and reused for every frame).
 /// </summary>
 public sealed class PatchCoreScorer : IDisposable
 {
@@ -14,15 +15,20 @@ public sealed class PatchCoreScorer : IDisposable
     private readonly NearestNeighbourSearch _knn;
     private readonly AnomalyMapGenerator _maps;
     private readonly int[] _neighbours;
+    private readonly Lock _gate = new();
+    private float[] _patches = [];
+    private float[] _distances = [];
+    private int[] _nearest = [];
     public ScoringSpec Spec { get; }
     public FeatureExtractor Features => _features;
+    public BankPrecision Precision => _knn.Precision;
 
-    public PatchCoreScorer(ModelContent model, ExecutionDevice device)
+    public PatchCoreScorer(ModelContent model, ExecutionDevice device, BankPrecision precision = BankPrecision.Float32)
     {
         Spec = model.Scoring;
         _features = new FeatureExtractor(model.Backbone, model.Input, device);
         var bank = model.Bank.ToFloats();
-        _knn = new NearestNeighbourSearch(bank, model.Bank.Rows, model.Bank.Columns, device);
+        _knn = new NearestNeighbourSearch(bank, model.Bank.Rows, model.Bank.Columns, device, precision);
         _neighbours = model.Bank.NeighbourIndices();
         _maps = new AnomalyMapGenerator(model.Input.Width, model.Input.Height, Spec.BlurSigma);
     }
@@ -30,8 +36,13 @@ public sealed class PatchCoreScorer : IDisposable
     /// <summary>Scores <paramref name="count"/> images laid out back to back (each 3 x H x W, RGB 0..1).</summary>
     public ImageScore[] Score(ReadOnlyMemory<float> inputs, int count)
     {
-        var patches = _features.Extract(inputs, count);
-        return ScorePatches(patches, count);
+        lock (_gate)
+        {
+            int length = count * _features.PatchesPerImage * _features.Dimensions;
+            if (_patches.Length < length) _patches = new float[length];
+            _features.Extract(inputs, count, _patches);
+            return ScorePatchesLocked(_patches, count);
+        }
     }
 
     /// <summary>
@@ -52,9 +63,15 @@ public sealed class PatchCoreScorer : IDisposable
     /// <summary>Scores already-embedded patches (count x patchesPerImage x D).</summary>
     public ImageScore[] ScorePatches(float[] patches, int count)
     {
+        lock (_gate) return ScorePatchesLocked(patches, count);
+    }
+
+    private ImageScore[] ScorePatchesLocked(float[] patches, int count)
+    {
         int per = _features.PatchesPerImage, dims = _features.Dimensions;
-        var distances = new float[count * per];
-        var nearest = new int[count * per];
+        if (_distances.Length < count * per) (_distances, _nearest) = (new float[count * per], new int[count * per]);
+        var distances = _distances;
+        var nearest = _nearest;
         _knn.Search(patches, count * per, 1, distances, nearest);
         var results = new ImageScore[count];
         Span<float> d = stackalloc float[Math.Max(1, Spec.NeighbourCount)];

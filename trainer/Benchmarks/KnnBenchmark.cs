@@ -8,7 +8,8 @@ using EdgePatchCore.Scoring;
 
 namespace EdgePatchCore.Trainer.Benchmarks;
 
-public sealed record KnnBenchmarkOptions(string Artifact, string? Images, string Export, DeviceKind Device, int Iterations);
+public sealed record KnnBenchmarkOptions(string Artifact, string? Images, string Export, DeviceKind Device, int Iterations,
+    BankPrecision Precision = BankPrecision.Float32);
 
 /// <summary>
 /// The kNN alone, for comparisons with other libraries (bench/knn-vs-faiss.sh): embeds 8 frames, writes the
@@ -39,8 +40,8 @@ public sealed class KnnBenchmark(TextWriter output)
             WriteRaw(Path.Combine(options.Export, "queries.f32"), MemoryMarshal.AsBytes(queries.AsSpan()));
             File.WriteAllText(Path.Combine(options.Export, "shape.txt"), $"{q} {m} {d} {device.Threads}\n");
 
-            using var knn = new NearestNeighbourSearch(bank, m, d, device);
-            output.WriteLine($"kNN: {q} query patches x {m} bank rows x {d} dims, {device.Describe()}");
+            using var knn = new NearestNeighbourSearch(bank, m, d, device, options.Precision);
+            output.WriteLine($"kNN: {q} query patches x {m} bank rows x {d} dims, {device.Describe()}, {options.Precision.ToString().ToLowerInvariant()} bank");
             var lines = new List<string>();
             foreach (int k in new[] { 1, 9 })
             {

@@ -13,7 +13,8 @@ using static EdgePatchCore.OnnxGraphs.OnnxBuilder;
 
 namespace EdgePatchCore.Trainer.Benchmarks;
 
-public sealed record ScoringBenchmarkOptions(string Artifact, string? Images, DeviceKind Device, int Iterations);
+public sealed record ScoringBenchmarkOptions(string Artifact, string? Images, DeviceKind Device, int Iterations,
+    BankPrecision Precision = BankPrecision.Float32);
 
 /// <summary>
 /// Scoring latency of one artifact, per frame and split by stage (decode + resize, backbone + embedding,
@@ -28,14 +29,14 @@ public sealed class ScoringBenchmark(TextWriter output)
         var artifact = ArtifactFile.Read(options.Artifact);
         var content = artifact.Content;
         var device = new ExecutionDevice(options.Device);
-        using var scorer = new PatchCoreScorer(content, device);
+        using var scorer = new PatchCoreScorer(content, device, options.Precision);
         var images = FrameFiles(options.Images, out var temporary);
         try
         {
             var loader = new ImageLoader();
             int inputLength = scorer.Features.InputLength;
             output.WriteLine($"scoring benchmark: model {artifact.Id} ({content.Manifest.Product}), bank {content.Bank.Rows} x {content.Bank.Columns}, " +
-                             $"{content.Input}, {device.Describe()}, {images.Count} frame files, {options.Iterations} iterations per batch size");
+                             $"{content.Input}, {device.Describe()}, {Name(options.Precision)} bank, {images.Count} frame files, {options.Iterations} iterations per batch size");
             scorer.Score(new float[inputLength], 1); // warm-up
             output.WriteLine($"{"batch",5} {"stage",-24} {"median ms/frame",16} {"p95 ms/frame",13}");
             float[] lastPatches = [];
@@ -68,7 +69,7 @@ public sealed class ScoringBenchmark(TextWriter output)
                 Row(batch, "total", total);
                 output.WriteLine($"{batch,5} {"frames per second",-24} {1000 / Percentile.Of(total, 0.5),16:F2}");
             }
-            KnnVersusGemm(content, device, lastPatches, scorer.Features.Dimensions, cancel);
+            KnnVersusGemm(content, device, lastPatches, scorer.Features.Dimensions, options.Precision, cancel);
         }
         finally
         {
@@ -76,48 +77,112 @@ public sealed class ScoringBenchmark(TextWriter output)
         }
     }
 
-    /// <summary>The kNN alone on the last batch's patches, and a plain Gemm of the same shapes for the ceiling.</summary>
-    private void KnnVersusGemm(ModelContent content, ExecutionDevice device, float[] queries, int dims, CancellationToken cancel)
+    /// <summary>
+    /// The kNN alone on the last batch's patches with each bank precision, beside the GEMM ceilings of this
+    /// machine measured in the same run: a plain ONNX Runtime Gemm (float32) and MatMulInteger (int8) of the
+    /// same shapes. Reduced precisions also say how often they found float32's nearest row.
+    /// </summary>
+    private void KnnVersusGemm(ModelContent content, ExecutionDevice device, float[] queries, int dims, BankPrecision chosen, CancellationToken cancel)
     {
         int q = queries.Length / dims, m = content.Bank.Rows;
         double flop = 2.0 * q * m * dims;
         var bank = content.Bank.ToFloats();
-        using var knn = new NearestNeighbourSearch(bank, m, dims, device);
-        var distances = new float[q];
-        var indices = new int[q];
-        var knnTimes = new List<double>();
-        for (int i = 0; i < 4; i++)
+        var times = new Dictionary<BankPrecision, double>();
+        float[] exactDistances = new float[q];
+        int[] exactIndices = new int[q];
+        foreach (var precision in new[] { BankPrecision.Float32, BankPrecision.Float16, BankPrecision.Int8 })
         {
-            cancel.ThrowIfCancellationRequested();
-            long t0 = Stopwatch.GetTimestamp();
-            knn.Search(queries, q, 1, distances, indices);
-            if (i > 0) knnTimes.Add(Ms(t0, Stopwatch.GetTimestamp()));
+            using var knn = new NearestNeighbourSearch(bank, m, dims, device, precision);
+            var distances = new float[q];
+            var indices = new int[q];
+            var knnTimes = new List<double>();
+            for (int i = 0; i < 4; i++)
+            {
+                cancel.ThrowIfCancellationRequested();
+                long t0 = Stopwatch.GetTimestamp();
+                knn.Search(queries, q, 1, distances, indices);
+                if (i > 0) knnTimes.Add(Ms(t0, Stopwatch.GetTimestamp()));
+            }
+            times[precision] = Percentile.Of(knnTimes, 0.5);
+            if (precision == BankPrecision.Float32)
+            {
+                distances.CopyTo(exactDistances, 0);
+                indices.CopyTo(exactIndices, 0);
+                continue;
+            }
+            int same = 0;
+            double worst = 0;
+            for (int i = 0; i < q; i++)
+            {
+                if (indices[i] == exactIndices[i]) same++;
+                if (exactDistances[i] > 0) worst = Math.Max(worst, Math.Abs(distances[i] - exactDistances[i]) / exactDistances[i]);
+            }
+            output.WriteLine($"kNN {Name(precision)}: {times[precision]:F1} ms, {flop / times[precision] / 1e6:F1} effective G(FL)OP/s, " +
+                             $"{times[BankPrecision.Float32] / times[precision]:F2}x float32; same nearest row as float32 for {same} of {q} patches, " +
+                             $"distances within {worst:E1} relative");
         }
 
+        double knnMs = times[chosen];
+        double gemmMs = Ceiling(FloatGemm(q, m, dims), device, [("a", queries, [q, dims]), ("b", bank, [m, dims])], ["c"], cancel);
+        double knnGflops = flop / times[BankPrecision.Float32] / 1e6, gemmGflops = flop / gemmMs / 1e6;
+        output.WriteLine($"kNN alone (k = 1): {q} query patches x {m} bank rows x {dims} dims in {knnMs:F1} ms ({Name(chosen)}): " +
+                         $"{q / knnMs * 1000:F0} query patches/s, {flop / knnMs / 1e6:F1} effective GFLOP/s");
+        output.WriteLine($"GEMM ceiling (plain ONNX Runtime Gemm, same shapes): {gemmMs:F1} ms, {gemmGflops:F1} GFLOP/s; " +
+                         $"kNN at {knnGflops / gemmGflops:P0} of it (float32)");
+        var u8 = new byte[queries.Length];
+        var s8 = new sbyte[bank.Length];
+        double intMs = Ceiling(IntegerGemm(q, m, dims), device, [("a", u8, [q, dims]), ("b", s8, [dims, m])], ["c"], cancel);
+        output.WriteLine($"int8 GEMM ceiling (plain ONNX Runtime MatMulInteger, same shapes): {intMs:F1} ms, {flop / intMs / 1e6:F1} GOP/s; " +
+                         $"int8 kNN at {intMs / times[BankPrecision.Int8]:P0} of it");
+    }
+
+    private static string Name(BankPrecision p) => p.ToString().ToLowerInvariant();
+
+    private static ModelProto FloatGemm(int q, int m, int dims)
+    {
         var g = new GraphProto { Name = "gemm" };
-        g.Input.Add(FloatTensor("a", "q", dims));
+        g.Input.Add(FloatTensor("a", q, dims));
         g.Input.Add(FloatTensor("b", m, dims));
         g.Node.Add(Node("Gemm", ["a", "b"], ["c"], Attr("transB", 1L)));
-        g.Output.Add(FloatTensor("c", "q", m));
+        g.Output.Add(FloatTensor("c", q, m));
+        return Model(g);
+    }
+
+    private static ModelProto IntegerGemm(int q, int m, int dims)
+    {
+        var g = new GraphProto { Name = "gemm_int8" };
+        g.Input.Add(Tensor("a", TensorProto.Types.DataType.Uint8, q, dims));
+        g.Input.Add(Tensor("b", TensorProto.Types.DataType.Int8, dims, m));
+        g.Node.Add(Node("MatMulInteger", ["a", "b"], ["c"]));
+        g.Output.Add(Tensor("c", TensorProto.Types.DataType.Int32, q, m));
+        return Model(g);
+    }
+
+    /// <summary>Median time of a plain graph run (3 timed runs after a warm-up).</summary>
+    private static double Ceiling(ModelProto graph, ExecutionDevice device, (string Name, Array Data, long[] Shape)[] inputs, string[] outputs, CancellationToken cancel)
+    {
         using var sessionOptions = device.CreateSessionOptions();
-        using var session = new InferenceSession(Model(g).ToByteArray(), sessionOptions);
-        using var a = OrtValue.CreateTensorValueFromMemory(queries, [q, dims]);
-        using var b = OrtValue.CreateTensorValueFromMemory(bank, [m, dims]);
-        using var runOptions = new RunOptions();
-        var gemmTimes = new List<double>();
-        for (int i = 0; i < 4; i++)
+        using var session = new InferenceSession(graph.ToByteArray(), sessionOptions);
+        var values = inputs.Select(i => i.Data.GetType() == typeof(float[]) ? OrtValue.CreateTensorValueFromMemory((float[])i.Data, i.Shape)
+            : i.Data.GetType() == typeof(byte[]) ? OrtValue.CreateTensorValueFromMemory((byte[])i.Data, i.Shape)
+            : OrtValue.CreateTensorValueFromMemory((sbyte[])i.Data, i.Shape)).ToArray(); // exact types: sbyte[] and byte[] pass for each other in 'is'
+        try
         {
-            cancel.ThrowIfCancellationRequested();
-            long t0 = Stopwatch.GetTimestamp();
-            using (var result = session.Run(runOptions, ["a", "b"], [a, b], ["c"])) { }
-            if (i > 0) gemmTimes.Add(Ms(t0, Stopwatch.GetTimestamp()));
+            using var runOptions = new RunOptions();
+            var times = new List<double>();
+            for (int i = 0; i < 4; i++)
+            {
+                cancel.ThrowIfCancellationRequested();
+                long t0 = Stopwatch.GetTimestamp();
+                using (session.Run(runOptions, inputs.Select(x => x.Name).ToArray(), values, outputs)) { }
+                if (i > 0) times.Add(Ms(t0, Stopwatch.GetTimestamp()));
+            }
+            return Percentile.Of(times, 0.5);
         }
-        double knnMs = Percentile.Of(knnTimes, 0.5), gemmMs = Percentile.Of(gemmTimes, 0.5);
-        double knnGflops = flop / knnMs / 1e6, gemmGflops = flop / gemmMs / 1e6;
-        output.WriteLine($"kNN alone (k = 1): {q} query patches x {m} bank rows x {dims} dims in {knnMs:F1} ms: " +
-                         $"{q / knnMs * 1000:F0} query patches/s, {knnGflops:F1} effective GFLOP/s");
-        output.WriteLine($"GEMM ceiling (plain ONNX Runtime Gemm, same shapes): {gemmMs:F1} ms, {gemmGflops:F1} GFLOP/s; " +
-                         $"kNN at {knnGflops / gemmGflops:P0} of it");
+        finally
+        {
+            foreach (var v in values) v.Dispose();
+        }
     }
 
     internal static List<string> FrameFiles(string? folder, out string? temporary)

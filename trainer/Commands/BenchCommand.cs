@@ -36,6 +36,7 @@ public sealed class BenchCommand : ICommand
         new("export", "knn: folder for bank.f32, queries.f32, shape.txt and the timings", "DIR"),
         CommonOptions.Batch,
         CommonOptions.Device,
+        CommonOptions.Precision,
     ];
 
     public int Run(CommandLine args, CommandContext context)
@@ -43,13 +44,13 @@ public sealed class BenchCommand : ICommand
         if (args.Positional.Count == 1 && args.Positional[0] == "knn")
         {
             new KnnBenchmark(context.Out).Run(new KnnBenchmarkOptions(args.Require("artifact"), args.Get("frames"), args.Require("export"),
-                CommonOptions.ParseDevice(args), args.GetInt("iterations", 10, 1, 10000)), context.Cancel);
+                CommonOptions.ParseDevice(args), args.GetInt("iterations", 10, 1, 10000), CommonOptions.ParsePrecision(args)), context.Cancel);
             return TrainerApp.ExitOk;
         }
         if (args.Positional.Count == 1 && args.Positional[0] == "scoring")
         {
             new ScoringBenchmark(context.Out).Run(new ScoringBenchmarkOptions(args.Require("artifact"), args.Get("frames"),
-                CommonOptions.ParseDevice(args), args.GetInt("iterations", 10, 1, 10000)), context.Cancel);
+                CommonOptions.ParseDevice(args), args.GetInt("iterations", 10, 1, 10000), CommonOptions.ParsePrecision(args)), context.Cancel);
             return TrainerApp.ExitOk;
         }
         if (args.Positional.Count != 1 || args.Positional[0] != "coreset")

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using EdgePatchCore.Features;
 using EdgePatchCore.Imaging;
+using EdgePatchCore.Scoring;
 using EdgePatchCore.Trainer.Cli;
 
 namespace EdgePatchCore.Trainer.Commands;
@@ -9,9 +10,14 @@ namespace EdgePatchCore.Trainer.Commands;
 internal static class CommonOptions
 {
     public static readonly OptionSpec Device = new("device", "execution provider: auto (CUDA if it loads, else CPU), cpu, cuda", "DEVICE", "auto");
+    public static readonly OptionSpec Precision = new("precision",
+        "bank precision for the kNN: float32 (exact), float16 (half the memory), int8 (VNNI GEMM, candidates re-ranked in float32)",
+        "P", "float32");
     public static readonly OptionSpec Batch = new("batch", "images per backbone run", "N", "8");
 
     public static DeviceKind ParseDevice(CommandLine args) => args.GetParsed("device", DeviceKind.Auto, ExecutionDevice.Parse);
+    public static BankPrecision ParsePrecision(CommandLine args) =>
+        args.GetParsed("precision", BankPrecision.Float32, NearestNeighbourSearch.ParsePrecision);
     public static int ParseBatch(CommandLine args) => args.GetInt("batch", 8, 1, 256);
 
     /// <summary>Fails early, before hours of work, when the output file cannot be written.</summary>

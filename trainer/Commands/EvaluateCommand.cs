@@ -23,6 +23,7 @@ public sealed class EvaluateCommand : ICommand
         new("json", "also write the report as JSON", "FILE"),
         CommonOptions.Batch,
         CommonOptions.Device,
+        CommonOptions.Precision,
     ];
 
     public int Run(CommandLine args, CommandContext context)
@@ -35,8 +36,8 @@ public sealed class EvaluateCommand : ICommand
         var artifact = ArtifactFile.Read(args.Positional[0]);
         var reporter = context.CreateReporter();
         var device = new ExecutionDevice(CommonOptions.ParseDevice(args));
-        using var scorer = new PatchCoreScorer(artifact.Content, device);
-        reporter.Info($"device: {device.Describe()}");
+        using var scorer = new PatchCoreScorer(artifact.Content, device, CommonOptions.ParsePrecision(args));
+        reporter.Info($"device: {device.Describe()}, bank precision {scorer.Precision.ToString().ToLowerInvariant()}");
         var report = new Evaluator(reporter).Evaluate(artifact, scorer, dataset, CommonOptions.ParseBatch(args), context.Cancel);
         PrintTable(report, context.Out);
         if (json is not null)

@@ -24,6 +24,7 @@ public sealed class ScoreCommand : ICommand
         new("threshold", "override the artifact's threshold", "T"),
         CommonOptions.Batch,
         CommonOptions.Device,
+        CommonOptions.Precision,
     ];
 
     public int Run(CommandLine args, CommandContext context)
@@ -34,7 +35,8 @@ public sealed class ScoreCommand : ICommand
         string? heatmap = args.Get("heatmap");
         if (heatmap is not null) CommonOptions.CheckWritable(heatmap);
         float threshold = (float)args.GetDouble("threshold", artifact.Content.Scoring.Threshold, 0, double.MaxValue);
-        using var scorer = new PatchCoreScorer(artifact.Content, new ExecutionDevice(CommonOptions.ParseDevice(args)));
+        using var scorer = new PatchCoreScorer(artifact.Content, new ExecutionDevice(CommonOptions.ParseDevice(args)),
+            CommonOptions.ParsePrecision(args));
         var loader = new ImageLoader();
         int failures = 0;
         var o = context.Out;

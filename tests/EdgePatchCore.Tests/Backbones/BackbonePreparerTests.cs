@@ -23,8 +23,9 @@ public class BackbonePreparerTests
         Assert.Equal([128, 256], prepared.LayerChannels);
         Assert.Equal(PatchAggregation.Reference, prepared.Aggregation);
         Assert.Equal(1024, prepared.Dimensions);
-        // Layers 1-3 (11 MB) + the two fixed aggregation convolutions (14 MB); the full network is 46 MB.
-        Assert.InRange(prepared.Onnx.Length, 20_000_000, 30_000_000);
+        // Layers 1-3 (11 MB) + the sparse aggregation's indices and weights (under 0.1 MB; as dense convolutions
+        // they were 14 MB); the full network is 46 MB.
+        Assert.InRange(prepared.Onnx.Length, 10_000_000, 12_500_000);
         using var fx = new FeatureExtractor(prepared, Spec, new ExecutionDevice(DeviceKind.Cpu));
         Assert.Equal((28, 28), (fx.GridWidth, fx.GridHeight));
     }
@@ -143,20 +144,25 @@ public class ReferenceAggregationTests
         Assert.Equal(new float[] { 1, 0, 1, 0, 0, 1, 0, 1 }, BackbonePreparer.AdaptivePoolMatrix(2, 4));
     }
 
-    [Fact]
-    public void Graph_equals_unfold_pool_aggregate_computed_by_hand()
+    [Theory]
+    [InlineData(64, true)]  // each layer feeds its own half of the outputs: gathered sparse terms
+    [InlineData(63, false)] // output 31 averages values of both layers: the dense convolutions
+    public void Graph_equals_unfold_pool_aggregate_computed_by_hand(int target, bool sparse)
     {
         var spec = new InputSpec { Width = 64, Height = 64 };
-        var options = new BackboneOptions { Aggregation = PatchAggregation.Reference, LayerDimensions = 96, TargetDimensions = 64,
+        var options = new BackboneOptions { Aggregation = PatchAggregation.Reference, LayerDimensions = 96, TargetDimensions = target,
                                             Normalization = InputNormalization.Bgr255ChannelMean };
         var prepared = BackbonePreparer.Prepare(options, spec, exposeLayers: true);
-        Assert.Equal(64, prepared.Dimensions);
+        Assert.Equal(target, prepared.Dimensions);
+        var ops = Onnx.ModelProto.Parser.ParseFrom(prepared.Onnx).Graph.Node.Where(n => n.Output[0].StartsWith("emb_")).Select(n => n.OpType).ToList();
+        Assert.Equal(sparse, !ops.Contains("Conv"));
+        Assert.Equal(sparse, ops.Contains("Gather"));
         var rng = new Random(2);
         var image = Enumerable.Range(0, 3 * 64 * 64).Select(_ => (float)rng.NextDouble()).ToArray();
         using var session = new InferenceSession(prepared.Onnx);
         using var input = OrtValue.CreateTensorValueFromMemory(image, [1, 3, 64, 64]);
         using var outputs = session.Run(new RunOptions(), ["image"], [input], [BackbonePreparer.OutputName, .. prepared.Layers]);
-        var patches = outputs[0].GetTensorDataAsSpan<float>().ToArray();         // [1, 8, 8, 64]
+        var patches = outputs[0].GetTensorDataAsSpan<float>().ToArray();         // [1, 8, 8, target]
         var l2 = outputs[1].GetTensorDataAsSpan<float>().ToArray();              // [1, 128, 8, 8]
         var l3 = outputs[2].GetTensorDataAsSpan<float>().ToArray();              // [1, 256, 4, 4]
 
@@ -197,15 +203,15 @@ public class ReferenceAggregationTests
             Resampling.ResizeBilinear(plane, 4, 4, up, 8, 8);
             for (int i = 0; i < 64; i++) m3[i * 96 + o] = up[i];
         }
-        // Stack the layers [m2, m3] per patch (192 values) and adaptive-pool to 64.
-        var aggregate = BackbonePreparer.AdaptivePoolMatrix(192, 64);
+        // Stack the layers [m2, m3] per patch (192 values) and adaptive-pool to the target.
+        var aggregate = BackbonePreparer.AdaptivePoolMatrix(192, target);
         double maxDiff = 0, maxAbs = 0;
         for (int p = 0; p < 64; p++)
-            for (int t = 0; t < 64; t++)
+            for (int t = 0; t < target; t++)
             {
                 double expected = 0;
                 for (int i = 0; i < 96; i++) expected += aggregate[t * 192 + i] * m2[p * 96 + i] + aggregate[t * 192 + 96 + i] * m3[p * 96 + i];
-                maxDiff = Math.Max(maxDiff, Math.Abs(expected - patches[p * 64 + t]));
+                maxDiff = Math.Max(maxDiff, Math.Abs(expected - patches[p * target + t]));
                 maxAbs = Math.Max(maxAbs, Math.Abs(expected));
             }
         Assert.True(maxDiff <= 1e-4 * maxAbs, $"max difference {maxDiff} at magnitude {maxAbs}");

@@ -135,6 +135,39 @@ public class EndToEndTests(GasketFixture fixture) : IClassFixture<GasketFixture>
         }
     }
 
+    /// <summary>
+    /// The scorer with each bank precision against float32 on real images of the test set: int8 re-ranks its
+    /// candidates exactly, so image and patch scores agree within 1e-5 relative; float16 rounds the bank to
+    /// 11 significant bits, so they agree within 2e-3 relative, and the ranking of the images is the same.
+    /// </summary>
+    [Theory]
+    [InlineData(EdgePatchCore.Scoring.BankPrecision.Int8, 1e-5)]
+    [InlineData(EdgePatchCore.Scoring.BankPrecision.Float16, 2e-3)]
+    public void Bank_precisions_agree_with_float32_within_their_stated_tolerance(EdgePatchCore.Scoring.BankPrecision precision, double tolerance)
+    {
+        var artifact = ArtifactFile.Read(fixture.Artifact);
+        var device = new EdgePatchCore.Features.ExecutionDevice(EdgePatchCore.Features.DeviceKind.Cpu);
+        var files = new[] { "test/good/0000.png", "test/good/0001.png", "test/scratch/0000.png", "test/cut/0001.png", "test/cut/0002.png" }
+            .Select(f => Path.Combine(fixture.Data, f)).ToList();
+        var loader = new EdgePatchCore.Imaging.ImageLoader();
+        List<EdgePatchCore.Scoring.ImageScore> Scores(EdgePatchCore.Scoring.BankPrecision p)
+        {
+            using var scorer = new EdgePatchCore.Scoring.PatchCoreScorer(artifact.Content, device, p);
+            Assert.Equal(p, scorer.Precision);
+            return scorer.ScoreFiles(files, loader, batchSize: 2, (_, r) => Assert.Fail(r)).Select(x => x.Score).ToList();
+        }
+        var exact = Scores(EdgePatchCore.Scoring.BankPrecision.Float32);
+        var other = Scores(precision);
+        for (int i = 0; i < files.Count; i++)
+        {
+            Assert.True(Math.Abs(other[i].Score - exact[i].Score) <= tolerance * exact[i].Score, $"{files[i]}: {other[i].Score} vs {exact[i].Score}");
+            for (int p = 0; p < exact[i].PatchScores.Length; p++)
+                Assert.True(Math.Abs(other[i].PatchScores[p] - exact[i].PatchScores[p]) <= tolerance * exact[i].MaxPatchScore,
+                            $"{files[i]} patch {p}: {other[i].PatchScores[p]} vs {exact[i].PatchScores[p]}");
+        }
+        Assert.Equal(Enumerable.Range(0, files.Count).OrderBy(i => exact[i].Score), Enumerable.Range(0, files.Count).OrderBy(i => other[i].Score));
+    }
+
     [Fact]
     public void Bench_scoring_prints_the_stage_split_and_the_gemm_ceiling()
     {
@@ -144,8 +177,12 @@ public class EndToEndTests(GasketFixture fixture) : IClassFixture<GasketFixture>
         foreach (var batch in new[] { 1, 8 })
             foreach (var stage in new[] { "decode + resize", "backbone + embedding", "kNN + score + map", "total", "frames per second" })
                 Assert.Matches($@"(?m)^\s+{batch} {System.Text.RegularExpressions.Regex.Escape(stage)}\s+\d+\.\d+", r.Out);
-        Assert.Matches(@"kNN alone \(k = 1\): 6272 query patches x \d+ bank rows x 1024 dims in [\d.]+ ms: \d+ query patches/s, [\d.]+ effective GFLOP/s", r.Out);
-        Assert.Matches(@"GEMM ceiling \(plain ONNX Runtime Gemm, same shapes\): [\d.]+ ms, [\d.]+ GFLOP/s; kNN at \d+ % of it", r.Out);
+        Assert.Matches(@"kNN alone \(k = 1\): 6272 query patches x \d+ bank rows x 1024 dims in [\d.]+ ms \(float32\): \d+ query patches/s, [\d.]+ effective GFLOP/s", r.Out);
+        Assert.Matches(@"GEMM ceiling \(plain ONNX Runtime Gemm, same shapes\): [\d.]+ ms, [\d.]+ GFLOP/s; kNN at \d+ % of it \(float32\)", r.Out);
+        Assert.Matches(@"int8 GEMM ceiling \(plain ONNX Runtime MatMulInteger, same shapes\): [\d.]+ ms, [\d.]+ GOP/s; int8 kNN at \d+ % of it", r.Out);
+        // The reduced precisions against float32 on the same patches: int8 re-ranks exactly, so it finds the same rows.
+        Assert.Matches(@"kNN int8: [\d.]+ ms, [\d.]+ effective G\(FL\)OP/s, [\d.]+x float32; same nearest row as float32 for 6272 of 6272 patches", r.Out);
+        Assert.Matches(@"kNN float16: [\d.]+ ms, .* same nearest row as float32 for \d+ of 6272 patches, distances within [\d.E+-]+ relative", r.Out);
     }
 
     [Fact]

@@ -5,29 +5,87 @@ namespace EdgePatchCore.Tests.Scoring;
 
 public class NearestNeighbourSearchTests
 {
-    [Theory]
-    [InlineData(1)]
-    [InlineData(5)]
-    public void Graph_equals_brute_force_in_managed_code(int k)
+    private static (float[] Bank, float[] Queries) Data(int m, int d, int q, int seed)
     {
-        var rng = new Random(11);
-        int m = 300, d = 64, q = 50;
+        // Non-negative, like patch features (averages of ReLU outputs).
+        var rng = new Random(seed);
         var bank = Enumerable.Range(0, m * d).Select(_ => (float)rng.NextDouble()).ToArray();
         var queries = Enumerable.Range(0, q * d).Select(_ => (float)rng.NextDouble()).ToArray();
-        using var knn = new NearestNeighbourSearch(bank, m, d, new ExecutionDevice(DeviceKind.Cpu));
+        return (bank, queries);
+    }
+
+    private static (int Index, double Distance)[] BruteForce(float[] bank, int m, int d, ReadOnlySpan<float> query, int k)
+    {
+        var rows = new (int, double)[m];
+        for (int j = 0; j < m; j++)
+        {
+            double sum = 0;
+            for (int t = 0; t < d; t++) sum += Math.Pow(query[t] - bank[j * d + t], 2);
+            rows[j] = (j, Math.Sqrt(sum));
+        }
+        return rows.OrderBy(x => x.Item2).ThenBy(x => x.Item1).Take(k).ToArray();
+    }
+
+    /// <summary>
+    /// The tolerance each precision promises against a double-precision brute force over the float32 bank:
+    /// float32 and int8 (exact re-rank of int8 candidates) find the same rows, distances within 1e-5 relative;
+    /// float16 finds rows whose distance is within 1e-3 relative of the true k-th nearest (its bank is rounded
+    /// to 11 significant bits, so near ties may swap), distances within 1e-3 relative.
+    /// </summary>
+    [Theory]
+    [InlineData(BankPrecision.Float32, 1)]
+    [InlineData(BankPrecision.Float32, 5)]
+    [InlineData(BankPrecision.Int8, 1)]
+    [InlineData(BankPrecision.Int8, 5)]
+    [InlineData(BankPrecision.Float16, 1)]
+    [InlineData(BankPrecision.Float16, 5)]
+    public void Search_equals_brute_force_in_managed_code_within_the_precision_tolerance(BankPrecision precision, int k)
+    {
+        int m = 700, d = 96, q = 60;
+        var (bank, queries) = Data(m, d, q, seed: 11);
+        using var knn = new NearestNeighbourSearch(bank, m, d, new ExecutionDevice(DeviceKind.Cpu), precision);
         var distances = new float[q * k];
         var indices = new int[q * k];
         knn.Search(queries, q, k, distances, indices);
+        double tolerance = precision == BankPrecision.Float16 ? 1e-3 : 1e-5;
         for (int i = 0; i < q; i++)
         {
-            var expected = Enumerable.Range(0, m)
-                .Select(j => (Index: j, Distance: Math.Sqrt(Enumerable.Range(0, d).Sum(t => Math.Pow(queries[i * d + t] - bank[j * d + t], 2)))))
-                .OrderBy(x => x.Distance).Take(k).ToArray();
+            var expected = BruteForce(bank, m, d, queries.AsSpan(i * d, d), k);
             for (int j = 0; j < k; j++)
             {
-                Assert.Equal(expected[j].Index, indices[i * k + j]);
-                Assert.Equal(expected[j].Distance, distances[i * k + j], 1e-3);
+                double got = distances[i * k + j], want = expected[j].Distance;
+                Assert.True(Math.Abs(got - want) <= tolerance * want, $"query {i} rank {j}: {got} vs {want}");
+                if (precision == BankPrecision.Float16)
+                {
+                    // The row found is as near as the true one, within the tolerance (exactly, in double).
+                    double actual = Math.Sqrt(Enumerable.Range(0, d).Sum(t => Math.Pow(queries[i * d + t] - bank[indices[i * k + j] * d + t], 2)));
+                    Assert.True(actual <= want * (1 + tolerance), $"query {i} rank {j}: row at {actual}, nearest at {want}");
+                }
+                else Assert.Equal(expected[j].Index, indices[i * k + j]);
             }
+        }
+    }
+
+    [Theory]
+    [InlineData(BankPrecision.Float32)]
+    [InlineData(BankPrecision.Float16)]
+    [InlineData(BankPrecision.Int8)]
+    public void Many_queries_in_chunks_equal_one_query_at_a_time(BankPrecision precision)
+    {
+        // 20,000 rows: at most 1,677 queries per run, so 3,000 queries run as two chunks.
+        int m = 20_000, d = 16, q = 3000;
+        var (bank, queries) = Data(m, d, q, seed: 5);
+        using var knn = new NearestNeighbourSearch(bank, m, d, new ExecutionDevice(DeviceKind.Cpu), precision);
+        var all = new float[q];
+        var allIndex = new int[q];
+        knn.Search(queries, q, 1, all, allIndex);
+        var one = new float[1];
+        var oneIndex = new int[1];
+        for (int i = 0; i < q; i += 97)
+        {
+            knn.Search(queries.AsSpan(i * d, d), 1, 1, one, oneIndex);
+            Assert.Equal(oneIndex[0], allIndex[i]);
+            Assert.Equal(one[0], all[i], 1e-5f * one[0]);
         }
     }
 
@@ -35,12 +93,30 @@ public class NearestNeighbourSearchTests
     public void A_query_equal_to_a_bank_row_has_distance_zero_not_nan()
     {
         var bank = new float[] { 1, 2, 3, 4, 5, 6 };
-        using var knn = new NearestNeighbourSearch(bank, 2, 3, new ExecutionDevice(DeviceKind.Cpu));
-        var distances = new float[1];
-        var indices = new int[1];
-        knn.Search(new float[] { 4, 5, 6 }, 1, 1, distances, indices);
-        Assert.Equal(1, indices[0]);
-        Assert.Equal(0f, distances[0], 1e-3f); // the GEMM form can go slightly negative: clamped before the root
-        Assert.False(float.IsNaN(knn.Distance([4f, 5, 6], 1)));
+        foreach (var precision in Enum.GetValues<BankPrecision>())
+        {
+            using var knn = new NearestNeighbourSearch(bank, 2, 3, new ExecutionDevice(DeviceKind.Cpu), precision);
+            var distances = new float[1];
+            var indices = new int[1];
+            knn.Search(new float[] { 4, 5, 6 }, 1, 1, distances, indices);
+            Assert.Equal(1, indices[0]);
+            Assert.Equal(0f, distances[0], 1e-3f); // the GEMM form can go slightly negative: clamped before the root
+            Assert.False(float.IsNaN(knn.Distance([4f, 5, 6], 1)));
+        }
+    }
+
+    [Fact]
+    public void Int8_refuses_a_bank_with_negative_values_and_says_what_to_use()
+    {
+        var e = Assert.Throws<ArgumentException>(() => new NearestNeighbourSearch([1f, -2f, 3f, 4f], 2, 2, new ExecutionDevice(DeviceKind.Cpu), BankPrecision.Int8));
+        Assert.Contains("float32 or float16", e.Message);
+    }
+
+    [Fact]
+    public void Precision_names_parse_and_unknown_ones_are_refused()
+    {
+        Assert.Equal(BankPrecision.Int8, NearestNeighbourSearch.ParsePrecision("INT8"));
+        Assert.Equal(BankPrecision.Float16, NearestNeighbourSearch.ParsePrecision("fp16"));
+        Assert.Contains("expected float32, float16 or int8", Assert.Throws<ArgumentException>(() => NearestNeighbourSearch.ParsePrecision("int4")).Message);
     }
 }
