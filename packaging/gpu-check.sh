@@ -4,7 +4,8 @@
 #      EDGEPATCHCORE_TEST_DEVICE=cuda, so that they fail unless CUDA is really used;
 #   2. generate the synthetic gasket set, then `trainer bench coreset` (plain, accelerated and GPU greedy
 #      selection on the same int8 projection: times and whether the indices are identical) and, when ONNX
-#      Runtime's CUDA provider loads, `trainer build --device cuda` and `trainer bench scoring --device cuda`.
+#      Runtime's CUDA provider loads, `trainer build --device cuda` and `trainer bench scoring --device cuda`
+#      (float32, then the float16 bank on tensor cores) and `trainer evaluate --device cuda`.
 # Without the SDK (a machine that only runs a self-contained build), set TRAINER to that trainer's path:
 #   TRAINER=/opt/edgepatchcore/trainer packaging/gpu-check.sh        (step 1 is then skipped)
 # With GPU_CHECK_PROJECTION=FILE (saved by `trainer bench coreset --save-projection FILE`), step 2 runs only the
@@ -48,6 +49,7 @@ $TRAINER bench coreset --data "$data" --fraction 0.1 --device auto
 echo "== build and scoring on CUDA (needs ONNX Runtime's CUDA provider)"
 if $TRAINER build --product gasket --data "$data" --out "$work/gasket.pcb" --device cuda; then
   $TRAINER bench scoring --artifact "$work/gasket.pcb" --device cuda
+  $TRAINER bench scoring --artifact "$work/gasket.pcb" --device cuda --precision float16 --iterations 5
   $TRAINER evaluate "$work/gasket.pcb" --data "$data" --device cuda
 else
   echo "CUDA build not possible here (see the reason above); the coreset line above still shows the GPU kernel"

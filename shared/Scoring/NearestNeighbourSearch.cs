@@ -34,7 +34,10 @@ public enum BankPrecision
 /// </summary>
 public sealed class NearestNeighbourSearch : IDisposable
 {
-    private const long DistanceBudget = 32L << 20; // scores of Q x M per run (128 MB as float32)
+    // Scores of Q x M per run: 48 Mi values (192 MB as float32). A frame (784 patches) against a 10% MTD bank
+    // (53,704 rows) then runs as one GEMM: each run re-packs the bank for the GEMM (a pass over all of it), so
+    // fewer, larger runs are faster (two runs of 392 cost about 10% more than one of 784).
+    private const long DistanceBudget = 48L << 20;
     public const int MinimumCandidates = 8;
 
     private readonly ExecutionDevice _device;
@@ -47,6 +50,7 @@ public sealed class NearestNeighbourSearch : IDisposable
     private readonly float _int8Step;          // Int8: value of one int8 step of the bank
     private readonly float _halfScale = 1f;    // Float16: power of two divided out, so rows and norms fit half
     private readonly int _chunk;               // largest number of queries per run
+    private readonly bool _managedInt8Selection; // Int8 on the CPU: dots from the graph, candidates picked here
     private readonly Dictionary<int, Run> _runs = [];
     private readonly Dictionary<InferenceSession, OrtIoBinding> _bindings = [];
     private InferenceSession? _nearest, _topK, _candidates;
@@ -59,6 +63,7 @@ public sealed class NearestNeighbourSearch : IDisposable
     private float[] _offsets = [];
     private float[] _partial = [];
     private long[] _index = [];
+    private int[] _dots = [];                  // Int8 on the CPU: the chunk's q x m dot products
     private float[] _best = [];
     private int[] _bestIndex = [];
     private readonly long[] _k = new long[1];
@@ -69,6 +74,10 @@ public sealed class NearestNeighbourSearch : IDisposable
     public BankPrecision Precision { get; }
 
     public NearestNeighbourSearch(float[] bank, int rows, int dimensions, ExecutionDevice device, BankPrecision precision = BankPrecision.Float32)
+        : this(bank, rows, dimensions, device, precision, int8SelectionInGraph: null) { }
+
+    /// <param name="int8SelectionInGraph">Tests: pick int8 candidates in the graph (as on CUDA) rather than in managed code.</param>
+    internal NearestNeighbourSearch(float[] bank, int rows, int dimensions, ExecutionDevice device, BankPrecision precision, bool? int8SelectionInGraph)
     {
         if (bank.Length != (long)rows * dimensions) throw new ArgumentException("bank size does not match rows x dimensions");
         if (rows < 1 || dimensions < 1) throw new ArgumentException("the bank is empty");
@@ -78,6 +87,7 @@ public sealed class NearestNeighbourSearch : IDisposable
         _device = device;
         using (device.CreateSessionOptions()) { } // decides CPU or CUDA before anything is uploaded
         _chunk = (int)Math.Clamp(DistanceBudget / rows, 16, 4096);
+        _managedInt8Selection = precision == BankPrecision.Int8 && !(int8SelectionInGraph ?? device.Actual == DeviceKind.Cuda);
         _norms = new float[rows];
         switch (precision)
         {
@@ -217,6 +227,15 @@ public sealed class NearestNeighbourSearch : IDisposable
                 break;
         }
         _k[0] = width;
+        if (_managedInt8Selection)
+        {
+            var (dotsSession, dotsBinding) = Session(ref _candidates, KnnGraphs.Int8Dots, withK: false);
+            dotsBinding.BindInput("query", run.Query);
+            dotsBinding.BindOutput("dots", run.Dots!);
+            dotsSession.RunWithBinding(_runOptions, dotsBinding);
+            SelectInt8Candidates(q, width);
+            return;
+        }
         var (session, binding) = Precision == BankPrecision.Float32
             ? (k == 1 ? Session(ref _nearest, KnnGraphs.Nearest, withK: false) : Session(ref _topK, KnnGraphs.TopK, withK: true))
             : Session(ref _candidates, Precision == BankPrecision.Int8 ? KnnGraphs.Int8Candidates : KnnGraphs.Float16Candidates, withK: true);
@@ -226,16 +245,73 @@ public sealed class NearestNeighbourSearch : IDisposable
         session.RunWithBinding(_runOptions, binding);
     }
 
+    /// <summary>
+    /// Per query row, the <paramref name="width"/> bank rows with the largest dot - offset (nearest first is not
+    /// needed: they are re-ranked). One SIMD pass: a vector of scores is looked at lane by lane only when one of
+    /// them beats the row's current width-th best, which after the first few hundred columns is rare.
+    /// </summary>
+    private void SelectInt8Candidates(int q, int width)
+    {
+        int m = Rows;
+        void SelectRows(int from, int to)
+        {
+            Span<float> best = stackalloc float[width];
+            Span<int> bestIndex = stackalloc int[width];
+            for (int r = from; r < to; r++)
+            {
+                var dots = _dots.AsSpan(r * m, m);
+                best.Fill(float.NegativeInfinity);
+                bestIndex.Fill(0);
+                float floor = float.NegativeInfinity; // the width-th best so far
+                int j = 0;
+                if (System.Numerics.Vector.IsHardwareAccelerated)
+                {
+                    int lanes = System.Numerics.Vector<int>.Count;
+                    var offsets = MemoryMarshal.Cast<float, System.Numerics.Vector<float>>(_offsets.AsSpan(0, m - m % lanes));
+                    var vectors = MemoryMarshal.Cast<int, System.Numerics.Vector<int>>(dots[..(m - m % lanes)]);
+                    for (int v = 0; v < vectors.Length; v++)
+                    {
+                        var score = System.Numerics.Vector.ConvertToSingle(vectors[v]) - offsets[v];
+                        if (!System.Numerics.Vector.GreaterThanAny(score, new System.Numerics.Vector<float>(floor))) continue;
+                        for (int lane = 0; lane < lanes; lane++)
+                            if (score[lane] > floor) floor = Insert(best, bestIndex, score[lane], v * lanes + lane);
+                    }
+                    j = vectors.Length * lanes;
+                }
+                for (; j < m; j++)
+                {
+                    float score = dots[j] - _offsets[j];
+                    if (score > floor) floor = Insert(best, bestIndex, score, j);
+                }
+                for (int c = 0; c < width; c++) _index[r * width + c] = bestIndex[c];
+            }
+        }
+        if ((long)q * m < 8_000_000) SelectRows(0, q); // a frame against a small bank: not worth waking threads
+        else
+            Parallel.For(0, _device.Threads, new ParallelOptions { MaxDegreeOfParallelism = _device.Threads },
+                t => SelectRows(q * t / _device.Threads, q * (t + 1) / _device.Threads));
+    }
+
+    /// <summary>Inserts into a list kept in descending order; returns the new last (smallest kept) value.</summary>
+    private static float Insert(Span<float> best, Span<int> index, float value, int at)
+    {
+        int i = best.Length - 1;
+        while (i > 0 && best[i - 1] < value) { best[i] = best[i - 1]; index[i] = index[i - 1]; i--; }
+        best[i] = value;
+        index[i] = at;
+        return best[^1];
+    }
+
     /// <summary>Exact distances of each query's candidates; the k nearest, nearest first.</summary>
     private void Rerank(int q, int k, int candidates, Span<float> distances, Span<int> indices)
     {
         if (_best.Length < q * k) (_best, _bestIndex) = (new float[q * k], new int[q * k]);
         float[] best = _best;
         int[] bestIndex = _bestIndex;
-        Parallel.For(0, (q + 63) / 64, new ParallelOptions { MaxDegreeOfParallelism = _device.Threads }, block =>
+        void RerankRows(int from, int to)
         {
             Span<float> row = stackalloc float[Precision == BankPrecision.Float16 ? Dimensions : 0];
-            for (int r = block * 64; r < Math.Min(q, block * 64 + 64); r++)
+            for (int r = from; r < to; r++)
             {
                 var query = _queries.AsSpan(r * Dimensions, Dimensions);
                 float qn = TensorPrimitives.Dot(query, query);
@@ -254,7 +330,13 @@ public sealed class NearestNeighbourSearch : IDisposable
                     ix[at] = m;
                 }
             }
-        });
+        }
+        // A frame's worth (784 x 8 candidates x 1024 dims) takes about 2 ms on one core; waking pool threads for
+        // it sometimes cost more than that.
+        if ((long)q * candidates * Dimensions < 16_000_000) RerankRows(0, q);
+        else
+            Parallel.For(0, _device.Threads, new ParallelOptions { MaxDegreeOfParallelism = _device.Threads },
+                t => RerankRows(q * t / _device.Threads, q * (t + 1) / _device.Threads));
         float unit = Precision == BankPrecision.Float16 ? _halfScale : 1f;
         for (int i = 0; i < q * k; i++)
         {
@@ -305,6 +387,15 @@ public sealed class NearestNeighbourSearch : IDisposable
         _index = GC.AllocateArray<long>(_chunk * width, pinned: true);
     }
 
+    /// <summary>The int32 dot-product buffer for q queries (grown to the largest chunk seen; at most the distance budget).</summary>
+    private void EnsureDots(int q)
+    {
+        if (_dots.Length >= (long)q * Rows) return;
+        foreach (var old in _runs.Values) old.Dispose(); // tensors over the old buffer
+        _runs.Clear();
+        _dots = GC.AllocateArray<int>(q * Rows, pinned: true);
+    }
+
     /// <summary>Tensors over the per-run buffers for one query count and width, made once and reused.</summary>
     private Run RunFor(int q, int width)
     {
@@ -316,6 +407,7 @@ public sealed class NearestNeighbourSearch : IDisposable
             _partial = GC.AllocateArray<float>(q * width, pinned: true);
             _index = GC.AllocateArray<long>(q * width, pinned: true);
         }
+        if (_managedInt8Selection) EnsureDots(q);
         int key = q * 65536 + width;
         if (_runs.TryGetValue(key, out var run)) return run;
         long[] shape = [q, Dimensions];
@@ -330,18 +422,20 @@ public sealed class NearestNeighbourSearch : IDisposable
         var partial = Precision == BankPrecision.Float32
             ? OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, _partial.AsMemory(0, q * width), [q, width])
             : null;
-        run = new Run(query, index, partial);
+        var dots = _managedInt8Selection ? OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, _dots.AsMemory(0, q * Rows), [q, Rows]) : null;
+        run = new Run(query, index, partial, dots);
         _runs[key] = run;
         return run;
     }
 
-    private sealed record Run(OrtValue Query, OrtValue Index, OrtValue? Partial) : IDisposable
+    private sealed record Run(OrtValue Query, OrtValue Index, OrtValue? Partial, OrtValue? Dots) : IDisposable
     {
         public void Dispose()
         {
             Query.Dispose();
             Index.Dispose();
             Partial?.Dispose();
+            Dots?.Dispose();
         }
     }
 
@@ -352,10 +446,10 @@ public sealed class NearestNeighbourSearch : IDisposable
         using var options = _device.CreateSessionOptions();
         slot = new InferenceSession(graph().ToByteArray(), options);
         var binding = slot.CreateIoBinding();
+        var inputs = slot.InputNames.ToHashSet();
         foreach (var (name, value) in _deviceBank) binding.BindInput(name, value);
         if (withK) binding.BindInput("k", Track(OrtValue.CreateTensorValueFromMemory(_k, [1])));
-        if (Precision == BankPrecision.Int8)
-            binding.BindInput("offsets", Track(OrtValue.CreateTensorValueFromMemory(_offsets, [Rows])));
+        if (inputs.Contains("offsets")) binding.BindInput("offsets", Track(OrtValue.CreateTensorValueFromMemory(_offsets, [Rows])));
         _bindings[slot] = binding;
         return (slot, binding);
     }

@@ -72,7 +72,7 @@ public class NearestNeighbourSearchTests
     [InlineData(BankPrecision.Int8)]
     public void Many_queries_in_chunks_equal_one_query_at_a_time(BankPrecision precision)
     {
-        // 20,000 rows: at most 1,677 queries per run, so 3,000 queries run as two chunks.
+        // 20,000 rows: at most 2,516 queries per run, so 3,000 queries run as two chunks.
         int m = 20_000, d = 16, q = 3000;
         var (bank, queries) = Data(m, d, q, seed: 5);
         using var knn = new NearestNeighbourSearch(bank, m, d, new ExecutionDevice(DeviceKind.Cpu), precision);
@@ -86,6 +86,58 @@ public class NearestNeighbourSearchTests
             knn.Search(queries.AsSpan(i * d, d), 1, 1, one, oneIndex);
             Assert.Equal(oneIndex[0], allIndex[i]);
             Assert.Equal(one[0], all[i], 1e-5f * one[0]);
+        }
+    }
+
+    /// <summary>
+    /// The device path (CUDA under packaging/gpu-check.sh, the CPU provider in CI) against the CPU: the bank
+    /// uploaded once and bound, the same rows found, distances within 1e-4 relative (float32, int8; GEMMs
+    /// sum in different orders) or 1e-3 (float16, whose GPU GEMM also accumulates in half precision).
+    /// </summary>
+    [Theory]
+    [Trait("Category", GpuTests.Category)]
+    [InlineData(BankPrecision.Float32)]
+    [InlineData(BankPrecision.Float16)]
+    [InlineData(BankPrecision.Int8)]
+    public void Device_search_equals_the_cpu_search(BankPrecision precision)
+    {
+        int m = 5000, d = 256, q = 784;
+        var (bank, queries) = Data(m, d, q, seed: 3);
+        var device = new ExecutionDevice(GpuTests.Device);
+        using var onDevice = new NearestNeighbourSearch(bank, m, d, device, precision);
+        Assert.Equal(GpuTests.Device, device.Actual);
+        using var onCpu = new NearestNeighbourSearch(bank, m, d, new ExecutionDevice(DeviceKind.Cpu), precision);
+        foreach (int k in new[] { 1, 9 })
+        {
+            var (d1, i1, d2, i2) = (new float[q * k], new int[q * k], new float[q * k], new int[q * k]);
+            onDevice.Search(queries, q, k, d1, i1);
+            onCpu.Search(queries, q, k, d2, i2);
+            double tolerance = precision == BankPrecision.Float16 ? 1e-3 : 1e-4;
+            int same = 0;
+            for (int i = 0; i < q * k; i++)
+            {
+                Assert.True(Math.Abs(d1[i] - d2[i]) <= tolerance * d2[i], $"k={k} #{i}: {d1[i]} vs {d2[i]}");
+                if (i1[i] == i2[i]) same++;
+            }
+            Assert.True(same >= q * k * 0.99, $"k={k}: same rows for {same} of {q * k}"); // near ties may swap
+        }
+    }
+
+    [Fact]
+    public void Int8_candidates_picked_in_managed_code_equal_those_of_the_graph_TopK_used_on_cuda()
+    {
+        int m = 3000, d = 128, q = 500;
+        var (bank, queries) = Data(m, d, q, seed: 8);
+        var cpu = new ExecutionDevice(DeviceKind.Cpu);
+        using var managed = new NearestNeighbourSearch(bank, m, d, cpu, BankPrecision.Int8, int8SelectionInGraph: false);
+        using var graph = new NearestNeighbourSearch(bank, m, d, cpu, BankPrecision.Int8, int8SelectionInGraph: true);
+        foreach (int k in new[] { 1, 3 })
+        {
+            var (d1, i1, d2, i2) = (new float[q * k], new int[q * k], new float[q * k], new int[q * k]);
+            managed.Search(queries, q, k, d1, i1);
+            graph.Search(queries, q, k, d2, i2);
+            Assert.Equal(i2, i1);
+            Assert.Equal(d2, d1);
         }
     }
 
