@@ -38,7 +38,7 @@ public class AgentCommandLineTests
         using var folder = new TempFolder();
         string config = folder.File("agent.json");
         File.WriteAllText(config, """
-            { "Agent": { "Device": "tpu", "Artifact": "/nowhere/model.pcb", "StateDirectory": "STATE",
+            { "Agent": { "Device": "tpu", "BankPrecision": "int4", "Artifact": "/nowhere/model.pcb", "StateDirectory": "STATE",
                          "Broker": { "Port": 70000 }, "Sources": { "Http": { "Url": "ftp://camera/snap.jpg" } } } }
             """.Replace("STATE", folder.File("state")));
         foreach (var args in new[] { new[] { "check-config", "--config", config }, new[] { "--config", config } })
@@ -46,6 +46,7 @@ public class AgentCommandLineTests
             var r = Agent(args);
             Assert.Equal(78, r.Code);
             Assert.Contains("Agent:Device is 'tpu'", r.Error);
+            Assert.Contains("Agent:BankPrecision is 'int4': use float32, float16 or int8", r.Error);
             Assert.Contains("70000 is not a TCP port", r.Error);
             Assert.Contains("ftp://camera/snap.jpg", r.Error);
             Assert.DoesNotContain("   at ", r.Error);
