@@ -71,6 +71,24 @@ public class AgentSourceTests(AgentFixture fixture)
     }
 
     [Fact]
+    public async Task Int8_bank_in_the_agent_gives_the_float32_scores_of_the_trainer()
+    {
+        using var work = new TempFolder();
+        var config = fixture.FolderConfig("int8-test", work, settleMilliseconds: 100);
+        config["Agent:BankPrecision"] = "int8";
+        await using var probe = new MqttProbe(fixture.Broker.Port, "edgepatchcore/int8-test/verdict");
+        await probe.StartAsync();
+        using var host = await AgentFixture.StartAgentAsync(config);
+        var files = fixture.Pngs.Take(3).ToList();
+        for (int i = 0; i < files.Count; i++) TestData.DropCopy(work.File("inbox"), $"q{i}.png", files[i]);
+        Assert.True(await probe.WaitForAsync(p => p.Verdicts().Count >= files.Count, Patience), "verdicts did not arrive");
+        await host.StopAsync();
+        var expected = fixture.TrainerScores(fixture.ModelA, files); // float32, the default
+        foreach (var v in probe.Verdicts())
+            AssertClose(expected[files[int.Parse(v.FrameId[1..^4])]], v.Score!.Value);
+    }
+
+    [Fact]
     public async Task Mqtt_source_takes_frame_id_and_product_from_user_properties()
     {
         using var work = new TempFolder();
