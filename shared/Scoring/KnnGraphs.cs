@@ -37,12 +37,9 @@ internal static class KnnGraphs
     /// </summary>
     public static ModelProto Int8Candidates()
     {
-        var g = new GraphProto { Name = "knn_int8" };
-        g.Input.Add(Tensor("query", DataType.Uint8, "q", "d"));
-        g.Input.Add(Tensor("bank", DataType.Int8, "d", "m"));
+        var g = Int8DotProducts("knn_int8");
         g.Input.Add(FloatTensor("offsets", "m"));
         g.Input.Add(Tensor("k", DataType.Int64, 1));
-        g.Node.Add(Node("MatMulInteger", ["query", "bank"], ["dots"]));
         g.Node.Add(Node("Cast", ["dots"], ["dots_float"], Attr("to", (long)DataType.Float)));
         g.Node.Add(Node("Sub", ["dots_float", "offsets"], ["scores"]));
         g.Node.Add(Node("TopK", ["scores", "k"], ["partial", "index"], Attr("axis", 1L), Attr("largest", 1L), Attr("sorted", 0L))); // re-ranked anyway
@@ -57,12 +54,18 @@ internal static class KnnGraphs
     /// </summary>
     public static ModelProto Int8Dots()
     {
-        var g = new GraphProto { Name = "knn_int8_dots" };
+        var g = Int8DotProducts("knn_int8_dots");
+        g.Output.Add(Tensor("dots", DataType.Int32, "q", "m"));
+        return Model(g);
+    }
+
+    private static GraphProto Int8DotProducts(string name)
+    {
+        var g = new GraphProto { Name = name };
         g.Input.Add(Tensor("query", DataType.Uint8, "q", "d"));
         g.Input.Add(Tensor("bank", DataType.Int8, "d", "m"));
         g.Node.Add(Node("MatMulInteger", ["query", "bank"], ["dots"]));
-        g.Output.Add(Tensor("dots", DataType.Int32, "q", "m"));
-        return Model(g);
+        return g;
     }
 
     /// <summary>Float16 candidates: the Gemm in half precision (tensor cores on a GPU), then TopK.</summary>
