@@ -174,7 +174,7 @@ public sealed class NearestNeighbourSearch : IDisposable
                     float qn = TensorPrimitives.Dot(query, query);
                     for (int j = 0; j < k; j++)
                     {
-                        d[r * k + j] = MathF.Sqrt(Math.Max(0f, _partial[r * k + j] + qn)); // clamp rounding below zero
+                        d[r * k + j] = SquaredToDistance(_partial[r * k + j] + qn);
                         ix[r * k + j] = (int)_index[r * k + j];
                     }
                 }
@@ -187,10 +187,7 @@ public sealed class NearestNeighbourSearch : IDisposable
     public float Distance(ReadOnlySpan<float> query, int bankIndex)
     {
         if (Precision != BankPrecision.Float16)
-        {
-            var m = _bankFloats.AsSpan(bankIndex * Dimensions, Dimensions);
-            return MathF.Sqrt(Math.Max(0f, TensorPrimitives.Dot(query, query) - 2f * TensorPrimitives.Dot(query, m) + _norms[bankIndex]));
-        }
+            return SquaredToDistance(DistanceSquared(query, TensorPrimitives.Dot(query, query), bankIndex, default));
         Span<float> scaled = Dimensions <= 4096 ? stackalloc float[Dimensions] : new float[Dimensions];
         Span<float> row = Dimensions <= 4096 ? stackalloc float[Dimensions] : new float[Dimensions];
         TensorPrimitives.Multiply(query, 1f / _halfScale, scaled);
@@ -352,6 +349,7 @@ public sealed class NearestNeighbourSearch : IDisposable
         return queryNorm - 2f * TensorPrimitives.Dot(query, bankRow) + _norms[m];
     }
 
+    /// <summary>The GEMM form can go slightly below zero by rounding: clamped before the root.</summary>
     private static float SquaredToDistance(float d2) => MathF.Sqrt(Math.Max(0f, d2));
 
     private Span<float> WidenRow(int m, Span<float> row)
