@@ -48,6 +48,14 @@ public static class OnnxBuilder
         return t;
     }
 
+    public static TensorProto Int8Tensor(string name, long[] dims, sbyte[] values)
+    {
+        var t = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Int8 };
+        t.Dims.AddRange(dims);
+        t.RawData = ByteString.CopyFrom(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()));
+        return t;
+    }
+
     public static TensorProto Int64Tensor(string name, long[] dims, long[] values)
     {
         var t = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Int64 };

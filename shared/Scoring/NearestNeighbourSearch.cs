@@ -57,7 +57,6 @@ public sealed class NearestNeighbourSearch : IDisposable
 
     // Per-run buffers, allocated once for the largest chunk.
     private float[] _queries = [];             // the chunk's queries in search units (float16: divided by _halfScale)
-    private float[] _scratch = [];
     private byte[] _queryBytes = [];
     private Float16[] _queryHalves = [];
     private float[] _offsets = [];
@@ -77,7 +76,10 @@ public sealed class NearestNeighbourSearch : IDisposable
         : this(bank, rows, dimensions, device, precision, int8SelectionInGraph: null) { }
 
     /// <param name="int8SelectionInGraph">Tests: pick int8 candidates in the graph (as on CUDA) rather than in managed code.</param>
-    internal NearestNeighbourSearch(float[] bank, int rows, int dimensions, ExecutionDevice device, BankPrecision precision, bool? int8SelectionInGraph)
+    /// <param name="constantBankLimit">Int8 on the CPU: the largest bank (bytes) made a constant of the graph; a
+    /// larger one is bound as an input (an ONNX model, the constant included, must stay below 2 GB).</param>
+    internal NearestNeighbourSearch(float[] bank, int rows, int dimensions, ExecutionDevice device, BankPrecision precision,
+        bool? int8SelectionInGraph, long constantBankLimit = 1L << 30)
     {
         if (bank.Length != (long)rows * dimensions) throw new ArgumentException("bank size does not match rows x dimensions");
         if (rows < 1 || dimensions < 1) throw new ArgumentException("the bank is empty");
@@ -108,8 +110,11 @@ public sealed class NearestNeighbourSearch : IDisposable
                 for (int i = 0; i < rows; i++)
                     for (int j = 0; j < dimensions; j++)
                         transposed[(long)j * rows + i] = (sbyte)MathF.Round(bank[(long)i * dimensions + j] / _int8Step);
-                Upload("bank", transposed, [dimensions, rows]);
                 _offsets = new float[rows];
+                if (_managedInt8Selection && transposed.Length <= constantBankLimit)
+                    Session(ref _candidates, () => KnnGraphs.Int8Dots(OnnxGraphs.OnnxBuilder.Int8Tensor("bank", [dimensions, rows], transposed)), withK: false);
+                else
+                    Upload("bank", transposed, [dimensions, rows]);
                 break;
             case BankPrecision.Float16:
                 float largest = Math.Abs(TensorPrimitives.MaxMagnitude(bank));
@@ -207,13 +212,9 @@ public sealed class NearestNeighbourSearch : IDisposable
             case BankPrecision.Int8:
             {
                 rows.CopyTo(_queries);
-                var source = _queries.AsSpan(0, rows.Length);
-                float max = TensorPrimitives.Max(source);
+                float max = TensorPrimitives.Max(rows);
                 float step = max > 0 && float.IsFinite(max) ? max / 255f : 1f;
-                var scaled = _scratch.AsSpan(0, rows.Length);
-                TensorPrimitives.Multiply(source, 1f / step, scaled);
-                TensorPrimitives.Round(scaled, scaled);
-                TensorPrimitives.ConvertSaturating<float, byte>(scaled, _queryBytes.AsSpan(0, rows.Length));
+                Int8Kernels.Quantize(rows, 1f / step, _queryBytes);
                 // dot_int - ||m||^2 / (2 s_q s_m) is the largest for the nearest m.
                 TensorPrimitives.Multiply(_norms, 1f / (2f * step * _int8Step), _offsets);
                 break;
@@ -226,7 +227,7 @@ public sealed class NearestNeighbourSearch : IDisposable
         _k[0] = width;
         if (_managedInt8Selection)
         {
-            var (dotsSession, dotsBinding) = Session(ref _candidates, KnnGraphs.Int8Dots, withK: false);
+            var (dotsSession, dotsBinding) = Session(ref _candidates, () => KnnGraphs.Int8Dots(), withK: false);
             dotsBinding.BindInput("query", run.Query);
             dotsBinding.BindOutput("dots", run.Dots!);
             dotsSession.RunWithBinding(_runOptions, dotsBinding);
@@ -242,61 +243,21 @@ public sealed class NearestNeighbourSearch : IDisposable
         session.RunWithBinding(_runOptions, binding);
     }
 
-    /// <summary>
-    /// Per query row, the <paramref name="width"/> bank rows with the largest dot - offset (nearest first is not
-    /// needed: they are re-ranked). One SIMD pass: a vector of scores is looked at lane by lane only when one of
-    /// them beats the row's current width-th best, which after the first few hundred columns is rare.
-    /// </summary>
+    /// <summary>Per query row, the <paramref name="width"/> bank rows with the largest dot - offset.</summary>
     private void SelectInt8Candidates(int q, int width)
     {
-        int m = Rows;
-        void SelectRows(int from, int to)
-        {
-            Span<float> best = stackalloc float[width];
-            Span<int> bestIndex = stackalloc int[width];
-            for (int r = from; r < to; r++)
-            {
-                var dots = _dots.AsSpan(r * m, m);
-                best.Fill(float.NegativeInfinity);
-                bestIndex.Fill(0);
-                float floor = float.NegativeInfinity; // the width-th best so far
-                int j = 0;
-                if (System.Numerics.Vector.IsHardwareAccelerated)
-                {
-                    int lanes = System.Numerics.Vector<int>.Count;
-                    var offsets = MemoryMarshal.Cast<float, System.Numerics.Vector<float>>(_offsets.AsSpan(0, m - m % lanes));
-                    var vectors = MemoryMarshal.Cast<int, System.Numerics.Vector<int>>(dots[..(m - m % lanes)]);
-                    for (int v = 0; v < vectors.Length; v++)
-                    {
-                        var score = System.Numerics.Vector.ConvertToSingle(vectors[v]) - offsets[v];
-                        if (!System.Numerics.Vector.GreaterThanAny(score, new System.Numerics.Vector<float>(floor))) continue;
-                        for (int lane = 0; lane < lanes; lane++)
-                            if (score[lane] > floor) floor = Insert(best, bestIndex, score[lane], v * lanes + lane);
-                    }
-                    j = vectors.Length * lanes;
-                }
-                for (; j < m; j++)
-                {
-                    float score = dots[j] - _offsets[j];
-                    if (score > floor) floor = Insert(best, bestIndex, score, j);
-                }
-                for (int c = 0; c < width; c++) _index[r * width + c] = bestIndex[c];
-            }
-        }
-        if ((long)q * m < 8_000_000) SelectRows(0, q); // a frame against a small bank: not worth waking threads
+        var dots = _dots.AsSpan(0, q * Rows);
+        var index = _index.AsSpan(0, q * width);
+        // The pass reads the whole q x m matrix (17 MB for a frame against a 1% MTD bank) once: on two threads
+        // each core streams half of it.
+        int threads = (long)q * Rows < 1_000_000 ? 1 : Math.Min(_device.Threads, q);
+        if (threads == 1) Int8Kernels.SelectLargest(dots, _offsets, q, width, index);
         else
-            Parallel.For(0, _device.Threads, new ParallelOptions { MaxDegreeOfParallelism = _device.Threads },
-                t => SelectRows(q * t / _device.Threads, q * (t + 1) / _device.Threads));
-    }
-
-    /// <summary>Inserts into a list kept in descending order; returns the new last (smallest kept) value.</summary>
-    private static float Insert(Span<float> best, Span<int> index, float value, int at)
-    {
-        int i = best.Length - 1;
-        while (i > 0 && best[i - 1] < value) { best[i] = best[i - 1]; index[i] = index[i - 1]; i--; }
-        best[i] = value;
-        index[i] = at;
-        return best[^1];
+            Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
+            {
+                int from = q * t / threads, to = q * (t + 1) / threads;
+                Int8Kernels.SelectLargest(_dots.AsSpan(from * Rows, (to - from) * Rows), _offsets, to - from, width, _index.AsSpan(from * width, (to - from) * width));
+            });
     }
 
     /// <summary>Exact distances of each query's candidates; the k nearest, nearest first.</summary>
@@ -377,7 +338,6 @@ public sealed class NearestNeighbourSearch : IDisposable
         _queries = GC.AllocateArray<float>(values, pinned: true);
         if (Precision == BankPrecision.Int8)
         {
-            _scratch = new float[values];
             _queryBytes = GC.AllocateArray<byte>(values, pinned: true);
         }
         if (Precision == BankPrecision.Float16) _queryHalves = GC.AllocateArray<Float16>(values, pinned: true);
