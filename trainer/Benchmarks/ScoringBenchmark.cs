@@ -85,60 +85,73 @@ public sealed class ScoringBenchmark(TextWriter output)
 
     /// <summary>
     /// The kNN alone on the last batch's patches with each bank precision, beside the GEMM ceilings of this
-    /// machine measured in the same run: a plain ONNX Runtime Gemm (float32) and MatMulInteger (int8) of the
-    /// same shapes. Reduced precisions also say how often they found float32's nearest row.
+    /// machine: a plain ONNX Runtime Gemm (float32) and MatMulInteger (int8) of the same shapes. All five run in
+    /// turn in each round, and each figure is the median over the rounds, so a busy moment on a shared machine
+    /// slows the kNN and its ceiling alike. Reduced precisions also say how often they found float32's nearest row.
     /// </summary>
     private void KnnVersusGemm(ModelContent content, ExecutionDevice device, float[] queries, int dims, BankPrecision chosen, CancellationToken cancel)
     {
+        const int rounds = 5;
         int q = queries.Length / dims, m = content.Bank.Rows;
         double flop = 2.0 * q * m * dims;
         var bank = content.Bank.ToFloats();
-        var times = new Dictionary<BankPrecision, double>();
-        float[] exactDistances = new float[q];
-        int[] exactIndices = new int[q];
-        foreach (var precision in new[] { BankPrecision.Float32, BankPrecision.Float16, BankPrecision.Int8 })
+        BankPrecision[] precisions = [BankPrecision.Float32, BankPrecision.Float16, BankPrecision.Int8];
+        var searches = precisions.ToDictionary(p => p, p => new NearestNeighbourSearch(bank, m, dims, device, p));
+        var distances = precisions.ToDictionary(p => p, _ => new float[q]);
+        var indices = precisions.ToDictionary(p => p, _ => new int[q]);
+        var times = precisions.ToDictionary(p => p, _ => new List<double>());
+        using var gemm = new PlainGraph(FloatGemm(q, m, dims), device, [("a", queries, [q, dims]), ("b", bank, [m, dims])]);
+        using var integerGemm = new PlainGraph(IntegerGemm(q, m, dims), device, [("a", new byte[queries.Length], [q, dims])]);
+        var gemmTimes = new List<double>();
+        var integerTimes = new List<double>();
+        try
         {
-            using var knn = new NearestNeighbourSearch(bank, m, dims, device, precision);
-            var distances = new float[q];
-            var indices = new int[q];
-            var knnTimes = new List<double>();
-            for (int i = 0; i < 4; i++)
+            for (int round = 0; round <= rounds; round++) // round 0 untimed
             {
+                foreach (var precision in precisions)
+                {
+                    cancel.ThrowIfCancellationRequested();
+                    long t0 = Stopwatch.GetTimestamp();
+                    searches[precision].Search(queries, q, 1, distances[precision], indices[precision]);
+                    if (round > 0) times[precision].Add(Ms(t0, Stopwatch.GetTimestamp()));
+                }
                 cancel.ThrowIfCancellationRequested();
-                long t0 = Stopwatch.GetTimestamp();
-                knn.Search(queries, q, 1, distances, indices);
-                if (i > 0) knnTimes.Add(Ms(t0, Stopwatch.GetTimestamp()));
+                double g = gemm.Time(), i = integerGemm.Time();
+                if (round == 0) continue;
+                gemmTimes.Add(g);
+                integerTimes.Add(i);
             }
-            times[precision] = Percentile.Of(knnTimes, 0.5);
-            if (precision == BankPrecision.Float32)
-            {
-                distances.CopyTo(exactDistances, 0);
-                indices.CopyTo(exactIndices, 0);
-                continue;
-            }
+        }
+        finally
+        {
+            foreach (var search in searches.Values) search.Dispose();
+        }
+
+        var median = precisions.ToDictionary(p => p, p => Percentile.Of(times[p], 0.5));
+        foreach (var precision in precisions.Skip(1))
+        {
             int same = 0;
             double worst = 0;
+            var exactDistances = distances[BankPrecision.Float32];
             for (int i = 0; i < q; i++)
             {
-                if (indices[i] == exactIndices[i]) same++;
-                if (exactDistances[i] > 0) worst = Math.Max(worst, Math.Abs(distances[i] - exactDistances[i]) / exactDistances[i]);
+                if (indices[precision][i] == indices[BankPrecision.Float32][i]) same++;
+                if (exactDistances[i] > 0) worst = Math.Max(worst, Math.Abs(distances[precision][i] - exactDistances[i]) / exactDistances[i]);
             }
-            output.WriteLine($"kNN {Name(precision)}: {times[precision]:F1} ms, {flop / times[precision] / 1e6:F1} effective G(FL)OP/s, " +
-                             $"{times[BankPrecision.Float32] / times[precision]:F2}x float32; same nearest row as float32 for {same} of {q} patches, " +
+            output.WriteLine($"kNN {Name(precision)}: {median[precision]:F1} ms, {flop / median[precision] / 1e6:F1} effective G(FL)OP/s, " +
+                             $"{median[BankPrecision.Float32] / median[precision]:F2}x float32; same nearest row as float32 for {same} of {q} patches, " +
                              $"distances within {worst:E1} relative");
         }
 
-        double knnMs = times[chosen];
-        double gemmMs = Ceiling(FloatGemm(q, m, dims), device, [("a", queries, [q, dims]), ("b", bank, [m, dims])], ["c"], cancel);
-        double knnGflops = flop / times[BankPrecision.Float32] / 1e6, gemmGflops = flop / gemmMs / 1e6;
+        double knnMs = median[chosen];
+        double gemmMs = Percentile.Of(gemmTimes, 0.5), intMs = Percentile.Of(integerTimes, 0.5);
         output.WriteLine($"kNN alone (k = 1): {q} query patches x {m} bank rows x {dims} dims in {knnMs:F1} ms ({Name(chosen)}): " +
                          $"{q / knnMs * 1000:F0} query patches/s, {flop / knnMs / 1e6:F1} effective GFLOP/s");
-        output.WriteLine($"GEMM ceiling (plain ONNX Runtime Gemm, same shapes): {gemmMs:F1} ms, {gemmGflops:F1} GFLOP/s; " +
-                         $"kNN at {knnGflops / gemmGflops:P0} of it (float32)");
-        var u8 = new byte[queries.Length];
-        double intMs = Ceiling(IntegerGemm(q, m, dims), device, [("a", u8, [q, dims])], ["c"], cancel);
+        output.WriteLine($"GEMM ceiling (plain ONNX Runtime Gemm, same shapes): {gemmMs:F1} ms, {flop / gemmMs / 1e6:F1} GFLOP/s; " +
+                         $"kNN at {gemmMs / median[BankPrecision.Float32]:P0} of it (float32)");
         output.WriteLine($"int8 GEMM ceiling (plain ONNX Runtime MatMulInteger, same shapes, constant bank): {intMs:F1} ms, {flop / intMs / 1e6:F1} GOP/s; " +
-                         $"int8 kNN at {intMs / times[BankPrecision.Int8]:P0} of it");
+                         $"int8 kNN at {intMs / median[BankPrecision.Int8]:P0} of it");
+        output.WriteLine($"(medians of {rounds} rounds, each running the three searches and both ceilings in turn)");
     }
 
     private static string Name(BankPrecision p) => p.ToString().ToLowerInvariant();
@@ -164,30 +177,38 @@ public sealed class ScoringBenchmark(TextWriter output)
         return Model(g);
     }
 
-    /// <summary>Median time of a plain graph run (3 timed runs after a warm-up).</summary>
-    private static double Ceiling(ModelProto graph, ExecutionDevice device, (string Name, Array Data, long[] Shape)[] inputs, string[] outputs, CancellationToken cancel)
+    /// <summary>One plain graph with its inputs, for timing single runs.</summary>
+    private sealed class PlainGraph : IDisposable
     {
-        using var sessionOptions = device.CreateSessionOptions();
-        using var session = new InferenceSession(graph.ToByteArray(), sessionOptions);
-        var values = inputs.Select(i => i.Data.GetType() == typeof(float[]) ? OrtValue.CreateTensorValueFromMemory((float[])i.Data, i.Shape)
-            : i.Data.GetType() == typeof(byte[]) ? OrtValue.CreateTensorValueFromMemory((byte[])i.Data, i.Shape)
-            : OrtValue.CreateTensorValueFromMemory((sbyte[])i.Data, i.Shape)).ToArray(); // exact types: sbyte[] and byte[] pass for each other in 'is'
-        try
+        private readonly InferenceSession _session;
+        private readonly RunOptions _runOptions = new();
+        private readonly string[] _names;
+        private readonly OrtValue[] _values;
+        private readonly string[] _outputs;
+
+        public PlainGraph(ModelProto graph, ExecutionDevice device, (string Name, Array Data, long[] Shape)[] inputs)
         {
-            using var runOptions = new RunOptions();
-            var times = new List<double>();
-            for (int i = 0; i < 4; i++)
-            {
-                cancel.ThrowIfCancellationRequested();
-                long t0 = Stopwatch.GetTimestamp();
-                using (session.Run(runOptions, inputs.Select(x => x.Name).ToArray(), values, outputs)) { }
-                if (i > 0) times.Add(Ms(t0, Stopwatch.GetTimestamp()));
-            }
-            return Percentile.Of(times, 0.5);
+            using var sessionOptions = device.CreateSessionOptions();
+            _session = new InferenceSession(graph.ToByteArray(), sessionOptions);
+            _names = inputs.Select(i => i.Name).ToArray();
+            _values = inputs.Select(i => i.Data.GetType() == typeof(float[]) ? OrtValue.CreateTensorValueFromMemory((float[])i.Data, i.Shape)
+                : OrtValue.CreateTensorValueFromMemory((byte[])i.Data, i.Shape)).ToArray(); // exact types: sbyte[] passes for byte[] in 'is'
+            _outputs = _session.OutputNames.ToArray();
         }
-        finally
+
+        /// <summary>Milliseconds of one run.</summary>
+        public double Time()
         {
-            foreach (var v in values) v.Dispose();
+            long t0 = Stopwatch.GetTimestamp();
+            using (_session.Run(_runOptions, _names, _values, _outputs)) { }
+            return Ms(t0, Stopwatch.GetTimestamp());
+        }
+
+        public void Dispose()
+        {
+            foreach (var v in _values) v.Dispose();
+            _runOptions.Dispose();
+            _session.Dispose();
         }
     }
 
