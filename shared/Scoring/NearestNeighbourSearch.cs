@@ -1,5 +1,6 @@
 using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics.X86;
 using EdgePatchCore.Features;
 using Google.Protobuf;
 using Microsoft.ML.OnnxRuntime;
@@ -53,6 +54,7 @@ public sealed class NearestNeighbourSearch : IDisposable
     private readonly Float16[]? _bankHalves;   // Float16: rows / _halfScale
     private readonly float[] _norms;           // ||m||^2 of the rows the distances are computed on
     private readonly float _int8Step;          // Int8: value of one int8 step of the bank
+    private readonly float _queryLevels;       // Int8: largest uint8 value of a query (255, or 127: see NeedsReducedQueryRange)
     private readonly float _halfScale = 1f;    // Float16: power of two divided out, so rows and norms fit half
     private readonly int _chunk;               // largest number of queries per run
     private readonly bool _managedInt8Selection; // Int8 on the CPU: dots from the graph, candidates picked here
@@ -78,13 +80,9 @@ public sealed class NearestNeighbourSearch : IDisposable
     public BankPrecision Precision { get; }
 
     public NearestNeighbourSearch(float[] bank, int rows, int dimensions, ExecutionDevice device, BankPrecision precision = BankPrecision.Float32)
-        : this(bank, rows, dimensions, device, precision, int8SelectionInGraph: null) { }
+        : this(bank, rows, dimensions, device, precision, new SearchTuning()) { }
 
-    /// <param name="int8SelectionInGraph">Tests: pick int8 candidates in the graph (as on CUDA) rather than in managed code.</param>
-    /// <param name="constantBankLimit">Int8 on the CPU: the largest bank (bytes) made a constant of the graph; a
-    /// larger one is bound as an input (an ONNX model, the constant included, must stay below 2 GB).</param>
-    internal NearestNeighbourSearch(float[] bank, int rows, int dimensions, ExecutionDevice device, BankPrecision precision,
-        bool? int8SelectionInGraph, long constantBankLimit = 1L << 30)
+    internal NearestNeighbourSearch(float[] bank, int rows, int dimensions, ExecutionDevice device, BankPrecision precision, SearchTuning tuning)
     {
         if (bank.Length != (long)rows * dimensions) throw new ArgumentException("bank size does not match rows x dimensions");
         if (rows < 1 || dimensions < 1) throw new ArgumentException("the bank is empty");
@@ -93,7 +91,8 @@ public sealed class NearestNeighbourSearch : IDisposable
         Precision = precision;
         _device = device;
         using (device.CreateSessionOptions()) { } // decides CPU or CUDA before anything is uploaded
-        _managedInt8Selection = precision == BankPrecision.Int8 && !(int8SelectionInGraph ?? device.Actual == DeviceKind.Cuda);
+        _managedInt8Selection = precision == BankPrecision.Int8 && !(tuning.Int8SelectionInGraph ?? device.Actual == DeviceKind.Cuda);
+        _queryLevels = (tuning.ReducedQueryRange ?? NeedsReducedQueryRange(device)) ? 127f : 255f;
         _chunk = (int)Math.Clamp((_managedInt8Selection ? Int8DotsBudget : DistanceBudget) / rows, 16, 4096);
         _norms = new float[rows];
         switch (precision)
@@ -116,7 +115,7 @@ public sealed class NearestNeighbourSearch : IDisposable
                     for (int j = 0; j < dimensions; j++)
                         transposed[(long)j * rows + i] = (sbyte)MathF.Round(bank[(long)i * dimensions + j] / _int8Step);
                 _offsets = new float[rows];
-                if (_managedInt8Selection && transposed.Length <= constantBankLimit)
+                if (_managedInt8Selection && transposed.Length <= tuning.ConstantBankLimit)
                     Session(ref _candidates, () => KnnGraphs.Int8Dots(OnnxGraphs.OnnxBuilder.Int8Tensor("bank", [dimensions, rows], transposed)), withK: false);
                 else
                     Upload("bank", transposed, [dimensions, rows]);
@@ -144,6 +143,15 @@ public sealed class NearestNeighbourSearch : IDisposable
         }
     }
 
+    /// <summary>
+    /// x86 CPUs without VNNI multiply uint8 by int8 with vpmaddubsw, which adds pairs of products into a
+    /// saturating int16: 2 x 255 x 127 overflows it, 2 x 127 x 127 does not. There the queries use 7 bits (what
+    /// ONNX Runtime's own quantiser calls reduce_range); the candidates are re-ranked exactly either way. VNNI
+    /// (vpdpbusd) and ARM's dot products accumulate in int32, and so does CUDA.
+    /// </summary>
+    private static bool NeedsReducedQueryRange(ExecutionDevice device) =>
+        device.Actual == DeviceKind.Cpu && X86Base.IsSupported && !AvxVnni.IsSupported && !Avx10v1.IsSupported;
+
     public static BankPrecision ParsePrecision(string text) => text.ToLowerInvariant() switch
     {
         "float32" or "fp32" => BankPrecision.Float32,
@@ -161,6 +169,8 @@ public sealed class NearestNeighbourSearch : IDisposable
         if (k < 1 || k > Rows) throw new ArgumentOutOfRangeException(nameof(k), $"k must be in 1..{Rows}");
         if (queries.Length < (long)count * Dimensions || distances.Length < (long)count * k || indices.Length < (long)count * k)
             throw new ArgumentException("query, distance or index span too short");
+        if (count < 0) throw new ArgumentOutOfRangeException(nameof(count));
+        if (count == 0) return;
         lock (_gate) SearchLocked(queries, count, k, distances, indices);
     }
 
@@ -218,7 +228,7 @@ public sealed class NearestNeighbourSearch : IDisposable
             {
                 rows.CopyTo(_queries);
                 float max = TensorPrimitives.Max(rows);
-                float step = max > 0 && float.IsFinite(max) ? max / 255f : 1f;
+                float step = max > 0 && float.IsFinite(max) ? max / _queryLevels : 1f;
                 Int8Kernels.Quantize(rows, 1f / step, _queryBytes);
                 // dot_int - ||m||^2 / (2 s_q s_m) is the largest for the nearest m.
                 TensorPrimitives.Multiply(_norms, 1f / (2f * step * _int8Step), _offsets);
@@ -466,3 +476,10 @@ public sealed class NearestNeighbourSearch : IDisposable
         _runOptions.Dispose();
     }
 }
+
+/// <summary>Choices the search makes by itself, made explicit for tests.</summary>
+/// <param name="Int8SelectionInGraph">Pick int8 candidates in the graph (as on CUDA) rather than in managed code.</param>
+/// <param name="ConstantBankLimit">Int8 on the CPU: the largest bank (bytes) made a constant of the graph; a
+/// larger one is bound as an input (an ONNX model, the constant included, must stay below 2 GB).</param>
+/// <param name="ReducedQueryRange">Int8: 7-bit queries (x86 without VNNI) rather than 8-bit.</param>
+internal sealed record SearchTuning(bool? Int8SelectionInGraph = null, long ConstantBankLimit = 1L << 30, bool? ReducedQueryRange = null);

@@ -59,12 +59,36 @@ public class Int8KernelsTests
         var bank = Enumerable.Range(0, m * d).Select(_ => (float)rng.NextDouble()).ToArray();
         var queries = Enumerable.Range(0, q * d).Select(_ => (float)rng.NextDouble()).ToArray();
         var cpu = new ExecutionDevice(DeviceKind.Cpu);
-        using var constant = new NearestNeighbourSearch(bank, m, d, cpu, BankPrecision.Int8, int8SelectionInGraph: false);
-        using var bound = new NearestNeighbourSearch(bank, m, d, cpu, BankPrecision.Int8, int8SelectionInGraph: false, constantBankLimit: 0);
+        using var constant = new NearestNeighbourSearch(bank, m, d, cpu, BankPrecision.Int8, new SearchTuning(Int8SelectionInGraph: false));
+        using var bound = new NearestNeighbourSearch(bank, m, d, cpu, BankPrecision.Int8, new SearchTuning(Int8SelectionInGraph: false, ConstantBankLimit: 0));
         var (d1, i1, d2, i2) = (new float[q * 3], new int[q * 3], new float[q * 3], new int[q * 3]);
         constant.Search(queries, q, 3, d1, i1);
         bound.Search(queries, q, 3, d2, i2);
         Assert.Equal(i2, i1);
         Assert.Equal(d2, d1);
+    }
+
+    /// <summary>
+    /// x86 CPUs without VNNI get 7-bit queries (their u8 x s8 instruction saturates at int16): coarser candidates,
+    /// but re-ranked exactly, so the rows and distances are float32's (checked on the data where 8-bit and 7-bit
+    /// runs pick different candidates).
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Int8_with_8_or_7_bit_queries_finds_float32s_rows_and_distances(bool reduced)
+    {
+        int m = 2000, d = 256, q = 300;
+        var rng = new Random(12);
+        var bank = Enumerable.Range(0, m * d).Select(_ => (float)rng.NextDouble()).ToArray();
+        var queries = Enumerable.Range(0, q * d).Select(_ => (float)rng.NextDouble()).ToArray();
+        var cpu = new ExecutionDevice(DeviceKind.Cpu);
+        using var exact = new NearestNeighbourSearch(bank, m, d, cpu, BankPrecision.Float32);
+        using var int8 = new NearestNeighbourSearch(bank, m, d, cpu, BankPrecision.Int8, new SearchTuning(ReducedQueryRange: reduced));
+        var (d1, i1, d2, i2) = (new float[q * 3], new int[q * 3], new float[q * 3], new int[q * 3]);
+        exact.Search(queries, q, 3, d1, i1);
+        int8.Search(queries, q, 3, d2, i2);
+        Assert.Equal(i1, i2);
+        for (int i = 0; i < q * 3; i++) Assert.True(Math.Abs(d1[i] - d2[i]) <= 1e-5 * d1[i], $"#{i}: {d2[i]} vs {d1[i]}");
     }
 }

@@ -129,8 +129,8 @@ public class NearestNeighbourSearchTests
         int m = 3000, d = 128, q = 500;
         var (bank, queries) = Data(m, d, q, seed: 8);
         var cpu = new ExecutionDevice(DeviceKind.Cpu);
-        using var managed = new NearestNeighbourSearch(bank, m, d, cpu, BankPrecision.Int8, int8SelectionInGraph: false);
-        using var graph = new NearestNeighbourSearch(bank, m, d, cpu, BankPrecision.Int8, int8SelectionInGraph: true);
+        using var managed = new NearestNeighbourSearch(bank, m, d, cpu, BankPrecision.Int8, new SearchTuning(Int8SelectionInGraph: false));
+        using var graph = new NearestNeighbourSearch(bank, m, d, cpu, BankPrecision.Int8, new SearchTuning(Int8SelectionInGraph: true));
         foreach (int k in new[] { 1, 3 })
         {
             var (d1, i1, d2, i2) = (new float[q * k], new int[q * k], new float[q * k], new int[q * k]);
@@ -155,6 +155,18 @@ public class NearestNeighbourSearchTests
             Assert.Equal(0f, distances[0], 1e-3f); // the GEMM form can go slightly negative: clamped before the root
             Assert.False(float.IsNaN(knn.Distance([4f, 5, 6], 1)));
         }
+    }
+
+    [Theory]
+    [InlineData(BankPrecision.Float32)]
+    [InlineData(BankPrecision.Float16)]
+    [InlineData(BankPrecision.Int8)]
+    public void No_queries_is_no_work_and_no_error(BankPrecision precision)
+    {
+        var (bank, _) = Data(50, 8, 0, seed: 2);
+        using var knn = new NearestNeighbourSearch(bank, 50, 8, new ExecutionDevice(DeviceKind.Cpu), precision);
+        knn.Search([], 0, 1, [], []);
+        Assert.Throws<ArgumentOutOfRangeException>(() => knn.Search([], -1, 1, [], []));
     }
 
     [Fact]
