@@ -31,13 +31,14 @@ internal static class KnnGraphs
     }
 
     /// <summary>
-    /// Int8 candidates: MatMulInteger of uint8 queries (one scale per run) with the int8 bank (one scale),
-    /// minus per-row offsets ||m||^2 / (2 s_q s_m): the largest values are the nearest rows. Patch features
-    /// are non-negative (averages of ReLU outputs), so uint8 without a zero point keeps all 8 bits.
+    /// Int8 candidates, the whole selection in the graph (CUDA): MatMulInteger of the queries (one scale per run)
+    /// with the int8 bank (one scale), minus per-row offsets ||m||^2 / (2 s_q s_m): the largest values are the
+    /// nearest rows. The queries are int8 holding 0..127 (patch features are non-negative: averages of ReLU
+    /// outputs), because ONNX Runtime's CUDA MatMulInteger has a kernel for int8 x int8 only.
     /// </summary>
     public static ModelProto Int8Candidates()
     {
-        var g = Int8DotProducts("knn_int8");
+        var g = Int8DotProducts("knn_int8", DataType.Int8);
         g.Input.Add(FloatTensor("offsets", "m"));
         g.Input.Add(Tensor("k", DataType.Int64, 1));
         g.Node.Add(Node("Cast", ["dots"], ["dots_float"], Attr("to", (long)DataType.Float)));
@@ -48,7 +49,8 @@ internal static class KnnGraphs
     }
 
     /// <summary>
-    /// Int8 dot products only (uint8 queries x int8 bank, int32 out). On the CPU the candidates are then picked
+    /// Int8 dot products only (uint8 queries x int8 bank, int32 out: the CPU's VNNI instruction multiplies
+    /// exactly that, so the queries keep all 8 bits). On the CPU the candidates are then picked
     /// in managed code (<see cref="Int8Kernels.SelectLargest"/>): ONNX Runtime's Cast + Sub + TopK over the
     /// same matrix took about as long as the MatMulInteger itself. With <paramref name="constantBank"/> (d x m)
     /// the bank is part of the graph rather than an input: ONNX Runtime then packs it for its GEMM once, when the
@@ -56,7 +58,7 @@ internal static class KnnGraphs
     /// </summary>
     public static ModelProto Int8Dots(TensorProto? constantBank = null)
     {
-        var g = Int8DotProducts("knn_int8_dots");
+        var g = Int8DotProducts("knn_int8_dots", DataType.Uint8);
         if (constantBank is not null)
         {
             g.Input.Remove(g.Input.Single(i => i.Name == "bank"));
@@ -67,10 +69,10 @@ internal static class KnnGraphs
         return Model(g);
     }
 
-    private static GraphProto Int8DotProducts(string name)
+    private static GraphProto Int8DotProducts(string name, DataType queryType)
     {
         var g = new GraphProto { Name = name };
-        g.Input.Add(Tensor("query", DataType.Uint8, "q", "d"));
+        g.Input.Add(Tensor("query", queryType, "q", "d"));
         g.Input.Add(Tensor("bank", DataType.Int8, "d", "m"));
         g.Node.Add(Node("MatMulInteger", ["query", "bank"], ["dots"]));
         return g;

@@ -54,7 +54,8 @@ public sealed class NearestNeighbourSearch : IDisposable
     private readonly Float16[]? _bankHalves;   // Float16: rows / _halfScale
     private readonly float[] _norms;           // ||m||^2 of the rows the distances are computed on
     private readonly float _int8Step;          // Int8: value of one int8 step of the bank
-    private readonly float _queryLevels;       // Int8: largest uint8 value of a query (255, or 127: see NeedsReducedQueryRange)
+    private readonly float _queryLevels;       // Int8: largest quantised value of a query (255, or 127: see NeedsReducedQueryRange)
+    private readonly bool _requireDevice;      // tests: refuse a graph that would run any node on the CPU beside CUDA
     private readonly float _halfScale = 1f;    // Float16: power of two divided out, so rows and norms fit half
     private readonly int _chunk;               // largest number of queries per run
     private readonly bool _managedInt8Selection; // Int8 on the CPU: dots from the graph, candidates picked here
@@ -92,7 +93,10 @@ public sealed class NearestNeighbourSearch : IDisposable
         _device = device;
         using (device.CreateSessionOptions()) { } // decides CPU or CUDA before anything is uploaded
         _managedInt8Selection = precision == BankPrecision.Int8 && !(tuning.Int8SelectionInGraph ?? device.Actual == DeviceKind.Cuda);
-        _queryLevels = (tuning.ReducedQueryRange ?? NeedsReducedQueryRange(device)) ? 127f : 255f;
+        // Graph selection (CUDA) feeds the queries as int8: ONNX Runtime's CUDA MatMulInteger takes int8 x int8
+        // only (a uint8 input would put the node on the CPU, copying the bank back on every run). 7 bits then.
+        _queryLevels = !_managedInt8Selection || (tuning.ReducedQueryRange ?? NeedsReducedQueryRange(device)) ? 127f : 255f;
+        _requireDevice = tuning.RequireDeviceForEveryNode;
         _chunk = (int)Math.Clamp((_managedInt8Selection ? Int8DotsBudget : DistanceBudget) / rows, 16, 4096);
         _norms = new float[rows];
         switch (precision)
@@ -387,7 +391,10 @@ public sealed class NearestNeighbourSearch : IDisposable
         int n = q * Dimensions;
         OrtValue query = Precision switch
         {
-            BankPrecision.Int8 => OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, _queryBytes.AsMemory(0, n), shape),
+            BankPrecision.Int8 when _managedInt8Selection => OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, _queryBytes.AsMemory(0, n), shape),
+            // The same bytes (0..127) read as int8; the array is pinned, so its address stays put.
+            BankPrecision.Int8 => OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, Microsoft.ML.OnnxRuntime.Tensors.TensorElementType.Int8, shape,
+                Marshal.UnsafeAddrOfPinnedArrayElement(_queryBytes, 0), n),
             BankPrecision.Float16 => OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, _queryHalves.AsMemory(0, n), shape),
             _ => OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, _queries.AsMemory(0, n), shape),
         };
@@ -417,6 +424,7 @@ public sealed class NearestNeighbourSearch : IDisposable
     {
         if (slot is not null) return (slot, _bindings[slot]);
         using var options = _device.CreateSessionOptions();
+        if (_requireDevice && _device.Actual == DeviceKind.Cuda) options.AddSessionConfigEntry("session.disable_cpu_ep_fallback", "1");
         slot = new InferenceSession(graph().ToByteArray(), options);
         var binding = slot.CreateIoBinding();
         var inputs = slot.InputNames.ToHashSet();
@@ -481,5 +489,8 @@ public sealed class NearestNeighbourSearch : IDisposable
 /// <param name="Int8SelectionInGraph">Pick int8 candidates in the graph (as on CUDA) rather than in managed code.</param>
 /// <param name="ConstantBankLimit">Int8 on the CPU: the largest bank (bytes) made a constant of the graph; a
 /// larger one is bound as an input (an ONNX model, the constant included, must stay below 2 GB).</param>
-/// <param name="ReducedQueryRange">Int8: 7-bit queries (x86 without VNNI) rather than 8-bit.</param>
-internal sealed record SearchTuning(bool? Int8SelectionInGraph = null, long ConstantBankLimit = 1L << 30, bool? ReducedQueryRange = null);
+/// <param name="ReducedQueryRange">Int8 on the CPU: 7-bit queries (x86 without VNNI) rather than 8-bit.</param>
+/// <param name="RequireDeviceForEveryNode">On CUDA: fail to load a graph that ONNX Runtime would run partly on the
+/// CPU (a node without a CUDA kernel), instead of running it there with copies in between.</param>
+internal sealed record SearchTuning(bool? Int8SelectionInGraph = null, long ConstantBankLimit = 1L << 30, bool? ReducedQueryRange = null,
+    bool RequireDeviceForEveryNode = false);

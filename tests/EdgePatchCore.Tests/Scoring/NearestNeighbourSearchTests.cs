@@ -91,7 +91,7 @@ public class NearestNeighbourSearchTests
 
     /// <summary>
     /// The device path (CUDA under packaging/gpu-check.sh, the CPU provider in CI) against the CPU: the bank
-    /// uploaded once and bound, the same rows found, distances within 1e-4 relative (float32, int8; GEMMs
+    /// uploaded once and bound, every node of the graphs run by CUDA (loading fails otherwise), the same rows found, distances within 1e-4 relative (float32, int8; GEMMs
     /// sum in different orders) or 1e-3 (float16, whose GPU GEMM also accumulates in half precision).
     /// </summary>
     [Theory]
@@ -104,7 +104,7 @@ public class NearestNeighbourSearchTests
         int m = 5000, d = 256, q = 784;
         var (bank, queries) = Data(m, d, q, seed: 3);
         var device = new ExecutionDevice(GpuTests.Device);
-        using var onDevice = new NearestNeighbourSearch(bank, m, d, device, precision);
+        using var onDevice = new NearestNeighbourSearch(bank, m, d, device, precision, new SearchTuning(RequireDeviceForEveryNode: true));
         Assert.Equal(GpuTests.Device, device.Actual);
         using var onCpu = new NearestNeighbourSearch(bank, m, d, new ExecutionDevice(DeviceKind.Cpu), precision);
         foreach (int k in new[] { 1, 9 })
@@ -123,8 +123,13 @@ public class NearestNeighbourSearchTests
         }
     }
 
+    /// <summary>
+    /// The CUDA int8 graph (int8 x int8 MatMulInteger on 7-bit queries, Cast + Sub + TopK), run here on the CPU
+    /// provider, against the CPU's path (uint8 x int8 on 8-bit queries, candidates picked in managed code):
+    /// different candidates at most, the same rows and distances after the exact re-rank.
+    /// </summary>
     [Fact]
-    public void Int8_candidates_picked_in_managed_code_equal_those_of_the_graph_TopK_used_on_cuda()
+    public void Int8_search_with_candidates_picked_in_managed_code_equals_the_graph_selection_used_on_cuda()
     {
         int m = 3000, d = 128, q = 500;
         var (bank, queries) = Data(m, d, q, seed: 8);
