@@ -101,7 +101,10 @@ public sealed class ScoringBenchmark(TextWriter output)
         var indices = precisions.ToDictionary(p => p, _ => new int[q]);
         var times = precisions.ToDictionary(p => p, _ => new List<double>());
         using var gemm = new PlainGraph(FloatGemm(q, m, dims), device, [("a", queries, [q, dims]), ("b", bank, [m, dims])]);
-        using var integerGemm = new PlainGraph(IntegerGemm(q, m, dims), device, [("a", new byte[queries.Length], [q, dims])]);
+        // As in the search: uint8 queries on the CPU, int8 on CUDA (its MatMulInteger takes int8 x int8 only).
+        bool cuda = device.Actual == DeviceKind.Cuda;
+        using var integerGemm = new PlainGraph(IntegerGemm(q, m, dims, cuda), device,
+            [("a", cuda ? new sbyte[queries.Length] : new byte[queries.Length], [q, dims])]);
         var gemmTimes = new List<double>();
         var integerTimes = new List<double>();
         try
@@ -167,10 +170,10 @@ public sealed class ScoringBenchmark(TextWriter output)
     }
 
     /// <summary>The bank is a constant here as in the int8 search on the CPU (packed once for the GEMM, not per run).</summary>
-    private static ModelProto IntegerGemm(int q, int m, int dims)
+    private static ModelProto IntegerGemm(int q, int m, int dims, bool signedQueries)
     {
         var g = new GraphProto { Name = "gemm_int8" };
-        g.Input.Add(Tensor("a", TensorProto.Types.DataType.Uint8, q, dims));
+        g.Input.Add(Tensor("a", signedQueries ? TensorProto.Types.DataType.Int8 : TensorProto.Types.DataType.Uint8, q, dims));
         g.Initializer.Add(Int8Tensor("b", [dims, m], new sbyte[(long)dims * m]));
         g.Node.Add(Node("MatMulInteger", ["a", "b"], ["c"]));
         g.Output.Add(Tensor("c", TensorProto.Types.DataType.Int32, q, m));
@@ -192,7 +195,8 @@ public sealed class ScoringBenchmark(TextWriter output)
             _session = new InferenceSession(graph.ToByteArray(), sessionOptions);
             _names = inputs.Select(i => i.Name).ToArray();
             _values = inputs.Select(i => i.Data.GetType() == typeof(float[]) ? OrtValue.CreateTensorValueFromMemory((float[])i.Data, i.Shape)
-                : OrtValue.CreateTensorValueFromMemory((byte[])i.Data, i.Shape)).ToArray(); // exact types: sbyte[] passes for byte[] in 'is'
+                : i.Data.GetType() == typeof(byte[]) ? OrtValue.CreateTensorValueFromMemory((byte[])i.Data, i.Shape)
+                : OrtValue.CreateTensorValueFromMemory((sbyte[])i.Data, i.Shape)).ToArray(); // exact types: sbyte[] passes for byte[] in 'is'
             _outputs = _session.OutputNames.ToArray();
         }
 
