@@ -17,7 +17,8 @@ public sealed class BenchCommand : ICommand
         "--save-projection instead of extracting features (packaging/gpu-bundle.sh uses that).\n" +
         "scoring: per-frame latency of an artifact at batch 1 and 8 (median, p95) split into decode + resize,\n" +
         "backbone + embedding and kNN + score + map, frames per second, then the kNN alone (query patches/s,\n" +
-        "effective GFLOP/s) beside a plain ONNX Runtime Gemm of the same shapes measured in the same run.\n" +
+        "effective GFLOP/s) with each bank precision, beside plain ONNX Runtime Gemm (float32) and MatMulInteger\n" +
+        "(int8) runs of the same shapes, all timed in turn in the same rounds (--precision picks the one timed above).\n" +
         "knn: embeds 8 frames, exports the bank and their patches (raw float32) to --export DIR and times the\n" +
         "kNN alone for k = 1 and k = 9; bench/knn-vs-faiss.sh runs faiss on the same files.";
 
