@@ -14,7 +14,11 @@ public enum BankPrecision
 {
     /// <summary>Exact: squared distances by one float32 GEMM, nearest by ArgMin/TopK.</summary>
     Float32 = 0,
-    /// <summary>Half the bank's memory (tensor cores on a GPU): candidates by a float16 GEMM, re-ranked in float32.</summary>
+    /// <summary>
+    /// For GPUs: half the bank's device memory and the GEMM on tensor cores; candidates by a float16 GEMM,
+    /// re-ranked in float32. (On an x86 CPU ONNX Runtime has no half Gemm and converts the bank to float32 on
+    /// every run: no faster, and more memory, than float32.)
+    /// </summary>
     Float16 = 1,
     /// <summary>
     /// 2.5-3x the float32 search's speed on a CPU with VNNI (a quarter of the bank's bytes streamed): candidates

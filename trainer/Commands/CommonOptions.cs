@@ -11,7 +11,7 @@ internal static class CommonOptions
 {
     public static readonly OptionSpec Device = new("device", "execution provider: auto (CUDA if it loads, else CPU), cpu, cuda", "DEVICE", "auto");
     public static readonly OptionSpec Precision = new("precision",
-        "bank precision for the kNN: float32 (exact), float16 (half the memory), int8 (VNNI GEMM, candidates re-ranked in float32)",
+        "bank precision for the kNN: float32 (exact), float16 (GPUs: half the device memory, tensor cores), int8 (fastest on a CPU; candidates re-ranked in float32)",
         "P", "float32");
     public static readonly OptionSpec Batch = new("batch", "images per backbone run", "N", "8");
 
