@@ -91,8 +91,9 @@ public class NearestNeighbourSearchTests
 
     /// <summary>
     /// The device path (CUDA under packaging/gpu-check.sh, the CPU provider in CI) against the CPU: the bank
-    /// uploaded once and bound, every node of the graphs run by CUDA (loading fails otherwise), the same rows found, distances within 1e-4 relative (float32, int8; GEMMs
-    /// sum in different orders) or 1e-3 (float16, whose GPU GEMM also accumulates in half precision).
+    /// uploaded once and bound, every node of the graphs run by CUDA (loading fails otherwise), the same rows
+    /// found, distances within 1e-4 relative (float32, int8; GEMMs sum in different orders) or 1e-3 (float16,
+    /// whose GPU GEMM also accumulates in half precision).
     /// </summary>
     [Theory]
     [Trait("Category", GpuTests.Category)]
