@@ -18,9 +18,10 @@ public sealed record ScoringBenchmarkOptions(string Artifact, string? Images, De
 
 /// <summary>
 /// Scoring latency of one artifact, per frame and split by stage (decode + resize, backbone + embedding,
-/// kNN + score + map), at batch 1 and batch 8; then the kNN alone in query patches per second and
-/// effective GFLOP/s, beside the GEMM ceiling of this machine measured in the same run (a plain
-/// ONNX Runtime Gemm of the same shapes), so the figure says how close the kNN is to the hardware.
+/// kNN + score + map), at batch 1 and batch 8; then the kNN alone with each bank precision, in query
+/// patches per second and effective GFLOP/s, beside the GEMM ceilings of this machine measured in the same
+/// rounds (plain ONNX Runtime Gemm and MatMulInteger of the same shapes), so the figures say how close the
+/// kNN is to the hardware.
 /// </summary>
 public sealed class ScoringBenchmark(TextWriter output)
 {
