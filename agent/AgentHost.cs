@@ -51,8 +51,10 @@ public static class AgentHost
         {
             var o = sp.GetRequiredService<IOptions<AgentOptions>>().Value;
             return new Outbox(Path.Combine(o.ResolvedStateDirectory, "outbox"), o.Publishing.OutboxMaxMessages, o.Publishing.OutboxSync,
-                              sp.GetRequiredService<ILogger<Outbox>>());
+                              sp.GetRequiredService<ILogger<Outbox>>(), o.Publishing.OutboxMaxBytes);
         });
+        services.AddSingleton(sp => new Trust.ReleaseLedger(sp.GetRequiredService<IOptions<AgentOptions>>().Value.ResolvedStateDirectory));
+        services.AddSingleton<Trust.ModelAdmission>();
         services.AddSingleton<AgentEvents>();
         services.AddSingleton<ModelStore.ModelStore>();
         services.AddSingleton<FrameQueue>();

@@ -25,13 +25,16 @@ public static class AgentProgram
           /etc/edgepatchcore/agent.json (or --config FILE), EDGEPATCHCORE__Agent__Key environment variables,
           --Agent:Key=value arguments.
         main keys:
-          Agent:Artifact              the .pcb model (or Agent:Models:N:Artifact, one per product)
+          Agent:Artifact              the .pcb model (or Agent:Models:N:Artifact, one per product; :Product pins a slot's product)
           Agent:Device                auto | cpu | cuda                        (default auto)
           Agent:DeviceId              names the device in topics               (default: host name)
           Agent:TopicPrefix           default edgepatchcore/{DeviceId}
           Agent:StateDirectory        outbox location (default $STATE_DIRECTORY or /var/lib/edgepatchcore)
           Agent:TrustedKeys:N         public keys (trainer keygen) whose signed artifacts are accepted;
-                                      Agent:RequireSignature defaults to true once a key is set
+                                      Agent:RequireSignature defaults to true once a key is set.
+                                      Over-the-air deployment (trainer deploy) is on only with a trusted key
+                                      (or Agent:Deployment:AllowUnsigned=true, lab use only); see docs/SECURITY.md
+          Agent:Deployment            MaxArtifactBytes (1 GiB), TransferExpiryMinutes (60)
           Agent:Broker:Host/Port      MQTT broker (default localhost:1883); Username, PasswordFile (or Password
                                       from EDGEPATCHCORE__Agent__Broker__Password); Tls, CaFile,
                                       ClientCertificateFile, ClientKeyFile
@@ -39,9 +42,15 @@ public static class AgentProgram
           Agent:Sources:Mqtt:Topic    topic carrying JPEG/PNG frames (user properties frameId, product)
           Agent:Sources:Mjpeg:Command command printing an MJPEG stream ("-" = standard input); :Arguments
           Agent:Sources:Http:Url      snapshot URL polled every :IntervalMilliseconds
-          Agent:Pipeline:QueueCapacity / MaxBatch, Agent:Publishing:Heatmaps / MetricsIntervalSeconds
+          Agent:Limits                MaxWidth x MaxHeight (the camera's size, default 8192 x 6144), MaxPixels (their
+                                      product), MaxFrameBytes (64 MiB), MaxAspectRatio (16), MaxJpegScans (64),
+                                      DecodeTimeoutMilliseconds (5000), AcceptTiff (false)
+          Agent:Pipeline:QueueCapacity / MaxBatch, Agent:Publishing:Heatmaps / MetricsIntervalSeconds /
+                                      OutboxMaxMessages / OutboxMaxBytes / MaxPublishAttempts
         topics: {prefix}/verdict, /status (retained, Will = offline), /metrics, /heatmap, /event,
                 /deploy/request and /deploy/status (trainer deploy)
+        exit codes: 0 stopped on request, 1 a failure stopped the agent (systemd restarts it), 2 usage,
+                    78 configuration error (systemd does not restart)
         """;
 
     public static async Task<int> RunAsync(string[] args)
@@ -81,8 +90,38 @@ public static class AgentProgram
             return ExitConfig;
         }
         using var host = builder.Build();
-        await host.RunAsync();
-        return ExitOk;
+        return await RunHostAsync(host);
+    }
+
+    /// <summary>Runs the host until it stops; the exit code says whether it stopped because it was asked to (0) or because something failed (1).</summary>
+    public static async Task<int> RunHostAsync(IHost host)
+    {
+        try
+        {
+            await host.StartAsync();
+            await host.WaitForShutdownAsync();
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // A service that failed to start: systemd must see a failure (and restart the agent), never a clean exit.
+            Console.Error.WriteLine($"error: the agent stopped: {e.GetType().Name}: {e.Message}");
+            return ExitFailure;
+        }
+        return ExitCodeAfterStop(host);
+    }
+
+    /// <summary>
+    /// 0 when the host stopped because it was asked to (SIGTERM, Ctrl-C); 1 when it stopped because a
+    /// service failed (the host stops on an unhandled exception in a background service), so that
+    /// systemd's Restart=on-failure restarts the agent.
+    /// </summary>
+    public static int ExitCodeAfterStop(IHost host)
+    {
+        var failed = host.Services.GetServices<IHostedService>().OfType<BackgroundService>()
+            .Where(s => s.ExecuteTask is { IsFaulted: true }).ToList();
+        foreach (var service in failed)
+            Console.Error.WriteLine($"error: {service.GetType().Name} failed: {service.ExecuteTask!.Exception?.GetBaseException().Message}");
+        return failed.Count == 0 ? ExitOk : ExitFailure;
     }
 
     private static int CheckConfig(string[] args)
@@ -113,6 +152,8 @@ public static class AgentProgram
     {
         var problems = OptionsValidator.Validate(options);
         string state = options.ResolvedStateDirectory;
+        try { _ = new Trust.ReleaseLedger(state); }
+        catch (InvalidOperationException e) { problems.Add(e.Message); }
         try
         {
             Directory.CreateDirectory(Path.Combine(state, "outbox"));

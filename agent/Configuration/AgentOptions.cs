@@ -29,6 +29,7 @@ public sealed class AgentOptions
     public double ArtifactPollSeconds { get; set; } = 2;
 
     public BrokerOptions Broker { get; set; } = new();
+    public DeploymentOptions Deployment { get; set; } = new();
     public SourcesOptions Sources { get; set; } = new();
     public PipelineOptions Pipeline { get; set; } = new();
     public PublishingOptions Publishing { get; set; } = new();
@@ -49,6 +50,8 @@ public sealed class AgentOptions
 public sealed class ModelOptions
 {
     public string Artifact { get; set; } = "";
+    /// <summary>The product this slot serves; when set, a model for another product is refused here. Names the slot for `trainer deploy --slot`.</summary>
+    public string? Product { get; set; }
     /// <summary>Overrides the artifact's calibrated threshold on this device.</summary>
     public double? Threshold { get; set; }
 }
@@ -65,6 +68,25 @@ public sealed class BrokerOptions
     public string PasswordFile { get; set; } = "";
     /// <summary>The password itself, for EDGEPATCHCORE__Agent__Broker__Password from a secret store; never logged.</summary>
     public string Password { get; set; } = "";
+
+    /// <summary>systemd's LoadCredential= name for the password: $CREDENTIALS_DIRECTORY/mqtt-password.</summary>
+    public const string PasswordCredential = "mqtt-password";
+
+    /// <summary>
+    /// <see cref="PasswordFile"/>, or, when neither it nor <see cref="Password"/> is set, the systemd credential
+    /// (LoadCredential=mqtt-password:FILE in the unit) when one was passed and is not empty.
+    /// </summary>
+    public string ResolvedPasswordFile
+    {
+        get
+        {
+            if (!string.IsNullOrEmpty(PasswordFile) || !string.IsNullOrEmpty(Password)) return PasswordFile;
+            string? dir = Environment.GetEnvironmentVariable("CREDENTIALS_DIRECTORY");
+            if (string.IsNullOrEmpty(dir)) return "";
+            string credential = System.IO.Path.Combine(dir, PasswordCredential);
+            return File.Exists(credential) && new FileInfo(credential).Length > 0 ? credential : "";
+        }
+    }
     /// <summary>Connect with TLS (the usual port is 8883).</summary>
     public bool Tls { get; set; }
     /// <summary>PEM file of the CA(s) that signed the broker's certificate; empty = the system's trusted roots.</summary>
@@ -77,6 +99,17 @@ public sealed class BrokerOptions
     public uint SessionExpirySeconds { get; set; } = 86_400;
     public int ReconnectMinMilliseconds { get; set; } = 250;
     public int ReconnectMaxMilliseconds { get; set; } = 30_000;
+}
+
+/// <summary>Over-the-air deployment (`trainer deploy`). On only with trusted keys, or with <see cref="AllowUnsigned"/>.</summary>
+public sealed class DeploymentOptions
+{
+    /// <summary>Accept unsigned models over the air when no TrustedKeys are set. Lab use only: anyone who can publish to the broker can then replace the model.</summary>
+    public bool AllowUnsigned { get; set; }
+    /// <summary>Largest artifact a deploy may announce (bytes).</summary>
+    public long MaxArtifactBytes { get; set; } = 1L << 30;
+    /// <summary>A transfer that has not moved for this long is deleted with its chunks.</summary>
+    public double TransferExpiryMinutes { get; set; } = 60;
 }
 
 public sealed class SourcesOptions
@@ -137,6 +170,10 @@ public sealed class PublishingOptions
     public bool Heatmaps { get; set; }
     /// <summary>Outbox cap: beyond it the oldest unpublished verdicts are discarded (counted and logged).</summary>
     public int OutboxMaxMessages { get; set; } = 100_000;
+    /// <summary>Outbox cap in bytes, applied the same way.</summary>
+    public long OutboxMaxBytes { get; set; } = 1L << 30;
+    /// <summary>A message the broker refuses (or drops the connection over) this many times in a row is set aside in outbox/rejected/.</summary>
+    public int MaxPublishAttempts { get; set; } = 5;
     /// <summary>fsync each outbox entry, so that a power cut loses nothing (turn off only on wear-sensitive storage).</summary>
     public bool OutboxSync { get; set; } = true;
 }
@@ -144,7 +181,25 @@ public sealed class PublishingOptions
 public sealed class FrameLimitsOptions
 {
     public long MaxFrameBytes { get; set; } = 64L << 20;
-    public long MaxPixels { get; set; } = 50_000_000;
+    /// <summary>The camera's size: wider or taller frames are refused before decoding.</summary>
+    public int MaxWidth { get; set; } = 8192;
+    public int MaxHeight { get; set; } = 6144;
+    /// <summary>Most pixels per frame; default MaxWidth x MaxHeight.</summary>
+    public long? MaxPixels { get; set; }
+    public long ResolvedMaxPixels => MaxPixels ?? (long)MaxWidth * MaxHeight;
+    /// <summary>Longer side over shorter side.</summary>
+    public double MaxAspectRatio { get; set; } = 16;
+    /// <summary>Scans per progressive JPEG (each re-reads the whole image).</summary>
+    public int MaxJpegScans { get; set; } = 64;
+    /// <summary>Time one decode may take before the frame gets an error verdict.</summary>
+    public int DecodeTimeoutMilliseconds { get; set; } = 5000;
     /// <summary>Frames are JPEG, PNG or BMP; TIFF only when turned on (its decoder is a larger attack surface).</summary>
     public bool AcceptTiff { get; set; }
+
+    public Imaging.ImageLimits ToImageLimits() => new()
+    {
+        MaxBytes = MaxFrameBytes, MaxWidth = MaxWidth, MaxHeight = MaxHeight, MaxPixels = ResolvedMaxPixels,
+        MaxAspectRatio = MaxAspectRatio, MaxJpegScans = MaxJpegScans, DecodeTimeout = TimeSpan.FromMilliseconds(DecodeTimeoutMilliseconds),
+        AcceptTiff = AcceptTiff,
+    };
 }

@@ -17,6 +17,13 @@ public static class OptionsValidator
         for (int i = 0; i < o.Models.Count; i++)
             Check(!string.IsNullOrWhiteSpace(o.Models[i].Artifact), $"Agent:Models:{i}:Artifact is empty");
         foreach (var model in o.AllModels)
+            Check(model.Product is null || EdgePatchCore.Deployment.DeployProtocol.IsValidName(model.Product), $"the product of {model.Artifact} must be a short name without '/'");
+        Check(o.AllModels.Select(m => m.Artifact).Where(a => !string.IsNullOrWhiteSpace(a)).Select(Path.GetFullPath).Distinct().Count()
+              == o.AllModels.Count(m => !string.IsNullOrWhiteSpace(m.Artifact)), "two models are configured with the same artifact file");
+        var d = o.Deployment;
+        Check(d.MaxArtifactBytes is >= 1 and <= Artifacts.ArtifactFile.MaxBytes, $"Agent:Deployment:MaxArtifactBytes must be 1..{Artifacts.ArtifactFile.MaxBytes}");
+        Check(d.TransferExpiryMinutes > 0, "Agent:Deployment:TransferExpiryMinutes must be positive");
+        foreach (var model in o.AllModels)
             Check(model.Threshold is null || (model.Threshold > 0 && double.IsFinite(model.Threshold.Value)), $"threshold for {model.Artifact} must be a positive number");
         Check(o.ArtifactPollSeconds > 0, "Agent:ArtifactPollSeconds must be positive");
         Check(!(o.RequireSignature == true && o.TrustedKeys.Count == 0), "Agent:RequireSignature is on but no Agent:TrustedKeys are configured");
@@ -72,7 +79,14 @@ public static class OptionsValidator
         Check(o.Pipeline.MaxBatch is >= 1 and <= 64, "Agent:Pipeline:MaxBatch must be 1..64");
         Check(o.Publishing.MetricsIntervalSeconds > 0, "Agent:Publishing:MetricsIntervalSeconds must be positive");
         Check(o.Publishing.OutboxMaxMessages >= 1, "Agent:Publishing:OutboxMaxMessages must be at least 1");
-        Check(o.Limits.MaxFrameBytes > 0 && o.Limits.MaxPixels > 0, "Agent:Limits: MaxFrameBytes and MaxPixels must be positive");
+        Check(o.Publishing.OutboxMaxBytes >= 1 << 20, "Agent:Publishing:OutboxMaxBytes must be at least 1 MiB");
+        Check(o.Publishing.MaxPublishAttempts >= 1, "Agent:Publishing:MaxPublishAttempts must be at least 1");
+        var l = o.Limits;
+        Check(l.MaxFrameBytes > 0 && l.ResolvedMaxPixels > 0, "Agent:Limits: MaxFrameBytes and MaxPixels must be positive");
+        Check(l.MaxWidth >= 8 && l.MaxHeight >= 8, "Agent:Limits: MaxWidth and MaxHeight must be at least 8");
+        Check(l.MaxAspectRatio >= 1, "Agent:Limits:MaxAspectRatio must be at least 1");
+        Check(l.MaxJpegScans >= 1, "Agent:Limits:MaxJpegScans must be at least 1");
+        Check(l.DecodeTimeoutMilliseconds >= 10, "Agent:Limits:DecodeTimeoutMilliseconds must be at least 10");
         return problems;
     }
 

@@ -1,10 +1,14 @@
 using System.Security.Cryptography;
 using System.Text.Json;
 using System.Threading.Channels;
+using System.Threading.RateLimiting;
 using EdgePatchCore.Agent.Configuration;
+using EdgePatchCore.Agent.ModelStore;
 using EdgePatchCore.Agent.Publishing;
+using EdgePatchCore.Agent.Trust;
 using EdgePatchCore.Artifacts;
 using EdgePatchCore.Deployment;
+using EdgePatchCore.FileSystem;
 using Microsoft.Extensions.Options;
 using MQTTnet;
 using MQTTnet.Packets;
@@ -12,266 +16,491 @@ using MQTTnet.Packets;
 namespace EdgePatchCore.Agent.Deployment;
 
 /// <summary>
-/// Receives artifacts over MQTT from `trainer deploy` (see <see cref="DeployProtocol"/>): stores verified
-/// chunks under {state}/deploy/{transfer}, so an interrupted transfer resumes; on commit checks the
-/// whole file's hash and the artifact itself (checksum, signature rules), keeps the served file as
-/// {state}/deploy/previous/NAME, renames the new one over the served path and waits until the model
-/// store serves it. Answers on {prefix}/deploy/status. `rollback` swaps the previous file back in.
+/// Receives artifacts over MQTT from `trainer deploy` (see <see cref="DeployProtocol"/>) into the slot a
+/// deploy names, one transfer per slot: verified chunks are stored under {state}/deploy/transfers/{id}, so
+/// an interrupted transfer resumes, and transfers idle for Deployment:TransferExpiryMinutes are deleted.
+/// On commit: the whole file's hash, then the artifact is admitted (<see cref="ModelAdmission"/>), built and
+/// warmed up off to the side, and only then installed over the served file (the file it replaces is kept as
+/// {state}/deploy/previous/NAME) and swapped in. A refusal at any step leaves the served model and its file
+/// untouched. Requests are taken off the MQTT receive loop without ever waiting (a full queue drops them),
+/// so nothing here can hold up frame intake. Answers on {prefix}/deploy/status.
 /// </summary>
 public sealed class DeployService : BackgroundService
 {
+    private sealed record Request(string Type, Dictionary<string, string> Properties, byte[] Payload);
+
+    private sealed class Transfer(DeployBegin begin, string directory, ModelOptions slot)
+    {
+        public DeployBegin Begin { get; } = begin;
+        public string Directory { get; } = directory;
+        public ModelOptions Slot { get; } = slot;
+        public bool[] Received { get; } = new bool[begin.ChunkCount];
+        public int ReceivedCount;
+        public DateTime LastActivityUtc = DateTime.UtcNow;
+    }
+
     private readonly AgentOptions _options;
     private readonly ModelStore.ModelStore _models;
+    private readonly ModelAdmission _admission;
     private readonly Outbox _outbox;
-    private readonly string _statusTopic;
-    private readonly string _root;
+    private readonly BrokerConnection _broker;
+    private readonly string _prefix, _statusTopic, _root;
     private readonly ILogger<DeployService> _logger;
-    private readonly Channel<(string Type, Dictionary<string, string> Properties, byte[] Payload)> _requests =
-        Channel.CreateBounded<(string, Dictionary<string, string>, byte[])>(new BoundedChannelOptions(256) { FullMode = BoundedChannelFullMode.Wait });
+    private readonly Channel<Request> _requests = Channel.CreateBounded<Request>(new BoundedChannelOptions(64)
+        { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
+    private readonly TokenBucketRateLimiter _replies = new(new TokenBucketRateLimiterOptions
+        { TokenLimit = 50, TokensPerPeriod = 20, ReplenishmentPeriod = TimeSpan.FromSeconds(1), QueueLimit = 0, AutoReplenishment = true });
+    private readonly Dictionary<string, Transfer> _byId = new(StringComparer.Ordinal);
+    private long _droppedRequests, _droppedReplies;
 
-    public DeployService(IOptions<AgentOptions> options, ModelStore.ModelStore models, Outbox outbox, TopicNames topics,
+    public DeployService(IOptions<AgentOptions> options, ModelStore.ModelStore models, ModelAdmission admission, Outbox outbox, TopicNames topics,
                          BrokerConnection broker, ILogger<DeployService> logger)
     {
         _options = options.Value;
         _models = models;
+        _admission = admission;
         _outbox = outbox;
+        _broker = broker;
         _logger = logger;
+        _prefix = topics.Prefix;
         _statusTopic = DeployProtocol.StatusTopic(topics.Prefix);
         _root = Path.Combine(_options.ResolvedStateDirectory, "deploy");
         broker.Subscribe(DeployProtocol.RequestTopic(topics.Prefix), OnRequest);
     }
 
-    private async Task OnRequest(MqttApplicationMessageReceivedEventArgs e)
+    /// <summary>Requests dropped because the queue was full (a flood).</summary>
+    public long DroppedRequests => Interlocked.Read(ref _droppedRequests);
+
+    private Task OnRequest(MqttApplicationMessageReceivedEventArgs e)
     {
-        var properties = (e.ApplicationMessage.UserProperties ?? []).GroupBy(p => p.Name).ToDictionary(g => g.Key, g => g.First().ReadValueAsString());
+        var message = e.ApplicationMessage;
+        var properties = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var p in (message.UserProperties ?? []).Take(16))
+            properties.TryAdd(p.Name, p.ReadValueAsString());
         string type = properties.GetValueOrDefault(DeployProtocol.TypeProperty, "");
-        // Work happens off the MQTT receive loop (a commit waits for the model to load).
-        await _requests.Writer.WriteAsync((type, properties, System.Buffers.BuffersExtensions.ToArray(e.ApplicationMessage.Payload)));
+        if (message.Payload.Length > DeployProtocol.MaxChunkBytes || !_requests.Writer.TryWrite(new Request(type, properties, System.Buffers.BuffersExtensions.ToArray(message.Payload))))
+        {
+            long n = Interlocked.Increment(ref _droppedRequests);
+            if (n == 1 || n % 1000 == 0) _logger.LogWarning("Deploy: dropped a {Type} request (queue full or payload too large; {Count} so far)", type, n);
+        }
+        return Task.CompletedTask; // never waits: frames share this receive loop
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        await foreach (var (type, properties, payload) in _requests.Reader.ReadAllAsync(stoppingToken))
+        await Task.Yield();
+        if (!_admission.DeploymentEnabled)
+            _logger.LogWarning("Over-the-air deployment is off: no Agent:TrustedKeys are configured (deploy requests are refused). " +
+                               "Give the agent the plant's public key to turn it on");
+        else if (_admission.Trusted.Count == 0)
+            _logger.LogWarning("Agent:Deployment:AllowUnsigned is on: UNSIGNED models are accepted over the air from anyone who can publish to " +
+                               "{Topic}. Use this in a lab only; configure Agent:TrustedKeys on a production line", DeployProtocol.RequestTopic(_prefix));
+        Recover();
+        var sweep = DateTime.UtcNow;
+        var sweepEvery = TimeSpan.FromSeconds(Math.Clamp(_options.Deployment.TransferExpiryMinutes * 30, 1, 30)); // twice per expiry, at most every 30 s
+        while (!stoppingToken.IsCancellationRequested)
         {
+            Request? request = null;
+            using (var wait = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken))
+            {
+                wait.CancelAfter(sweepEvery);
+                try { request = await _requests.Reader.ReadAsync(wait.Token); }
+                catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested) { }
+            }
+            if (DateTime.UtcNow - sweep >= sweepEvery)
+            {
+                sweep = DateTime.UtcNow;
+                Expire();
+            }
+            if (request is null) continue;
+            string transfer = request.Properties.GetValueOrDefault(DeployProtocol.TransferProperty, "?");
             try
             {
-                switch (type)
-                {
-                    case DeployProtocol.Begin: Begin(JsonSerializer.Deserialize<DeployBegin>(payload, DeployProtocol.Json)!); break;
-                    case DeployProtocol.Chunk: Chunk(properties, payload); break;
-                    case DeployProtocol.Commit: await CommitAsync(properties.GetValueOrDefault(DeployProtocol.TransferProperty, ""), stoppingToken); break;
-                    case DeployProtocol.Rollback: await RollbackAsync(JsonSerializer.Deserialize<DeployRollback>(payload, DeployProtocol.Json)!, stoppingToken); break;
-                    default: _logger.LogWarning("Ignoring a deploy request of unknown type '{Type}'", type); break;
-                }
+                await HandleAsync(request, stoppingToken);
             }
-            catch (Exception ex) when (ex is JsonException or IOException or UnauthorizedAccessException or ArgumentException or NullReferenceException)
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested) { break; }
+            catch (Exception ex) // a malformed request or a disk fault is an answer, never the end of the service
             {
-                string transfer = properties.GetValueOrDefault(DeployProtocol.TransferProperty, "?");
-                _logger.LogError("Deploy request {Type} ({Transfer}) failed: {Reason}", type, transfer, ex.Message);
-                Reply(new DeployStatus(transfer, DeployProtocol.Refused, Reason: $"{type} failed: {ex.Message}"));
+                _logger.LogError("Deploy request {Type} ({Transfer}) failed: {Reason}", request.Type, Text.Cap(transfer, 64), ex.Message);
+                Reply(new DeployStatus(Text.Cap(transfer, 64), DeployProtocol.Refused, Reason: Text.Cap($"{request.Type} failed: {ex.Message}", 512)));
             }
+        }
+    }
+
+    private async Task HandleAsync(Request request, CancellationToken cancel)
+    {
+        switch (request.Type)
+        {
+            case DeployProtocol.Begin:
+                Begin(JsonSerializer.Deserialize<DeployBegin>(request.Payload, DeployProtocol.Json) ?? throw new JsonException("empty begin"));
+                break;
+            case DeployProtocol.Chunk:
+                Chunk(request.Properties, request.Payload);
+                break;
+            case DeployProtocol.Commit:
+                await Task.Run(() => Commit(request.Properties.GetValueOrDefault(DeployProtocol.TransferProperty, "")), cancel);
+                break;
+            case DeployProtocol.Rollback:
+                var rollback = JsonSerializer.Deserialize<DeployRollback>(request.Payload, DeployProtocol.Json) ?? throw new JsonException("empty rollback");
+                await Task.Run(() => Rollback(rollback), cancel);
+                break;
+            default:
+                _logger.LogWarning("Ignoring a deploy request of unknown type '{Type}'", Text.Cap(request.Type, 32));
+                break;
         }
     }
 
     private void Begin(DeployBegin begin)
     {
-        if (begin.Validate() is { } problem)
+        if (!_admission.DeploymentEnabled) { Refuse(begin.TransferId, "over-the-air deployment is off on this device: it has no Agent:TrustedKeys"); return; }
+        if (begin.Validate(_options.Deployment.MaxArtifactBytes) is { } problem) { Refuse(begin.TransferId, problem); return; }
+        var slot = ResolveSlot(begin.Product!, begin.Slot, out string? why);
+        if (slot is null) { Refuse(begin.TransferId, why!); return; }
+        string slotPath = Path.GetFullPath(slot.Artifact);
+        if (_admission.Trusted.Count > 0 && _admission.EarlyRefusal(begin.Product!, begin.ReleaseVersion) is { } early)
         {
-            Reply(new DeployStatus(begin.TransferId, DeployProtocol.Refused, Reason: problem));
+            Refuse(begin.TransferId, early); // before megabytes travel; the signed statement is checked again at commit
             return;
         }
-        string dir = TransferDirectory(begin.TransferId);
-        string meta = Path.Combine(dir, "begin.json");
-        if (File.Exists(meta) && JsonSerializer.Deserialize<DeployBegin>(File.ReadAllBytes(meta), DeployProtocol.Json) != begin)
-            Directory.Delete(dir, recursive: true); // same id, different layout: start over
-        Directory.CreateDirectory(dir);
-        WriteAtomically(meta, JsonSerializer.SerializeToUtf8Bytes(begin, DeployProtocol.Json));
-        var missing = Missing(begin, dir);
-        _logger.LogInformation("Deploy {Transfer}: receiving {File} ({Size} bytes, {Chunks} chunks, {Missing} missing)",
-            begin.TransferId, begin.FileName, begin.Size, begin.ChunkCount, missing.Length);
-        Reply(new DeployStatus(begin.TransferId, DeployProtocol.Receiving, Missing: missing));
+
+        // One transfer per slot: a new one for the same slot replaces the one in progress.
+        foreach (var other in _byId.Values.Where(t => Path.GetFullPath(t.Slot.Artifact) == slotPath && t.Begin.TransferId != begin.TransferId).ToList())
+        {
+            _logger.LogInformation("Deploy {Transfer}: replaces transfer {Old} for the same slot", begin.TransferId, other.Begin.TransferId);
+            Delete(other);
+        }
+        if (_byId.TryGetValue(begin.TransferId, out var existing) && existing.Begin != begin) Delete(existing); // same id, other layout: start over
+
+        if (!_byId.TryGetValue(begin.TransferId, out var transfer))
+        {
+            Directory.CreateDirectory(_root);
+            long free = new DriveInfo(_root).AvailableFreeSpace;
+            long needed = 2 * begin.Size + (64L << 20); // the chunks, then the assembled file beside them
+            if (free < needed)
+            {
+                Refuse(begin.TransferId, $"not enough free space in the state directory ({free >> 20} MiB free, {needed >> 20} MiB needed)");
+                return;
+            }
+            string dir = TransferDirectory(begin.TransferId);
+            Directory.CreateDirectory(dir);
+            DurableFile.Write(Path.Combine(dir, "begin.json"), JsonSerializer.SerializeToUtf8Bytes(begin, DeployProtocol.Json), sync: false);
+            transfer = Track(begin, dir, slot);
+        }
+        transfer.LastActivityUtc = DateTime.UtcNow;
+        var (missing, count) = Missing(transfer);
+        _logger.LogInformation("Deploy {Transfer}: receiving {File} for {Product} into {Slot} ({Size} bytes, {Chunks} chunks, {Missing} missing)",
+            begin.TransferId, Text.Cap(begin.FileName, 64), begin.Product, slotPath, begin.Size, begin.ChunkCount, count);
+        Reply(new DeployStatus(begin.TransferId, DeployProtocol.Receiving, Missing: missing, MissingCount: count));
     }
 
     private void Chunk(Dictionary<string, string> properties, byte[] payload)
     {
-        string transfer = properties.GetValueOrDefault(DeployProtocol.TransferProperty, "");
-        var begin = ReadBegin(transfer);
-        if (begin is null || !int.TryParse(properties.GetValueOrDefault(DeployProtocol.IndexProperty), out int index)
-            || index < 0 || index >= begin.ChunkCount)
+        string id = properties.GetValueOrDefault(DeployProtocol.TransferProperty, "");
+        if (!_byId.TryGetValue(id, out var transfer)
+            || !int.TryParse(properties.GetValueOrDefault(DeployProtocol.IndexProperty), out int index) || index < 0 || index >= transfer.Begin.ChunkCount)
         {
-            _logger.LogWarning("Deploy: chunk for an unknown transfer or index ({Transfer})", transfer);
+            _logger.LogDebug("Deploy: chunk for an unknown transfer or index ({Transfer})", Text.Cap(id, 64));
             return;
         }
-        string hash = DeployProtocol.Hex(SHA256.HashData(payload));
-        if (payload.Length != begin.ChunkLength(index) || hash != properties.GetValueOrDefault(DeployProtocol.HashProperty))
+        transfer.LastActivityUtc = DateTime.UtcNow;
+        if (transfer.Received[index]) return; // a duplicate (QoS 1 redelivery, a resend)
+        if (payload.Length != transfer.Begin.ChunkLength(index)
+            || DeployProtocol.Hex(SHA256.HashData(payload)) != properties.GetValueOrDefault(DeployProtocol.HashProperty))
         {
-            _logger.LogWarning("Deploy {Transfer}: chunk {Index} damaged in transit; it will be asked for again", transfer, index);
+            _logger.LogWarning("Deploy {Transfer}: chunk {Index} damaged in transit; it will be asked for again", id, index);
             return;
         }
-        WriteAtomically(ChunkPath(TransferDirectory(transfer), index), payload);
+        DurableFile.Write(ChunkPath(transfer.Directory, index), payload, sync: false); // the whole file's hash is checked at commit
+        transfer.Received[index] = true;
+        transfer.ReceivedCount++;
     }
 
-    private async Task CommitAsync(string transfer, CancellationToken cancel)
+    private void Commit(string id)
     {
-        var begin = ReadBegin(transfer);
-        if (begin is null)
+        if (!_byId.TryGetValue(id, out var transfer))
         {
-            Reply(new DeployStatus(transfer, DeployProtocol.Refused, Reason: "unknown transfer: send it again"));
+            Refuse(id, "unknown transfer: send it again");
             return;
         }
-        string dir = TransferDirectory(transfer);
-        var missing = Missing(begin, dir);
-        if (missing.Length > 0)
+        transfer.LastActivityUtc = DateTime.UtcNow;
+        var begin = transfer.Begin;
+        var (missing, count) = Missing(transfer);
+        if (count > 0)
         {
-            Reply(new DeployStatus(transfer, DeployProtocol.Receiving, Missing: missing));
+            Reply(new DeployStatus(id, DeployProtocol.Receiving, Missing: missing, MissingCount: count));
             return;
         }
-        string assembled = Path.Combine(dir, "artifact.pcb");
+        string assembled = Path.Combine(transfer.Directory, "artifact.pcb");
         using (var output = File.Create(assembled))
         using (var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256))
         {
             for (int i = 0; i < begin.ChunkCount; i++)
             {
-                var bytes = File.ReadAllBytes(ChunkPath(dir, i));
+                var bytes = RegularFile.Read(ChunkPath(transfer.Directory, i), begin.ChunkSize);
                 sha.AppendData(bytes);
                 output.Write(bytes);
             }
+            output.Flush(flushToDisk: true);
             if (DeployProtocol.Hex(sha.GetHashAndReset()) != begin.Sha256)
             {
                 output.Close();
-                Directory.Delete(dir, recursive: true);
-                Refuse(transfer, "whole-file SHA-256 mismatch: the transfer was corrupted; send it again");
+                Delete(transfer);
+                Refuse(id, "whole-file SHA-256 mismatch: the transfer was corrupted; send it again", report: true);
                 return;
             }
         }
 
-        Artifact artifact;
-        try { artifact = _models.Verify(assembled); }
-        catch (ArtifactException e)
+        string target = Path.GetFullPath(transfer.Slot.Artifact);
+        string? failure = _models.Exclusive(() =>
         {
-            Directory.Delete(dir, recursive: true);
-            Refuse(transfer, e.Message.Replace(assembled, begin.FileName));
+            LoadedModel prepared;
+            try
+            {
+                prepared = _models.Prepare(assembled, transfer.Slot, ModelOrigin.OverTheAir, a =>
+                    a.Content.Manifest.Product == begin.Product ? null
+                        : $"the deploy named product '{begin.Product}' but the artifact is for '{a.Content.Manifest.Product}'");
+            }
+            catch (ModelRefusedException e)
+            {
+                return e.Message.Replace(assembled, Text.Cap(begin.FileName, 64));
+            }
+            try
+            {
+                Install(assembled, target);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                prepared.Release();
+                return $"the model could not be installed at {target}: {e.Message}";
+            }
+            _models.Serve(target, prepared, FileStamp.Of(target));
+            return null;
+        });
+        Delete(transfer);
+        if (failure is not null)
+        {
+            _models.Refuse(target, $"deploy {id}: {failure}");
+            Reply(new DeployStatus(id, DeployProtocol.Refused, Reason: Text.Cap(failure, 1024)), durable: true);
             return;
         }
-        string? target = TargetFor(artifact.Content.Manifest.Product, out string? why);
-        if (target is null)
-        {
-            Directory.Delete(dir, recursive: true);
-            Refuse(transfer, why!);
-            return;
-        }
-
-        string previous = PreviousPath(target);
-        Directory.CreateDirectory(Path.GetDirectoryName(previous)!);
-        if (File.Exists(target)) File.Copy(target, previous, overwrite: true);
-        Install(assembled, target);
-        Directory.Delete(dir, recursive: true);
-        if (await WaitUntilServedAsync(target, artifact.Id, cancel))
-        {
-            _logger.LogInformation("Deploy {Transfer}: model {Model} deployed to {Target}", transfer, artifact.Id, target);
-            Reply(new DeployStatus(transfer, DeployProtocol.Deployed, Model: artifact.Id));
-        }
-        else
-        {
-            string reason = _models.LastRefusal(target) ?? "it was not loaded in time";
-            if (File.Exists(previous)) Install(previous, target, keepSource: true); // back to what worked
-            Refuse(transfer, $"the agent could not serve model {artifact.Id}: {reason}");
-        }
+        var served = _models.Snapshot().FirstOrDefault(m => m.Path == target);
+        _logger.LogInformation("Deploy {Transfer}: model {Model} deployed to {Target}", id, served?.Id, target);
+        Reply(new DeployStatus(id, DeployProtocol.Deployed, Model: served?.Id, ReleaseVersion: served?.Release), durable: true);
     }
 
-    private async Task RollbackAsync(DeployRollback request, CancellationToken cancel)
+    private void Rollback(DeployRollback request)
     {
-        string? target = TargetFor(request.Product, out string? why);
-        if (target is null)
+        string id = DeployProtocol.IsValidTransferId(request.TransferId) ? request.TransferId : "invalid";
+        if (!_admission.DeploymentEnabled) { Refuse(id, "over-the-air deployment is off on this device: it has no Agent:TrustedKeys"); return; }
+        if (request.Product is not null && !DeployProtocol.IsValidName(request.Product)) { Refuse(id, "invalid product name"); return; }
+        var slot = request.Product is null && _options.AllModels.Count == 1 ? _options.AllModels[0] : ResolveSlot(request.Product ?? "", null, out _);
+        if (slot is null)
         {
-            Refuse(request.TransferId, why!);
+            Refuse(id, request.Product is null ? "this device serves several products: name one (--product)" : $"this device has no slot for product '{request.Product}'");
             return;
         }
-        string previous = PreviousPath(target);
-        if (!File.Exists(previous))
+        string target = Path.GetFullPath(slot.Artifact), previous = PreviousPath(target);
+        if (!File.Exists(previous)) { Refuse(id, "no previous artifact is kept on this device", report: true); return; }
+
+        RollbackStatement? statement = null;
+        var origin = ModelOrigin.File;
+        if (_admission.Trusted.Count > 0)
         {
-            Refuse(request.TransferId, "no previous artifact is kept on this device");
+            if (request.Authorization is null) { Refuse(id, "a rollback must be signed by a trusted key (trainer deploy --rollback --sign KEY.pem --to-version N)", report: true); return; }
+            statement = request.Authorization.Verify(_admission.Trusted, out string? why);
+            if (statement is null) { Refuse(id, why!, report: true); return; }
+            string servedProduct = _models.Snapshot().FirstOrDefault(m => m.Path == target)?.Product ?? slot.Product ?? "";
+            if (statement.Device != _prefix) { Refuse(id, $"the rollback was signed for device {Text.Cap(statement.Device, 128)}, not {_prefix}", report: true); return; }
+            if (statement.Product != servedProduct) { Refuse(id, $"the rollback names product '{Text.Cap(statement.Product, 128)}', this slot serves '{servedProduct}'", report: true); return; }
+            if (DateTime.UtcNow >= statement.ExpiresAtUtc) { Refuse(id, $"the rollback authorisation expired at {statement.ExpiresAtUtc:u}", report: true); return; }
+            if (_admission.Ledger.IsRollbackUsed(statement.Nonce)) { Refuse(id, "this rollback authorisation was already used (replay refused)", report: true); return; }
+            origin = ModelOrigin.AuthorisedRollback;
+        }
+        else _logger.LogWarning("Rollback {Transfer}: accepted without a signature (Agent:Deployment:AllowUnsigned, no trusted keys)", id);
+
+        string? failure = _models.Exclusive(() =>
+        {
+            LoadedModel prepared;
+            try
+            {
+                prepared = _models.Prepare(previous, slot, origin, a =>
+                    statement is null || a.Release?.Version == statement.ToVersion ? null
+                        : $"the previous model on this device is release {a.Release?.Version.ToString() ?? "(none)"}, but the rollback names release {statement.ToVersion}");
+            }
+            catch (ModelRefusedException e)
+            {
+                return $"the previous artifact cannot be served: {e.Message}";
+            }
+            try
+            {
+                // Swap the files, so that a second rollback returns to the newer model.
+                string swap = previous + ".swap";
+                if (File.Exists(target)) DurableFile.Copy(target, swap);
+                DurableFile.Copy(previous, target);
+                if (File.Exists(swap)) DurableFile.Move(swap, previous);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                prepared.Release();
+                return $"the previous model could not be installed at {target}: {e.Message}";
+            }
+            if (statement is not null) _admission.Ledger.RollBack(prepared.Product, statement.ToVersion, prepared.PayloadHash, statement.Nonce, statement.ExpiresAtUtc);
+            _models.Serve(target, prepared, FileStamp.Of(target), recordRelease: false);
+            return null;
+        });
+        if (failure is not null)
+        {
+            Refuse(id, failure, report: true);
             return;
         }
-        Artifact artifact;
-        try { artifact = _models.Verify(previous); }
-        catch (ArtifactException e)
-        {
-            Refuse(request.TransferId, $"the previous artifact is no longer acceptable: {e.Message}");
-            return;
-        }
-        // Swap, so that a second rollback returns to the newer model.
-        string swap = previous + ".swap";
-        if (File.Exists(target)) File.Copy(target, swap, overwrite: true);
-        Install(previous, target, keepSource: true);
-        if (File.Exists(swap)) File.Move(swap, previous, overwrite: true);
-        if (await WaitUntilServedAsync(target, artifact.Id, cancel))
-        {
-            _logger.LogInformation("Rollback: model {Model} serving again from {Target}", artifact.Id, target);
-            Reply(new DeployStatus(request.TransferId, DeployProtocol.RolledBack, Model: artifact.Id));
-        }
-        else Refuse(request.TransferId, $"the previous model {artifact.Id} was not loaded: {_models.LastRefusal(target) ?? "time-out"}");
+        var served = _models.Snapshot().FirstOrDefault(m => m.Path == target);
+        _logger.LogInformation("Rollback {Transfer}: model {Model} serving again from {Target}", id, served?.Id, target);
+        Reply(new DeployStatus(id, DeployProtocol.RolledBack, Model: served?.Id, ReleaseVersion: served?.Release), durable: true);
     }
 
-    /// <summary>The configured artifact path a product's model is served from.</summary>
-    private string? TargetFor(string? product, out string? why)
+    /// <summary>
+    /// The configured slot a deploy goes to: the one named <paramref name="slotName"/> (by its configured
+    /// product, the product it serves, or its file name without extension), else the one for
+    /// <paramref name="product"/>; on a device with one slot that serves nothing yet, that slot.
+    /// A model for another product is never put in a slot unless the deploy names that slot.
+    /// </summary>
+    private ModelOptions? ResolveSlot(string product, string? slotName, out string? why)
     {
-        var configured = _options.AllModels.Select(m => Path.GetFullPath(m.Artifact)).ToList();
         var served = _models.Snapshot();
-        var match = served.FirstOrDefault(m => string.Equals(m.Product, product, StringComparison.OrdinalIgnoreCase));
+        var slots = _options.AllModels.Select(m =>
+        {
+            string path = Path.GetFullPath(m.Artifact);
+            return (Options: m, Product: m.Product ?? served.FirstOrDefault(s => s.Path == path)?.Product, Stem: Path.GetFileNameWithoutExtension(path));
+        }).ToList();
+        string wanted = slotName ?? product;
+        var match = slots.FirstOrDefault(s => s.Product == wanted || (slotName is not null && s.Product is null && s.Stem == slotName));
         why = null;
-        if (match is not null) return match.Path;
-        if (configured.Count == 1) return configured[0];
-        why = $"no configured model for product '{product}' on this device";
+        if (match.Options is not null)
+        {
+            if (slotName is not null && match.Product is not null && match.Product != product)
+                _logger.LogWarning("Deploy: the model for {Product} replaces the {Slot} model (the deploy named that slot)", product, match.Product);
+            return match.Options;
+        }
+        if (slotName is null && slots.Count == 1 && slots[0].Product is null) return slots[0].Options;
+        string list = string.Join(", ", slots.Select(s => s.Product ?? $"{s.Stem} (empty)"));
+        why = slotName is null
+            ? $"this device has no slot for product '{product}' (slots: {list}); to replace another product's model, name its slot: trainer deploy ... --slot NAME"
+            : $"this device has no slot named '{slotName}' (slots: {list})";
         return null;
     }
 
-    /// <summary>Copies next to the target and renames over it, so the model store never sees a half-written file.</summary>
-    private static void Install(string source, string target, bool keepSource = false)
+    private Transfer Track(DeployBegin begin, string dir, ModelOptions slot)
     {
-        Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-        string temp = Path.Combine(Path.GetDirectoryName(target)!, $".{Path.GetFileName(target)}.deploy.tmp");
-        File.Copy(source, temp, overwrite: true);
-        File.Move(temp, target, overwrite: true);
-        if (!keepSource) File.Delete(source);
-    }
-
-    private async Task<bool> WaitUntilServedAsync(string target, string id, CancellationToken cancel)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(Math.Max(30, 10 * _options.ArtifactPollSeconds) + 60);
-        while (DateTime.UtcNow < deadline)
+        var transfer = new Transfer(begin, dir, slot);
+        for (int i = 0; i < begin.ChunkCount; i++)
         {
-            if (_models.Snapshot().Any(m => m.Path == target && m.Id == id)) return true;
-            await Task.Delay(100, cancel);
+            if (!File.Exists(ChunkPath(dir, i))) continue;
+            transfer.Received[i] = true;
+            transfer.ReceivedCount++;
         }
-        return false;
+        _byId[begin.TransferId] = transfer;
+        return transfer;
     }
 
-    private void Refuse(string transfer, string reason)
+    /// <summary>Picks up transfers interrupted by a restart, and deletes those that expired or no longer fit.</summary>
+    private void Recover()
     {
-        _logger.LogError("Deploy {Transfer} refused: {Reason}", transfer, reason);
-        Reply(new DeployStatus(transfer, DeployProtocol.Refused, Reason: reason));
+        string transfers = Path.Combine(_root, "transfers");
+        if (!Directory.Exists(transfers)) return;
+        var expiry = TimeSpan.FromMinutes(_options.Deployment.TransferExpiryMinutes);
+        foreach (var dir in Directory.EnumerateDirectories(transfers))
+        {
+            try
+            {
+                var begin = JsonSerializer.Deserialize<DeployBegin>(RegularFile.Read(Path.Combine(dir, "begin.json"), 64 << 10), DeployProtocol.Json);
+                var slot = begin is null || begin.Validate(_options.Deployment.MaxArtifactBytes) is not null || Path.GetFileName(dir) != begin.TransferId
+                    ? null : ResolveSlot(begin.Product!, begin.Slot, out _);
+                if (begin is null || slot is null || DateTime.UtcNow - Directory.GetLastWriteTimeUtc(dir) > expiry
+                    || _byId.Values.Any(t => Path.GetFullPath(t.Slot.Artifact) == Path.GetFullPath(slot.Artifact)))
+                {
+                    Directory.Delete(dir, recursive: true);
+                    continue;
+                }
+                Track(begin, dir, slot);
+                _logger.LogInformation("Deploy {Transfer}: resumable after the restart ({Received} of {Chunks} chunks)", begin.TransferId,
+                                       _byId[begin.TransferId].ReceivedCount, begin.ChunkCount);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException)
+            {
+                _logger.LogWarning("Deploy: removing unreadable transfer {Dir} ({Reason})", dir, e.Message);
+                try { Directory.Delete(dir, recursive: true); } catch (IOException) { }
+            }
+        }
     }
 
-    private void Reply(DeployStatus status) => _outbox.Append(_statusTopic, JsonSerializer.SerializeToUtf8Bytes(status, DeployProtocol.Json));
-
-    private DeployBegin? ReadBegin(string transfer)
+    private void Expire()
     {
-        if (!DeployProtocol.IsValidTransferId(transfer)) return null;
-        string meta = Path.Combine(TransferDirectory(transfer), "begin.json");
-        return File.Exists(meta) ? JsonSerializer.Deserialize<DeployBegin>(File.ReadAllBytes(meta), DeployProtocol.Json) : null;
+        var limit = DateTime.UtcNow - TimeSpan.FromMinutes(_options.Deployment.TransferExpiryMinutes);
+        foreach (var stale in _byId.Values.Where(t => t.LastActivityUtc < limit).ToList())
+        {
+            _logger.LogInformation("Deploy {Transfer}: expired after {Minutes} min without progress; its chunks are deleted", stale.Begin.TransferId,
+                                   _options.Deployment.TransferExpiryMinutes);
+            Delete(stale);
+        }
     }
 
-    private static int[] Missing(DeployBegin begin, string dir) =>
-        Enumerable.Range(0, begin.ChunkCount).Where(i => !File.Exists(ChunkPath(dir, i))).ToArray();
+    private void Delete(Transfer transfer)
+    {
+        _byId.Remove(transfer.Begin.TransferId);
+        try { Directory.Delete(transfer.Directory, recursive: true); }
+        catch (DirectoryNotFoundException) { }
+        catch (IOException e) { _logger.LogWarning("Deploy: cannot delete {Dir}: {Reason}", transfer.Directory, e.Message); }
+    }
+
+    /// <summary>Copies next to the target and renames over it (durably), keeping the served file as the previous one.</summary>
+    private void Install(string source, string target)
+    {
+        string previous = PreviousPath(target);
+        Directory.CreateDirectory(Path.GetDirectoryName(previous)!);
+        Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+        if (File.Exists(target)) DurableFile.Copy(target, previous);
+        DurableFile.Copy(source, target);
+    }
+
+    private static (int[] Listed, int Count) Missing(Transfer transfer)
+    {
+        var listed = new List<int>(Math.Min(DeployProtocol.MaxMissingListed, transfer.Begin.ChunkCount - transfer.ReceivedCount));
+        for (int i = 0; i < transfer.Received.Length && listed.Count < DeployProtocol.MaxMissingListed; i++)
+            if (!transfer.Received[i]) listed.Add(i);
+        return (listed.ToArray(), transfer.Begin.ChunkCount - transfer.ReceivedCount);
+    }
+
+    private void Refuse(string transfer, string reason, bool report = false)
+    {
+        _logger.LogError("Deploy {Transfer} refused: {Reason}", Text.Cap(transfer, 64), reason);
+        Reply(new DeployStatus(Text.Cap(transfer, 64), DeployProtocol.Refused, Reason: Text.Cap(reason, 1024)), durable: report);
+    }
+
+    /// <summary>
+    /// Final answers (deployed, rolled back, refused after a complete transfer) go through the outbox; the
+    /// rest are published directly and rate-limited, so a flood of bad requests cannot fill the outbox.
+    /// </summary>
+    private void Reply(DeployStatus status, bool durable = false)
+    {
+        var payload = JsonSerializer.SerializeToUtf8Bytes(status, DeployProtocol.Json);
+        if (durable) { _outbox.Append(_statusTopic, payload); return; }
+        using var lease = _replies.AttemptAcquire();
+        if (!lease.IsAcquired)
+        {
+            long n = Interlocked.Increment(ref _droppedReplies);
+            if (n == 1 || n % 1000 == 0) _logger.LogWarning("Deploy: answers are rate-limited ({Count} not sent)", n);
+            return;
+        }
+        _ = _broker.PublishReliableAsync(_statusTopic, payload, CancellationToken.None);
+    }
 
     private string TransferDirectory(string transfer) => Path.Combine(_root, "transfers", transfer);
     private static string ChunkPath(string dir, int index) => Path.Combine(dir, $"{index:D6}.chunk");
     private string PreviousPath(string target) => Path.Combine(_root, "previous", Path.GetFileName(target));
 
-    private static void WriteAtomically(string path, byte[] bytes)
+    public override void Dispose()
     {
-        File.WriteAllBytes(path + ".tmp", bytes);
-        File.Move(path + ".tmp", path, overwrite: true);
+        _replies.Dispose();
+        base.Dispose();
     }
 }

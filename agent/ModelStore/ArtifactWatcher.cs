@@ -18,15 +18,15 @@ public sealed class ArtifactWatcher(IOptions<AgentOptions> options, ModelStore s
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var models = options.Value.AllModels;
-        var seen = new (long Length, DateTime Written)?[models.Count];
-        var candidate = new (long Length, DateTime Written)?[models.Count];
+        var seen = new FileStamp?[models.Count];
+        var candidate = new FileStamp?[models.Count];
         await Task.Yield(); // let the host finish starting; loading can take seconds
         try
         {
             for (int i = 0; i < models.Count; i++)
             {
-                seen[i] = Signature(models[i].Artifact);
-                store.Load(models[i]);
+                seen[i] = FileStamp.Of(models[i].Artifact);
+                await Task.Run(() => store.Load(models[i]), stoppingToken);
             }
         }
         finally
@@ -39,8 +39,9 @@ public sealed class ArtifactWatcher(IOptions<AgentOptions> options, ModelStore s
         {
             for (int i = 0; i < models.Count; i++)
             {
-                var now = Signature(models[i].Artifact);
+                var now = FileStamp.Of(models[i].Artifact);
                 if (now == seen[i] || now is null) { candidate[i] = null; continue; }
+                if (now == store.ServedStamp(models[i].Artifact)) { seen[i] = now; candidate[i] = null; continue; } // installed by a deploy, already serving
                 if (now != candidate[i]) { candidate[i] = now; continue; } // changed: wait one more poll for it to settle
                 seen[i] = now;
                 candidate[i] = null;
@@ -48,11 +49,5 @@ public sealed class ArtifactWatcher(IOptions<AgentOptions> options, ModelStore s
                 await Task.Run(() => store.Load(models[i]), stoppingToken);
             }
         }
-    }
-
-    private static (long, DateTime)? Signature(string path)
-    {
-        var info = new FileInfo(path);
-        return info.Exists ? (info.Length, info.LastWriteTimeUtc) : null;
     }
 }

@@ -20,6 +20,9 @@ public sealed class LoadedModel
     public required InputSpec Input { get; init; }
     public required PatchCoreScorer Scorer { get; init; }
     public required string Device { get; init; }
+    /// <summary>The signed release statement, when a trusted key verified it (null for unsigned or unverifiable models).</summary>
+    public Artifacts.ReleaseStatement? SignedRelease { get; init; }
+    public required byte[] PayloadHash { get; init; }
 
     /// <summary>Only called by the store while it still holds its own reference.</summary>
     internal LoadedModel AddReference()

@@ -1,5 +1,6 @@
 using EdgePatchCore.Agent.Configuration;
 using EdgePatchCore.Agent.Publishing;
+using EdgePatchCore.Agent.Trust;
 using EdgePatchCore.Artifacts;
 using EdgePatchCore.Features;
 using EdgePatchCore.Scoring;
@@ -8,88 +9,137 @@ using Microsoft.Extensions.Options;
 namespace EdgePatchCore.Agent.ModelStore;
 
 /// <summary>
-/// The models being served, one per configured artifact file. A new artifact is read, verified and warmed
-/// up off to the side and then swapped in under a lock, so frames see either the old or the new model,
-/// never a half-loaded one; a bad artifact is refused with an event and the old model keeps serving.
+/// The models being served, one per configured artifact file (a slot). A new artifact is read, admitted
+/// (<see cref="ModelAdmission"/>), built and warmed up off to the side (<see cref="Prepare"/>) and only then
+/// swapped in under a lock (<see cref="Serve"/>), so frames see either the old or the new model, never a
+/// half-loaded one. Any failure on the way, whatever threw it, is a refusal with a reason: an event, a log
+/// line, and the old model keeps serving.
 /// </summary>
-public sealed class ModelStore(IOptions<AgentOptions> options, AgentEvents events, ILogger<ModelStore> logger) : IDisposable
+public sealed class ModelStore(IOptions<AgentOptions> options, ModelAdmission admission, AgentEvents events, ILogger<ModelStore> logger) : IDisposable
 {
     private readonly object _lock = new();
-    private readonly Dictionary<string, LoadedModel> _byPath = new(StringComparer.Ordinal);
-    private ExecutionDevice? _device;
-    private TrustedKeys? _trusted;
+    private readonly Dictionary<string, (LoadedModel Model, FileStamp? Stamp)> _byPath = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _lastRefusal = new(StringComparer.Ordinal);
+    private readonly object _changeGate = new();
+    private ExecutionDevice? _device;
 
     /// <summary>Raised after a model was swapped in (for the retained status message).</summary>
     public event Action? Changed;
 
-    /// <summary>Loads (or reloads) the artifact of <paramref name="source"/>; returns false and keeps the old one on failure.</summary>
-    public bool Load(ModelOptions source)
+    /// <summary>Loads (or reloads) the artifact of <paramref name="slot"/> from its file; returns false and keeps the old one on failure.</summary>
+    public bool Load(ModelOptions slot) => Exclusive(() =>
     {
-        string path = Path.GetFullPath(source.Artifact);
-        LoadedModel fresh;
+        string path = Path.GetFullPath(slot.Artifact);
+        var stamp = FileStamp.Of(path);
         try
         {
-            var artifact = ArtifactFile.Read(path);
-            CheckSignature(artifact, path);
-            _device ??= new ExecutionDevice(ExecutionDevice.Parse(options.Value.Device));
-            var scorer = new PatchCoreScorer(artifact.Content, _device, NearestNeighbourSearch.ParsePrecision(options.Value.BankPrecision));
-            try
-            {
-                scorer.Score(new float[scorer.Features.InputLength], 1); // warm-up: the first real frame is not slow
-            }
-            catch
-            {
-                scorer.Dispose();
-                throw;
-            }
-            fresh = new LoadedModel
+            Serve(path, Prepare(path, slot, ModelOrigin.File), stamp);
+            return true;
+        }
+        catch (ModelRefusedException e)
+        {
+            Refuse(path, e.Message);
+            return false;
+        }
+    });
+
+    /// <summary>Runs one change of what is served (a reload, a deploy's install, a rollback) at a time.</summary>
+    public T Exclusive<T>(Func<T> change)
+    {
+        lock (_changeGate) return change();
+    }
+
+    /// <summary>
+    /// Reads <paramref name="file"/>, admits it for <paramref name="slot"/>, builds its scorer and scores a
+    /// warm-up frame, without serving it. Throws <see cref="ModelRefusedException"/> with the reason; a
+    /// caller-supplied <paramref name="check"/> can refuse it too (e.g. a deploy's product).
+    /// </summary>
+    public LoadedModel Prepare(string file, ModelOptions slot, ModelOrigin origin, Func<Artifact, string?>? check = null)
+    {
+        PatchCoreScorer? scorer = null;
+        try
+        {
+            var artifact = ArtifactFile.Read(file);
+            if (check?.Invoke(artifact) is { } refused) throw new ModelRefusedException(refused);
+            if (admission.Check(artifact, slot.Product, origin) is { } reason) throw new ModelRefusedException(reason);
+            var o = options.Value;
+            _device ??= new ExecutionDevice(ExecutionDevice.Parse(o.Device));
+            scorer = new PatchCoreScorer(artifact.Content, _device, NearestNeighbourSearch.ParsePrecision(o.BankPrecision));
+            var warmUp = scorer.Score(new float[scorer.Features.InputLength], 1); // the first real frame is not slow
+            if (!float.IsFinite(warmUp[0].Score)) throw new ModelRefusedException("the model scores a blank frame as not a number");
+            var model = new LoadedModel
             {
                 Product = artifact.Content.Manifest.Product,
                 Id = artifact.Id,
-                Path = path,
+                Path = Path.GetFullPath(slot.Artifact),
                 CreatedAtUtc = artifact.Content.Manifest.CreatedAtUtc,
-                Threshold = (float)(source.Threshold ?? artifact.Content.Scoring.Threshold),
+                Threshold = (float)(slot.Threshold ?? artifact.Content.Scoring.Threshold),
                 Input = artifact.Content.Input,
                 Scorer = scorer,
                 Device = _device.Describe(),
+                SignedRelease = admission.Trusted.Count > 0 && admission.Trusted.Check(artifact) is null ? artifact.Release : null,
+                PayloadHash = artifact.Hash,
             };
+            scorer = null;
+            return model;
         }
-        catch (Exception e) when (e is ArtifactException or IOException or UnauthorizedAccessException or ArgumentException
-                                      or InvalidOperationException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException)
+        catch (ModelRefusedException) { throw; }
+        catch (Exception e) // reading, verifying, building or warming up: whatever fails, the model is refused, never the agent
         {
-            string reason = e is FileNotFoundException ? $"{path}: no such file" : e.Message;
-            string? serving;
-            lock (_lock) serving = _byPath.TryGetValue(path, out var old) ? old.Id : null;
-            lock (_lock) _lastRefusal[path] = reason;
-            logger.LogError("Refused artifact {Path}: {Reason}{Serving}", path, reason,
-                            serving is null ? "" : $"; still serving model {serving}");
-            events.Publish("model-refused", $"{reason}", new() { ["artifact"] = path, ["serving"] = serving });
-            return false;
+            throw new ModelRefusedException(e switch
+            {
+                ArtifactException => e.Message,
+                FileNotFoundException => $"{file}: no such file",
+                _ => $"the model could not be built and warmed up: {e.Message}",
+            }, e);
         }
+        finally
+        {
+            scorer?.Dispose();
+        }
+    }
 
+    /// <summary>Swaps a prepared model in for the slot at <paramref name="path"/>; <paramref name="stamp"/> is its file as served.</summary>
+    public void Serve(string path, LoadedModel fresh, FileStamp? stamp, bool recordRelease = true)
+    {
+        path = Path.GetFullPath(path);
+        if (recordRelease && fresh.SignedRelease is { } release) admission.Ledger.Accept(release.Product, release.Version, fresh.PayloadHash);
         LoadedModel? previous;
         lock (_lock)
         {
-            _byPath.TryGetValue(path, out previous);
-            _byPath[path] = fresh;
+            previous = _byPath.TryGetValue(path, out var old) ? old.Model : null;
+            _byPath[path] = (fresh, stamp);
+            _lastRefusal.Remove(path);
         }
         previous?.Release();
-        logger.LogInformation("Serving model {Id} for product {Product} ({Path}, threshold {Threshold:G6}, created {Created:u}) on {Device}{Replaced}",
-            fresh.Id, fresh.Product, path, fresh.Threshold, fresh.CreatedAtUtc, fresh.Device,
-            previous is null ? "" : $"; replaced {previous.Id}");
+        logger.LogInformation("Serving model {Id} for product {Product} ({Path}, threshold {Threshold:G6}, created {Created:u}{Release}) on {Device}{Replaced}",
+            fresh.Id, fresh.Product, path, fresh.Threshold, fresh.CreatedAtUtc, fresh.SignedRelease is { } r ? $", release {r.Version}" : "",
+            fresh.Device, previous is null ? "" : $"; replaced {previous.Id}");
+        if (fresh.SignedRelease is { } expiring && expiring.IsExpired(DateTime.UtcNow))
+            logger.LogWarning("Model {Id} (release {Version}) expired on {Expiry:u}: it keeps serving, but deploy a freshly signed model", fresh.Id, expiring.Version, expiring.ExpiresAtUtc);
         events.Publish("model-loaded", $"serving model {fresh.Id} for {fresh.Product}",
-                       new() { ["artifact"] = path, ["model"] = fresh.Id, ["replaced"] = previous?.Id });
+                       new() { ["artifact"] = path, ["model"] = fresh.Id, ["replaced"] = previous?.Id, ["release"] = fresh.SignedRelease?.Version.ToString() });
         Changed?.Invoke();
-        return true;
     }
 
-    /// <summary>Reads and checks an artifact (checksum, consistency, signature rules) without loading it.</summary>
-    public Artifact Verify(string path)
+    /// <summary>Reports a refused model (log, event, <see cref="LastRefusal"/>); what the slot serves does not change.</summary>
+    public void Refuse(string path, string reason)
     {
-        var artifact = ArtifactFile.Read(path);
-        CheckSignature(artifact, path);
-        return artifact;
+        path = Path.GetFullPath(path);
+        string? serving;
+        lock (_lock)
+        {
+            serving = _byPath.TryGetValue(path, out var old) ? old.Model.Id : null;
+            _lastRefusal[path] = reason;
+        }
+        logger.LogError("Refused artifact {Path}: {Reason}{Serving}", path, reason, serving is null ? "" : $"; still serving model {serving}");
+        events.Publish("model-refused", reason, new() { ["artifact"] = path, ["serving"] = serving });
+    }
+
+    /// <summary>The file stamp of what the slot at <paramref name="path"/> serves (the watcher does not reload it).</summary>
+    public FileStamp? ServedStamp(string path)
+    {
+        lock (_lock) return _byPath.TryGetValue(Path.GetFullPath(path), out var m) ? m.Stamp : null;
     }
 
     /// <summary>Why the artifact at <paramref name="path"/> was last refused, if it was.</summary>
@@ -98,14 +148,10 @@ public sealed class ModelStore(IOptions<AgentOptions> options, AgentEvents event
         lock (_lock) return _lastRefusal.GetValueOrDefault(Path.GetFullPath(path));
     }
 
-    /// <summary>Refuses artifacts whose signature the configuration does not accept.</summary>
-    private void CheckSignature(Artifact artifact, string path)
+    /// <summary>The served model of the slot at <paramref name="path"/>, with a reference the caller must release.</summary>
+    public LoadedModel? AcquireSlot(string path)
     {
-        var o = options.Value;
-        _trusted ??= new TrustedKeys(o.TrustedKeys);
-        if (artifact.Signature is null && !o.SignatureRequired) return;
-        if (artifact.Signature is not null && _trusted.Count == 0 && !o.SignatureRequired) return; // nothing to check against
-        if (_trusted.Check(artifact) is { } reason) throw new ArtifactException($"{path}: {reason}");
+        lock (_lock) return _byPath.TryGetValue(Path.GetFullPath(path), out var m) ? m.Model.AddReference() : null;
     }
 
     /// <summary>
@@ -126,12 +172,12 @@ public sealed class ModelStore(IOptions<AgentOptions> options, AgentEvents event
                 if (_byPath.Count == 1)
                 {
                     error = null;
-                    return _byPath.Values.First().AddReference();
+                    return _byPath.Values.First().Model.AddReference();
                 }
                 error = "frame names no product and several models are loaded";
                 return null;
             }
-            foreach (var m in _byPath.Values)
+            foreach (var (m, _) in _byPath.Values)
             {
                 if (string.Equals(m.Product, product, StringComparison.OrdinalIgnoreCase))
                 {
@@ -148,17 +194,18 @@ public sealed class ModelStore(IOptions<AgentOptions> options, AgentEvents event
     public IReadOnlyList<ModelSummary> Snapshot()
     {
         lock (_lock)
-            return _byPath.Values.Select(m => new ModelSummary(m.Id, m.Product, m.CreatedAtUtc, m.Threshold, m.Device, m.Path)).ToList();
+            return _byPath.Values.Select(e => e.Model)
+                .Select(m => new ModelSummary(m.Id, m.Product, m.CreatedAtUtc, m.Threshold, m.Device, m.Path, m.SignedRelease?.Version)).ToList();
     }
 
     public void Dispose()
     {
         lock (_lock)
         {
-            foreach (var m in _byPath.Values) m.Release();
+            foreach (var (m, _) in _byPath.Values) m.Release();
             _byPath.Clear();
         }
     }
 }
 
-public sealed record ModelSummary(string Id, string Product, DateTime CreatedAt, float Threshold, string Device, string Path);
+public sealed record ModelSummary(string Id, string Product, DateTime CreatedAt, float Threshold, string Device, string Path, long? Release = null);

@@ -17,6 +17,11 @@ public sealed class AgentMetrics
     public long Errors => Interlocked.Read(ref _errors);
     public long Dropped => Interlocked.Read(ref _dropped);
 
+    private volatile bool _outboxWritable = true;
+    /// <summary>False while verdicts cannot be stored (a full or failing state directory).</summary>
+    public bool IsOutboxWritable => _outboxWritable;
+    public void OutboxWritable(bool writable) => _outboxWritable = writable;
+
     public void FrameIn() => Interlocked.Increment(ref _framesIn);
     public void FrameDropped() => Interlocked.Increment(ref _dropped);
     public void FrameError() => Interlocked.Increment(ref _errors);

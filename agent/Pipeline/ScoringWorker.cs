@@ -13,17 +13,16 @@ namespace EdgePatchCore.Agent.Pipeline;
 /// <summary>
 /// The one scorer per device: takes whatever frames are queued (up to MaxBatch), decodes them in
 /// parallel, scores each product's frames in one batch, and stores one verdict per frame in the outbox
-/// before telling the source the frame is done. A frame that cannot be scored gets an "error" verdict
-/// with the reason; nothing here stops the loop.
+/// before telling the source the frame is done. Every frame fails alone: a frame that cannot be decoded or
+/// scored, or whose score is not a finite number, gets an "error" verdict with the reason, and the others in
+/// its batch are scored as usual. When the outbox cannot be written (a full disk) scoring waits, retrying,
+/// with the verdict in hand and the frame still held by its source: nothing accepted is lost.
 /// </summary>
 public sealed class ScoringWorker(
     IOptions<AgentOptions> options, FrameQueue queue, ModelStore.ModelStore models, ArtifactWatcher watcher,
     Outbox outbox, TopicNames topics, BrokerConnection broker, AgentMetrics metrics, ILogger<ScoringWorker> logger) : BackgroundService
 {
-    private readonly ImageLoader _loader = new(new ImageLimits
-    {
-        MaxBytes = options.Value.Limits.MaxFrameBytes, MaxPixels = options.Value.Limits.MaxPixels, AcceptTiff = options.Value.Limits.AcceptTiff,
-    });
+    private readonly ImageLoader _loader = new(options.Value.Limits.ToImageLimits());
     private readonly bool _heatmaps = options.Value.Publishing.Heatmaps;
     private float[] _inputs = [];
 
@@ -36,6 +35,7 @@ public sealed class ScoringWorker(
         public int FrameWidth, FrameHeight;
         public Image<Rgb24>? Image; // kept only for heat maps
         public ImageScore? Score;
+        public bool Done; // its verdict is stored and its source told
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -48,54 +48,59 @@ public sealed class ScoringWorker(
         {
             metrics.Heartbeat();
             wait ??= queue.Reader.WaitToReadAsync(stoppingToken).AsTask();
-            if (!wait.IsCompleted && await Task.WhenAny(wait, Task.Delay(1000, stoppingToken)) != wait) continue; // idle: keep the heartbeat going
-            if (!await wait) break;
+            try
+            {
+                if (!wait.IsCompleted && await Task.WhenAny(wait, Task.Delay(1000, stoppingToken)) != wait) continue; // idle: keep the heartbeat going
+                if (!await wait) break;
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested) { break; }
             wait = null;
             while (batch.Count < maxBatch && queue.Reader.TryRead(out var frame)) batch.Add(frame);
             if (batch.Count == 0) continue;
+            var items = batch.Select(f => new Item(f)).ToArray();
             try
             {
-                Process(batch);
+                await ProcessAsync(items, stoppingToken);
             }
-            catch (Exception e) when (e is not OperationCanceledException)
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
-                // A bug or a native failure must not stop the line: report the frames and carry on.
-                logger.LogError(e, "Unexpected failure scoring {Count} frame(s)", batch.Count);
-                foreach (var frame in batch)
+                break; // frames without a stored verdict stay with their sources (folder: in place; MQTT: unacknowledged)
+            }
+            catch (Exception e)
+            {
+                // A bug or a native failure must not stop the line: every frame still gets a verdict.
+                logger.LogError(e, "Unexpected failure scoring {Count} frame(s)", items.Length);
+                foreach (var item in items.Where(i => !i.Done))
                 {
-                    metrics.FrameError();
-                    frame.Completion?.Dropped();
+                    item.Score = null;
+                    item.Error = Text.Cap($"internal error while scoring: {e.GetType().Name}: {e.Message}", Text.MaxError);
+                    try { await FinishAsync(item, stoppingToken); }
+                    catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested) { break; }
+                    catch (Exception again) { logger.LogError(again, "Cannot report frame {Frame}", item.Frame.Id); }
                 }
             }
             finally
             {
+                foreach (var item in items)
+                {
+                    item.Model?.Release();
+                    item.Image?.Dispose();
+                }
                 batch.Clear();
             }
         }
     }
 
-    private void Process(List<Frame> frames)
+    private async Task ProcessAsync(Item[] items, CancellationToken stop)
     {
-        var items = frames.Select(f => new Item(f)).ToArray();
-        try
+        foreach (var item in items)
         {
-            foreach (var item in items)
-            {
-                if (item.Frame.RejectReason is { } reason) item.Error = reason;
-                else item.Model = models.Acquire(item.Frame.Product, out item.Error);
-            }
-            foreach (var group in items.Where(i => i.Model is not null).GroupBy(i => i.Model!))
-                ScoreGroup(group.Key, group.ToArray());
-            foreach (var item in items) Finish(item);
+            if (item.Frame.RejectReason is { } reason) item.Error = reason;
+            else item.Model = models.Acquire(item.Frame.Product, out item.Error);
         }
-        finally
-        {
-            foreach (var item in items)
-            {
-                item.Model?.Release();
-                item.Image?.Dispose();
-            }
-        }
+        foreach (var group in items.Where(i => i.Model is not null).GroupBy(i => i.Model!))
+            ScoreGroup(group.Key, group.ToArray());
+        foreach (var item in items) await FinishAsync(item, stop);
     }
 
     private void ScoreGroup(LoadedModel model, Item[] items)
@@ -107,17 +112,26 @@ public sealed class ScoringWorker(
         {
             var item = items[i];
             long start = Stopwatch.GetTimestamp();
+            Image<Rgb24>? image = null;
             try
             {
-                var image = _loader.Decode(item.Frame.Bytes, item.Frame.Id);
+                image = _loader.Decode(item.Frame.Bytes, item.Frame.Id);
                 item.FrameWidth = image.Width;
                 item.FrameHeight = image.Height;
                 ImageLoader.ToInput(image, model.Input, inputs.AsSpan(i * inputLength, inputLength), item.Frame.Id);
-                if (_heatmaps) item.Image = image; else image.Dispose();
+                if (_heatmaps) (item.Image, image) = (image, null);
             }
             catch (ImageLoadException e)
             {
                 item.Error = e.Message;
+            }
+            catch (Exception e) // a resize or conversion failure (out of memory included) fails this frame only
+            {
+                item.Error = $"{item.Frame.Id}: cannot prepare the image ({e.GetType().Name}: {e.Message})";
+            }
+            finally
+            {
+                image?.Dispose();
             }
             item.DecodeMs = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
         });
@@ -131,50 +145,70 @@ public sealed class ScoringWorker(
             good.Add(items[i]);
         }
         if (good.Count == 0) return;
-        long inferStart = Stopwatch.GetTimestamp();
+        if (TryScore(model, inputs.AsMemory(0, good.Count * inputLength), good, out string? failure) || good.Count == 1)
+        {
+            if (failure is not null) good[0].Error = failure;
+            return;
+        }
+        // The batch failed as a whole: score the frames one at a time, so that only the one at fault fails.
+        logger.LogWarning("Scoring a batch of {Count} with model {Model} failed ({Reason}); scoring its frames one at a time", good.Count, model.Id, failure);
+        for (int i = 0; i < good.Count; i++)
+            if (!TryScore(model, inputs.AsMemory(i * inputLength, inputLength), [good[i]], out string? single)) good[i].Error = single;
+    }
+
+    private bool TryScore(LoadedModel model, ReadOnlyMemory<float> inputs, List<Item> items, out string? failure)
+    {
+        long start = Stopwatch.GetTimestamp();
         try
         {
-            var scores = model.Scorer.Score(inputs.AsMemory(0, good.Count * inputLength), good.Count);
-            double perFrame = Stopwatch.GetElapsedTime(inferStart).TotalMilliseconds / good.Count;
-            for (int i = 0; i < good.Count; i++)
+            var scores = model.Scorer.Score(inputs, items.Count);
+            double perFrame = Stopwatch.GetElapsedTime(start).TotalMilliseconds / items.Count;
+            for (int i = 0; i < items.Count; i++)
             {
-                good[i].Score = scores[i];
-                good[i].InferMs = perFrame;
+                items[i].Score = scores[i];
+                items[i].InferMs = perFrame;
             }
+            failure = null;
+            return true;
         }
-        catch (Exception e) when (e is Microsoft.ML.OnnxRuntime.OnnxRuntimeException or InvalidOperationException or ArgumentException)
+        catch (Exception e)
         {
-            logger.LogError("Scoring failed with model {Model}: {Reason}", model.Id, e.Message);
-            foreach (var item in good) item.Error = "scoring failed: " + e.Message;
+            logger.LogError("Scoring failed with model {Model}: {Type}: {Reason}", model.Id, e.GetType().Name, e.Message);
+            failure = $"scoring failed: {e.Message}";
+            return false;
         }
     }
 
-    private void Finish(Item item)
+    private async Task FinishAsync(Item item, CancellationToken stop)
     {
         var frame = item.Frame;
         var model = item.Model;
         var score = item.Score;
+        string frameId = Text.FrameId(frame.Id) ?? "(no id)";
         double total = Stopwatch.GetElapsedTime(frame.ReceivedTimestamp).TotalMilliseconds;
         var latency = new VerdictLatency(Math.Round(item.DecodeMs, 3), Math.Round(item.InferMs, 3), Math.Round(total, 3));
+        string? error = item.Error;
+        if (error is null && score is not null && model is not null && Judge.Of(score.Score, model.Threshold) == Judgement.Undecidable)
+            error = $"{frameId}: score {score.Score} against threshold {model.Threshold} cannot be judged (not a finite number)";
         Verdict verdict;
-        if (score is null || model is null)
+        if (score is null || model is null || error is not null)
         {
             verdict = new Verdict
             {
-                FrameId = frame.Id, Source = frame.Source, Product = model?.Product ?? frame.Product,
+                FrameId = frameId, Source = frame.Source, Product = model?.Product ?? (frame.Product is null ? null : Text.Cap(frame.Product, 128)),
                 Model = model is null ? null : new VerdictModel(model.Id, model.CreatedAtUtc),
                 CapturedAt = frame.CapturedAt, ScoredAt = DateTimeOffset.UtcNow, Result = Verdict.Error,
-                Threshold = model?.Threshold, LatencyMs = latency, ErrorText = item.Error ?? "not scored",
+                Threshold = model?.Threshold, LatencyMs = latency, ErrorText = Text.Cap(error ?? "not scored", Text.MaxError),
             };
             metrics.FrameError();
-            logger.LogWarning("Frame {Frame} from {Source}: {Reason}", frame.Id, frame.Source, verdict.ErrorText);
+            logger.LogWarning("Frame {Frame} from {Source}: {Reason}", frameId, frame.Source, verdict.ErrorText);
         }
         else
         {
-            bool defect = score.Score >= model.Threshold;
+            bool defect = Judge.Of(score.Score, model.Threshold) == Judgement.Defect;
             verdict = new Verdict
             {
-                FrameId = frame.Id, Source = frame.Source, Product = model.Product,
+                FrameId = frameId, Source = frame.Source, Product = model.Product,
                 Model = new VerdictModel(model.Id, model.CreatedAtUtc),
                 CapturedAt = frame.CapturedAt, ScoredAt = DateTimeOffset.UtcNow,
                 Result = defect ? Verdict.Defect : Verdict.Ok,
@@ -185,20 +219,61 @@ public sealed class ScoringWorker(
             metrics.FrameScored(defect, total);
         }
 
+        await StoreAsync(verdict.ToJson(), frameId, stop);
+        item.Done = true;
         try
         {
-            outbox.Append(topics.Verdict, verdict.ToJson());
+            frame.Completion?.Completed(verdict);
         }
-        catch (IOException e)
+        catch (Exception e) // acknowledging or moving the file must never stop the loop
         {
-            // The state directory is full or failing: publish straight away so SCADA still sees it, and
-            // leave the frame with its source (not acknowledged, not moved) so it is not lost.
-            logger.LogError("Cannot write the outbox ({Reason}); frame {Frame} stays with its source", e.Message, frame.Id);
-            return;
+            logger.LogWarning("Frame {Frame}: its source could not be told it is done ({Reason})", frameId, e.Message);
         }
-        frame.Completion?.Completed(verdict);
         if (verdict.Result == Verdict.Defect && item.Image is not null && score is not null && model is not null)
-            PublishHeatmap(item.Image, score, model, frame.Id);
+        {
+            try { PublishHeatmap(item.Image, score, model, frameId); }
+            catch (Exception e) { logger.LogWarning("Heat map for {Frame} not published: {Reason}", frameId, e.Message); }
+        }
+    }
+
+    /// <summary>
+    /// Writes the verdict to the outbox, waiting and retrying while that fails (a full or failing disk): the
+    /// loop stays alive (heartbeat), says why, and continues once the disk takes writes again.
+    /// </summary>
+    private async Task StoreAsync(byte[] payload, string frameId, CancellationToken stop)
+    {
+        var since = Stopwatch.GetTimestamp();
+        long lastReport = 0;
+        for (int attempt = 0; ; attempt++)
+        {
+            try
+            {
+                outbox.Append(topics.Verdict, payload);
+                if (attempt > 0)
+                {
+                    metrics.OutboxWritable(true);
+                    logger.LogWarning("The outbox takes verdicts again after {Seconds:F0} s; scoring resumes", Stopwatch.GetElapsedTime(since).TotalSeconds);
+                }
+                return;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                metrics.Heartbeat(); // waiting for the disk is not a hang
+                metrics.OutboxWritable(false);
+                if (attempt == 0 || Stopwatch.GetElapsedTime(since).TotalSeconds - lastReport >= 60)
+                {
+                    lastReport = (long)Stopwatch.GetElapsedTime(since).TotalSeconds;
+                    logger.LogError("Cannot store the verdict of frame {Frame} in the outbox ({Reason}); scoring waits and retries, " +
+                                    "frames stay with their sources until the state directory takes writes again", frameId, e.Message);
+                    _ = broker.PublishTransientAsync(topics.Event, System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new
+                    {
+                        schema = "edgepatchcore.event/1", type = "outbox-unavailable", at = DateTime.UtcNow, message = Text.Cap(e.Message, Text.MaxError),
+                        details = new Dictionary<string, string?> { ["frameId"] = frameId },
+                    }), CancellationToken.None);
+                }
+                await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(5000, 100 << Math.Min(attempt, 6))), stop);
+            }
+        }
     }
 
     /// <summary>

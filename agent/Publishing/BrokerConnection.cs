@@ -2,14 +2,21 @@ using System.Text.Json;
 using EdgePatchCore.Agent.Configuration;
 using Microsoft.Extensions.Options;
 using MQTTnet;
+using EdgePatchCore.Messaging;
 using MQTTnet.Protocol;
 
 namespace EdgePatchCore.Agent.Publishing;
 
 /// <summary>
-/// The agent's one MQTT 5 session: connects with a Will that marks the device offline, reconnects with
-/// capped exponential backoff, publishes the retained status, (re)subscribes the image topics, and
-/// drains the outbox in order at QoS 1, deleting each message only after the broker's PUBACK.
+/// The agent's one MQTT 5 session: connects (once the models have been loaded, so that the Will and the
+/// first status name them) with a Will that marks the device offline, reconnects with capped exponential
+/// backoff, publishes the retained status, (re)subscribes the image topics, and drains the outbox in order
+/// at QoS 1, deleting each message only after the broker's PUBACK. It announces its own Maximum Packet
+/// Size and Receive Maximum, asking the broker to send it nothing larger than a frame or a deploy chunk
+/// and no more unacknowledged frames than the queue and one batch hold, and it honours the broker's
+/// Maximum Packet Size: a message
+/// that cannot fit, or that the broker refuses Publishing:MaxPublishAttempts times in a row, is set aside
+/// (outbox/rejected/, an event), never retried forever in front of the others.
 /// </summary>
 public sealed class BrokerConnection : BackgroundService
 {
@@ -17,19 +24,26 @@ public sealed class BrokerConnection : BackgroundService
     private readonly Outbox _outbox;
     private readonly TopicNames _topics;
     private readonly ModelStore.ModelStore _models;
+    private readonly ModelStore.ArtifactWatcher _watcher;
+    private readonly AgentEvents _events;
     private readonly ILogger<BrokerConnection> _logger;
     private readonly IMqttClient _client;
     private readonly List<(string Filter, Func<MqttApplicationMessageReceivedEventArgs, Task> Handler)> _subscriptions = [];
     private readonly DateTime _since = DateTime.UtcNow;
     private volatile bool _statusDirty;
+    private uint? _brokerMaximumPacketSize;
+    private long _headSequence = -1;
+    private int _headAttempts;
 
     public BrokerConnection(IOptions<AgentOptions> options, Outbox outbox, TopicNames topics, ModelStore.ModelStore models,
-                            ILogger<BrokerConnection> logger)
+                            ModelStore.ArtifactWatcher watcher, AgentEvents events, ILogger<BrokerConnection> logger)
     {
         _options = options.Value;
         _outbox = outbox;
         _topics = topics;
         _models = models;
+        _watcher = watcher;
+        _events = events;
         _logger = logger;
         _client = new MqttClientFactory().CreateMqttClient();
         _client.ApplicationMessageReceivedAsync += OnMessage;
@@ -41,22 +55,46 @@ public sealed class BrokerConnection : BackgroundService
     /// <summary>Registers an image topic; call before the host starts. Handlers own acknowledgement.</summary>
     public void Subscribe(string filter, Func<MqttApplicationMessageReceivedEventArgs, Task> handler) => _subscriptions.Add((filter, handler));
 
-    /// <summary>Publishes a message that may be lost (metrics, heat maps): skipped while disconnected.</summary>
-    public async Task<bool> PublishTransientAsync(string topic, byte[] payload, CancellationToken cancel, string? frameId = null)
+    /// <summary>The most bytes an MQTT packet to this agent may have: a frame or a deploy chunk, plus room for topic and properties.</summary>
+    public uint ClientMaximumPacketSize =>
+        (uint)Math.Min(uint.MaxValue >> 4, Math.Max(_options.Limits.MaxFrameBytes, EdgePatchCore.Deployment.DeployProtocol.MaxChunkBytes) + (64 << 10));
+
+    /// <summary>Publishes a message that may be lost (metrics, heat maps): skipped while disconnected or when too large for the broker.</summary>
+    public Task<bool> PublishTransientAsync(string topic, byte[] payload, CancellationToken cancel, string? frameId = null) =>
+        PublishDirectAsync(topic, payload, MqttQualityOfServiceLevel.AtMostOnce, cancel, frameId);
+
+    /// <summary>Publishes at QoS 1 without the outbox (answers that are worthless later): skipped while disconnected.</summary>
+    public Task<bool> PublishReliableAsync(string topic, byte[] payload, CancellationToken cancel) =>
+        PublishDirectAsync(topic, payload, MqttQualityOfServiceLevel.AtLeastOnce, cancel, null);
+
+    private async Task<bool> PublishDirectAsync(string topic, byte[] payload, MqttQualityOfServiceLevel qos, CancellationToken cancel, string? frameId)
     {
         if (!_client.IsConnected) return false;
+        int properties = frameId is null ? 0 : 1 + 2 + 7 + 2 + System.Text.Encoding.UTF8.GetByteCount(frameId);
+        if (PacketSize(topic, payload.Length, properties) > (_brokerMaximumPacketSize ?? uint.MaxValue))
+        {
+            _logger.LogDebug("Not publishing {Bytes} bytes on {Topic}: over the broker's maximum packet size", payload.Length, topic);
+            return false;
+        }
         try
         {
-            var builder = new MqttApplicationMessageBuilder().WithTopic(topic).WithPayload(payload)
-                .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtMostOnce);
+            var builder = new MqttApplicationMessageBuilder().WithTopic(topic).WithPayload(payload).WithQualityOfServiceLevel(qos);
             if (frameId is not null) builder.WithUserProperty("frameId", System.Text.Encoding.UTF8.GetBytes(frameId).AsMemory());
-            await _client.PublishAsync(builder.Build(), cancel);
-            return true;
+            var result = await _client.PublishAsync(builder.Build(), cancel);
+            return result.IsSuccess;
         }
         catch (Exception e) when (e is MQTTnet.Exceptions.MqttCommunicationException or InvalidOperationException or OperationCanceledException)
         {
             return false;
         }
+    }
+
+    /// <summary>The size of a PUBLISH packet (MQTT 5, with a packet id) with <paramref name="propertyBytes"/> bytes of properties.</summary>
+    public static long PacketSize(string topic, long payloadBytes, int propertyBytes)
+    {
+        static int VarIntLength(long v) => v < 128 ? 1 : v < 16_384 ? 2 : v < 2_097_152 ? 3 : 4;
+        long variable = 2 + System.Text.Encoding.UTF8.GetByteCount(topic) + 2 + VarIntLength(propertyBytes) + propertyBytes + payloadBytes;
+        return 1 + VarIntLength(variable) + variable;
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -67,19 +105,23 @@ public sealed class BrokerConnection : BackgroundService
             _logger.LogWarning("No broker configured (Agent:Broker:Host is empty): verdicts are kept in the outbox");
             return;
         }
+        // The Will and the first "online" status carry the models: connect once they are loaded (or refused).
+        await _watcher.InitialLoad.WaitAsync(stoppingToken);
         int failures = 0;
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
                 var result = await _client.ConnectAsync(BuildOptions(), stoppingToken);
+                _brokerMaximumPacketSize = result.MaximumPacketSize is > 0 ? result.MaximumPacketSize : null;
                 if (result.ResultCode is MqttClientConnectResultCode.NotAuthorized or MqttClientConnectResultCode.BadUserNameOrPassword)
                     throw new MQTTnet.Exceptions.MqttCommunicationException(
                         $"broker rejected the credentials of user '{broker.Username}' ({result.ResultCode}); check Agent:Broker:Username and the password");
                 if (result.ResultCode != MqttClientConnectResultCode.Success)
                     throw new MQTTnet.Exceptions.MqttCommunicationException($"broker refused the connection: {result.ResultCode} {result.ReasonString}");
-                _logger.LogInformation("Connected to MQTT broker {Host}:{Port} as {ClientId} (session {Session}); {Pending} message(s) in the outbox",
-                    broker.Host, broker.Port, ClientId, result.IsSessionPresent ? "resumed" : "new", _outbox.Count);
+                _logger.LogInformation("Connected to MQTT broker {Host}:{Port} as {ClientId} (session {Session}{Limit}); {Pending} message(s) in the outbox",
+                    broker.Host, broker.Port, ClientId, result.IsSessionPresent ? "resumed" : "new",
+                    _brokerMaximumPacketSize is { } max ? $", broker's maximum packet size {max} bytes" : "", _outbox.Count);
                 failures = 0;
                 foreach (var (filter, _) in _subscriptions)
                     await _client.SubscribeAsync(new MqttClientSubscribeOptionsBuilder()
@@ -137,22 +179,55 @@ public sealed class BrokerConnection : BackgroundService
                 await _outbox.WaitAsync(TimeSpan.FromMilliseconds(500), cancel);
                 continue;
             }
+            const string contentType = "application/json";
+            long size = PacketSize(message.Topic, message.Payload.Length, 1 + 2 + contentType.Length);
+            if (_brokerMaximumPacketSize is { } max && size > max)
+            {
+                SetAside(message, $"{size} bytes, over the broker's maximum packet size of {max} bytes");
+                continue;
+            }
+            if (message.Sequence != _headSequence) (_headSequence, _headAttempts) = (message.Sequence, 0);
+            if (++_headAttempts > _options.Publishing.MaxPublishAttempts)
+            {
+                SetAside(message, $"the broker did not take it in {_options.Publishing.MaxPublishAttempts} attempts (it dropped the connection or refused it each time)");
+                continue;
+            }
             var publish = new MqttApplicationMessageBuilder().WithTopic(message.Topic).WithPayload(message.Payload)
-                .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).WithContentType("application/json").Build();
+                .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).WithContentType(contentType).Build();
             var result = await _client.PublishAsync(publish, cancel);
             if (result.IsSuccess || result.ReasonCode == MqttClientPublishReasonCode.NoMatchingSubscribers)
             {
                 _outbox.Remove(message.Sequence);
+                _headAttempts = 0;
             }
             else
             {
-                // The broker answered and said no (not authorised, quota, ...): retrying will not help and
-                // would block every later verdict, so log it loudly and move on.
-                _logger.LogError("Broker rejected message on {Topic}: {Code} {Reason}; dropping it", message.Topic, result.ReasonCode, result.ReasonString);
-                _outbox.Remove(message.Sequence);
+                // The broker answered and said no (not authorised, quota, ...): try again a few times (a quota
+                // passes), then set it aside so that it does not block every later verdict.
+                _logger.LogWarning("Broker refused message {Seq} on {Topic}: {Code} {Reason} (attempt {Attempt} of {Max})", message.Sequence,
+                    message.Topic, result.ReasonCode, result.ReasonString, _headAttempts, _options.Publishing.MaxPublishAttempts);
+                await Task.Delay(TimeSpan.FromMilliseconds(250 * _headAttempts), cancel);
             }
         }
         throw new MQTTnet.Exceptions.MqttCommunicationException("connection lost");
+    }
+
+    private void SetAside(OutboxMessage message, string reason)
+    {
+        _outbox.SetAside(message.Sequence, reason);
+        string? frameId = null;
+        if (message.Topic == _topics.Verdict)
+        {
+            try { frameId = Verdict.FromJson(message.Payload)?.FrameId; }
+            catch (JsonException) { }
+        }
+        _logger.LogError("Set aside message {Seq} on {Topic}{Frame}: {Reason}; it is kept in outbox/rejected/ and the rest flow on ({Count} set aside so far)",
+            message.Sequence, message.Topic, frameId is null ? "" : $" (frame {frameId})", reason, _outbox.SetAsideCount);
+        _events.Publish("message-set-aside", reason, new()
+        {
+            ["topic"] = message.Topic, ["sequence"] = message.Sequence.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["bytes"] = message.Payload.Length.ToString(System.Globalization.CultureInfo.InvariantCulture), ["frameId"] = frameId,
+        });
     }
 
     private async Task PublishStatusAsync(string state, CancellationToken cancel)
@@ -166,7 +241,7 @@ public sealed class BrokerConnection : BackgroundService
     private byte[] StatusPayload(string state)
     {
         var models = _models.Snapshot();
-        object? Model(ModelStore.ModelSummary m) => new { id = m.Id, product = m.Product, createdAt = m.CreatedAt, threshold = m.Threshold, device = m.Device };
+        object? Model(ModelStore.ModelSummary m) => new { id = m.Id, product = m.Product, createdAt = m.CreatedAt, threshold = m.Threshold, device = m.Device, release = m.Release };
         return JsonSerializer.SerializeToUtf8Bytes(new
         {
             state,
@@ -191,6 +266,8 @@ public sealed class BrokerConnection : BackgroundService
             .WithSessionExpiryInterval(b.SessionExpirySeconds)
             .WithKeepAlivePeriod(TimeSpan.FromSeconds(b.KeepAliveSeconds))
             .WithTimeout(TimeSpan.FromSeconds(10))
+            .WithMaximumPacketSize(ClientMaximumPacketSize)
+            .WithReceiveMaximum((ushort)Math.Clamp(_options.Pipeline.QueueCapacity + _options.Pipeline.MaxBatch, 1, ushort.MaxValue))
             .WithWillTopic(_topics.Status)
             .WithWillPayload(StatusPayload("offline"))
             .WithWillRetain(true)
@@ -198,9 +275,9 @@ public sealed class BrokerConnection : BackgroundService
         var security = new EdgePatchCore.Messaging.BrokerSecurity
         {
             Tls = b.Tls, CaFile = b.CaFile, ClientCertificateFile = b.ClientCertificateFile, ClientKeyFile = b.ClientKeyFile,
-            Username = b.Username, Password = b.Password, PasswordFile = b.PasswordFile,
+            Username = b.Username, Password = b.Password, PasswordFile = b.ResolvedPasswordFile,
         };
-        return security.Apply(builder, b.Host, reason => _logger.LogError("TLS: {Reason}", reason)).Build();
+        return security.Apply(builder, b.Host, reason => _logger.LogError("TLS: {Reason}", reason)).Build().WithLargeSocketBuffers();
     }
 
     private TimeSpan Backoff(int failures)

@@ -30,6 +30,9 @@ public sealed class MetricsPublisher(
                 queueDepth = queue.Count,
                 outboxPending = outbox.Count,
                 outboxDiscarded = outbox.Discarded,
+                outboxBytes = outbox.Bytes,
+                outboxSetAside = outbox.SetAsideCount,
+                outboxWritable = metrics.IsOutboxWritable,
                 models = models.Snapshot().Select(m => m.Id).ToArray(),
                 residentBytes = memory,
             });

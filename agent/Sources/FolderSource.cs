@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using EdgePatchCore.Agent.Configuration;
 using EdgePatchCore.Agent.Pipeline;
 using EdgePatchCore.Agent.Publishing;
+using EdgePatchCore.FileSystem;
 using Microsoft.Extensions.Options;
 
 namespace EdgePatchCore.Agent.Sources;
@@ -12,6 +13,8 @@ namespace EdgePatchCore.Agent.Sources;
 /// *.part, *.filepart) are left alone. After its verdict is stored the file moves to done/ (or failed/
 /// when it could not be scored). A file stays in place until then, so a crash or restart re-scores it
 /// rather than losing it. Polling, not file-system events: events are unreliable on network mounts.
+/// Only regular files are read (a symbolic link, FIFO, socket or device gets an error verdict and moves
+/// to failed/ without being opened), and never more than Limits:MaxFrameBytes + 1 bytes of one.
 /// </summary>
 public sealed class FolderSource(IOptions<AgentOptions> options, FrameQueue queue, ILogger<FolderSource> logger) : BackgroundService
 {
@@ -61,6 +64,19 @@ public sealed class FolderSource(IOptions<AgentOptions> options, FrameQueue queu
                 string name = Path.GetFileName(path);
                 if (name.StartsWith('.') || TemporarySuffixes.Any(s => name.EndsWith(s, StringComparison.OrdinalIgnoreCase))) continue;
                 if (_inFlight.ContainsKey(path)) continue;
+                var (kind, _) = RegularFile.Inspect(path);
+                if (kind == RegularFile.Kind.Missing) continue;
+                if (kind != RegularFile.Kind.Regular)
+                {
+                    // Never opened (a FIFO without a writer would block the reader): an error verdict, and out of the way.
+                    _inFlight[path] = 0;
+                    await queue.PostWhenRoomAsync(new Frame
+                    {
+                        Id = name, Source = "folder", Product = o.Product, Bytes = [], Completion = new FileCompletion(this, path, done, failed),
+                        RejectReason = $"{name}: {RegularFile.Describe(kind)}, not a regular file",
+                    }, stoppingToken);
+                    continue;
+                }
                 FileInfo info = new(path);
                 if (!info.Exists) continue;
                 var signature = (info.Length, info.LastWriteTimeUtc);
@@ -80,14 +96,20 @@ public sealed class FolderSource(IOptions<AgentOptions> options, FrameQueue queu
                 else
                 {
                     byte[] bytes;
-                    try { bytes = await File.ReadAllBytesAsync(path, stoppingToken); }
+                    string? refused = null;
+                    try { bytes = RegularFile.Read(path, maxBytes); }
+                    catch (FileRefusedException e) when (File.Exists(path) || RegularFile.Inspect(path).Kind != RegularFile.Kind.Missing)
+                    {
+                        bytes = [];
+                        refused = e.Message.Replace(path, name); // grew past the limit, or swapped for a special file
+                    }
                     catch (Exception e) when (e is IOException or UnauthorizedAccessException)
                     {
-                        logger.LogDebug("Cannot read {Path} yet: {Reason}", path, e.Message); // still being written or locked
+                        logger.LogDebug("Cannot read {Path} yet: {Reason}", path, e.Message); // still being written, locked or gone
                         continue;
                     }
                     frame = new Frame { Id = name, Source = "folder", Product = o.Product, Bytes = bytes, Completion = completion,
-                                        CapturedAt = new DateTimeOffset(info.LastWriteTimeUtc) };
+                                        CapturedAt = new DateTimeOffset(info.LastWriteTimeUtc), RejectReason = refused };
                 }
                 _inFlight[path] = 0;
                 await queue.PostWhenRoomAsync(frame, stoppingToken);

@@ -1,5 +1,6 @@
 using EdgePatchCore.Agent.Configuration;
 using EdgePatchCore.Agent.Pipeline;
+using EdgePatchCore.Agent.Publishing;
 using Microsoft.Extensions.Options;
 
 namespace EdgePatchCore.Agent.Sources;
@@ -17,7 +18,8 @@ public sealed class HttpSnapshotSource(IOptions<AgentOptions> options, FrameQueu
         long maxBytes = options.Value.Limits.MaxFrameBytes;
         using var http = new HttpClient { Timeout = TimeSpan.FromMilliseconds(o.TimeoutMilliseconds), MaxResponseContentBufferSize = maxBytes };
         using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(o.IntervalMilliseconds));
-        logger.LogInformation("Polling {Url} every {Interval} ms", o.Url, o.IntervalMilliseconds);
+        string url = Text.Redact(o.Url);
+        logger.LogInformation("Polling {Url} every {Interval} ms", url, o.IntervalMilliseconds);
         bool failing = false;
         long sequence = 0;
         while (await timer.WaitForNextTickAsync(stoppingToken))
@@ -27,13 +29,13 @@ public sealed class HttpSnapshotSource(IOptions<AgentOptions> options, FrameQueu
                 using var response = await http.GetAsync(o.Url, stoppingToken);
                 response.EnsureSuccessStatusCode();
                 var bytes = await response.Content.ReadAsByteArrayAsync(stoppingToken);
-                if (failing) logger.LogInformation("Camera {Url} answers again", o.Url);
+                if (failing) logger.LogInformation("Camera {Url} answers again", url);
                 failing = false;
                 queue.Post(new Frame { Id = $"http-{DateTime.UtcNow:yyyyMMddTHHmmssfff}-{++sequence}", Source = "http", Product = o.Product, Bytes = bytes });
             }
             catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !stoppingToken.IsCancellationRequested)
             {
-                if (!failing) logger.LogWarning("Camera {Url} does not answer: {Reason}; retrying every {Interval} ms", o.Url, e.Message, o.IntervalMilliseconds);
+                if (!failing) logger.LogWarning("Camera {Url} does not answer: {Reason}; retrying every {Interval} ms", url, Text.Redact(e.Message), o.IntervalMilliseconds);
                 failing = true;
             }
         }

@@ -12,7 +12,9 @@ namespace EdgePatchCore.Agent.Sources;
 /// Frames as JPEG/PNG payloads on an MQTT topic (optionally a $share/group/... shared subscription).
 /// Metadata comes in MQTT 5 user properties: frameId, product, capturedAt (ISO 8601). A message is
 /// acknowledged only once its verdict is in the outbox, so with the agent's persistent session the
-/// broker redelivers whatever a crash interrupted.
+/// broker redelivers whatever a crash interrupted. A frame without a frameId gets one derived from its
+/// payload's SHA-256 ("mqtt-" + 16 hex digits), so a redelivery carries the same id and consumers can
+/// de-duplicate; identical payloads share an id.
 /// </summary>
 public sealed class MqttImageSource : IHostedService
 {
@@ -20,7 +22,6 @@ public sealed class MqttImageSource : IHostedService
     private readonly long _maxBytes;
     private readonly FrameQueue _queue;
     private readonly ILogger<MqttImageSource> _logger;
-    private long _sequence;
 
     public MqttImageSource(IOptions<AgentOptions> options, BrokerConnection broker, FrameQueue queue, ILogger<MqttImageSource> logger)
     {
@@ -43,26 +44,19 @@ public sealed class MqttImageSource : IHostedService
     {
         var message = e.ApplicationMessage;
         string? Property(string name) => message.UserProperties?.FirstOrDefault(p => string.Equals(p.Name, name, StringComparison.OrdinalIgnoreCase))?.ReadValueAsString();
-        string id = Property("frameId") ?? $"mqtt-{DateTime.UtcNow:yyyyMMddTHHmmssfff}-{Interlocked.Increment(ref _sequence)}";
-        var captured = DateTimeOffset.TryParse(Property("capturedAt"), out var at) ? at : DateTimeOffset.UtcNow;
         long length = message.Payload.Length;
+        byte[] bytes = length > _maxBytes ? [] : message.Payload.ToArray();
+        string id = Text.FrameId(Property("frameId"))
+                    ?? "mqtt-" + Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(bytes.Length > 0 ? bytes : message.Payload.ToArray()), 0, 8).ToLowerInvariant();
+        var captured = DateTimeOffset.TryParse(Property("capturedAt"), out var at) ? at : DateTimeOffset.UtcNow;
+        string? product = Property("product") is { } p ? Text.Cap(p, 128) : _options.Product;
         e.AutoAcknowledge = false;
         _queue.Post(new Frame
         {
-            Id = id, Source = "mqtt", Product = Property("product") ?? _options.Product, CapturedAt = captured,
-            Bytes = length > _maxBytes ? [] : message.Payload.ToArray(),
+            Id = id, Source = "mqtt", Product = product, CapturedAt = captured, Bytes = bytes,
             RejectReason = length > _maxBytes ? $"{id}: {length} bytes, over the limit of {_maxBytes}" : null,
-            Completion = new Acknowledgement(e),
+            Completion = new MqttAcknowledgement(e, _logger),
         });
         return Task.CompletedTask;
-    }
-
-    private sealed class Acknowledgement(MqttApplicationMessageReceivedEventArgs message) : IFrameCompletion
-    {
-        public void Completed(Verdict verdict) => Acknowledge();
-        public void Dropped() => Acknowledge(); // counted as dropped; redelivery would only make the backlog worse
-
-        private void Acknowledge() => _ = message.AcknowledgeAsync(CancellationToken.None).ContinueWith(
-            t => _ = t.Exception, TaskContinuationOptions.OnlyOnFaulted); // the connection went away: the broker redelivers
     }
 }

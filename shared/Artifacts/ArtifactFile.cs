@@ -8,12 +8,39 @@ namespace EdgePatchCore.Artifacts;
 public sealed class ArtifactException(string message, Exception? inner = null) : Exception(message, inner);
 
 /// <summary>A loaded artifact whose checksum verified; <see cref="Signature"/> is checked by the caller's trusted keys.</summary>
-public sealed record Artifact(ModelContent Content, string Id, int Version, long SizeBytes, byte[] Hash, ArtifactSignature? Signature);
+public sealed record Artifact(ModelContent Content, string Id, int Version, long SizeBytes, byte[] Hash, ArtifactSignature? Signature)
+{
+    /// <summary>The signed release statement, when the artifact carries a well-formed one (trust it only after <see cref="TrustedKeys.Check"/>).</summary>
+    public ReleaseStatement? Release
+    {
+        get
+        {
+            try { return Signature?.Release; }
+            catch (ArtifactException) { return null; }
+        }
+    }
+}
+
+/// <summary>How a signature's release statement is filled in: the version (default: the signing time) and how long it stays valid.</summary>
+public sealed record ReleaseOptions
+{
+    public static readonly TimeSpan DefaultValidity = TimeSpan.FromDays(365);
+    /// <summary>Release version; must increase per product. Null: the signing time as yyyyMMddHHmmss.</summary>
+    public long? Version { get; init; }
+    public TimeSpan ValidFor { get; init; } = DefaultValidity;
+
+    public ReleaseStatement For(string product, byte[] payloadHash, DateTime nowUtc)
+    {
+        var now = DateTime.SpecifyKind(nowUtc.AddTicks(-(nowUtc.Ticks % TimeSpan.TicksPerSecond)), DateTimeKind.Utc);
+        return new ReleaseStatement(product, Version ?? ReleaseStatement.VersionFromTime(now), now, now + ValidFor, payloadHash);
+    }
+}
 
 /// <summary>
 /// Reads and writes .pcb files. On disk: a MessagePack array
 /// [format, version, payload (MessagePack of <see cref="ModelContent"/>), SHA-256 of payload, signature or nil],
-/// the signature being [key id, algorithm, public key (SubjectPublicKeyInfo), ECDSA signature of the SHA-256].
+/// the signature being [key id, algorithm, public key (SubjectPublicKeyInfo), ECDSA signature, release statement]
+/// (see <see cref="ArtifactSignature"/> and <see cref="ReleaseStatement"/>).
 /// Format and version come first so that any reader can refuse a newer file with a clear message.
 /// Writes go to a temporary file in the same folder and are renamed into place.
 /// </summary>
@@ -26,11 +53,13 @@ public static class ArtifactFile
         MessagePackSerializerOptions.Standard.WithSecurity(MessagePackSecurity.UntrustedData);
 
     /// <summary>Writes <paramref name="content"/>, signed with <paramref name="signingKey"/> when given; returns the id.</summary>
-    public static string Write(string path, ModelContent content, ECDsa? signingKey = null)
+    public static string Write(string path, ModelContent content, ECDsa? signingKey = null, ReleaseOptions? release = null)
     {
         byte[] payload = MessagePackSerializer.Serialize(content, Untrusted);
         byte[] hash = SHA256.HashData(payload);
-        WriteEnvelope(path, Version, payload, hash, signingKey is null ? null : SigningKeys.Sign(signingKey, hash));
+        var signature = signingKey is null ? null
+            : SigningKeys.Sign(signingKey, (release ?? new ReleaseOptions()).For(content.Manifest.Product, hash, DateTime.UtcNow));
+        WriteEnvelope(path, Version, payload, hash, signature);
         return IdOf(hash);
     }
 
@@ -38,12 +67,13 @@ public static class ArtifactFile
     /// Signs an existing artifact in place (replacing any signature): the payload bytes are kept as
     /// they are, so the id does not change. The checksum is verified first: a damaged file is not signed.
     /// </summary>
-    public static Artifact Sign(string path, ECDsa signingKey)
+    public static Artifact Sign(string path, ECDsa signingKey, ReleaseOptions? release = null)
     {
         var bytes = ReadBytes(path);
         var (version, payload, hash, _) = ReadEnvelope(bytes, path);
-        Read(bytes, path); // full validation: only sound artifacts get signed
-        WriteEnvelope(path, version, payload, hash, SigningKeys.Sign(signingKey, hash));
+        var artifact = Read(bytes, path); // full validation: only sound artifacts get signed
+        var statement = (release ?? new ReleaseOptions()).For(artifact.Content.Manifest.Product, hash, DateTime.UtcNow);
+        WriteEnvelope(path, version, payload, hash, SigningKeys.Sign(signingKey, statement));
         return Read(path);
     }
 
@@ -59,44 +89,29 @@ public static class ArtifactFile
         if (signature is null) writer.WriteNil();
         else
         {
-            writer.WriteArrayHeader(4);
+            writer.WriteArrayHeader(signature.Statement is null ? 4 : 5);
             writer.Write(signature.KeyId);
             writer.Write(signature.Algorithm);
             writer.Write(signature.PublicKey);
             writer.Write(signature.Signature);
+            if (signature.Statement is not null) writer.Write(signature.Statement);
         }
         writer.Flush();
 
-        string full = Path.GetFullPath(path);
-        string dir = Path.GetDirectoryName(full)!;
-        string temp = Path.Combine(dir, $".{Path.GetFileName(full)}.{Environment.ProcessId}.tmp");
-        try
-        {
-            using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
-            {
-                stream.Write(buffer.WrittenSpan);
-                stream.Flush(flushToDisk: true);
-            }
-            File.Move(temp, full, overwrite: true);
-        }
-        catch
-        {
-            try { File.Delete(temp); } catch (IOException) { }
-            throw;
-        }
+        FileSystem.DurableFile.Write(path, buffer.WrittenSpan);
     }
 
-    public static Artifact Read(string path) => Read(ReadBytes(path), path);
+    /// <summary>Largest artifact read: a .NET array holds at most 2 GiB, and the bank is one array.</summary>
+    public const long MaxBytes = int.MaxValue - 1024;
 
-    private static byte[] ReadBytes(string path)
+    public static Artifact Read(string path, long maxBytes = MaxBytes) => Read(ReadBytes(path, maxBytes), path);
+
+    private static byte[] ReadBytes(string path, long maxBytes = MaxBytes)
     {
-        byte[] bytes;
-        try { bytes = File.ReadAllBytes(path); }
-        catch (FileNotFoundException) { throw new ArtifactException($"{path}: no such file"); }
-        catch (DirectoryNotFoundException) { throw new ArtifactException($"{path}: no such file"); }
+        try { return FileSystem.RegularFile.Read(path, maxBytes); }
+        catch (FileSystem.FileRefusedException e) { throw new ArtifactException(e.Message, e); }
         catch (IOException e) { throw new ArtifactException($"{path}: cannot read ({e.Message})", e); }
         catch (UnauthorizedAccessException e) { throw new ArtifactException($"{path}: cannot read ({e.Message})", e); }
-        return bytes;
     }
 
     public static Artifact Read(byte[] bytes, string name)
@@ -107,7 +122,7 @@ public static class ArtifactFile
 
         ModelContent content;
         try { content = MessagePackSerializer.Deserialize<ModelContent>(payload, Untrusted); }
-        catch (MessagePackSerializationException e)
+        catch (Exception e) // whatever a crafted payload makes the decoder throw, it is a refusal
         {
             throw new ArtifactException($"{name}: artifact payload cannot be decoded ({e.InnerException?.Message ?? e.Message})", e);
         }
@@ -139,16 +154,19 @@ public static class ArtifactFile
             if (reader.TryReadNil()) { }
             else
             {
-                if (reader.ReadArrayHeader() < 4) throw new ArtifactException($"{name}: damaged signature block");
+                int fields = reader.ReadArrayHeader();
+                if (fields < 4) throw new ArtifactException($"{name}: damaged signature block");
                 string keyId = reader.ReadString() ?? "", algorithm = reader.ReadString() ?? "";
                 byte[] publicKey = reader.ReadBytes()?.ToArray() ?? [], sig = reader.ReadBytes()?.ToArray() ?? [];
-                signature = new ArtifactSignature(keyId, algorithm, publicKey, sig);
+                byte[]? statement = fields >= 5 ? reader.ReadBytes()?.ToArray() : null;
+                for (int i = 5; i < fields; i++) reader.Skip();
+                signature = new ArtifactSignature(keyId, algorithm, publicKey, sig, statement);
             }
             for (int i = 5; i < count; i++) reader.Skip(); // fields of later minor versions
             if (!reader.End) throw new ArtifactException($"{name}: damaged artifact ({bytes.Length - reader.Consumed} unexpected bytes at the end)");
         }
         catch (ArtifactException) { throw; }
-        catch (Exception e) when (e is MessagePackSerializationException or EndOfStreamException or InvalidOperationException or OverflowException)
+        catch (Exception e) // crafted headers (a length of 0xFFFFFFFF, wrong types, ...): any reader failure is "damaged"
         {
             throw new ArtifactException($"{name}: truncated or damaged artifact ({e.Message})", e);
         }
@@ -156,20 +174,51 @@ public static class ArtifactFile
         return (version, payload, hash, signature);
     }
 
+    /// <summary>Largest values accepted from a payload: far above any real model, far below what would exhaust memory.</summary>
+    public const int MaxColumns = 65_536, MaxNeighbourCount = 1024, MaxLayers = 16, MaxTextLength = 256;
+
+    /// <summary>
+    /// Checks every section before anything is built from it: present, every count bounded and matching
+    /// the bytes the payload holds, every index inside the bank, every number finite. A crafted or damaged
+    /// payload is refused here, never by a crash later (a huge b would overflow a buffer sized by it).
+    /// </summary>
     private static void Validate(ModelContent c, string name)
     {
         try
         {
-            if (c.Backbone?.Onnx is not { Length: > 0 }) throw new ArtifactException("no backbone graph");
-            if (c.Input is null || c.Input.Width is < 8 or > 8192 || c.Input.Height is < 8 or > 8192)
-                throw new ArtifactException("input size out of range");
-            if (c.Embedding is null || c.Bank is null || c.Scoring is null || c.Manifest is null)
+            if (c.Manifest is null || c.Backbone is null || c.Input is null || c.Embedding is null || c.Bank is null || c.Scoring is null)
                 throw new ArtifactException("a section is missing");
-            c.Bank.Validate();
-            if (c.Bank.Columns != c.Embedding.Dimensions || c.Backbone.Dimensions != c.Embedding.Dimensions)
-                throw new ArtifactException($"bank has {c.Bank.Columns} columns but the embedding has {c.Embedding.Dimensions} dimensions");
-            if (c.Scoring.NeighbourCount > c.Bank.NeighbourCount)
-                throw new ArtifactException($"scoring uses b = {c.Scoring.NeighbourCount} but the table has {c.Bank.NeighbourCount}");
+            var m = c.Manifest;
+            if (string.IsNullOrWhiteSpace(m.Product) || m.Product.Length > MaxTextLength || m.Product.Any(char.IsControl))
+                throw new ArtifactException("product name missing or malformed");
+            if (m.TrainerVersion is null || m.DatasetFingerprint is null || m.BuildOptions is null) throw new ArtifactException("manifest field missing");
+            var bb = c.Backbone;
+            if (bb.Onnx is not { Length: > 0 }) throw new ArtifactException("no backbone graph");
+            if (bb.Layers is null || bb.LayerChannels is null || bb.Layers.Length is < 1 or > MaxLayers || bb.LayerChannels.Length != bb.Layers.Length)
+                throw new ArtifactException("backbone layers missing or inconsistent");
+            if (string.IsNullOrEmpty(bb.InputName) || string.IsNullOrEmpty(bb.OutputName)) throw new ArtifactException("backbone input/output names missing");
+            if (c.Input.Width is < 8 or > 8192 || c.Input.Height is < 8 or > 8192 || c.Input.ResizeTo is < 8 or > 16384
+                || !Enum.IsDefined(c.Input.Mode))
+                throw new ArtifactException("input size out of range");
+            var e = c.Embedding;
+            if (e.Layers is null || e.Dimensions is < 1 or > MaxColumns || e.GridWidth < 1 || e.GridHeight < 1
+                || e.GridWidth > c.Input.Width || e.GridHeight > c.Input.Height || e.PatchSize is < 1 or > 15)
+                throw new ArtifactException("embedding sizes out of range");
+            var bank = c.Bank;
+            if (bank.Columns is < 1 or > MaxColumns) throw new ArtifactException($"bank has {bank.Columns} columns");
+            if (bank.Data is null || bank.Neighbours is null) throw new ArtifactException("bank data missing");
+            bank.Validate();
+            if (bank.Columns != e.Dimensions || bb.Dimensions != e.Dimensions)
+                throw new ArtifactException($"bank has {bank.Columns} columns but the embedding has {e.Dimensions} dimensions");
+            var s = c.Scoring;
+            if (s.K is < 1 or > MaxNeighbourCount) throw new ArtifactException($"k = {s.K} is out of range");
+            if (s.NeighbourCount < 1 || s.NeighbourCount > bank.NeighbourCount)
+                throw new ArtifactException($"scoring uses b = {s.NeighbourCount} but the table has {bank.NeighbourCount}");
+            if (!float.IsFinite(s.BlurSigma) || s.BlurSigma is < 0 or > 64) throw new ArtifactException($"blur sigma {s.BlurSigma} is out of range");
+            if (!float.IsFinite(s.Threshold) || s.Threshold <= 0)
+                throw new ArtifactException($"threshold {s.Threshold} is not a positive number (a NaN threshold would pass every part)");
+            if (c.Calibration is { } cal && (cal.SortedScores is null || cal.SortedScores.Length > 10_000_000))
+                throw new ArtifactException("calibration summary malformed");
         }
         catch (ArtifactException e) { throw new ArtifactException($"{name}: inconsistent artifact: {e.Message}", e); }
     }

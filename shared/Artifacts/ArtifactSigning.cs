@@ -3,25 +3,35 @@ using System.Security.Cryptography;
 namespace EdgePatchCore.Artifacts;
 
 /// <summary>
-/// The signature block of an artifact: ECDSA P-256 over the payload's SHA-256, with the signer's public
-/// key (so that `trainer inspect` can check it without a key store) and its key id. Trust is decided by
-/// the reader's own list of public keys, never by the key carried in the file.
+/// The signature block of an artifact: ECDSA P-256 with the signer's public key (so that `trainer inspect`
+/// can check it without a key store) and its key id. The signature covers a <see cref="ReleaseStatement"/>
+/// (product, release version, expiry and the payload's SHA-256), carried in <see cref="Statement"/>; files
+/// signed before release statements existed carry none and are signed over the payload's SHA-256 alone,
+/// which agents refuse (re-sign them). Trust is decided by the reader's own list of public keys, never by
+/// the key carried in the file.
 /// </summary>
-public sealed record ArtifactSignature(string KeyId, string Algorithm, byte[] PublicKey, byte[] Signature)
+public sealed record ArtifactSignature(string KeyId, string Algorithm, byte[] PublicKey, byte[] Signature, byte[]? Statement = null)
 {
     public const string EcdsaP256Sha256 = "ECDSA-P256-SHA256";
 
-    /// <summary>Whether the signature is valid for <paramref name="hash"/> under the key carried in the file.</summary>
+    /// <summary>The release statement the signature covers, or null for a signature over the payload alone.</summary>
+    public ReleaseStatement? Release => Statement is null ? null : ReleaseStatement.Decode(Statement);
+
+    /// <summary>What the signature is over: the statement's SHA-256, or the payload hash for a file without one.</summary>
+    public byte[] SignedHash(byte[] payloadHash) => Statement is null ? payloadHash : SHA256.HashData(Statement);
+
+    /// <summary>Whether the signature is valid for <paramref name="hash"/> under the key carried in the file (and its statement names that payload).</summary>
     public bool IsValidFor(byte[] hash)
     {
         if (Algorithm != EcdsaP256Sha256) return false;
         try
         {
+            if (Statement is not null && !Release!.PayloadSha256.AsSpan().SequenceEqual(hash)) return false;
             using var key = ECDsa.Create();
             key.ImportSubjectPublicKeyInfo(PublicKey, out _);
-            return SigningKeys.KeyIdOf(key) == KeyId && key.VerifyHash(hash, Signature);
+            return SigningKeys.KeyIdOf(key) == KeyId && key.VerifyHash(SignedHash(hash), Signature);
         }
-        catch (CryptographicException) { return false; }
+        catch (Exception e) when (e is CryptographicException or ArtifactException) { return false; }
     }
 }
 
@@ -91,8 +101,15 @@ public static class SigningKeys
         }
     }
 
-    public static ArtifactSignature Sign(ECDsa key, byte[] hash) =>
-        new(KeyIdOf(key), ArtifactSignature.EcdsaP256Sha256, key.ExportSubjectPublicKeyInfo(), key.SignHash(hash));
+    /// <summary>Signs a release statement (the form every artifact written by this version carries).</summary>
+    public static ArtifactSignature Sign(ECDsa key, ReleaseStatement release)
+    {
+        byte[] statement = release.Encode();
+        return new(KeyIdOf(key), ArtifactSignature.EcdsaP256Sha256, key.ExportSubjectPublicKeyInfo(), key.SignHash(SHA256.HashData(statement)), statement);
+    }
+
+    /// <summary>Signs bytes of another kind (a rollback authorisation): the signature over their SHA-256.</summary>
+    public static byte[] SignData(ECDsa key, ReadOnlySpan<byte> data) => key.SignHash(SHA256.HashData(data));
 }
 
 /// <summary>The public keys a reader trusts (the agent's TrustedKeys), by key id.</summary>
@@ -111,15 +128,38 @@ public sealed class TrustedKeys
 
     public int Count => _keys.Count;
 
-    /// <summary>Null when <paramref name="artifact"/> is signed by one of these keys and the signature verifies; else why not.</summary>
+    /// <summary>
+    /// Null when <paramref name="artifact"/> is signed by one of these keys, the signature verifies, and its
+    /// release statement names this payload and this product; else why not.
+    /// </summary>
     public string? Check(Artifact artifact)
     {
         var s = artifact.Signature;
         if (s is null) return "the artifact is not signed";
-        if (!_keys.TryGetValue(s.KeyId, out var spki)) return $"the artifact is signed with key {s.KeyId}, which is not among the trusted keys";
+        if (!_keys.ContainsKey(s.KeyId)) return $"the artifact is signed with key {s.KeyId}, which is not among the trusted keys";
+        if (s.Statement is null)
+            return $"the artifact is signed (key {s.KeyId}) without a release statement (product, version, expiry): sign it again with 'trainer sign'";
+        if (!Verify(s.KeyId, s.Statement, s.Signature) || s.Algorithm != ArtifactSignature.EcdsaP256Sha256)
+            return $"the signature (key {s.KeyId}) does not verify: the release statement was modified after signing";
+        ReleaseStatement release;
+        try { release = s.Release!; }
+        catch (ArtifactException e) { return e.Message; }
+        if (!release.PayloadSha256.AsSpan().SequenceEqual(artifact.Hash))
+            return $"the signature (key {s.KeyId}) does not verify: the artifact was modified after signing";
+        if (!string.Equals(release.Product, artifact.Content.Manifest.Product, StringComparison.Ordinal))
+            return $"the release statement names product '{release.Product}' but the model is for '{artifact.Content.Manifest.Product}'";
+        return null;
+    }
+
+    /// <summary>Whether <paramref name="signature"/> over <paramref name="data"/>'s SHA-256 verifies under trusted key <paramref name="keyId"/>.</summary>
+    public bool Verify(string keyId, ReadOnlySpan<byte> data, byte[] signature)
+    {
+        if (!_keys.TryGetValue(keyId, out var spki)) return false;
         using var key = ECDsa.Create();
         key.ImportSubjectPublicKeyInfo(spki, out _);
-        return s.Algorithm == ArtifactSignature.EcdsaP256Sha256 && key.VerifyHash(artifact.Hash, s.Signature)
-            ? null : $"the signature (key {s.KeyId}) does not verify: the artifact was modified after signing";
+        try { return key.VerifyHash(SHA256.HashData(data), signature); }
+        catch (CryptographicException) { return false; }
     }
+
+    public bool Contains(string keyId) => _keys.ContainsKey(keyId);
 }

@@ -6,20 +6,13 @@ using SixLabors.ImageSharp.Formats.Png;
 using SixLabors.ImageSharp.Formats.Tiff;
 using SixLabors.ImageSharp.PixelFormats;
 using SixLabors.ImageSharp.Processing;
+using SixLabors.ImageSharp.Metadata;
+using EdgePatchCore.FileSystem;
 
 namespace EdgePatchCore.Imaging;
 
 /// <summary>A frame or file that cannot be used as an image; the message says why, for the user.</summary>
 public sealed class ImageLoadException(string message, Exception? inner = null) : Exception(message, inner);
-
-/// <summary>Limits applied before any pixel buffer is allocated (crafted or huge images).</summary>
-public sealed record ImageLimits
-{
-    public long MaxBytes { get; init; } = 256L << 20;
-    public long MaxPixels { get; init; } = 50_000_000;
-    /// <summary>TIFF is for training data from lab cameras; the agent leaves it off for untrusted frames (less decoder surface).</summary>
-    public bool AcceptTiff { get; init; } = true;
-}
 
 /// <summary>
 /// Decodes PNG, JPEG, BMP and TIFF with ImageSharp and turns them into the network input
@@ -38,35 +31,38 @@ public sealed class ImageLoader
         // Only the formats we accept are registered: an unknown format is refused, not guessed.
         IConfigurationModule[] modules = [new PngConfigurationModule(), new JpegConfigurationModule(), new BmpConfigurationModule()];
         _configuration = new Configuration(_limits.AcceptTiff ? [.. modules, new TiffConfigurationModule()] : modules);
+        // A multi-page TIFF would otherwise decode every page (20 pages of 4000 x 4000: 2.2 GB); frames are the first.
+        if (_limits.AcceptTiff) _configuration.ImageFormatsManager.SetDecoder(TiffFormat.Instance, new TiffDecoder { DecodingMode = FrameDecodingMode.First });
         _formats = _limits.AcceptTiff ? "a PNG, JPEG, BMP or TIFF image" : "a PNG, JPEG or BMP image";
     }
+
+    public ImageLimits Limits => _limits;
 
     public static readonly string[] Extensions = [".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"];
 
     public static bool HasImageExtension(string path) =>
         Extensions.Contains(Path.GetExtension(path).ToLowerInvariant());
 
-    /// <summary>Decodes a file to RGB pixels, checking size limits first.</summary>
+    /// <summary>Decodes a file to RGB pixels: a regular file only, never read past the byte limit, checked before decoding.</summary>
     public Image<Rgb24> Decode(string path)
     {
         byte[] bytes;
         try
         {
-            var length = new FileInfo(path).Length;
-            if (length > _limits.MaxBytes)
-                throw new ImageLoadException($"{path}: file is {length} bytes, over the limit of {_limits.MaxBytes}");
-            bytes = File.ReadAllBytes(path);
+            bytes = RegularFile.Read(path, _limits.MaxBytes);
         }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
-        {
-            throw new ImageLoadException($"{path}: no such file", e);
-        }
+        catch (FileRefusedException e) { throw new ImageLoadException(e.Message, e); }
         catch (IOException e) { throw new ImageLoadException($"{path}: cannot read ({e.Message})", e); }
         catch (UnauthorizedAccessException e) { throw new ImageLoadException($"{path}: cannot read ({e.Message})", e); }
         return Decode(bytes, path);
     }
 
-    /// <summary>Decodes an in-memory frame to RGB pixels, checking size limits first.</summary>
+    /// <summary>
+    /// Decodes an in-memory frame to RGB pixels. Before any pixel buffer exists: the byte limit, the format,
+    /// each side, the pixel count and the aspect ratio from the header, and the container's completeness
+    /// (<see cref="ImageStructure"/>); the decode itself runs under <see cref="ImageLimits.DecodeTimeout"/>.
+    /// Every failure, whatever its cause, is an <see cref="ImageLoadException"/> naming the frame.
+    /// </summary>
     public Image<Rgb24> Decode(byte[] bytes, string name)
     {
         if (bytes.Length == 0) throw new ImageLoadException($"{name}: empty (0 bytes)");
@@ -74,21 +70,56 @@ public sealed class ImageLoader
             throw new ImageLoadException($"{name}: {bytes.Length} bytes, over the limit of {_limits.MaxBytes}");
         try
         {
-            using var stream = new MemoryStream(bytes, writable: false);
-            var info = Image.Identify(_configuration, stream, out IImageFormat? format);
+            IImageInfo? info;
+            IImageFormat? format;
+            using (var header = new MemoryStream(bytes, writable: false))
+                info = Image.Identify(_configuration, header, out format);
             if (info is null || format is null)
                 throw new ImageLoadException($"{name}: not {_formats}");
-            if ((long)info.Width * info.Height > _limits.MaxPixels)
-                throw new ImageLoadException($"{name}: {info.Width} x {info.Height} pixels, over the limit of {_limits.MaxPixels}");
-            return Image.Load<Rgb24>(_configuration, bytes);
+            CheckSize(info.Width, info.Height, name);
+            if (ImageStructure.Check(bytes, format.Name, _limits.MaxJpegScans) is { } incomplete)
+                throw new ImageLoadException($"{name}: {incomplete}");
+            var decoder = _configuration.ImageFormatsManager.FindDecoder(format)
+                          ?? throw new ImageLoadException($"{name}: not {_formats}");
+            using var budget = new CancellationTokenSource(_limits.DecodeTimeout);
+            using var stream = new MemoryStream(bytes, writable: false);
+            try
+            {
+                var image = decoder.Decode<Rgb24>(_configuration, stream, budget.Token);
+                if (image.Width != info.Width || image.Height != info.Height)
+                {
+                    image.Dispose();
+                    throw new ImageLoadException($"{name}: decoded size differs from the header's (damaged file)");
+                }
+                return image;
+            }
+            catch (OperationCanceledException)
+            {
+                throw new ImageLoadException($"{name}: decoding took longer than {_limits.DecodeTimeout.TotalMilliseconds:F0} ms (a damaged or crafted image; Limits:DecodeTimeoutMilliseconds)");
+            }
         }
         catch (ImageLoadException) { throw; }
-        catch (Exception e) when (e is UnknownImageFormatException or InvalidImageContentException or ImageFormatException
-                                      or NotSupportedException or InvalidDataException or ArgumentException
-                                      or IndexOutOfRangeException or NullReferenceException or InvalidOperationException)
+        catch (Exception e) when (e is UnknownImageFormatException)
+        {
+            throw new ImageLoadException($"{name}: not {_formats}", e);
+        }
+        catch (Exception e) // a decoder bug or a crafted file must fail this one frame, never the caller
         {
             throw new ImageLoadException($"{name}: corrupt or unsupported image ({e.Message})", e);
         }
+    }
+
+    /// <summary>Refuses sizes outside the limits, on the header's width and height alone.</summary>
+    private void CheckSize(int width, int height, string name)
+    {
+        if (width < 1 || height < 1) throw new ImageLoadException($"{name}: image has no pixels ({width} x {height})");
+        if (width > _limits.MaxWidth || height > _limits.MaxHeight)
+            throw new ImageLoadException($"{name}: {width} x {height} pixels, over the limit of {_limits.MaxWidth} x {_limits.MaxHeight}");
+        if ((long)width * height > _limits.MaxPixels)
+            throw new ImageLoadException($"{name}: {width} x {height} pixels, over the limit of {_limits.MaxPixels}");
+        double aspect = (double)Math.Max(width, height) / Math.Min(width, height);
+        if (aspect > _limits.MaxAspectRatio)
+            throw new ImageLoadException($"{name}: {width} x {height} pixels, aspect ratio {aspect:G4} over the limit of {_limits.MaxAspectRatio:G4}");
     }
 
     /// <summary>Decodes and preprocesses a file into <paramref name="chw"/> (3 x H x W floats, RGB 0..1).</summary>

@@ -19,6 +19,7 @@ public sealed class PatchCoreScorer : IDisposable
     private float[] _patches = [];
     private float[] _distances = [];
     private int[] _nearest = [];
+    private readonly float[] _reweight; // the b distances of Eq. 7; b is bounded by the artifact's validation
     public ScoringSpec Spec { get; }
     public FeatureExtractor Features => _features;
     public BankPrecision Precision => _knn.Precision;
@@ -31,6 +32,7 @@ public sealed class PatchCoreScorer : IDisposable
         _knn = new NearestNeighbourSearch(bank, model.Bank.Rows, model.Bank.Columns, device, precision);
         _neighbours = model.Bank.NeighbourIndices();
         _maps = new AnomalyMapGenerator(model.Input.Width, model.Input.Height, Spec.BlurSigma);
+        _reweight = new float[Math.Max(1, Spec.NeighbourCount)];
     }
 
     /// <summary>Scores <paramref name="count"/> images laid out back to back (each 3 x H x W, RGB 0..1).</summary>
@@ -74,7 +76,7 @@ public sealed class PatchCoreScorer : IDisposable
         var nearest = _nearest;
         _knn.Search(patches, count * per, 1, distances, nearest);
         var results = new ImageScore[count];
-        Span<float> d = stackalloc float[Math.Max(1, Spec.NeighbourCount)];
+        Span<float> d = _reweight;
         for (int i = 0; i < count; i++)
         {
             var scores = distances.AsSpan(i * per, per);

@@ -47,6 +47,8 @@ public sealed class BuildCommand : ICommand
         CommonOptions.Device,
         new("temp-dir", "where full features are spilled during selection", "DIR", "system temp"),
         new("sign", "sign the artifact with this private key (trainer keygen)", "KEY.pem"),
+        CommonOptions.ReleaseVersion,
+        CommonOptions.ExpiresIn,
     ];
 
     public int Run(CommandLine args, CommandContext context)
@@ -93,6 +95,9 @@ public sealed class BuildCommand : ICommand
             TempDirectory = args.Get("temp-dir"),
         };
 
+        var release = CommonOptions.ParseRelease(args);
+        if (!args.Has("sign") && (args.Has("release-version") || args.Has("expires-in"))) throw new UsageException("--release-version and --expires-in need --sign KEY.pem");
+
         // Options are valid; now the file system, before any long work.
         if (!Directory.Exists(data))
             throw new BuildException($"data folder not found: {data}" + (args.Has("data") ? "" : $" (create it with 'trainer synth --product {product}' or pass --data DIR)"));
@@ -104,7 +109,7 @@ public sealed class BuildCommand : ICommand
         var reporter = context.CreateReporter();
         var result = new ModelBuilder(reporter).Build(options, context.Cancel);
         context.Cancel.ThrowIfCancellationRequested();
-        string id = ArtifactFile.Write(output, result.Content, signingKey);
+        string id = ArtifactFile.Write(output, result.Content, signingKey, release);
 
         var c = result.Content;
         var o = context.Out;

@@ -15,6 +15,23 @@ internal static class CommonOptions
         "P", "float32");
     public static readonly OptionSpec Batch = new("batch", "images per backbone run", "N", "8");
 
+    public static readonly OptionSpec ReleaseVersion = new("release-version",
+        "release version in the signature; must increase per product (agents refuse older ones)", "N", "the signing time as yyyymmddhhmmss");
+    public static readonly OptionSpec ExpiresIn = new("expires-in", "days the signed release stays acceptable to agents", "DAYS", "365");
+
+    /// <summary>The release statement options of `sign` and `build --sign`.</summary>
+    public static EdgePatchCore.Artifacts.ReleaseOptions ParseRelease(CommandLine args)
+    {
+        long? version = null;
+        if (args.Get("release-version") is { } text)
+        {
+            if (!long.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long v) || v < 1)
+                throw new UsageException($"--release-version must be a positive whole number, not '{text}'");
+            version = v;
+        }
+        return new EdgePatchCore.Artifacts.ReleaseOptions { Version = version, ValidFor = TimeSpan.FromDays(args.GetDouble("expires-in", 365, 1d / 24, 3650)) };
+    }
+
     public static DeviceKind ParseDevice(CommandLine args) => args.GetParsed("device", DeviceKind.Auto, ExecutionDevice.Parse);
     public static BankPrecision ParsePrecision(CommandLine args) =>
         args.GetParsed("precision", BankPrecision.Float32, NearestNeighbourSearch.ParsePrecision);

@@ -38,6 +38,19 @@ public sealed class InspectCommand : ICommand
             var sig when sig.IsValidFor(a.Hash) => $"  signature           {sig.Algorithm}, key {sig.KeyId}: valid",
             var sig => $"  signature           {sig.Algorithm}, key {sig.KeyId}: INVALID (modified after signing)",
         });
+        if (a.Signature is { } signed)
+        {
+            if (signed.Statement is null)
+                o.WriteLine("  release             none: signed over the payload alone, which agents refuse (sign it again with trainer sign)");
+            else if (a.Release is { } r)
+            {
+                string state = r.IsExpired(DateTime.UtcNow) ? "EXPIRED" : "valid";
+                string product = r.Product == m.Product ? "" : $" (the model is for {m.Product}: agents refuse it)";
+                o.WriteLine($"  release             version {r.Version} of {r.Product}{product}, issued {r.IssuedAtUtc:yyyy-MM-dd HH:mm} UTC, " +
+                            $"expires {r.ExpiresAtUtc:yyyy-MM-dd HH:mm} UTC ({state}), payload SHA-256 {Convert.ToHexString(r.PayloadSha256).ToLowerInvariant()[..16]}...");
+            }
+            else o.WriteLine("  release             DAMAGED release statement");
+        }
         if (a.Signature is { } signature && !signature.IsValidFor(a.Hash)) return TrainerApp.ExitFailure;
         return TrainerApp.ExitOk;
     }

@@ -34,7 +34,7 @@ public sealed class ScoreCommand : ICommand
         var images = args.Positional.Skip(1).ToList();
         string? heatmap = args.Get("heatmap");
         if (heatmap is not null) CommonOptions.CheckWritable(heatmap);
-        float threshold = (float)args.GetDouble("threshold", artifact.Content.Scoring.Threshold, 0, double.MaxValue);
+        float threshold = (float)args.GetDouble("threshold", artifact.Content.Scoring.Threshold, 1e-30, float.MaxValue);
         using var scorer = new PatchCoreScorer(artifact.Content, new ExecutionDevice(CommonOptions.ParseDevice(args)),
             CommonOptions.ParsePrecision(args));
         var loader = new ImageLoader();
@@ -43,7 +43,14 @@ public sealed class ScoreCommand : ICommand
         foreach (var (index, score) in scorer.ScoreFiles(images, loader, CommonOptions.ParseBatch(args),
                      (path, reason) => { failures++; context.Error.WriteLine($"error: {reason}"); }, context.Cancel))
         {
-            string verdict = score.Score >= threshold ? "defect" : "ok";
+            var judgement = Judge.Of(score.Score, threshold);
+            if (judgement == Judgement.Undecidable)
+            {
+                failures++;
+                context.Error.WriteLine($"error: {images[index]}: score {score.Score} cannot be judged (not a finite number)");
+                continue;
+            }
+            string verdict = judgement == Judgement.Defect ? "defect" : "ok";
             o.WriteLine($"{images[index]}\tscore {score.Score:G6}\tthreshold {threshold:G6}\tnormalized {score.Score / threshold:F3}\t{verdict}");
             if (heatmap is not null)
             {

@@ -1,6 +1,8 @@
+using System.Diagnostics;
 using System.Globalization;
 using EdgePatchCore.Agent;
 using EdgePatchCore.Agent.ModelStore;
+using EdgePatchCore.Artifacts;
 using EdgePatchCore.Synthetic;
 using EdgePatchCore.Tests.Cli;
 using Microsoft.Extensions.DependencyInjection;
@@ -20,12 +22,16 @@ public sealed class AgentFixture : IDisposable
     public MosquittoBroker Broker { get; } = new();
     public string ModelA => Folder.File("model-a.pcb");
     public string ModelB => Folder.File("model-b.pcb");
+    /// <summary>The plant's signing key pair (trainer keygen): agents given <see cref="PlantPublicKey"/> trust what it signs.</summary>
+    public string PlantKey => Folder.File("plant.pem");
+    public string PlantPublicKey => Folder.File("plant.pub.pem");
     /// <summary>Good and defective test frames (PNG), and the same pictures as JPEG.</summary>
     public IReadOnlyList<string> Pngs { get; }
     public IReadOnlyList<string> Jpegs { get; }
 
     public AgentFixture()
     {
+        SigningKeys.Generate(PlantKey);
         Build(ModelA, seed: 3);
         Build(ModelB, seed: 5);
         string data = Folder.File("data-a");
@@ -47,6 +53,14 @@ public sealed class AgentFixture : IDisposable
         new GasketGenerator(new GasketOptions { Seed = seed, TrainCount = 12, TestGoodCount = 3, TestPerDefect = 1 }).Write(data);
         var r = TrainerRunner.Run("build", "--product", "gasket", "--data", data, "--out", output, "--device", "cpu");
         Assert.True(r.ExitCode == 0, r.Error);
+    }
+
+    /// <summary>Copies <paramref name="source"/> to <paramref name="target"/> and signs it with the plant key as release <paramref name="version"/>; returns the id.</summary>
+    public string Signed(string source, string target, long version, TimeSpan? validFor = null)
+    {
+        File.Copy(source, target, overwrite: true);
+        using var key = SigningKeys.LoadPrivate(PlantKey);
+        return ArtifactFile.Sign(target, key, new ReleaseOptions { Version = version, ValidFor = validFor ?? ReleaseOptions.DefaultValidity }).Id;
     }
 
     /// <summary>`trainer score` on the files: path as given -> score.</summary>
@@ -98,6 +112,26 @@ public sealed class AgentFixture : IDisposable
         await host.StartAsync();
         await host.Services.GetRequiredService<ArtifactWatcher>().InitialLoad.WaitAsync(TimeSpan.FromSeconds(60));
         return host;
+    }
+
+    /// <summary>
+    /// The agent as its own process (dotnet agent.dll --Agent:...=...), for kill -9; standard error goes to
+    /// <paramref name="stderr"/> when given; <paramref name="wrapper"/> (a program and its arguments) runs it, e.g. under strace.
+    /// </summary>
+    public static Process StartAgentProcess(Dictionary<string, string?> config, System.Collections.Concurrent.ConcurrentQueue<string>? stderr = null, string[]? wrapper = null)
+    {
+        string dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : "dotnet";
+        var start = new ProcessStartInfo(wrapper?[0] ?? dotnet) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var arg in wrapper?.Skip(1) ?? []) start.ArgumentList.Add(arg);
+        if (wrapper is not null) start.ArgumentList.Add(dotnet);
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "agent.dll"));
+        foreach (var (key, value) in config) start.ArgumentList.Add($"--{key}={value}");
+        var process = Process.Start(start)!;
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) stderr?.Enqueue(e.Data); };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
     }
 
     public void Dispose()

@@ -51,7 +51,7 @@ public class AgentResilienceTests(AgentFixture fixture)
         for (int i = 0; i < ids.Count; i++) TestData.DropCopy(inbox, ids[i], fixture.Pngs[i % fixture.Pngs.Count]);
 
         string States() => string.Join(",", probe.Messages("/status").Select(m => m.Json.GetProperty("state").GetString()));
-        using (var first = StartAgentProcess(config))
+        using (var first = AgentFixture.StartAgentProcess(config))
         {
             Assert.True(await probe.WaitForAsync(p => p.Verdicts().Count >= 5, Patience), "first run produced no verdicts");
             first.Kill(); // SIGKILL: no shutdown code runs
@@ -61,7 +61,7 @@ public class AgentResilienceTests(AgentFixture fixture)
         Assert.True(await probe.WaitForAsync(_ => States().EndsWith("offline"), TimeSpan.FromSeconds(30)), $"no Will: {States()}");
         Assert.True(beforeRestart < ids.Count, "the kill should happen mid-stream");
 
-        using var second = StartAgentProcess(config);
+        using var second = AgentFixture.StartAgentProcess(config);
         try
         {
             Assert.True(await probe.WaitForAsync(p => p.Verdicts().Select(v => v.FrameId).Distinct().Count() == ids.Count, Patience),
@@ -172,19 +172,5 @@ public class AgentResilienceTests(AgentFixture fixture)
         var refused = probe.Messages("/event").Select(m => m.Json).Single(e => e.GetProperty("type").GetString() == "model-refused");
         Assert.Contains("checksum", refused.GetProperty("message").GetString());
         Assert.Equal(idB, refused.GetProperty("details").GetProperty("serving").GetString());
-    }
-
-    private static Process StartAgentProcess(Dictionary<string, string?> config)
-    {
-        string dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : "dotnet";
-        var start = new ProcessStartInfo(dotnet) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "agent.dll"));
-        foreach (var (key, value) in config) start.ArgumentList.Add($"--{key}={value}");
-        var process = Process.Start(start)!;
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return process;
     }
 }

@@ -29,6 +29,7 @@ public class AgentSourceTests(AgentFixture fixture)
         var names = fixture.Pngs.Select((p, i) => $"f{i}_{Path.GetFileName(p)}").ToList();
         for (int i = 0; i < names.Count; i++) TestData.DropCopy(inbox, names[i], fixture.Pngs[i]);
         Assert.True(await probe.WaitForAsync(p => p.Verdicts().Count >= names.Count, Patience), "verdicts did not arrive");
+        Assert.True(await probe.WaitForAsync(p => p.Messages("/metrics").Count > 0, Patience), "no metrics"); // every second while connected
         await Task.Delay(500); // no extra verdicts may follow
         await host.StopAsync();
 

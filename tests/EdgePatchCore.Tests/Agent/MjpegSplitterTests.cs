@@ -7,19 +7,7 @@ namespace EdgePatchCore.Tests.Agent;
 
 public class MjpegSplitterTests
 {
-    private static byte[] Jpeg(int seed)
-    {
-        using var image = new Image<Rgb24>(48, 32);
-        var rng = new Random(seed);
-        image.ProcessPixelRows(rows =>
-        {
-            for (int y = 0; y < rows.Height; y++)
-                foreach (ref var p in rows.GetRowSpan(y)) p = new Rgb24((byte)rng.Next(256), (byte)rng.Next(256), (byte)rng.Next(256));
-        });
-        using var stream = new MemoryStream();
-        image.SaveAsJpeg(stream);
-        return stream.ToArray();
-    }
+    private static byte[] Jpeg(int seed) => Imaging.CraftedImages.NoiseJpeg(48, 32, seed);
 
     /// <summary>An APP1 (EXIF-like) segment after the SOI whose payload holds a whole thumbnail, FF D9 included.</summary>
     private static byte[] WithThumbnail(byte[] jpeg, byte[] thumbnail)

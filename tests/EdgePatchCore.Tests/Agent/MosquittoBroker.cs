@@ -17,7 +17,8 @@ public sealed class MosquittoBroker : IDisposable
     public int Port { get; } = FreePort();
 
     /// <param name="security">extra listener lines (TLS files, password file), given this broker's folder; null: anonymous plain TCP</param>
-    public MosquittoBroker(Func<TempFolder, string>? security = null)
+    /// <param name="settings">further broker settings (max_packet_size, autosave_on_changes, ...)</param>
+    public MosquittoBroker(Func<TempFolder, string>? security = null, string settings = "")
     {
         File.WriteAllText(_folder.File("mosquitto.conf"),
             $"""
@@ -28,6 +29,7 @@ public sealed class MosquittoBroker : IDisposable
             autosave_interval 1
             max_queued_messages 100000
             log_dest stderr
+            {settings}
             """ + (Environment.UserName == "root" ? "\nuser root\n" : "\n")); // as root, mosquitto would switch to its own user and could not write the store
         Start();
     }
@@ -65,6 +67,16 @@ public sealed class MosquittoBroker : IDisposable
         if (_process is null) return;
         Process.Start("kill", $"-TERM {_process.Id}")!.WaitForExit();
         if (!_process.WaitForExit(10_000)) _process.Kill();
+        _process.Dispose();
+        _process = null;
+    }
+
+    /// <summary>A crash (SIGKILL): nothing is saved that was not saved already.</summary>
+    public void Kill()
+    {
+        if (_process is null) return;
+        _process.Kill();
+        _process.WaitForExit(10_000);
         _process.Dispose();
         _process = null;
     }

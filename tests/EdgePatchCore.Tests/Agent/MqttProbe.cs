@@ -31,7 +31,7 @@ public sealed class MqttProbe : IAsyncDisposable
             .WithProtocolVersion(MQTTnet.Formatter.MqttProtocolVersion.V500)
             .WithClientId("probe-" + Guid.NewGuid().ToString("N")[..8]).WithCleanStart(false).WithSessionExpiryInterval(3600);
         security?.Invoke(builder);
-        _options = builder.Build();
+        _options = EdgePatchCore.Messaging.SocketBuffers.WithLargeSocketBuffers(builder.Build());
         _client.ApplicationMessageReceivedAsync += e =>
         {
             lock (_messages) _messages.Add(new(e.ApplicationMessage.Topic, e.ApplicationMessage.Payload.ToArray(), e.ApplicationMessage.Retain));

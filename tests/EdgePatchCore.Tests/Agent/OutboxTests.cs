@@ -48,6 +48,25 @@ public class OutboxTests
     }
 
     [Fact]
+    public void Beyond_the_byte_cap_the_oldest_are_discarded_and_a_rejected_message_is_set_aside()
+    {
+        using var folder = new TempFolder();
+        var outbox = new Outbox(folder.Path, maxMessages: 1000, sync: false, NullLogger.Instance, maxBytes: 10_000);
+        for (int i = 0; i < 10; i++) outbox.Append("t", new byte[2000]); // 2,017 bytes on disk each: four fit
+        Assert.Equal(4, outbox.Count);
+        Assert.InRange(outbox.Bytes, 8_000, 10_000);
+        Assert.Equal(6, outbox.Discarded);
+        Assert.Equal(outbox.Bytes, Directory.GetFiles(folder.Path, "*.msg").Sum(f => new FileInfo(f).Length));
+
+        var head = outbox.Peek()!;
+        outbox.SetAside(head.Sequence, "over the broker's maximum packet size");
+        Assert.Equal(1, outbox.SetAsideCount);
+        Assert.NotEqual(head.Sequence, outbox.Peek()!.Sequence);
+        Assert.Contains("maximum packet size", File.ReadAllText(Directory.GetFiles(Path.Combine(folder.Path, "rejected"), "*.reason").Single()));
+        Assert.Equal(3, new Outbox(folder.Path, 1000, false, NullLogger.Instance).Count); // and after a restart
+    }
+
+    [Fact]
     public void Torn_and_corrupt_entries_are_set_aside_without_blocking_the_rest()
     {
         using var folder = new TempFolder();

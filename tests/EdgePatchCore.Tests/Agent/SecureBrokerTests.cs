@@ -99,8 +99,9 @@ public class SecureBrokerTests(AgentFixture fixture) : IDisposable
 
     private Dictionary<string, string?> Config(MosquittoBroker broker, TempFolder work, string password, string caFile)
     {
-        File.Copy(fixture.ModelA, work.File("served.pcb"), overwrite: true);
+        fixture.Signed(fixture.ModelA, work.File("served.pcb"), version: 1);
         var config = fixture.Config("tls-test", work.File("served.pcb"), work.File("state"));
+        config["Agent:TrustedKeys:0"] = fixture.PlantPublicKey;
         File.WriteAllText(work.File("mqtt-password"), password + "\n");
         config["Agent:Broker:Port"] = broker.Port.ToString();
         config["Agent:Broker:Tls"] = "true";
@@ -131,7 +132,8 @@ public class SecureBrokerTests(AgentFixture fixture) : IDisposable
         // trainer deploy over the same secured broker; a wrong password is refused with a clear line.
         string[] secure = ["--broker", $"127.0.0.1:{broker.Port}", "--device", "tls-test", "--tls", "--ca-file", _certificates.CaFile,
                            "--username", "edge", "--password-file", work.File("mqtt-password"), "--timeout", "60"];
-        var deploy = await Task.Run(() => Cli.TrainerRunner.Run(["deploy", fixture.ModelB, .. secure]));
+        fixture.Signed(fixture.ModelB, work.File("b.pcb"), version: 2);
+        var deploy = await Task.Run(() => Cli.TrainerRunner.Run(["deploy", work.File("b.pcb"), .. secure]));
         Assert.True(deploy.ExitCode == 0, deploy.Out + deploy.Error);
         Assert.Contains("deployed: model", deploy.Out);
         File.WriteAllText(work.File("wrong"), "nope\n");

@@ -1,0 +1,74 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using EdgePatchCore.Artifacts;
+
+namespace EdgePatchCore.Deployment;
+
+/// <summary>
+/// The operator's permission to take one device's model for one product back to one older release
+/// version: the only way past the agent's rollback protection (versions only increase). It names the
+/// device (its topic prefix), so it cannot be used on another line; it expires within minutes and carries a
+/// nonce the agent remembers, so a recorded one cannot be replayed.
+/// </summary>
+public sealed record RollbackStatement(string Device, string Product, long ToVersion, DateTime IssuedAtUtc, DateTime ExpiresAtUtc, string Nonce)
+{
+    public const string SchemaName = "edgepatchcore.rollback/1";
+    public static readonly TimeSpan DefaultValidity = TimeSpan.FromMinutes(15);
+    public string Schema { get; init; } = SchemaName;
+
+    public static RollbackStatement Create(string device, string product, long toVersion, DateTime nowUtc, TimeSpan? validFor = null) =>
+        new(device, product, toVersion, nowUtc, nowUtc + (validFor ?? DefaultValidity), Convert.ToHexString(RandomNumberGenerator.GetBytes(16)).ToLowerInvariant());
+}
+
+/// <summary>A <see cref="RollbackStatement"/> as sent: its exact JSON bytes (base64), the signing key's id and the signature over their SHA-256.</summary>
+public sealed record RollbackAuthorization(string Statement, string KeyId, string Signature)
+{
+    public static RollbackAuthorization Sign(RollbackStatement statement, ECDsa key)
+    {
+        byte[] bytes = JsonSerializer.SerializeToUtf8Bytes(statement, DeployProtocol.Json);
+        return new(Convert.ToBase64String(bytes), SigningKeys.KeyIdOf(key), Convert.ToBase64String(SigningKeys.SignData(key, bytes)));
+    }
+
+    /// <summary>The statement, when the signature verifies under one of <paramref name="trusted"/>; else null and why not.</summary>
+    public RollbackStatement? Verify(TrustedKeys trusted, out string? why)
+    {
+        byte[] bytes, signature;
+        try
+        {
+            bytes = Convert.FromBase64String(Statement ?? "");
+            signature = Convert.FromBase64String(Signature ?? "");
+        }
+        catch (FormatException)
+        {
+            why = "the rollback authorisation is not valid base64";
+            return null;
+        }
+        if (KeyId is null || !trusted.Contains(KeyId))
+        {
+            why = $"the rollback is signed with key {KeyId}, which is not among the trusted keys";
+            return null;
+        }
+        if (!trusted.Verify(KeyId, bytes, signature))
+        {
+            why = $"the rollback's signature (key {KeyId}) does not verify";
+            return null;
+        }
+        try
+        {
+            var statement = JsonSerializer.Deserialize<RollbackStatement>(bytes, DeployProtocol.Json);
+            if (statement is null || statement.Schema != RollbackStatement.SchemaName || statement.Device is null || statement.Product is null
+                || statement.Nonce is not { Length: >= 16 and <= 64 })
+            {
+                why = "the rollback statement is malformed";
+                return null;
+            }
+            why = null;
+            return statement;
+        }
+        catch (JsonException)
+        {
+            why = "the rollback statement is malformed";
+            return null;
+        }
+    }
+}
