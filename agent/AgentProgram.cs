@@ -46,7 +46,7 @@ public static class AgentProgram
                                       product), MaxFrameBytes (64 MiB), MaxAspectRatio (16), MaxJpegScans (64),
                                       DecodeTimeoutMilliseconds (5000), AcceptTiff (false)
           Agent:Pipeline:QueueCapacity / MaxBatch, Agent:Publishing:Heatmaps / MetricsIntervalSeconds /
-                                      OutboxMaxMessages / OutboxMaxBytes / MaxPublishAttempts
+                                      OutboxMaxMessages / OutboxMaxBytes / MaxPublishAttempts / RepublishWindowSeconds
         topics: {prefix}/verdict, /status (retained, Will = offline), /metrics, /heatmap, /event,
                 /deploy/request and /deploy/status (trainer deploy)
         exit codes: 0 stopped on request, 1 a failure stopped the agent (systemd restarts it), 2 usage,

@@ -81,6 +81,7 @@ public static class OptionsValidator
         Check(o.Publishing.OutboxMaxMessages >= 1, "Agent:Publishing:OutboxMaxMessages must be at least 1");
         Check(o.Publishing.OutboxMaxBytes >= 1 << 20, "Agent:Publishing:OutboxMaxBytes must be at least 1 MiB");
         Check(o.Publishing.MaxPublishAttempts >= 1, "Agent:Publishing:MaxPublishAttempts must be at least 1");
+        Check(o.Publishing.RepublishWindowSeconds is >= 0 and <= 3600, "Agent:Publishing:RepublishWindowSeconds must be 0..3600");
         var l = o.Limits;
         Check(l.MaxFrameBytes > 0 && l.ResolvedMaxPixels > 0, "Agent:Limits: MaxFrameBytes and MaxPixels must be positive");
         Check(l.MaxWidth >= 8 && l.MaxHeight >= 8, "Agent:Limits: MaxWidth and MaxHeight must be at least 8");

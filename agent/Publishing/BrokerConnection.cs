@@ -16,7 +16,10 @@ namespace EdgePatchCore.Agent.Publishing;
 /// and no more unacknowledged frames than the queue and one batch hold, and it honours the broker's
 /// Maximum Packet Size: a message
 /// that cannot fit, or that the broker refuses Publishing:MaxPublishAttempts times in a row, is set aside
-/// (outbox/rejected/, an event), never retried forever in front of the others.
+/// (outbox/rejected/, an event), never retried forever in front of the others. Messages the broker
+/// acknowledged in the Publishing:RepublishWindowSeconds before a connection was lost are published once
+/// more after the reconnect: a broker that crashes can lose what it acknowledged but had not yet saved or
+/// delivered, and a duplicate (consumers de-duplicate by frameId) is better than a lost verdict.
 /// </summary>
 public sealed class BrokerConnection : BackgroundService
 {
@@ -34,6 +37,9 @@ public sealed class BrokerConnection : BackgroundService
     private uint? _brokerMaximumPacketSize;
     private long _headSequence = -1;
     private int _headAttempts;
+    private readonly Queue<(DateTime AckedAt, string Topic, byte[] Payload)> _recentlyAcknowledged = new();
+    private long _recentBytes;
+    private DateTime? _connectionLostAt;
 
     public BrokerConnection(IOptions<AgentOptions> options, Outbox outbox, TopicNames topics, ModelStore.ModelStore models,
                             ModelStore.ArtifactWatcher watcher, AgentEvents events, ILogger<BrokerConnection> logger)
@@ -127,6 +133,7 @@ public sealed class BrokerConnection : BackgroundService
                     await _client.SubscribeAsync(new MqttClientSubscribeOptionsBuilder()
                         .WithTopicFilter(filter, MqttQualityOfServiceLevel.AtLeastOnce).Build(), stoppingToken);
                 await PublishStatusAsync("online", stoppingToken);
+                await RepublishRecentAsync(stoppingToken);
                 await DrainAsync(stoppingToken);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -135,6 +142,7 @@ public sealed class BrokerConnection : BackgroundService
             }
             catch (Exception e) // whatever the network or the broker does, keep trying: the outbox holds the messages
             {
+                _connectionLostAt ??= DateTime.UtcNow;
                 failures++;
                 var delay = Backoff(failures);
                 if (failures == 1) _logger.LogWarning("MQTT broker {Host}:{Port} unavailable ({Type}: {Reason}); retrying with backoff up to {Max} ms",
@@ -199,6 +207,7 @@ public sealed class BrokerConnection : BackgroundService
             {
                 _outbox.Remove(message.Sequence);
                 _headAttempts = 0;
+                RememberAcknowledged(message);
             }
             else
             {
@@ -210,6 +219,34 @@ public sealed class BrokerConnection : BackgroundService
             }
         }
         throw new MQTTnet.Exceptions.MqttCommunicationException("connection lost");
+    }
+
+    /// <summary>Keeps what the broker acknowledged in the last RepublishWindowSeconds (at most 1,000 messages or 16 MiB).</summary>
+    private void RememberAcknowledged(OutboxMessage message)
+    {
+        double window = _options.Publishing.RepublishWindowSeconds;
+        if (window <= 0) return;
+        var now = DateTime.UtcNow;
+        _recentlyAcknowledged.Enqueue((now, message.Topic, message.Payload));
+        _recentBytes += message.Payload.Length;
+        while (_recentlyAcknowledged.Count > 0 && (now - _recentlyAcknowledged.Peek().AckedAt).TotalSeconds > window
+               || _recentlyAcknowledged.Count > 1000 || _recentBytes > 16 << 20)
+            _recentBytes -= _recentlyAcknowledged.Dequeue().Payload.Length;
+    }
+
+    /// <summary>After a lost connection: publishes again what the broker acknowledged just before it was lost.</summary>
+    private async Task RepublishRecentAsync(CancellationToken cancel)
+    {
+        if (_connectionLostAt is not { } lostAt) return;
+        var since = lostAt - TimeSpan.FromSeconds(_options.Publishing.RepublishWindowSeconds);
+        var again = _recentlyAcknowledged.Where(m => m.AckedAt >= since).ToList();
+        foreach (var (_, topic, payload) in again)
+            await _client.PublishAsync(new MqttApplicationMessageBuilder().WithTopic(topic).WithPayload(payload)
+                .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).WithContentType("application/json").Build(), cancel);
+        if (again.Count > 0)
+            _logger.LogInformation("Published again {Count} message(s) the broker acknowledged in the {Window} s before the connection was lost " +
+                                   "(a broker that crashed may not have kept them)", again.Count, _options.Publishing.RepublishWindowSeconds);
+        _connectionLostAt = null;
     }
 
     private void SetAside(OutboxMessage message, string reason)

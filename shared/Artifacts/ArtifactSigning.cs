@@ -72,10 +72,11 @@ public static class SigningKeys
     private static ECDsa Load(string path, bool requirePrivate)
     {
         string pem;
-        try { pem = File.ReadAllText(path); }
+        try { pem = System.Text.Encoding.UTF8.GetString(FileSystem.RegularFile.Read(path, 1 << 20)); }
+        catch (FileSystem.FileRefusedException e) { throw new ArtifactException($"{path}: cannot read the key ({e.Message.Replace(path + ": ", "")})"); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new ArtifactException($"{path}: cannot read the key ({(e is FileNotFoundException ? "no such file" : e.Message)})");
+            throw new ArtifactException($"{path}: cannot read the key ({e.Message})");
         }
         var key = ECDsa.Create();
         try

@@ -24,7 +24,9 @@ public sealed record BrokerSecurity
     {
         if (!string.IsNullOrEmpty(Username))
         {
-            string password = !string.IsNullOrEmpty(PasswordFile) ? File.ReadAllText(PasswordFile).TrimEnd('\r', '\n') : Password ?? "";
+            string password = !string.IsNullOrEmpty(PasswordFile)
+                ? System.Text.Encoding.UTF8.GetString(FileSystem.RegularFile.Read(PasswordFile, 64 << 10)).TrimEnd('\r', '\n')
+                : Password ?? "";
             builder.WithCredentials(Username, password);
         }
         if (!Tls) return builder;
