@@ -47,7 +47,13 @@ public sealed record ReleaseOptions
 public static class ArtifactFile
 {
     public const string Format = "edgepatchcore.artifact";
-    public const int Version = 1;
+    /// <summary>
+    /// The newest envelope version this program reads and writes: 1 = signature over the payload's hash (or
+    /// none), 2 = signature over a <see cref="ReleaseStatement"/> carried in the signature block. Unsigned
+    /// files are still written as version 1; a reader that knows only version 1 refuses a version 2 file
+    /// with "update EdgePatchCore" rather than misreading it.
+    /// </summary>
+    public const int Version = 2;
 
     private static readonly MessagePackSerializerOptions Untrusted =
         MessagePackSerializerOptions.Standard.WithSecurity(MessagePackSecurity.UntrustedData);
@@ -59,7 +65,7 @@ public static class ArtifactFile
         byte[] hash = SHA256.HashData(payload);
         var signature = signingKey is null ? null
             : SigningKeys.Sign(signingKey, (release ?? new ReleaseOptions()).For(content.Manifest.Product, hash, DateTime.UtcNow));
-        WriteEnvelope(path, Version, payload, hash, signature);
+        WriteEnvelope(path, 1, payload, hash, signature);
         return IdOf(hash);
     }
 
@@ -79,6 +85,7 @@ public static class ArtifactFile
 
     internal static void WriteEnvelope(string path, int version, byte[] payload, byte[] hash, ArtifactSignature? signature)
     {
+        version = Math.Max(version, signature?.Statement is null ? 1 : 2);
         var buffer = new System.Buffers.ArrayBufferWriter<byte>(payload.Length + 512);
         var writer = new MessagePackWriter(buffer);
         writer.WriteArrayHeader(5);

@@ -13,7 +13,7 @@ public class ArtifactFileTests
         string id = ArtifactFile.Write(dir.File("a.pcb"), content);
         var read = ArtifactFile.Read(dir.File("a.pcb"));
         Assert.Equal(id, read.Id);
-        Assert.Equal(ArtifactFile.Version, read.Version);
+        Assert.Equal(1, read.Version); // unsigned: the envelope every reader of version 1 reads
         Assert.Equal(content.Bank.Data, read.Content.Bank.Data);
         Assert.Equal(content.Bank.Neighbours, read.Content.Bank.Neighbours);
         Assert.Equal(content.Backbone.Onnx, read.Content.Backbone.Onnx);
@@ -26,6 +26,24 @@ public class ArtifactFileTests
         Assert.Equal(File.ReadAllBytes(dir.File("a.pcb")), File.ReadAllBytes(dir.File("b.pcb")));
         // No temporary file is left behind.
         Assert.Equal(["a.pcb", "b.pcb"], Directory.GetFiles(dir.Path).Select(Path.GetFileName).Order());
+    }
+
+    [Fact]
+    public void A_signed_artifact_is_version_2_and_a_version_1_reader_is_told_to_update()
+    {
+        using var dir = new TempFolder();
+        string path = dir.File("a.pcb");
+        ArtifactFile.Write(path, TestData.SmallContent());
+        var (key, _, _) = SigningKeys.Generate(dir.File("k.pem"));
+        using (var k = SigningKeys.LoadPrivate(key)) ArtifactFile.Sign(path, k);
+        var signed = ArtifactFile.Read(path);
+        Assert.Equal(2, signed.Version);
+        Assert.NotNull(signed.Release);
+        // The envelope starts [format, version, ...]: a reader of version 1 stops at the version and says why.
+        var reader = new MessagePackReader(File.ReadAllBytes(path));
+        reader.ReadArrayHeader();
+        Assert.Equal(ArtifactFile.Format, reader.ReadString());
+        Assert.Equal(2, reader.ReadInt32());
     }
 
     [Fact]
@@ -60,11 +78,11 @@ public class ArtifactFileTests
         var w = new MessagePackWriter(buffer);
         w.WriteArrayHeader(7); // a future layout with more fields
         w.Write(ArtifactFile.Format);
-        w.Write(2);
+        w.Write(ArtifactFile.Version + 1);
         w.Write("something new");
         w.Flush();
         var e = Assert.Throws<ArtifactException>(() => ArtifactFile.Read(buffer.WrittenSpan.ToArray(), "future.pcb"));
-        Assert.Contains("version 2 is newer", e.Message);
+        Assert.Contains($"version {ArtifactFile.Version + 1} is newer", e.Message);
     }
 
     [Fact]

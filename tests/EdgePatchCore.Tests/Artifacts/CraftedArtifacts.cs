@@ -15,7 +15,7 @@ public static class CraftedArtifacts
     public static void WriteRaw(string path, ModelContent content)
     {
         var payload = MessagePackSerializer.Serialize(content);
-        ArtifactFile.WriteEnvelope(path, ArtifactFile.Version, payload, SHA256.HashData(payload), null);
+        ArtifactFile.WriteEnvelope(path, 1, payload, SHA256.HashData(payload), null);
     }
 
     /// <summary>The same model relabelled for another product (a model "for another line").</summary>

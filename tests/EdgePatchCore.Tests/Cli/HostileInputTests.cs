@@ -101,7 +101,7 @@ public class HostileInputTests(AgentFixture fixture)
         using (var key = SigningKeys.LoadPrivate(fixture.PlantKey))
         {
             var legacy = new ArtifactSignature(SigningKeys.KeyIdOf(key), ArtifactSignature.EcdsaP256Sha256, key.ExportSubjectPublicKeyInfo(), key.SignHash(a.Hash));
-            ArtifactFile.WriteEnvelope(dir.File("legacy.pcb"), ArtifactFile.Version, MessagePackSerializer.Serialize(a.Content), a.Hash, legacy);
+            ArtifactFile.WriteEnvelope(dir.File("legacy.pcb"), 1, MessagePackSerializer.Serialize(a.Content), a.Hash, legacy);
         }
         Assert.Contains("signed over the payload alone, which agents refuse", TrainerRunner.Run("inspect", dir.File("legacy.pcb")).Out);
         Assert.Contains("without a release statement", new TrustedKeys([fixture.PlantPublicKey]).Check(ArtifactFile.Read(dir.File("legacy.pcb"))));
