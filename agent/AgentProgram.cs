@@ -134,7 +134,12 @@ public static class AgentProgram
             try
             {
                 var a = ArtifactFile.Read(m.Artifact);
-                Console.WriteLine($"model {m.Artifact}: product {a.Content.Manifest.Product}, id {a.Id}, bank {a.Content.Bank.Rows} x {a.Content.Bank.Columns}, threshold {m.Threshold ?? a.Content.Scoring.Threshold:G6}");
+                string release = a.Release is { } r ? $", release {r.Version} (expires {r.ExpiresAtUtc:yyyy-MM-dd})" : a.Signature is null ? ", unsigned" : ", no release statement";
+                Console.WriteLine($"model {m.Artifact}: product {a.Content.Manifest.Product}, id {a.Id}, bank {a.Content.Bank.Rows} x {a.Content.Bank.Columns}, " +
+                                  $"threshold {m.Threshold ?? a.Content.Scoring.Threshold:G6}{release}");
+                if (options.TrustedKeys.Count > 0 && !(a.Signature is null && options.RequireSignature == false)
+                    && new TrustedKeys(options.TrustedKeys).Check(a) is { } untrusted)
+                    problems.Add($"artifact {m.Artifact}: {untrusted}");
             }
             catch (Exception e) when (e is ArtifactException or IOException or UnauthorizedAccessException)
             {
