@@ -13,8 +13,8 @@ public sealed class AgentOptions
     public string StateDirectory { get; set; } = "";
     /// <summary>auto (CUDA when it loads, else CPU), cpu or cuda.</summary>
     public string Device { get; set; } = "auto";
-    /// <summary>How the kNN holds the bank: float32 (exact), float16 (half the memory) or int8 (fastest on VNNI CPUs).</summary>
-    public string BankPrecision { get; set; } = "float32";
+    /// <summary>How the kNN holds the bank: auto (float16 on CUDA, int8 on CPUs with int8 dot products, else float32), float32, float16 or int8.</summary>
+    public string BankPrecision { get; set; } = "auto";
 
     /// <summary>Shortcut for a single model: the .pcb file to serve.</summary>
     public string Artifact { get; set; } = "";

@@ -11,8 +11,8 @@ public static class OptionsValidator
         Check(!string.IsNullOrWhiteSpace(o.DeviceId) && !HasTopicWildcards(o.DeviceId), "Agent:DeviceId must be set and must not contain '+', '#' or '/'");
         Check(string.IsNullOrWhiteSpace(o.TopicPrefix) || !HasTopicWildcards(o.TopicPrefix.Replace("/", "")), "Agent:TopicPrefix must not contain '+' or '#'");
         Check(o.Device.ToLowerInvariant() is "auto" or "cpu" or "cuda", $"Agent:Device is '{o.Device}': use auto, cpu or cuda");
-        Check(o.BankPrecision.ToLowerInvariant() is "float32" or "float16" or "int8",
-              $"Agent:BankPrecision is '{o.BankPrecision}': use float32, float16 or int8");
+        Check(o.BankPrecision.ToLowerInvariant() is "auto" or "float32" or "float16" or "int8",
+              $"Agent:BankPrecision is '{o.BankPrecision}': use auto, float32, float16 or int8");
         Check(o.AllModels.Count > 0, "no model configured: set Agent:Artifact (or Agent:Models:0:Artifact) to a .pcb file");
         for (int i = 0; i < o.Models.Count; i++)
             Check(!string.IsNullOrWhiteSpace(o.Models[i].Artifact), $"Agent:Models:{i}:Artifact is empty");

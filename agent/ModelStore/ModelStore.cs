@@ -76,7 +76,7 @@ public sealed class ModelStore(IOptions<AgentOptions> options, ModelAdmission ad
                 Threshold = (float)(slot.Threshold ?? artifact.Content.Scoring.Threshold),
                 Input = artifact.Content.Input,
                 Scorer = scorer,
-                Device = _device.Describe(),
+                Device = $"{_device.Describe()}, {scorer.PrecisionDescription}",
                 SignedRelease = admission.Trusted.Count > 0 && admission.Trusted.Check(artifact) is null ? artifact.Release : null,
                 PayloadHash = artifact.Hash,
             };

@@ -9,6 +9,10 @@ public sealed record EvaluationReport
     public required string Product { get; init; }
     public required ArtifactInfo Artifact { get; init; }
     public required ImageCounts Images { get; init; }
+    /// <summary>What the artifact's calibrated threshold (the one the agent uses) does on this test set.</summary>
+    public OperatingPoint? AtThreshold { get; init; }
+    /// <summary>The same at the F1-optimal threshold: a figure that needs the test labels, which a plant does not have.</summary>
+    public OperatingPoint? AtF1Threshold { get; init; }
     public double? ImageAuroc { get; init; }
     public double? PixelAuroc { get; init; }
     public double? Pro { get; init; }

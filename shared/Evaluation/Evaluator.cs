@@ -63,6 +63,9 @@ public sealed class Evaluator(IReporter reporter)
         var (pixelAuroc, pro) = PixelMetrics(scored, masks, hasPixelTruth, _ => true, spec);
         if (pixelAuroc is null) notes.Add("pixel AUROC and PRO: no defect masks");
         var f1 = Metrics.F1Optimal(imageScores, defective);
+        var types = scored.Select(s => s.Image.IsDefective ? s.Image.DefectType : null).ToList();
+        var atThreshold = OperatingPoint.At("calibrated", artifact.Content.Scoring.Threshold, imageScores, types);
+        var atF1 = f1 is { } best ? OperatingPoint.At("F1-optimal", best.Threshold, imageScores, types) : null;
 
         var perDefect = new SortedDictionary<string, EvaluationReport.DefectMetrics>(StringComparer.Ordinal);
         foreach (var type in scored.Where(s => s.Image.IsDefective).Select(s => s.Image.DefectType).Distinct())
@@ -80,6 +83,8 @@ public sealed class Evaluator(IReporter reporter)
             Product = artifact.Content.Manifest.Product,
             Artifact = new EvaluationReport.ArtifactInfo(artifact.Id, artifact.Content.Bank.Rows),
             Images = new EvaluationReport.ImageCounts(good, bad),
+            AtThreshold = atThreshold,
+            AtF1Threshold = atF1,
             ImageAuroc = imageAuroc,
             PixelAuroc = pixelAuroc,
             Pro = pro,

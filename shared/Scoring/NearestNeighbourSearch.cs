@@ -25,6 +25,8 @@ public enum BankPrecision
     /// by an int8 GEMM, re-ranked exactly against the float32 rows, which stay in host memory for that.
     /// </summary>
     Int8 = 2,
+    /// <summary>The fast one that gives the same results on this device: see <see cref="BankPrecisions.Resolve"/>.</summary>
+    Auto = 3,
 }
 
 /// <summary>
@@ -93,9 +95,10 @@ public sealed class NearestNeighbourSearch : IDisposable
         if (rows < 1 || dimensions < 1) throw new ArgumentException("the bank is empty");
         Rows = rows;
         Dimensions = dimensions;
-        Precision = precision;
         _device = device;
         using (device.CreateSessionOptions()) { } // decides CPU or CUDA before anything is uploaded
+        precision = BankPrecisions.Resolve(precision, device).Precision;
+        Precision = precision;
         _managedInt8Selection = precision == BankPrecision.Int8 && !(tuning.Int8SelectionInGraph ?? device.Actual == DeviceKind.Cuda);
         // Graph selection (CUDA) feeds the queries as int8: ONNX Runtime's CUDA MatMulInteger takes int8 x int8
         // only (a uint8 input would put the node on the CPU, copying the bank back on every run). 7 bits then.
@@ -164,10 +167,11 @@ public sealed class NearestNeighbourSearch : IDisposable
 
     public static BankPrecision ParsePrecision(string text) => text.ToLowerInvariant() switch
     {
+        "auto" => BankPrecision.Auto,
         "float32" or "fp32" => BankPrecision.Float32,
         "float16" or "fp16" or "half" => BankPrecision.Float16,
         "int8" => BankPrecision.Int8,
-        _ => throw new ArgumentException($"unknown bank precision '{text}' (expected float32, float16 or int8)"),
+        _ => throw new ArgumentException($"unknown bank precision '{text}' (expected auto, float32, float16 or int8)"),
     };
 
     /// <summary>

@@ -23,9 +23,15 @@ public sealed class PatchCoreScorer : IDisposable
     public ScoringSpec Spec { get; }
     public FeatureExtractor Features => _features;
     public BankPrecision Precision => _knn.Precision;
+    /// <summary>The precision in use and why ("int8 (auto: ...)"), for log lines.</summary>
+    public string PrecisionDescription { get; }
 
     public PatchCoreScorer(ModelContent model, ExecutionDevice device, BankPrecision precision = BankPrecision.Float32)
     {
+        using (device.CreateSessionOptions()) { } // decides CPU or CUDA, which "auto" depends on
+        var (resolved, reason) = BankPrecisions.Resolve(precision, device);
+        PrecisionDescription = $"{BankPrecisions.Name(resolved)} bank ({reason})";
+        precision = resolved;
         Spec = model.Scoring;
         _features = new FeatureExtractor(model.Backbone, model.Input, device);
         var bank = model.Bank.ToFloats();

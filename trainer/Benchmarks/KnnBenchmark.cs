@@ -41,7 +41,7 @@ public sealed class KnnBenchmark(TextWriter output)
             File.WriteAllText(Path.Combine(options.Export, "shape.txt"), $"{q} {m} {d} {device.Threads}\n");
 
             using var knn = new NearestNeighbourSearch(bank, m, d, device, options.Precision);
-            output.WriteLine($"kNN: {q} query patches x {m} bank rows x {d} dims, {device.Describe()}, {options.Precision.ToString().ToLowerInvariant()} bank");
+            output.WriteLine($"kNN: {q} query patches x {m} bank rows x {d} dims, {device.Describe()}, {knn.Precision.ToString().ToLowerInvariant()} bank");
             var lines = new List<string>();
             foreach (int k in new[] { 1, 9 })
             {

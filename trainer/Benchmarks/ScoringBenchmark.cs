@@ -37,7 +37,7 @@ public sealed class ScoringBenchmark(TextWriter output)
             var loader = new ImageLoader();
             int inputLength = scorer.Features.InputLength;
             output.WriteLine($"scoring benchmark: model {artifact.Id} ({content.Manifest.Product}), bank {content.Bank.Rows} x {content.Bank.Columns}, " +
-                             $"{content.Input}, {device.Describe()}, {Name(options.Precision)} bank, {images.Count} frame files, {options.Iterations} iterations per batch size");
+                             $"{content.Input}, {device.Describe()}, {scorer.PrecisionDescription}, {images.Count} frame files, {options.Iterations} iterations per batch size");
             scorer.Score(new float[inputLength], 1); // warm-up
             output.WriteLine($"{"batch",5} {"stage",-24} {"median ms/frame",16} {"p95 ms/frame",13}");
             float[] lastPatches = [];
@@ -76,7 +76,7 @@ public sealed class ScoringBenchmark(TextWriter output)
                 Row(batch, "total", total);
                 output.WriteLine($"{batch,5} {"frames per second",-24} {1000 / Percentile.Of(total, 0.5),16:F2}");
             }
-            KnnVersusGemm(content, device, lastPatches, scorer.Features.Dimensions, options.Precision, cancel);
+            KnnVersusGemm(content, device, lastPatches, scorer.Features.Dimensions, scorer.Precision, cancel);
         }
         finally
         {

@@ -11,8 +11,9 @@ internal static class CommonOptions
 {
     public static readonly OptionSpec Device = new("device", "execution provider: auto (CUDA if it loads, else CPU), cpu, cuda", "DEVICE", "auto");
     public static readonly OptionSpec Precision = new("precision",
-        "bank precision for the kNN: float32 (exact), float16 (GPUs: half the device memory, tensor cores), int8 (fastest on a CPU; candidates re-ranked in float32)",
-        "P", "float32");
+        "bank precision for the kNN: auto (float16 on CUDA, int8 on CPUs with int8 dot products, else float32), float32 (exact), " +
+        "float16 (GPUs: half the device memory, tensor cores), int8 (fastest on a CPU; candidates re-ranked in float32)",
+        "P", "auto");
     public static readonly OptionSpec Batch = new("batch", "images per backbone run", "N", "8");
 
     public static readonly OptionSpec ReleaseVersion = new("release-version",
@@ -34,7 +35,7 @@ internal static class CommonOptions
 
     public static DeviceKind ParseDevice(CommandLine args) => args.GetParsed("device", DeviceKind.Auto, ExecutionDevice.Parse);
     public static BankPrecision ParsePrecision(CommandLine args) =>
-        args.GetParsed("precision", BankPrecision.Float32, NearestNeighbourSearch.ParsePrecision);
+        args.GetParsed("precision", BankPrecision.Auto, NearestNeighbourSearch.ParsePrecision);
     public static int ParseBatch(CommandLine args) => args.GetInt("batch", 8, 1, 256);
 
     /// <summary>Fails early, before hours of work, when the output file cannot be written.</summary>

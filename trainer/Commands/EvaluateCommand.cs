@@ -37,7 +37,7 @@ public sealed class EvaluateCommand : ICommand
         var reporter = context.CreateReporter();
         var device = new ExecutionDevice(CommonOptions.ParseDevice(args));
         using var scorer = new PatchCoreScorer(artifact.Content, device, CommonOptions.ParsePrecision(args));
-        reporter.Info($"device: {device.Describe()}, bank precision {scorer.Precision.ToString().ToLowerInvariant()}");
+        reporter.Info($"device: {device.Describe()}, {scorer.PrecisionDescription}");
         var report = new Evaluator(reporter).Evaluate(artifact, scorer, dataset, CommonOptions.ParseBatch(args), context.Cancel);
         PrintTable(report, context.Out);
         if (json is not null)
@@ -48,18 +48,38 @@ public sealed class EvaluateCommand : ICommand
         return TrainerApp.ExitOk;
     }
 
+    /// <summary>False rejects and escapes with counts, overall and per defect type, then precision and recall.</summary>
+    public static void PrintOperatingPoint(OperatingPoint p, TextWriter o, string title)
+    {
+        static string Rate(double? v) => v is { } x ? x.ToString("P1", CultureInfo.InvariantCulture) : "n/a";
+        o.WriteLine($"{title}: threshold {p.Threshold:G5}");
+        o.WriteLine($"  false rejects  {Rate(p.FalseRejectRate),7}  ({p.FalseRejects} of {p.Good} good parts)");
+        o.WriteLine($"  escapes        {Rate(p.EscapeRate),7}  ({p.Escapes} of {p.Defective} defective parts)");
+        foreach (var (type, d) in p.PerDefect)
+            o.WriteLine($"    {type,-12} {Rate(d.EscapeRate),7}  ({d.Escapes} of {d.Count})");
+        o.WriteLine($"  precision {Rate(p.Precision)}, recall {Rate(p.Recall)}");
+    }
+
     public static void PrintTable(EvaluationReport r, TextWriter o)
     {
         static string F(double? v) => v is { } x ? x.ToString("0.000", CultureInfo.InvariantCulture) : "  n/a";
         o.WriteLine($"product {r.Product}, artifact {r.Artifact.Id} ({r.Artifact.CoresetRows} bank rows), {r.Images.Good} good + {r.Images.Defective} defective test images");
         o.WriteLine();
+        if (r.AtThreshold is { } p)
+        {
+            PrintOperatingPoint(p, o, "at the artifact's calibrated threshold (what the agent does)");
+            o.WriteLine();
+        }
         o.WriteLine($"{"",-14} {"images",7} {"image AUROC",12} {"pixel AUROC",12} {"PRO",7}");
         o.WriteLine($"{"all",-14} {r.Images.Good + r.Images.Defective,7} {F(r.ImageAuroc),12} {F(r.PixelAuroc),12} {F(r.Pro),7}");
         foreach (var (type, m) in r.PerDefect)
             o.WriteLine($"{type,-14} {m.Count,7} {F(m.ImageAuroc),12} {F(m.PixelAuroc),12} {F(m.Pro),7}");
         o.WriteLine();
-        if (r.F1Threshold is { } t)
-            o.WriteLine($"F1-optimal threshold {t:G5}: {r.Misclassified} of {r.Images.Good + r.Images.Defective} images misclassified");
+        if (r.AtF1Threshold is { } f1)
+        {
+            PrintOperatingPoint(f1, o, "at the F1-optimal threshold (chosen with the test labels, which a plant does not have)");
+            o.WriteLine($"  {r.Misclassified} of {r.Images.Good + r.Images.Defective} images misclassified");
+        }
         o.WriteLine($"throughput {r.Timing.ImagesPerSecond:F1} images/s, median {r.Timing.MedianMs:F1} ms per image");
         foreach (var n in r.Notes) o.WriteLine($"note: {n}");
         if (r.Skipped.Count > 0) o.WriteLine($"skipped {r.Skipped.Count} unreadable test image(s)");

@@ -46,7 +46,7 @@ public class AgentCommandLineTests
             var r = Agent(args);
             Assert.Equal(78, r.Code);
             Assert.Contains("Agent:Device is 'tpu'", r.Error);
-            Assert.Contains("Agent:BankPrecision is 'int4': use float32, float16 or int8", r.Error);
+            Assert.Contains("Agent:BankPrecision is 'int4': use auto, float32, float16 or int8", r.Error);
             Assert.Contains("70000 is not a TCP port", r.Error);
             Assert.Contains("ftp://camera/snap.jpg", r.Error);
             Assert.DoesNotContain("   at ", r.Error);

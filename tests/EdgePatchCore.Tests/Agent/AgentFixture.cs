@@ -63,11 +63,11 @@ public sealed class AgentFixture : IDisposable
         return ArtifactFile.Sign(target, key, new ReleaseOptions { Version = version, ValidFor = validFor ?? ReleaseOptions.DefaultValidity }).Id;
     }
 
-    /// <summary>`trainer score` on the files: path as given -> score.</summary>
+    /// <summary>`trainer score` on the files with the exact float32 bank: path as given -> score.</summary>
     public Dictionary<string, double> TrainerScores(string artifact, IEnumerable<string> files)
     {
         var list = files.ToList();
-        var r = TrainerRunner.Run(["score", artifact, .. list, "--device", "cpu"]);
+        var r = TrainerRunner.Run(["score", artifact, .. list, "--device", "cpu", "--precision", "float32"]); // exact, whatever the default
         Assert.True(r.ExitCode == 0, r.Error);
         var scores = new Dictionary<string, double>();
         foreach (var line in r.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries))

@@ -84,6 +84,16 @@ public class EndToEndTests(GasketFixture fixture) : IClassFixture<GasketFixture>
         Assert.Equal(4, root.GetProperty("perDefect").GetProperty("cut").GetProperty("count").GetInt32());
         Assert.True(root.GetProperty("timing").GetProperty("imagesPerSecond").GetDouble() > 0);
         Assert.Equal(ArtifactFile.Read(fixture.Artifact).Id, root.GetProperty("artifact").GetProperty("id").GetString());
+        // The operating point at the calibrated threshold comes first, in the table and in the JSON.
+        Assert.True(r.Out.IndexOf("at the artifact's calibrated threshold", StringComparison.Ordinal) < r.Out.IndexOf("image AUROC", StringComparison.Ordinal));
+        var at = root.GetProperty("atThreshold");
+        Assert.Equal(ArtifactFile.Read(fixture.Artifact).Content.Scoring.Threshold, at.GetProperty("threshold").GetSingle());
+        Assert.Equal(8, at.GetProperty("good").GetInt32());
+        Assert.Equal(at.GetProperty("falseRejects").GetInt32() / 8.0, at.GetProperty("falseRejectRate").GetDouble(), 9);
+        Assert.Equal(20, at.GetProperty("defective").GetInt32());
+        Assert.Equal(5, at.GetProperty("perDefect").EnumerateObject().Count());
+        Assert.Equal("F1-optimal", root.GetProperty("atF1Threshold").GetProperty("label").GetString());
+        Assert.Contains("which a plant does not have", r.Out);
     }
 
     [Fact]
@@ -203,7 +213,9 @@ public class EndToEndTests(GasketFixture fixture) : IClassFixture<GasketFixture>
         foreach (var batch in new[] { 1, 8 })
             foreach (var stage in new[] { "decode + resize", "backbone + embedding", "kNN + score + map", "total", "frames per second" })
                 Assert.Matches($@"(?m)^\s+{batch} {System.Text.RegularExpressions.Regex.Escape(stage)}\s+\d+\.\d+", r.Out);
-        Assert.Matches(@"kNN alone \(k = 1\): 6272 query patches x \d+ bank rows x 1024 dims in [\d.]+ ms \(float32\): \d+ query patches/s, [\d.]+ effective GFLOP/s", r.Out);
+        // The default precision is auto: int8 on this CPU (AVX2), and the header says why.
+        Assert.Contains("int8 bank (auto: this CPU has AVX2 int8 dot products", r.Out);
+        Assert.Matches(@"kNN alone \(k = 1\): 6272 query patches x \d+ bank rows x 1024 dims in [\d.]+ ms \(int8\): \d+ query patches/s, [\d.]+ effective GFLOP/s", r.Out);
         Assert.Matches(@"GEMM ceiling \(plain ONNX Runtime Gemm, same shapes\): [\d.]+ ms, [\d.]+ GFLOP/s; kNN at \d+ % of it \(float32\)", r.Out);
         Assert.Matches(@"int8 GEMM ceiling \(plain ONNX Runtime MatMulInteger, same shapes, constant bank\): [\d.]+ ms, [\d.]+ GOP/s; int8 kNN at \d+ % of it", r.Out);
         // The reduced precisions against float32 on the same patches: int8 re-ranks exactly, so it finds the same rows.

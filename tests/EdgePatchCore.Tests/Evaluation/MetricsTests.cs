@@ -130,4 +130,22 @@ public class PercentileTests
         Assert.Equal(7, Diagnostics.Percentile.Of([7], 0.95));
         Assert.True(double.IsNaN(Diagnostics.Percentile.Of([], 0.5)));
     }
+
+    [Fact]
+    public void Operating_point_counts_false_rejects_escapes_precision_and_recall()
+    {
+        // Good parts 1, 2, 5 and defects 4, 6 (scratch), 3, NaN (dent) against a threshold of 4: good 5 is a false
+        // reject (at or above rejects), dent 3 escapes; rejected are 5, 4, 6 and NaN, three of them defective.
+        float[] scores = [1, 2, 5, 4, 6, 3, float.NaN];
+        string?[] types = [null, null, null, "scratch", "scratch", "dent", "dent"]; // a NaN score is rejected, never passed
+        var p = OperatingPoint.At("calibrated", 4f, scores, types);
+        Assert.Equal((3, 1, 4, 1), (p.Good, p.FalseRejects, p.Defective, p.Escapes));
+        Assert.Equal(1 / 3.0, p.FalseRejectRate!.Value, 12);
+        Assert.Equal(0.25, p.EscapeRate!.Value, 12);
+        Assert.Equal(3 / 4.0, p.Precision!.Value, 12); // rejected 5, 4, 6, NaN: three defective
+        Assert.Equal(3 / 4.0, p.Recall!.Value, 12);
+        Assert.Equal(new OperatingPoint.DefectEscapes(2, 0), p.PerDefect["scratch"]);
+        Assert.Equal(new OperatingPoint.DefectEscapes(2, 1), p.PerDefect["dent"]);
+        Assert.Null(OperatingPoint.At("none", 100f, [1f], [null]).Precision); // nothing rejected
+    }
 }

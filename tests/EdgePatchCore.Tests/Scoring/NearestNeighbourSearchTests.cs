@@ -187,6 +187,12 @@ public class NearestNeighbourSearchTests
     {
         Assert.Equal(BankPrecision.Int8, NearestNeighbourSearch.ParsePrecision("INT8"));
         Assert.Equal(BankPrecision.Float16, NearestNeighbourSearch.ParsePrecision("fp16"));
-        Assert.Contains("expected float32, float16 or int8", Assert.Throws<ArgumentException>(() => NearestNeighbourSearch.ParsePrecision("int4")).Message);
+        Assert.Equal(BankPrecision.Auto, NearestNeighbourSearch.ParsePrecision("auto"));
+        var cpu = new EdgePatchCore.Features.ExecutionDevice(EdgePatchCore.Features.DeviceKind.Cpu);
+        using (cpu.CreateSessionOptions()) { }
+        var expected = System.Runtime.Intrinsics.X86.Avx2.IsSupported || System.Runtime.Intrinsics.Arm.Dp.IsSupported ? BankPrecision.Int8 : BankPrecision.Float32;
+        Assert.Equal(expected, BankPrecisions.Resolve(BankPrecision.Auto, cpu).Precision);
+        Assert.Equal(BankPrecision.Float32, BankPrecisions.Resolve(BankPrecision.Float32, cpu).Precision); // an explicit choice stays
+        Assert.Contains("expected auto, float32, float16 or int8", Assert.Throws<ArgumentException>(() => NearestNeighbourSearch.ParsePrecision("int4")).Message);
     }
 }
