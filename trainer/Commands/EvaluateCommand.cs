@@ -49,14 +49,16 @@ public sealed class EvaluateCommand : ICommand
     }
 
     /// <summary>False rejects and escapes with counts, overall and per defect type, then precision and recall.</summary>
-    public static void PrintOperatingPoint(OperatingPoint p, TextWriter o, string title)
+    public static void PrintOperatingPoint(OperatingPoint p, TextWriter o, string title, bool perDefect = true)
     {
         static string Rate(double? v) => v is { } x ? x.ToString("P1", CultureInfo.InvariantCulture) : "n/a";
+        int width = Math.Max(13, p.PerDefect.Keys.Select(k => k.Length + 3).DefaultIfEmpty(0).Max());
         o.WriteLine($"{title}: threshold {p.Threshold:G5}");
-        o.WriteLine($"  false rejects  {Rate(p.FalseRejectRate),7}  ({p.FalseRejects} of {p.Good} good parts)");
-        o.WriteLine($"  escapes        {Rate(p.EscapeRate),7}  ({p.Escapes} of {p.Defective} defective parts)");
-        foreach (var (type, d) in p.PerDefect)
-            o.WriteLine($"    {type,-12} {Rate(d.EscapeRate),7}  ({d.Escapes} of {d.Count})");
+        o.WriteLine($"  {"false rejects".PadRight(width)} {Rate(p.FalseRejectRate),7}  ({p.FalseRejects} of {p.Good} good parts)");
+        o.WriteLine($"  {"escapes".PadRight(width)} {Rate(p.EscapeRate),7}  ({p.Escapes} of {p.Defective} defective parts)");
+        if (perDefect)
+            foreach (var (type, d) in p.PerDefect)
+                o.WriteLine($"  {("  " + type).PadRight(width)} {Rate(d.EscapeRate),7}  ({d.Escapes} of {d.Count})");
         o.WriteLine($"  precision {Rate(p.Precision)}, recall {Rate(p.Recall)}");
     }
 
@@ -77,7 +79,7 @@ public sealed class EvaluateCommand : ICommand
         o.WriteLine();
         if (r.AtF1Threshold is { } f1)
         {
-            PrintOperatingPoint(f1, o, "at the F1-optimal threshold (chosen with the test labels, which a plant does not have)");
+            PrintOperatingPoint(f1, o, "at the F1-optimal threshold (chosen with the test labels, which a plant does not have)", perDefect: false);
             o.WriteLine($"  {r.Misclassified} of {r.Images.Good + r.Images.Defective} images misclassified");
         }
         o.WriteLine($"throughput {r.Timing.ImagesPerSecond:F1} images/s, median {r.Timing.MedianMs:F1} ms per image");
