@@ -61,7 +61,7 @@ public sealed class ModelStore(IOptions<AgentOptions> options, ModelAdmission ad
         {
             var artifact = ArtifactFile.Read(file);
             if (check?.Invoke(artifact) is { } refused) throw new ModelRefusedException(refused);
-            if (admission.Check(artifact, slot.Product, origin) is { } reason) throw new ModelRefusedException(reason);
+            if (admission.Check(artifact, slot.Product, origin, out var verified) is { } reason) throw new ModelRefusedException(reason);
             var o = options.Value;
             _device ??= new ExecutionDevice(ExecutionDevice.Parse(o.Device));
             scorer = new PatchCoreScorer(artifact.Content, _device, NearestNeighbourSearch.ParsePrecision(o.BankPrecision));
@@ -77,7 +77,7 @@ public sealed class ModelStore(IOptions<AgentOptions> options, ModelAdmission ad
                 Input = artifact.Content.Input,
                 Scorer = scorer,
                 Device = $"{_device.Describe()}, {scorer.PrecisionDescription}",
-                SignedRelease = admission.Trusted.Count > 0 && admission.Trusted.Check(artifact) is null ? artifact.Release : null,
+                SignedRelease = verified,
                 PayloadHash = artifact.Hash,
             };
             scorer = null;

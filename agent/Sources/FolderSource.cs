@@ -98,7 +98,7 @@ public sealed class FolderSource(IOptions<AgentOptions> options, FrameQueue queu
                     byte[] bytes;
                     string? refused = null;
                     try { bytes = RegularFile.Read(path, maxBytes); }
-                    catch (FileRefusedException e) when (File.Exists(path) || RegularFile.Inspect(path).Kind != RegularFile.Kind.Missing)
+                    catch (FileRefusedException e) when (RegularFile.Inspect(path).Kind != RegularFile.Kind.Missing)
                     {
                         bytes = [];
                         refused = e.Message.Replace(path, name); // grew past the limit, or swapped for a special file

@@ -27,10 +27,12 @@ public sealed class ModelAdmission(IOptions<AgentOptions> options, ReleaseLedger
 
     /// <summary>
     /// Null when <paramref name="artifact"/> may be served in the slot of <paramref name="slotProduct"/>
-    /// (null: a slot that names no product); otherwise the reason for the refusal.
+    /// (null: a slot that names no product); otherwise the reason for the refusal. <paramref name="verified"/>
+    /// is the release statement when one of the trusted keys verified it (null for an unsigned or unverifiable model).
     /// </summary>
-    public string? Check(Artifact artifact, string? slotProduct, ModelOrigin origin)
+    public string? Check(Artifact artifact, string? slotProduct, ModelOrigin origin, out ReleaseStatement? verified)
     {
+        verified = null;
         string product = artifact.Content.Manifest.Product;
         if (slotProduct is not null && !string.Equals(slotProduct, product, StringComparison.Ordinal))
             return $"this slot serves product '{slotProduct}' (Agent:Models:N:Product) but the model is for '{product}'";
@@ -42,26 +44,20 @@ public sealed class ModelAdmission(IOptions<AgentOptions> options, ReleaseLedger
         }
         if (artifact.Signature is null && origin == ModelOrigin.File && _options.RequireSignature == false) return null;
         if (Trusted.Check(artifact) is { } reason) return reason;
+        verified = artifact.Release!;
         if (origin == ModelOrigin.AuthorisedRollback) return null; // the signed rollback named this version: the one way back
-        return CheckVersion(artifact.Release!, artifact.Hash);
+        return CheckVersion(verified, artifact.Hash);
     }
 
     /// <summary>The rollback protection and expiry rules for a verified release.</summary>
     public string? CheckVersion(ReleaseStatement release, byte[] payloadHash)
     {
         var entry = ledger.For(release.Product);
-        string hash = Convert.ToHexString(payloadHash).ToLowerInvariant();
-        if (entry is not null)
-        {
-            if (entry.Withdrawn.Contains(release.Version))
-                return $"release {release.Version} of {release.Product} was withdrawn by a rollback on this device; sign the model again to release it anew";
-            if (release.Version < entry.Version)
-                return $"release {release.Version} is older than release {entry.Version} already accepted for {release.Product} " +
-                       "(rollback protection: only an operator's signed rollback can go back: trainer deploy --rollback --sign KEY.pem --to-version N)";
-            if (release.Version == entry.Version)
-                return entry.PayloadSha256 == hash ? null // the release being served: accepted again after a restart, even once expired
-                    : $"release {release.Version} of {release.Product} was already accepted for a different model";
-        }
+        if (OlderOrWithdrawn(entry, release.Product, release.Version) is { } refused) return refused;
+        if (entry is not null && release.Version == entry.Version)
+            return entry.PayloadSha256 == Convert.ToHexString(payloadHash).ToLowerInvariant()
+                ? null // the release being served: accepted again after a restart, even once expired
+                : $"release {release.Version} of {release.Product} was already accepted for a different model";
         if (release.IsExpired(DateTime.UtcNow))
             return $"release {release.Version} of {release.Product} expired on {release.ExpiresAtUtc:yyyy-MM-dd HH:mm} UTC; sign it again (trainer sign --expires-in DAYS)";
         return null;
@@ -71,23 +67,18 @@ public sealed class ModelAdmission(IOptions<AgentOptions> options, ReleaseLedger
     /// What can be refused from a deploy's announcement alone (unsigned, or older than the accepted release),
     /// before the file travels. Only a hint: the signed statement is what counts, at commit.
     /// </summary>
-    public string? EarlyRefusal(string product, long? version)
+    public string? EarlyRefusal(string product, long? version) => version is null
+        ? "the model is not signed with a release statement; this device accepts only models signed by its trusted keys"
+        : OlderOrWithdrawn(ledger.For(product), product, version.Value);
+
+    private static string? OlderOrWithdrawn(ReleaseLedger.Entry? entry, string product, long version)
     {
-        if (version is null) return "the model is not signed with a release statement; this device accepts only models signed by its trusted keys";
-        var entry = ledger.For(product);
         if (entry is null) return null;
-        if (entry.Withdrawn.Contains(version.Value))
+        if (entry.Withdrawn.Contains(version))
             return $"release {version} of {product} was withdrawn by a rollback on this device; sign the model again to release it anew";
         if (version < entry.Version)
             return $"release {version} is older than release {entry.Version} already accepted for {product} " +
                    "(rollback protection: only an operator's signed rollback can go back: trainer deploy --rollback --sign KEY.pem --to-version N)";
         return null;
-    }
-
-    /// <summary>Records a served release (when it was verified), so older ones are refused from now on.</summary>
-    public void Accepted(Artifact artifact)
-    {
-        if (Trusted.Count == 0 || artifact.Release is not { } release || Trusted.Check(artifact) is not null) return;
-        ledger.Accept(release.Product, release.Version, artifact.Hash);
     }
 }

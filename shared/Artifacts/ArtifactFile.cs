@@ -105,7 +105,7 @@ public static class ArtifactFile
         }
         writer.Flush();
 
-        FileSystem.DurableFile.Write(path, buffer.WrittenSpan);
+        FileSystem.DurableFile.Write(path, buffer.WrittenMemory);
     }
 
     /// <summary>Largest artifact read: a .NET array holds at most 2 GiB, and the bank is one array.</summary>

@@ -155,7 +155,7 @@ public static class BackbonePreparer
         return "pre_normalised";
     }
 
-    /// <summary>PatchCore's locally aware patch features (DESIGN 4): 3x3 average per layer, upsample, concat.</summary>
+    /// <summary>PatchCore's locally aware patch features: 3x3 average per layer, upsample, concat.</summary>
     private static IEnumerable<NodeProto> EmbeddingNodes(GraphProto graph, string[] layers)
     {
         var pooled = new List<string>();

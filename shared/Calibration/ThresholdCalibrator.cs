@@ -15,7 +15,7 @@ public sealed record CalibrationSummary
 }
 
 /// <summary>
-/// Picks a threshold from good images only (DESIGN 7). Image scores of good parts are positive and
+/// Picks a threshold from good images only (README, "Calibration"). Image scores of good parts are positive and
 /// right-skewed, so a log-normal is fitted to them and the threshold is the (1 - rate) quantile of
 /// that fit, never below the largest calibration score (no held-out good image is rejected).
 /// </summary>

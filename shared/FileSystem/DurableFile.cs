@@ -11,11 +11,8 @@ namespace EdgePatchCore.FileSystem;
 public static partial class DurableFile
 {
     /// <summary>Writes <paramref name="bytes"/> to <paramref name="path"/> atomically and durably (when <paramref name="sync"/>).</summary>
-    public static void Write(string path, ReadOnlySpan<byte> bytes, bool sync = true)
-    {
-        var copy = bytes.ToArray();
-        Replace(path, stream => stream.Write(copy), sync);
-    }
+    public static void Write(string path, ReadOnlyMemory<byte> bytes, bool sync = true) =>
+        Replace(path, stream => stream.Write(bytes.Span), sync);
 
     /// <summary>Copies <paramref name="source"/> over <paramref name="target"/> atomically and durably.</summary>
     public static void Copy(string source, string target) => Replace(target, output =>

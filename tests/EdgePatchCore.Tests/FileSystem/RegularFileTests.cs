@@ -60,8 +60,8 @@ public class RegularFileTests
     public void Durable_writes_replace_the_file_whole_and_leave_no_temporary_behind()
     {
         using var dir = new TempFolder();
-        DurableFile.Write(dir.File("state.json"), "first"u8);
-        DurableFile.Write(dir.File("state.json"), "second"u8);
+        DurableFile.Write(dir.File("state.json"), "first"u8.ToArray());
+        DurableFile.Write(dir.File("state.json"), "second"u8.ToArray());
         Assert.Equal("second", File.ReadAllText(dir.File("state.json")));
         Assert.Equal(["state.json"], Directory.GetFiles(dir.Path).Select(Path.GetFileName));
     }
