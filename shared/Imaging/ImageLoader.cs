@@ -81,22 +81,13 @@ public sealed class ImageLoader
                 throw new ImageLoadException($"{name}: {incomplete}");
             var decoder = _configuration.ImageFormatsManager.FindDecoder(format)
                           ?? throw new ImageLoadException($"{name}: not {_formats}");
-            using var budget = new CancellationTokenSource(_limits.DecodeTimeout);
-            using var stream = new MemoryStream(bytes, writable: false);
-            try
+            var image = DecodeWithinBudget(decoder, bytes, name);
+            if (image.Width != info.Width || image.Height != info.Height)
             {
-                var image = decoder.Decode<Rgb24>(_configuration, stream, budget.Token);
-                if (image.Width != info.Width || image.Height != info.Height)
-                {
-                    image.Dispose();
-                    throw new ImageLoadException($"{name}: decoded size differs from the header's (damaged file)");
-                }
-                return image;
+                image.Dispose();
+                throw new ImageLoadException($"{name}: decoded size differs from the header's (damaged file)");
             }
-            catch (OperationCanceledException)
-            {
-                throw new ImageLoadException($"{name}: decoding took longer than {_limits.DecodeTimeout.TotalMilliseconds:F0} ms (a damaged or crafted image; Limits:DecodeTimeoutMilliseconds)");
-            }
+            return image;
         }
         catch (ImageLoadException) { throw; }
         catch (Exception e) when (e is UnknownImageFormatException)
@@ -107,6 +98,37 @@ public sealed class ImageLoader
         {
             throw new ImageLoadException($"{name}: corrupt or unsupported image ({e.Message})", e);
         }
+    }
+
+    /// <summary>
+    /// Decodes on a worker and waits at most <see cref="ImageLimits.DecodeTimeout"/>. ImageSharp checks the
+    /// cancellation only now and then (when it refills its read buffer), so the frame does not wait for it:
+    /// past the budget the frame fails at once, the token is cancelled and the stream closed, which ends an
+    /// abandoned decode at its next read, and an image it still produces is disposed.
+    /// </summary>
+    private Image<Rgb24> DecodeWithinBudget(IImageDecoder decoder, byte[] bytes, string name)
+    {
+        ImageLoadException TooSlow() => new($"{name}: decoding took longer than {_limits.DecodeTimeout.TotalMilliseconds:F0} ms " +
+                                             "(a damaged or crafted image; Limits:DecodeTimeoutMilliseconds)");
+        var budget = new CancellationTokenSource(_limits.DecodeTimeout);
+        var stream = new MemoryStream(bytes, writable: false);
+        // Its own thread, not the pool's: the caller blocks while it waits, and decodes run several at a time.
+        var decoding = Task.Factory.StartNew(() => decoder.Decode<Rgb24>(_configuration, stream, budget.Token),
+                                             CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        if (Task.WaitAny([decoding], _limits.DecodeTimeout) != 0)
+        {
+            budget.Cancel();
+            stream.Dispose();
+            decoding.ContinueWith(t => { if (t.IsCompletedSuccessfully) t.Result.Dispose(); budget.Dispose(); }, TaskScheduler.Default);
+            throw TooSlow();
+        }
+        stream.Dispose();
+        budget.Dispose();
+        if (decoding.IsCompletedSuccessfully) return decoding.Result;
+        var error = decoding.Exception!.GetBaseException();
+        if (error is OperationCanceledException) throw TooSlow();
+        System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(error);
+        throw error; // not reached
     }
 
     /// <summary>Refuses sizes outside the limits, on the header's width and height alone.</summary>
