@@ -15,9 +15,12 @@ public sealed record CalibrationSummary
 }
 
 /// <summary>
-/// Picks a threshold from good images only (README, "Calibration"). Image scores of good parts are positive and
-/// right-skewed, so a log-normal is fitted to them and the threshold is the (1 - rate) quantile of
-/// that fit, never below the largest calibration score (no held-out good image is rejected).
+/// Picks a threshold from scores of good images the bank has not seen (docs/ACCURACY.md, "The threshold").
+/// Image scores of good parts are positive and right-skewed, so a log-normal is fitted to them and the threshold
+/// is the (1 - rate) quantile of that fit, but never below the empirical one: at most floor(rate x n) of the n
+/// calibration scores reach it. Where the tail is heavier than a log-normal, the empirical quantile holds the
+/// false-reject rate near the target; with few scores (rate x n &lt; 1) it is the largest score, just above.
+/// A verdict is "defect" at score >= threshold.
 /// </summary>
 public static class ThresholdCalibrator
 {
@@ -32,7 +35,7 @@ public static class ThresholdCalibrator
         double mu = logs.Average();
         double sigma = Math.Sqrt(logs.Sum(l => (l - mu) * (l - mu)) / Math.Max(1, logs.Length - 1));
         double fit = Math.Exp(mu + NormalQuantile(1 - falseRejectRate) * sigma);
-        float threshold = (float)Math.Max(fit, sorted[^1]);
+        float threshold = (float)Math.Max(fit, EmpiricalQuantile(sorted, falseRejectRate));
         return new CalibrationSummary
         {
             SortedScores = sorted,
@@ -40,8 +43,15 @@ public static class ThresholdCalibrator
             Std = std,
             TargetFalseRejectRate = falseRejectRate,
             Threshold = threshold,
-            Method = $"log-normal tail fit on {sorted.Length} good images, floor = largest calibration score",
+            Method = $"log-normal tail fit on {sorted.Length} good images, floor = empirical {1 - falseRejectRate:0.###} quantile",
         };
+    }
+
+    /// <summary>The lowest threshold at which at most floor(rate x n) of the sorted scores are rejected (score >= threshold).</summary>
+    public static float EmpiricalQuantile(ReadOnlySpan<float> sorted, double falseRejectRate)
+    {
+        int allowed = Math.Min(sorted.Length - 1, (int)Math.Floor(falseRejectRate * sorted.Length + 1e-9));
+        return MathF.BitIncrement(sorted[sorted.Length - 1 - allowed]);
     }
 
     /// <summary>Inverse of the standard normal CDF (Acklam's rational approximation, |error| &lt; 1.2e-9).</summary>

@@ -68,8 +68,10 @@ public static class GpuGreedyCoreset
         using var points = accelerator.Allocate1D(packed);
         packed = null!;
         using var minDist = accelerator.Allocate1D(start);
+        using var nearest = accelerator.Allocate1D<int>(n);
+        nearest.MemSetToZero();
         using var keys = accelerator.Allocate1D(new[] { long.MinValue, long.MinValue });
-        var step = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<long>, StepArguments>(Step);
+        var step = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<long>, StepArguments>(Step);
         int threads = (int)Math.Min(n, Math.Max(1024L, accelerator.NumMultiprocessors * (long)accelerator.MaxNumThreadsPerMultiprocessor));
 
         var indices = new int[size];
@@ -82,7 +84,7 @@ public static class GpuGreedyCoreset
             cancel.ThrowIfCancellationRequested();
             indices[s] = next;
             int slot = s % 2;
-            step(threads, points.View, minDist.View, keys.View, new StepArguments(n, words, threads, next, slot));
+            step(threads, points.View, minDist.View, nearest.View, keys.View, new StepArguments(n, words, threads, next, slot, s));
             keys.View.SubView(slot, 1).CopyToCPU(key);
             farthest = key[0] >> 32;
             next = int.MaxValue - (int)(key[0] & 0xFFFFFFFF);
@@ -90,13 +92,13 @@ public static class GpuGreedyCoreset
                 reporter.Progress("coreset", s + 1, size, $"radius {MathF.Sqrt(farthest) * rows.Scale:G4}");
         }
         long blocks = (long)size * n * ((rows.Dimensions + 31) / 32);
-        return new CoresetResult(indices, MathF.Sqrt(farthest) * rows.Scale, blocks, blocks);
+        return new CoresetResult(indices, MathF.Sqrt(farthest) * rows.Scale, blocks, blocks, minDist.GetAsArray1D(), nearest.GetAsArray1D());
     }
 
     /// <summary>The scalar arguments of one step (a plain struct: ILGPU passes it by value).</summary>
-    public struct StepArguments(int count, int words, int threads, int centre, int slot)
+    public struct StepArguments(int count, int words, int threads, int centre, int slot, int step)
     {
-        public int Count = count, Words = words, Threads = threads, Centre = centre, Slot = slot;
+        public int Count = count, Words = words, Threads = threads, Centre = centre, Slot = slot, Step = step;
     }
 
     /// <summary>
@@ -104,7 +106,7 @@ public static class GpuGreedyCoreset
     /// so the largest key is the farthest point, ties going to the lowest index. Each thread also clears the
     /// other slot for the next step (kernels on one stream run in order).
     /// </summary>
-    private static void Step(Index1D thread, ArrayView<int> points, ArrayView<int> minDist, ArrayView<long> keys, StepArguments a)
+    private static void Step(Index1D thread, ArrayView<int> points, ArrayView<int> minDist, ArrayView<int> nearest, ArrayView<long> keys, StepArguments a)
     {
         long best = long.MinValue;
         long n = a.Count;
@@ -125,6 +127,7 @@ public static class GpuGreedyCoreset
             {
                 m = sum;
                 minDist[i] = m;
+                nearest[i] = a.Step;
             }
             long key = ((long)m << 32) | (uint)(int.MaxValue - (int)i);
             if (key > best) best = key;

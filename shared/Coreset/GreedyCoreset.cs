@@ -8,9 +8,15 @@ namespace EdgePatchCore.Coreset;
 /// <summary>
 /// The chosen rows, in selection order, the coverage radius they achieve (in projection units), and the work done:
 /// how many of the point-row blocks (32 dimensions each) the passes read, out of all of them for all steps.
+/// Per point (N): <see cref="MinDistances"/>, its squared int8 distance to the nearest chosen row, and
+/// <see cref="Nearest"/>, the selection step of that row (the first one at that distance); cross-fitting
+/// (<see cref="FoldBanks"/>) starts from them.
 /// </summary>
-public sealed record CoresetResult(int[] Indices, float CoverageRadius, long BlocksRead, long BlocksTotal)
+public sealed record CoresetResult(int[] Indices, float CoverageRadius, long BlocksRead, long BlocksTotal, int[] MinDistances, int[] Nearest)
 {
+    /// <summary>The largest of <see cref="MinDistances"/>: the squared coverage radius in int8 units.</summary>
+    public int RadiusSquared => MinDistances.Length == 0 ? 0 : MinDistances.Max();
+
     /// <summary>Share of the rows' data the selection did not have to read.</summary>
     public double PrunedShare => 1 - (double)BlocksRead / Math.Max(1, BlocksTotal);
 }
@@ -30,6 +36,11 @@ public sealed record CoresetResult(int[] Indices, float CoverageRadius, long Blo
 /// every distance and most groups are settled after it. Both are exact (integer arithmetic, no rounding
 /// margin), so both return the same indices.
 ///
+/// Every pass also keeps, per point, the step of its nearest centre (the first to reach mind(p)): the
+/// selection's result carries mind and that step for every point, so <see cref="FoldBanks"/> can derive
+/// cross-fitting banks from it with <see cref="DistancesToCentres"/> and <see cref="ExtendToRadius"/>
+/// instead of selecting again.
+///
 /// (The triangle-inequality test d(c, a(p)) >= 2 mind(p) was tried too: on 150 MTD images it skipped 30% of
 /// the points but costs a gather per eight points and a pass over all earlier centres per step; with the
 /// first-block test in place the selection took 3.9 s with it and 2.7 s without.)
@@ -45,6 +56,47 @@ public static class GreedyCoreset
 
     public static int StartIndex(int count, int seed) => new Random(seed).Next(count);
 
+    /// <summary>
+    /// The squared distance of every point to its nearest row among <paramref name="centres"/> (rows of
+    /// <paramref name="source"/>, same scale as <paramref name="points"/>): one pruned greedy pass per centre.
+    /// int.MaxValue for every point when there are no centres.
+    /// </summary>
+    public static int[] DistancesToCentres(QuantizedRows points, QuantizedRows source, IReadOnlyList<int> centres, CancellationToken cancel = default)
+    {
+        var run = new Run(points, centres.Count, prune: true);
+        for (int s = 0; s < centres.Count; s++)
+        {
+            cancel.ThrowIfCancellationRequested();
+            run.SetCentre(source, centres[s]);
+            run.Step(s, pruned: s > 0);
+        }
+        return run.MinDistances;
+    }
+
+    /// <summary>
+    /// Continues a greedy selection whose squared distances to the chosen set are <paramref name="minDistances"/>
+    /// (one per point): adds the farthest point while it is farther than <paramref name="radiusSquared"/>, at most
+    /// <paramref name="maxAdded"/> points. Returns the added points' indices in selection order.
+    /// </summary>
+    public static List<int> ExtendToRadius(QuantizedRows points, int[] minDistances, int radiusSquared, int maxAdded, CancellationToken cancel = default)
+    {
+        if (minDistances.Length != points.Count) throw new ArgumentException("one distance per point");
+        var added = new List<int>();
+        int farthest = -1, next = -1;
+        for (int p = 0; p < minDistances.Length; p++)
+            if (minDistances[p] > farthest) (farthest, next) = (minDistances[p], p);
+        if (farthest <= radiusSquared || maxAdded <= 0) return added;
+        var run = new Run(points, maxAdded, prune: true, initialMinDist: minDistances);
+        while (farthest > radiusSquared && added.Count < maxAdded)
+        {
+            cancel.ThrowIfCancellationRequested();
+            added.Add(next);
+            run.SetCentre(points, next);
+            (farthest, next, _) = run.Step(added.Count - 1, pruned: true);
+        }
+        return added;
+    }
+
     /// <summary>For tests: either selection with the AVX-VNNI kernels switched off (the AVX2 and scalar paths).</summary>
     internal static CoresetResult SelectWithoutVnni(QuantizedRows rows, int size, int seed, bool prune)
         => new Run(rows, size, prune, allowVnni: false).Execute(seed, NullReporter.Instance, default);
@@ -58,6 +110,8 @@ public static class GreedyCoreset
         private readonly bool _prune;
         private readonly sbyte[][] _blocks;  // block b holds dimensions 32b..32b+31 of every point, point-major (pinned)
         private readonly int[] _minDist;     // squared distance to the nearest centre (pinned)
+        private readonly int[] _nearest;     // the step of that centre (pinned)
+        private int _step;                   // the step of the current centre
         private readonly short[] _centre;    // the new centre, widened and padded (pinned)
         // The AVX-VNNI form, d_b = K_b(p) + |c_b|^2 - 2 sum (c+128) p over block b, with K_b(p) = |p_b|^2 + 256 sum p_b:
         // vpdpbusd multiplies unsigned by signed bytes, so the centre goes in shifted by 128. All exact integers.
@@ -71,7 +125,9 @@ public static class GreedyCoreset
         private readonly int[] _chunkMax, _chunkArg;
         private readonly long[] _chunkBlocks;
 
-        public Run(QuantizedRows rows, int size, bool prune, bool allowVnni = true)
+        public int[] MinDistances => _minDist;
+
+        public Run(QuantizedRows rows, int size, bool prune, bool allowVnni = true, int[]? initialMinDist = null)
         {
             _vnni = allowVnni && AvxVnni.IsSupported;
             if (rows.Count <= 0) throw new ArgumentException("no points to select from");
@@ -90,7 +146,9 @@ public static class GreedyCoreset
                     rows.Row(p).Slice(b * BlockWidth, width).CopyTo(block.AsSpan(p * BlockWidth, width));
             }
             _minDist = GC.AllocateUninitializedArray<int>(_n, pinned: true);
-            Array.Fill(_minDist, int.MaxValue);
+            if (initialMinDist is null) Array.Fill(_minDist, int.MaxValue);
+            else initialMinDist.AsSpan(0, _n).CopyTo(_minDist);
+            _nearest = GC.AllocateArray<int>(_n, pinned: true);
             _centre = GC.AllocateArray<short>(_stride, pinned: true);
             _centreShifted = GC.AllocateArray<byte>(_stride, pinned: true);
             _centreBlockNorm = new int[_blockCount];
@@ -129,29 +187,34 @@ public static class GreedyCoreset
             {
                 cancel.ThrowIfCancellationRequested();
                 indices[step] = next;
-                SetCentre(next);
-                bool pruned = _prune && step > 0;
-
-                int s = step;
-                if (_chunks == 1) Pass(0, s, pruned);
-                else Parallel.For(0, _chunks, k => Pass(k, s, pruned));
-
-                farthest = -1;
-                next = -1;
-                for (int k = 0; k < _chunks; k++)
-                {
-                    if (_chunkMax[k] > farthest) { farthest = _chunkMax[k]; next = _chunkArg[k]; } // ties: lowest index
-                    blocks += _chunkBlocks[k];
-                }
+                SetCentre(_rows, next);
+                (farthest, next, long read) = Step(step, pruned: _prune && step > 0);
+                blocks += read;
                 if (step % progressEvery == 0 || step == _size - 1)
                     reporter.Progress("coreset", step + 1, _size, $"radius {MathF.Sqrt(farthest) * _rows.Scale:G4}");
             }
-            return new CoresetResult(indices, MathF.Sqrt(farthest) * _rows.Scale, blocks, (long)_size * _n * _blockCount);
+            return new CoresetResult(indices, MathF.Sqrt(farthest) * _rows.Scale, blocks, (long)_size * _n * _blockCount, _minDist, _nearest);
         }
 
-        private void SetCentre(int index)
+        /// <summary>One pass with the current centre: updates every point's minimum; returns the farthest point and the blocks read.</summary>
+        public (int Farthest, int Next, long Blocks) Step(int step, bool pruned)
         {
-            _rows.Widen(index, _centre);
+            _step = step;
+            if (_chunks == 1) Pass(0, pruned);
+            else Parallel.For(0, _chunks, k => Pass(k, pruned));
+            int farthest = -1, next = -1;
+            long blocks = 0;
+            for (int k = 0; k < _chunks; k++)
+            {
+                if (_chunkMax[k] > farthest) { farthest = _chunkMax[k]; next = _chunkArg[k]; } // ties: lowest index
+                blocks += _chunkBlocks[k];
+            }
+            return (farthest, next, blocks);
+        }
+
+        public void SetCentre(QuantizedRows source, int index)
+        {
+            source.Widen(index, _centre);
             _centreNorm = 0;
             for (int b = 0; b < _blockCount; b++)
             {
@@ -166,7 +229,7 @@ public static class GreedyCoreset
             }
         }
 
-        private void Pass(int k, int step, bool pruned)
+        private void Pass(int k, bool pruned)
         {
             int lo = k * _chunk, hi = Math.Min(_n, lo + _chunk);
             int simdEnd = Avx2.IsSupported ? lo + (hi - lo) / 8 * 8 : lo;
@@ -186,7 +249,7 @@ public static class GreedyCoreset
                 int m = _minDist[p];
                 var (d, read) = Distance(p, pruned ? m : int.MaxValue);
                 blocks += read;
-                if (d < m) _minDist[p] = m = d;
+                if (d < m) { _minDist[p] = m = d; _nearest[p] = _step; }
                 if (m > best.Value) best = (m, p);
             }
             _chunkMax[k] = best.Value;
@@ -198,6 +261,8 @@ public static class GreedyCoreset
         private (int, int) PlainBlocks(int lo, int hi)
         {
             int* minDist = (int*)Unsafe.AsPointer(ref _minDist[0]);
+            int* nearest = (int*)Unsafe.AsPointer(ref _nearest[0]);
+            var step = Vector256.Create(_step);
             var tracker = new FarthestTracker(lo);
             for (int p = lo; p < hi; p += 8)
             {
@@ -234,8 +299,11 @@ public static class GreedyCoreset
                 }
                 var d = Reduce(a0, a1, a2, a3, a4, a5, a6, a7);
                 if (_vnni) d = Vector256.Load((int*)Unsafe.AsPointer(ref _pointK[0]) + p) + Vector256.Create(_centreNorm) - (d << 1);
-                var m = Vector256.Min(d, Vector256.Load(minDist + p));
+                var old = Vector256.Load(minDist + p);
+                var closer = Vector256.LessThan(d, old);
+                var m = Vector256.Min(d, old);
                 Vector256.Store(m, minDist + p);
+                Vector256.Store(Vector256.ConditionalSelect(closer, step, Vector256.Load(nearest + p)), nearest + p);
                 tracker.Add(m);
             }
             return tracker.Result();
@@ -271,6 +339,8 @@ public static class GreedyCoreset
         private (int, int) PrunedBlocks(int lo, int hi, out long blocksRead)
         {
             int* minDist = (int*)Unsafe.AsPointer(ref _minDist[0]);
+            int* nearest = (int*)Unsafe.AsPointer(ref _nearest[0]);
+            var step = Vector256.Create(_step);
             var tracker = new FarthestTracker(lo);
             blocksRead = 0;
             for (int p = lo; p < hi; p += 8)
@@ -285,10 +355,11 @@ public static class GreedyCoreset
                     open = Vector256.LessThan(d, m);
                     if (open == Vector256<int>.Zero) break;
                 }
-                if (open != Vector256<int>.Zero)
+                if (open != Vector256<int>.Zero) // all blocks read: d is the full distance, open the lanes it beats
                 {
                     m = Vector256.Min(d, m);
                     Vector256.Store(m, minDist + p);
+                    Vector256.Store(Vector256.ConditionalSelect(open, step, Vector256.Load(nearest + p)), nearest + p);
                 }
                 tracker.Add(m);
             }

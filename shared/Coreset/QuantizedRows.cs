@@ -39,6 +39,14 @@ public sealed class QuantizedRows
 
     public ReadOnlySpan<sbyte> Row(int index) => Data.AsSpan((int)((long)index * Dimensions), Dimensions);
 
+    /// <summary>A copy of the given rows, in that order, with the same scale (so distances compare across both).</summary>
+    public QuantizedRows Subset(IReadOnlyList<int> indices)
+    {
+        var data = new sbyte[(long)indices.Count * Dimensions];
+        for (int i = 0; i < indices.Count; i++) Row(indices[i]).CopyTo(data.AsSpan(i * Dimensions, Dimensions));
+        return new QuantizedRows(data, indices.Count, Dimensions, Scale);
+    }
+
     /// <summary>Quantizes rows with the scale max|x| / 127 (round to nearest).</summary>
     public static QuantizedRows Quantize(ReadOnlySpan<Half> rows, int count, int dimensions)
     {

@@ -14,8 +14,11 @@ public sealed record EvaluationReport
     /// <summary>The same at the F1-optimal threshold: a figure that needs the test labels, which a plant does not have.</summary>
     public OperatingPoint? AtF1Threshold { get; init; }
     public double? ImageAuroc { get; init; }
+    /// <summary>Pixel AUROC and PRO with the first mask protocol evaluated (see <see cref="PixelMetrics"/>).</summary>
     public double? PixelAuroc { get; init; }
     public double? Pro { get; init; }
+    /// <summary>Pixel AUROC, PRO and defect regions per mask protocol ("ours", "official"; see <see cref="MaskProtocol"/>).</summary>
+    public List<PixelSummary> PixelMetrics { get; init; } = [];
     public float? F1Threshold { get; init; }
     public int? Misclassified { get; init; }
     public required SortedDictionary<string, DefectMetrics> PerDefect { get; init; }
@@ -26,6 +29,7 @@ public sealed record EvaluationReport
 
     public sealed record ArtifactInfo(string Id, int CoresetRows);
     public sealed record ImageCounts(int Good, int Defective);
+    public sealed record PixelSummary(string MaskProtocol, int Regions, double? PixelAuroc, double? Pro);
     public sealed record DefectMetrics(int Count, double? ImageAuroc, double? PixelAuroc, double? Pro);
     public sealed record TimingInfo(double ImagesPerSecond, double MedianMs);
 

@@ -10,9 +10,13 @@ namespace EdgePatchCore.Evaluation;
 /// <summary>Scores a labelled test set (MVTec layout) and computes the paper's metrics, overall and per defect type.</summary>
 public sealed class Evaluator(IReporter reporter)
 {
+    /// <param name="maskProtocols">how masks are read: the first gives <see cref="EvaluationReport.PixelAuroc"/>, <see cref="EvaluationReport.Pro"/>
+    /// and the per-defect figures; every one gets an entry in <see cref="EvaluationReport.PixelMetrics"/></param>
     public EvaluationReport Evaluate(Artifact artifact, PatchCoreScorer scorer, DatasetFolder dataset, int batchSize = 8,
+                                     IReadOnlyList<MaskProtocol>? maskProtocols = null, string? dumpDirectory = null,
                                      CancellationToken cancel = default)
     {
+        maskProtocols = maskProtocols is { Count: > 0 } ? maskProtocols : [MaskProtocol.HalfCovered];
         var tests = dataset.TestImages;
         if (tests.Count == 0) throw new DatasetException($"no test images in {dataset.Root} (expected test/good and test/<defect> folders)");
         var spec = artifact.Content.Input;
@@ -41,8 +45,8 @@ public sealed class Evaluator(IReporter reporter)
         if (scored.Count == 0) throw new DatasetException($"none of the {tests.Count} test images could be read");
         foreach (var s in skipped) reporter.Warn($"skipped: {s}");
 
-        // Masks at the input geometry; a defect image without a mask is left out of the pixel metrics.
-        var masks = new byte[]?[scored.Count];
+        // Masks at the input geometry, once per protocol; a defect image without a mask is left out of the pixel metrics.
+        var masks = maskProtocols.Select(_ => new byte[]?[scored.Count]).ToArray();
         var hasPixelTruth = new bool[scored.Count];
         int missingMasks = 0;
         for (int i = 0; i < scored.Count; i++)
@@ -50,7 +54,11 @@ public sealed class Evaluator(IReporter reporter)
             var image = scored[i].Image;
             if (!image.IsDefective) { hasPixelTruth[i] = true; continue; }
             if (image.MaskPath is null) { missingMasks++; continue; }
-            try { masks[i] = loader.LoadMask(image.MaskPath, spec); hasPixelTruth[i] = true; }
+            try
+            {
+                for (int m = 0; m < maskProtocols.Count; m++) masks[m][i] = loader.LoadMask(image.MaskPath, spec, MaskProtocols.MinimumLevel(maskProtocols[m]));
+                hasPixelTruth[i] = true;
+            }
             catch (ImageLoadException e) { missingMasks++; reporter.Warn($"mask unreadable: {e.Message}"); }
         }
         if (missingMasks > 0) notes.Add($"{missingMasks} defect images have no readable mask and are left out of the pixel metrics");
@@ -60,7 +68,22 @@ public sealed class Evaluator(IReporter reporter)
         int good = defective.Count(d => !d), bad = defective.Length - good;
         double? imageAuroc = Metrics.Auroc(imageScores, defective);
         if (imageAuroc is null) notes.Add(bad == 0 ? "image AUROC: no defective test images" : "image AUROC: no good test images");
-        var (pixelAuroc, pro) = PixelMetrics(scored, masks, hasPixelTruth, _ => true, spec);
+        var pixel = new List<EvaluationReport.PixelSummary>();
+        for (int m = 0; m < maskProtocols.Count; m++)
+        {
+            var (pa, pr) = PixelMetrics(scored, masks[m], hasPixelTruth, _ => true, spec);
+            int regions = masks[m].Sum(mask => mask is null ? 0 : ConnectedComponents.Label(mask, spec.Width, spec.Height, new int[mask.Length]).Count);
+            pixel.Add(new EvaluationReport.PixelSummary(MaskProtocols.Name(maskProtocols[m]), regions, pa, pr));
+        }
+        var (pixelAuroc, pro) = (pixel[0].PixelAuroc, pixel[0].Pro);
+        if (dumpDirectory is not null)
+        {
+            var withTruth = Enumerable.Range(0, scored.Count).Where(i => hasPixelTruth[i]).ToArray();
+            EvaluationDump.Write(dumpDirectory,
+                withTruth.Select(i => (scored[i].Image.Path, scored[i].Image.DefectType, scored[i].Score.AnomalyMap)).ToList(),
+                maskProtocols.Select((p, m) => (p, withTruth.Select(i => masks[m][i]).ToArray())).ToList(),
+                spec.Width, spec.Height, pixel);
+        }
         if (pixelAuroc is null) notes.Add("pixel AUROC and PRO: no defect masks");
         var f1 = Metrics.F1Optimal(imageScores, defective);
         var types = scored.Select(s => s.Image.IsDefective ? s.Image.DefectType : null).ToList();
@@ -73,7 +96,7 @@ public sealed class Evaluator(IReporter reporter)
             bool Include(int i) => !scored[i].Image.IsDefective || scored[i].Image.DefectType == type;
             var idx = Enumerable.Range(0, scored.Count).Where(Include).ToArray();
             double? auroc = Metrics.Auroc(idx.Select(i => imageScores[i]).ToArray(), idx.Select(i => defective[i]).ToArray());
-            var (pa, pr) = PixelMetrics(scored, masks, hasPixelTruth, Include, spec);
+            var (pa, pr) = PixelMetrics(scored, masks[0], hasPixelTruth, Include, spec);
             perDefect[type] = new EvaluationReport.DefectMetrics(idx.Count(i => defective[i]), auroc, pa, pr);
         }
 
@@ -88,6 +111,7 @@ public sealed class Evaluator(IReporter reporter)
             ImageAuroc = imageAuroc,
             PixelAuroc = pixelAuroc,
             Pro = pro,
+            PixelMetrics = pixel,
             F1Threshold = f1?.Threshold,
             Misclassified = f1?.Misclassified,
             PerDefect = perDefect,

@@ -152,10 +152,10 @@ public sealed class ImageLoader
     }
 
     /// <summary>
-    /// Loads a ground-truth mask with the same geometry as the images (so it lines up with the
-    /// anomaly map): 1 where the resized mask is above half intensity, else 0.
+    /// A ground-truth mask with the same geometry as the images (so it lines up with the anomaly map), 1 = defect: a resized pixel counts when its grey level is at least
+    /// <paramref name="minimumLevel"/> (128: at least half of it lies in the defect; 255: all of it).
     /// </summary>
-    public byte[] LoadMask(string path, InputSpec spec)
+    public byte[] LoadMask(string path, InputSpec spec, byte minimumLevel = 128)
     {
         using var rgb = Decode(path);
         using var gray = rgb.CloneAs<L8>();
@@ -163,7 +163,7 @@ public sealed class ImageLoader
         var pixels = new L8[spec.Width * spec.Height];
         resized.CopyPixelDataTo(pixels);
         var mask = new byte[pixels.Length];
-        for (int i = 0; i < mask.Length; i++) mask[i] = pixels[i].PackedValue >= 128 ? (byte)1 : (byte)0;
+        for (int i = 0; i < mask.Length; i++) mask[i] = pixels[i].PackedValue >= minimumLevel ? (byte)1 : (byte)0;
         return mask;
     }
 

@@ -82,7 +82,6 @@ public sealed class PatchCoreScorer : IDisposable
         var nearest = _nearest;
         _knn.Search(patches, count * per, 1, distances, nearest);
         var results = new ImageScore[count];
-        Span<float> d = _reweight;
         for (int i = 0; i < count; i++)
         {
             var scores = distances.AsSpan(i * per, per);
@@ -92,12 +91,9 @@ public sealed class PatchCoreScorer : IDisposable
             float score = sStar;
             if (Spec.Reweight && Spec.NeighbourCount > 1)
             {
-                int b = Spec.NeighbourCount;
+                int b = Spec.NeighbourCount, mStar = nearest[i * per + arg];
                 var query = patches.AsSpan((i * per + arg) * dims, dims);
-                int mStar = nearest[i * per + arg];
-                d[0] = sStar;
-                for (int j = 1; j < b; j++) d[j] = _knn.Distance(query, _neighbours[mStar * b + j]);
-                score = ImageScoreReweighting.Weight(d[..b]) * sStar;
+                score = ImageScoreReweighting.Score(sStar, query, _neighbours.AsSpan(mStar * b, b), _knn, _reweight);
             }
             results[i] = new ImageScore
             {

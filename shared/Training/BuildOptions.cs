@@ -9,6 +9,8 @@ public sealed record BuildOptions
 {
     public required string Product { get; init; }
     public required string DataDirectory { get; init; }
+    /// <summary>The <see cref="BuildPreset"/> the defaults came from (recorded in the manifest).</summary>
+    public string Preset { get; init; } = BuildPreset.Balanced.Name;
     public InputSpec Input { get; init; } = new();
     public BackboneOptions Backbone { get; init; } = new();
     /// <summary>Share of training patches kept in the bank (0.1 = 10%); ignored when <see cref="CoresetSize"/> is set.</summary>
@@ -20,9 +22,9 @@ public sealed record BuildOptions
     public int NeighbourCount { get; init; } = 9;
     public bool Reweight { get; init; } = true;
     public float BlurSigma { get; init; } = 4f;
-    public double CalibrationFraction { get; init; } = 0.1;
-    public int MinCalibrationImages { get; init; } = 5;
-    /// <summary>Separate good images for calibration; when set, all training images go into the bank.</summary>
+    /// <summary>k of the cross-fitting that gives the threshold its scores (see <see cref="CrossFitCalibration"/>).</summary>
+    public int CalibrationFolds { get; init; } = 5;
+    /// <summary>Separate good images whose scores set the threshold instead of the cross-fitted ones.</summary>
     public string? CalibrationDirectory { get; init; }
     public double FalseRejectRate { get; init; } = 0.01;
     /// <summary>Fail on the first unreadable training image instead of skipping it.</summary>
@@ -35,6 +37,7 @@ public sealed record BuildOptions
     /// <summary>The options as recorded in the artifact manifest.</summary>
     public Dictionary<string, string> Describe() => new()
     {
+        ["preset"] = Preset,
         ["input"] = Input.ToString(),
         ["layers"] = string.Join(",", Backbone.Layers),
         ["backbone"] = Backbone.ModelPath is null ? "resnet18 (bundled)" : Path.GetFileName(Backbone.ModelPath),
@@ -48,6 +51,6 @@ public sealed record BuildOptions
         ["reweight"] = Reweight ? "on" : "off",
         ["blurSigma"] = BlurSigma.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture),
         ["falseRejectRate"] = FalseRejectRate.ToString("0.####", System.Globalization.CultureInfo.InvariantCulture),
-        ["calibration"] = CalibrationDirectory ?? $"{CalibrationFraction:0.##} held out (min {MinCalibrationImages})",
+        ["calibration"] = CalibrationDirectory ?? $"cross-fitted, {CalibrationFolds} folds",
     };
 }

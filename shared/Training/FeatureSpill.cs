@@ -31,22 +31,25 @@ public sealed class FeatureSpill : IDisposable
         _rows += rows.Length / _dimensions;
     }
 
+    /// <summary>Reads rows <paramref name="first"/>.. into <paramref name="destination"/> (whole rows).</summary>
+    public void Read(long first, Span<float> destination)
+    {
+        var target = MemoryMarshal.AsBytes(destination);
+        long offset = first * _dimensions * sizeof(float);
+        int read = 0;
+        while (read < target.Length)
+        {
+            int n = RandomAccess.Read(_handle, target[read..], offset + read);
+            if (n <= 0) throw new IOException($"feature spill file ended early after row {first}");
+            read += n;
+        }
+    }
+
     /// <summary>Reads the given rows, in the given order, into one array.</summary>
     public float[] Gather(IReadOnlyList<int> indices)
     {
         var result = new float[(long)indices.Count * _dimensions];
-        for (int i = 0; i < indices.Count; i++)
-        {
-            var target = MemoryMarshal.AsBytes(result.AsSpan(i * _dimensions, _dimensions));
-            long offset = (long)indices[i] * _dimensions * sizeof(float);
-            int read = 0;
-            while (read < target.Length)
-            {
-                int n = RandomAccess.Read(_handle, target[read..], offset + read);
-                if (n <= 0) throw new IOException($"feature spill file ended early at row {indices[i]}");
-                read += n;
-            }
-        }
+        for (int i = 0; i < indices.Count; i++) Read(indices[i], result.AsSpan(i * _dimensions, _dimensions));
         return result;
     }
 

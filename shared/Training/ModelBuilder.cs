@@ -16,12 +16,14 @@ public sealed class BuildException(string message) : Exception(message);
 
 public sealed record SkippedFile(string Path, string Reason);
 
-public sealed record BuildResult(ModelContent Content, IReadOnlyList<SkippedFile> Skipped, CoresetResult Coreset, string Device);
+/// <summary>The model, what was skipped, the selection, the device, and the cross-fitting folds (empty with a calibration folder).</summary>
+public sealed record BuildResult(ModelContent Content, IReadOnlyList<SkippedFile> Skipped, CoresetResult Coreset, string Device, IReadOnlyList<Fold> Folds);
 
 /// <summary>
-/// The trainer's path, top to bottom: list good images, hold out a calibration split, embed the rest
-/// (features spilled to disk, int8 128-d projections kept in memory), greedy k-center coreset, gather the
-/// bank, Eq. 7 neighbour table, score the held-out images, pick the threshold.
+/// The trainer's path, top to bottom: list good images, embed all of them (features spilled to disk, int8
+/// 128-d projections kept in memory), greedy k-center coreset, cross-fitting banks (one per fold of images,
+/// see <see cref="CrossFitCalibration"/>), gather the bank, Eq. 7 neighbour table, score every image against
+/// the bank of its fold, pick the threshold from those out-of-fold scores.
 /// </summary>
 public sealed class ModelBuilder(IReporter reporter)
 {
@@ -29,8 +31,9 @@ public sealed class ModelBuilder(IReporter reporter)
     {
         var clock = Stopwatch.StartNew();
         var dataset = DatasetFolder.Open(options.DataDirectory);
-        var (bankFiles, calibrationFiles) = SplitCalibration(dataset, options);
-        reporter.Info($"{options.Product}: {bankFiles.Count} images for the memory bank, {calibrationFiles.Count} held out for calibration");
+        var (bankFiles, calibrationFiles) = ListImages(dataset, options);
+        reporter.Info($"{options.Product}: {bankFiles.Count} images for the memory bank; threshold from " +
+            (calibrationFiles is null ? $"their out-of-fold scores ({options.CalibrationFolds} folds)" : $"{calibrationFiles.Count} images in {options.CalibrationDirectory}"));
 
         var skipped = new List<SkippedFile>();
         void OnBad(string path, string reason)
@@ -54,6 +57,8 @@ public sealed class ModelBuilder(IReporter reporter)
         var reader = new ImageBatchReader(loader, options.Input, options.BatchSize);
         var patches = new EmbeddingPass(extractor, projection, reporter).Run(bankFiles, reader, spill, OnBad, cancel);
         if (patches.Images == 0) throw new BuildException($"no readable training images in {dataset.Root} ({skipped.Count} skipped)");
+        if (calibrationFiles is null && patches.Images < 2)
+            throw new BuildException($"only {patches.Images} readable training image in {dataset.Root}: cross-fitting the threshold needs at least 2 (or pass --calibration DIR)");
         ReleaseMemory(); // the float16 staging rows (256 bytes a patch) are garbage now; return them before the selection
         int embedded = patches.Images, patchCount = patches.Count;
 
@@ -62,9 +67,13 @@ public sealed class ModelBuilder(IReporter reporter)
         size = Math.Min(size, patchCount);
         reporter.Info($"coreset: {size} of {patchCount} patches ({(double)size / patchCount:P1}), {options.ProjectionDimensions}-d int8 projection");
         var coreset = SelectCoreset(patches.Rows, size, options.Seed, device, cancel);
+        reporter.Info($"coreset: coverage radius {coreset.CoverageRadius:G5} (projected space); {coreset.PrunedShare:P0} of the row data never needed reading");
+        var crossFit = new CrossFitCalibration(reporter);
+        var folds = calibrationFiles is null
+            ? crossFit.SelectFolds(patches.Rows, perImage, coreset, options.CalibrationFolds, options.Seed, cancel)
+            : [];
         patches = null; // the projections are no longer needed: free them before the bank is gathered
         ReleaseMemory();
-        reporter.Info($"coreset: coverage radius {coreset.CoverageRadius:G5} (projected space); {coreset.PrunedShare:P0} of the row data never needed reading");
 
         // 3. Bank and Eq. 7 neighbour table.
         var bankRows = spill.Gather(coreset.Indices);
@@ -95,20 +104,23 @@ public sealed class ModelBuilder(IReporter reporter)
             Scoring = new ScoringSpec { NeighbourCount = b, Reweight = options.Reweight, BlurSigma = options.BlurSigma },
         };
 
-        // 4. Calibration on held-out good images.
+        // 4. Threshold scores: out-of-fold scores of the training images, or the images of the calibration folder.
         var calibrationScores = new List<float>();
-        if (calibrationFiles.Count > 0)
+        if (calibrationFiles is null)
         {
-            using var scorer = new PatchCoreScorer(content, device);
+            calibrationScores.AddRange(crossFit.Score(spill, perImage, dims, folds, content.Scoring, device, cancel).Scores);
+        }
+        else
+        {
+            using var scorer = new PatchCoreScorer(content, device, BankPrecision.Auto);
             int done = 0;
             foreach (var (_, score) in scorer.ScoreFiles(calibrationFiles, loader, options.BatchSize, OnBad, cancel))
             {
                 calibrationScores.Add(score.Score);
                 reporter.Progress("calibration", ++done, calibrationFiles.Count);
             }
+            if (calibrationScores.Count == 0) throw new BuildException($"no readable calibration images in {options.CalibrationDirectory}");
         }
-        if (calibrationScores.Count == 0)
-            throw new BuildException("no readable calibration images: a threshold needs at least one held-out good image");
         var calibration = ThresholdCalibrator.Calibrate(calibrationScores, options.FalseRejectRate);
         reporter.Info($"calibration: {calibrationScores.Count} good images, scores {calibration.SortedScores[0]:G4}..{calibration.SortedScores[^1]:G4}, threshold {calibration.Threshold:G5}");
 
@@ -118,7 +130,7 @@ public sealed class ModelBuilder(IReporter reporter)
             Scoring = content.Scoring with { Threshold = calibration.Threshold },
             Calibration = calibration,
         };
-        return new BuildResult(content, skipped, coreset, device.Describe());
+        return new BuildResult(content, skipped, coreset, device.Describe(), folds);
     }
 
     /// <summary>
@@ -150,24 +162,15 @@ public sealed class ModelBuilder(IReporter reporter)
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
     }
 
-    private static (List<string> Bank, List<string> Calibration) SplitCalibration(DatasetFolder dataset, BuildOptions options)
+    /// <summary>Every training image goes into the bank; the calibration folder's images, when one is given, set the threshold.</summary>
+    private static (List<string> Bank, List<string>? Calibration) ListImages(DatasetFolder dataset, BuildOptions options)
     {
         var files = dataset.TrainingImages.ToList();
         if (files.Count == 0) throw new BuildException($"no training images in {dataset.Root}" + (dataset.IsMvtecLayout ? "/train/good" : ""));
-        if (options.CalibrationDirectory is { } dir)
-        {
-            var calibration = DatasetFolder.Open(dir).TrainingImages.ToList();
-            if (calibration.Count == 0) throw new BuildException($"no calibration images in {dir}");
-            return (files, calibration);
-        }
-        if (files.Count < 2) throw new BuildException($"only {files.Count} training image in {dataset.Root}: at least 2 are needed (one for the bank, one for calibration)");
-        int holdOut = Math.Max(options.MinCalibrationImages, (int)Math.Round(files.Count * options.CalibrationFraction));
-        holdOut = Math.Clamp(holdOut, 1, files.Count / 2);
-        // A seeded shuffle picks the held-out images, so light or position drift over time is spread over both parts.
-        var order = Enumerable.Range(0, files.Count).ToArray();
-        new Random(options.Seed).Shuffle(order);
-        var held = order.Take(holdOut).ToHashSet();
-        return (files.Where((_, i) => !held.Contains(i)).ToList(), files.Where((_, i) => held.Contains(i)).ToList());
+        if (options.CalibrationDirectory is not { } dir) return (files, null);
+        var calibration = DatasetFolder.Open(dir).TrainingImages.ToList();
+        if (calibration.Count == 0) throw new BuildException($"no calibration images in {dir}");
+        return (files, calibration);
     }
 
     /// <summary>The b nearest bank entries of every bank entry, the entry itself in column 0.</summary>
@@ -183,16 +186,7 @@ public sealed class ModelBuilder(IReporter reporter)
             knn.Search(bank.AsSpan(start * dims, n * dims), n, b, distances.AsSpan(start * b, n * b), table.AsSpan(start * b, n * b));
             reporter.Progress("neighbour table", start + n, rows);
         }
-        for (int r = 0; r < rows; r++)
-        {
-            var row = table.AsSpan(r * b, b);
-            int self = row.IndexOf(r);
-            if (self == 0) continue;
-            // Duplicates can rank another row first; put the entry itself first, keep the nearest others.
-            if (self < 0) self = b - 1;
-            for (int j = self; j > 0; j--) row[j] = row[j - 1];
-            row[0] = r;
-        }
+        for (int r = 0; r < rows; r++) ImageScoreReweighting.SelfFirst(table.AsSpan(r * b, b), r);
         return table;
     }
 }

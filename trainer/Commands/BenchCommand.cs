@@ -6,8 +6,8 @@ namespace EdgePatchCore.Trainer.Commands;
 public sealed class BenchCommand : ICommand
 {
     public string Name => "bench";
-    public string Summary => "benchmarks that print figures (coreset selection, scoring latency)";
-    public string Usage => "coreset --data DIR | --projection-file F [--fraction 0.1] [options]   |   scoring --artifact P.pcb [options]   |   knn --artifact P.pcb --export DIR";
+    public string Summary => "benchmarks that print figures (coreset selection, scoring latency, the accuracy/speed sweep)";
+    public string Usage => "coreset --data DIR | --projection-file F [--fraction 0.1] [options]   |   scoring --artifact P.pcb [options]   |   knn --artifact P.pcb --export DIR   |   sweep --data DIR --out DIR [--points A,B]";
     public string Description =>
         "coreset: extracts the training features of DIR once, then times, in the same process and on the\n" +
         "same int8 projection, a memory-bandwidth probe, the plain streaming greedy selection and the\n" +
@@ -20,7 +20,10 @@ public sealed class BenchCommand : ICommand
         "effective GFLOP/s) with each bank precision, beside plain ONNX Runtime Gemm (float32) and MatMulInteger\n" +
         "(int8) runs of the same shapes, all timed in turn in the same rounds (--precision picks the one timed above).\n" +
         "knn: embeds 8 frames, exports the bank and their patches (raw float32) to --export DIR and times the\n" +
-        "kNN alone for k = 1 and k = 9; bench/knn-vs-faiss.sh runs faiss on the same files.";
+        "kNN alone for k = 1 and k = 9; bench/knn-vs-faiss.sh runs faiss on the same files.\n" +
+        "sweep: builds and evaluates one model per point of the accuracy/speed grid on an MVTec-layout DIR\n" +
+        "(input size, coreset, dimensions, layers; see docs/ACCURACY.md), then times every model at batch 1 in\n" +
+        "turn, and writes OUT/sweep.md and OUT/pareto.png. Points already measured in OUT are kept.";
 
     public IReadOnlyList<OptionSpec> Options { get; } =
     [
@@ -32,6 +35,9 @@ public sealed class BenchCommand : ICommand
         new("seed", "projection and start-point seed", "N", "0"),
         new("skip-plain", "run only the accelerated selection"),
         new("artifact", "scoring: the model to time", "P.pcb"),
+        new("out", "sweep: folder for the models, results, table and plot", "DIR"),
+        new("points", "sweep: only these points (names as in docs/ACCURACY.md)", "A,B", "all"),
+        new("timing-frames", "sweep: test frames timed per model and round", "N", "20"),
         new("frames", "scoring: folder of frame images", "DIR", "8 synthetic gasket frames"),
         new("iterations", "scoring, knn: timed runs per batch size / per k", "N", "10"),
         new("export", "knn: folder for bank.f32, queries.f32, shape.txt and the timings", "DIR"),
@@ -48,6 +54,13 @@ public sealed class BenchCommand : ICommand
                 CommonOptions.ParseDevice(args), args.GetInt("iterations", 10, 1, 10000), CommonOptions.ParsePrecision(args)), context.Cancel);
             return TrainerApp.ExitOk;
         }
+        if (args.Positional.Count == 1 && args.Positional[0] == "sweep")
+        {
+            var only = args.Get("points")?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+            new AccuracySweep(context.Out, context.CreateReporter()).Run(new AccuracySweepOptions(args.Require("data"), args.Require("out"), only,
+                CommonOptions.ParseDevice(args), args.GetInt("timing-frames", 20, 1, 10000)), context.Cancel);
+            return TrainerApp.ExitOk;
+        }
         if (args.Positional.Count == 1 && args.Positional[0] == "scoring")
         {
             new ScoringBenchmark(context.Out).Run(new ScoringBenchmarkOptions(args.Require("artifact"), args.Get("frames"),
@@ -55,7 +68,7 @@ public sealed class BenchCommand : ICommand
             return TrainerApp.ExitOk;
         }
         if (args.Positional.Count != 1 || args.Positional[0] != "coreset")
-            throw new UsageException("expected the benchmark name: coreset, scoring or knn");
+            throw new UsageException("expected the benchmark name: coreset, scoring, knn or sweep");
         if (args.Has("data") == args.Has("projection-file"))
             throw new UsageException("coreset needs --data DIR or --projection-file FILE");
         var options = new CoresetBenchmarkOptions(

@@ -14,7 +14,8 @@ public sealed class BuildCommand : ICommand
     public string Usage => "--product P [--data DIR] [--out P.pcb] [options]";
     public string Description =>
         "Embeds every good training image with the backbone, selects a coreset memory bank by greedy\n" +
-        "k-center selection, holds out good images to calibrate a threshold, and writes one artifact.\n" +
+        "k-center selection, sets the threshold from cross-fitted scores (each image scored against a\n" +
+        "bank built without it), and writes one artifact.\n" +
         "DIR is an MVTec-layout folder (its train/good is used) or a flat folder of images.\n" +
         "Unreadable images are skipped and listed (or fail the build with --strict).";
 
@@ -23,24 +24,26 @@ public sealed class BuildCommand : ICommand
         new("product", "product name, stored in the artifact", "P"),
         new("data", "training images: MVTec layout or a flat folder", "DIR", "datasets/P"),
         new("out", "artifact to write", "FILE", "P.pcb"),
+        new("preset", "defaults for size, coreset, dimensions and layers: " + string.Join(", ", BuildPreset.All.Select(p => $"{p.Name} ({p.Summary})")) +
+            "; options given explicitly win", "NAME", "balanced"),
         new("backbone", "another ONNX backbone instead of the bundled ImageNet ResNet18", "FILE.onnx"),
-        new("layers", "layer output names (or layer1..layer4 for ResNet18), shallow first", "A,B", "layer2,layer3"),
+        new("layers", "layer output names (or layer1..layer4 for ResNet18), shallow first", "A,B", "the preset's: layer2,layer3"),
         new("input-norm", "what the backbone expects: bgr255 (mean image), bgr255-channel-mean, imagenet", "NORM", "bgr255; imagenet with --backbone"),
         new("aggregation", "patch features: reference (the official code's 3x3 mapping) or average (3x3 mean per channel, concat)", "MODE", "reference"),
-        new("layer-dims", "reference aggregation: dimensions per layer", "N", "1024"),
-        new("target-dims", "reference aggregation: final dimensions", "N", "1024"),
-        new("size", "network input size", "N|WxH", "224"),
+        new("layer-dims", "reference aggregation: dimensions per layer", "N", "the preset's: 1024"),
+        new("target-dims", "reference aggregation: final dimensions", "N", "the preset's: 1024"),
+        new("size", "network input size", "N|WxH", "the preset's: 224 (accurate: 320)"),
         new("resize", "stretch, center-crop or letterbox", "MODE", "stretch"),
         new("resize-to", "shorter side before the centre crop", "N", "256 for 224"),
-        new("coreset", "fraction of training patches kept in the bank", "F", "0.1"),
+        new("coreset", "fraction of training patches kept in the bank", "F", "the preset's: 0.1 (fast, accurate: 0.01)"),
         new("coreset-size", "exact number of bank rows (instead of --coreset)", "N"),
         new("projection", "dimensions of the random projection used for selection", "D", "128"),
         new("seed", "random seed (projection, start point, calibration split)", "N", "0"),
         new("neighbours", "b of Eq. 7: bank neighbours in the re-weighting", "B", "9"),
         new("reweight", "Eq. 7 image-score re-weighting: on or off (plain max)", "on|off", "on"),
         new("blur-sigma", "Gaussian sigma of the anomaly map, in pixels", "S", "4"),
-        new("calibration", "separate folder of good images for the threshold", "DIR"),
-        new("calibration-fraction", "share of training images held out for the threshold", "F", "0.1 (at least 5)"),
+        new("calibration", "separate folder of good images for the threshold (instead of cross-fitting)", "DIR"),
+        new("calibration-folds", "k of the cross-fitting that scores the training images for the threshold", "K", "5"),
         new("false-reject-rate", "target share of good parts rejected at the threshold", "R", "0.01"),
         new("strict", "fail on the first unreadable training image"),
         CommonOptions.Batch,
@@ -54,46 +57,10 @@ public sealed class BuildCommand : ICommand
     public int Run(CommandLine args, CommandContext context)
     {
         if (args.Positional.Count > 0) throw new UsageException($"unexpected argument '{args.Positional[0]}'");
-        string product = args.Require("product");
-        if (product.Length == 0 || product.IndexOfAny(Path.GetInvalidFileNameChars()) >= 0 || product.Contains('/'))
-            throw new UsageException($"--product must be a plain name, not '{product}'");
-        string data = args.Get("data", Path.Combine("datasets", product));
+        var options = ParseOptions(args);
+        string product = options.Product, data = options.DataDirectory;
         string output = args.Get("out", product + ".pcb");
-        string? backbonePath = args.Get("backbone");
-        var layers = args.Get("layers", "layer2,layer3").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
-        if (layers.Length == 0) throw new UsageException("--layers needs at least one layer name");
-        var defaultNorm = backbonePath is null ? InputNormalization.Bgr255MeanImage : InputNormalization.ImageNet;
-        if (args.Has("coreset") && args.Has("coreset-size")) throw new UsageException("use either --coreset or --coreset-size, not both");
-
-        var options = new BuildOptions
-        {
-            Product = product,
-            DataDirectory = data,
-            Input = CommonOptions.ParseInput(args),
-            Backbone = new BackboneOptions
-            {
-                ModelPath = backbonePath,
-                Layers = layers,
-                Normalization = args.GetParsed("input-norm", defaultNorm, BackboneOptions.ParseNormalization),
-                Aggregation = args.GetParsed("aggregation", PatchAggregation.Reference, BackboneOptions.ParseAggregation),
-                LayerDimensions = args.GetInt("layer-dims", 1024, 1, 65536),
-                TargetDimensions = args.GetInt("target-dims", 1024, 1, 65536),
-            },
-            CoresetFraction = args.GetDouble("coreset", 0.1, 1e-6, 1.0),
-            CoresetSize = args.Has("coreset-size") ? args.GetInt("coreset-size", 0, 1) : null,
-            ProjectionDimensions = args.GetInt("projection", 128, 1, QuantizedRows.MaxDimensions),
-            Seed = args.GetInt("seed", 0, 0),
-            NeighbourCount = args.GetInt("neighbours", 9, 1, 1000),
-            Reweight = args.GetParsed("reweight", true, ParseOnOff),
-            BlurSigma = (float)args.GetDouble("blur-sigma", 4, 0, 100),
-            CalibrationDirectory = args.Get("calibration"),
-            CalibrationFraction = args.GetDouble("calibration-fraction", 0.1, 0.0, 0.5),
-            FalseRejectRate = args.GetDouble("false-reject-rate", 0.01, 1e-6, 0.5),
-            Strict = args.Has("strict"),
-            BatchSize = CommonOptions.ParseBatch(args),
-            Device = CommonOptions.ParseDevice(args),
-            TempDirectory = args.Get("temp-dir"),
-        };
+        string? backbonePath = options.Backbone.ModelPath;
 
         var release = CommonOptions.ParseRelease(args);
         if (!args.Has("sign") && (args.Has("release-version") || args.Has("expires-in"))) throw new UsageException("--release-version and --expires-in need --sign KEY.pem");
@@ -115,7 +82,8 @@ public sealed class BuildCommand : ICommand
         var o = context.Out;
         o.WriteLine($"wrote {output} (artifact {id}, {new FileInfo(output).Length / 1e6:F1} MB)");
         o.WriteLine($"  product            {c.Manifest.Product}");
-        o.WriteLine($"  training images    {c.Manifest.TrainingImageCount} ({c.Manifest.TrainingPatchCount} patches), calibration images {c.Manifest.CalibrationImageCount}");
+        o.WriteLine($"  training images    {c.Manifest.TrainingImageCount} ({c.Manifest.TrainingPatchCount} patches), threshold from {c.Manifest.CalibrationImageCount} " +
+            (options.CalibrationDirectory is null ? $"out-of-fold scores ({result.Folds.Count} folds)" : "calibration images"));
         o.WriteLine($"  memory bank        {c.Bank.Rows} x {c.Bank.Columns} ({(double)c.Bank.Rows / c.Manifest.TrainingPatchCount:P1} of patches), coverage radius {c.Manifest.CoverageRadius:G5}");
         o.WriteLine($"  threshold          {c.Scoring.Threshold:G5} (target false-reject rate {options.FalseRejectRate:P1})");
         o.WriteLine($"  device             {result.Device}");
@@ -126,6 +94,53 @@ public sealed class BuildCommand : ICommand
             foreach (var s in result.Skipped) o.WriteLine($"    {s.Reason}");
         }
         return TrainerApp.ExitOk;
+    }
+
+    /// <summary>The build's options from its command line (also used by `bench sweep` for each point).</summary>
+    public static BuildOptions ParseOptions(CommandLine args)
+    {
+        string product = args.Require("product");
+        if (product.Length == 0 || product.IndexOfAny(Path.GetInvalidFileNameChars()) >= 0 || product.Contains('/'))
+            throw new UsageException($"--product must be a plain name, not '{product}'");
+        string data = args.Get("data", Path.Combine("datasets", product));
+        string? backbonePath = args.Get("backbone");
+        var preset = args.GetParsed("preset", BuildPreset.Balanced, BuildPreset.Parse);
+        var layers = args.Get("layers", preset.Layers).Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        if (layers.Length == 0) throw new UsageException("--layers needs at least one layer name");
+        var defaultNorm = backbonePath is null ? InputNormalization.Bgr255MeanImage : InputNormalization.ImageNet;
+        if (args.Has("coreset") && args.Has("coreset-size")) throw new UsageException("use either --coreset or --coreset-size, not both");
+        if (args.Has("calibration") && args.Has("calibration-folds")) throw new UsageException("use either --calibration DIR or --calibration-folds K, not both");
+
+        return new BuildOptions
+        {
+            Product = product,
+            DataDirectory = data,
+            Preset = preset.Name,
+            Input = CommonOptions.ParseInput(args, preset.Size),
+            Backbone = new BackboneOptions
+            {
+                ModelPath = backbonePath,
+                Layers = layers,
+                Normalization = args.GetParsed("input-norm", defaultNorm, BackboneOptions.ParseNormalization),
+                Aggregation = args.GetParsed("aggregation", PatchAggregation.Reference, BackboneOptions.ParseAggregation),
+                LayerDimensions = args.GetInt("layer-dims", preset.Dimensions, 1, 65536),
+                TargetDimensions = args.GetInt("target-dims", preset.Dimensions, 1, 65536),
+            },
+            CoresetFraction = args.GetDouble("coreset", preset.CoresetFraction, 1e-6, 1.0),
+            CoresetSize = args.Has("coreset-size") ? args.GetInt("coreset-size", 0, 1) : null,
+            ProjectionDimensions = args.GetInt("projection", 128, 1, QuantizedRows.MaxDimensions),
+            Seed = args.GetInt("seed", 0, 0),
+            NeighbourCount = args.GetInt("neighbours", 9, 1, 1000),
+            Reweight = args.GetParsed("reweight", true, ParseOnOff),
+            BlurSigma = (float)args.GetDouble("blur-sigma", 4, 0, 100),
+            CalibrationDirectory = args.Get("calibration"),
+            CalibrationFolds = args.GetInt("calibration-folds", 5, 2, 50),
+            FalseRejectRate = args.GetDouble("false-reject-rate", 0.01, 1e-6, 0.5),
+            Strict = args.Has("strict"),
+            BatchSize = CommonOptions.ParseBatch(args),
+            Device = CommonOptions.ParseDevice(args),
+            TempDirectory = args.Get("temp-dir"),
+        };
     }
 
     private static bool ParseOnOff(string text) => text.ToLowerInvariant() switch

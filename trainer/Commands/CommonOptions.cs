@@ -57,9 +57,10 @@ internal static class CommonOptions
         }
     }
 
-    public static InputSpec ParseInput(CommandLine args)
+    /// <param name="defaultSize">the square input size when --size is not given</param>
+    public static InputSpec ParseInput(CommandLine args, int defaultSize = 224)
     {
-        var spec = new InputSpec();
+        var spec = new InputSpec { Width = defaultSize, Height = defaultSize };
         if (args.Get("size") is { } size)
         {
             var parts = size.ToLowerInvariant().Split('x');

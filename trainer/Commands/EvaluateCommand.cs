@@ -21,6 +21,8 @@ public sealed class EvaluateCommand : ICommand
     [
         new("data", "labelled test set (MVTec layout)", "DIR"),
         new("json", "also write the report as JSON", "FILE"),
+        new("mask-protocol", "defect pixels of a resized mask: ours (half covered), official (fully covered, as the official PatchCore code), or both", "P", "ours"),
+        new("dump-maps", "write the anomaly maps and masks behind the pixel metrics as raw files (to recompute them elsewhere)", "DIR"),
         CommonOptions.Batch,
         CommonOptions.Device,
         CommonOptions.Precision,
@@ -31,6 +33,7 @@ public sealed class EvaluateCommand : ICommand
         if (args.Positional.Count != 1) throw new UsageException("expected one artifact file");
         string data = args.Require("data");
         string? json = args.Get("json");
+        var protocols = args.GetParsed("mask-protocol", [MaskProtocol.HalfCovered], MaskProtocols.Parse);
         if (json is not null) CommonOptions.CheckWritable(json);
         var dataset = DatasetFolder.Open(data);
         var artifact = ArtifactFile.Read(args.Positional[0]);
@@ -38,7 +41,7 @@ public sealed class EvaluateCommand : ICommand
         var device = new ExecutionDevice(CommonOptions.ParseDevice(args));
         using var scorer = new PatchCoreScorer(artifact.Content, device, CommonOptions.ParsePrecision(args));
         reporter.Info($"device: {device.Describe()}, {scorer.PrecisionDescription}");
-        var report = new Evaluator(reporter).Evaluate(artifact, scorer, dataset, CommonOptions.ParseBatch(args), context.Cancel);
+        var report = new Evaluator(reporter).Evaluate(artifact, scorer, dataset, CommonOptions.ParseBatch(args), protocols, args.Get("dump-maps"), context.Cancel);
         PrintTable(report, context.Out);
         if (json is not null)
         {
@@ -76,6 +79,9 @@ public sealed class EvaluateCommand : ICommand
         o.WriteLine($"{"all",-14} {r.Images.Good + r.Images.Defective,7} {F(r.ImageAuroc),12} {F(r.PixelAuroc),12} {F(r.Pro),7}");
         foreach (var (type, m) in r.PerDefect)
             o.WriteLine($"{type,-14} {m.Count,7} {F(m.ImageAuroc),12} {F(m.PixelAuroc),12} {F(m.Pro),7}");
+        foreach (var m in r.PixelMetrics)
+            o.WriteLine($"masks: {m.MaskProtocol,-8} {m.Regions} defect regions, pixel AUROC {F(m.PixelAuroc)}, PRO {F(m.Pro)}" +
+                        (m.MaskProtocol == "official" ? " (pixels wholly inside a defect, as the official PatchCore code)" : " (pixels at least half inside a defect)"));
         o.WriteLine();
         if (r.AtF1Threshold is { } f1)
         {

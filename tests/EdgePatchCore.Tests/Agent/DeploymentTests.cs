@@ -15,7 +15,7 @@ namespace EdgePatchCore.Tests.Agent;
 [Collection("agent")]
 public class DeploymentTests(AgentFixture fixture)
 {
-    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(120);
 
     /// <summary>An agent on the fixture's broker serving <paramref name="served"/> from a slot file, with frames on MQTT.</summary>
     private sealed class Line : IAsyncDisposable

@@ -39,7 +39,7 @@ public class FeatureSpillTests
         File.WriteAllText(Path.Combine(data.Path, "train", "good", "0001.png"), "corrupt");
         var options = new BuildOptions
         {
-            Product = "p", DataDirectory = data.Path, TempDirectory = dir.Path, Strict = true, MinCalibrationImages = 1,
+            Product = "p", DataDirectory = data.Path, TempDirectory = dir.Path, Strict = true,
             Device = EdgePatchCore.Features.DeviceKind.Cpu, BatchSize = 1,
         };
         Assert.Throws<BuildException>(() => new ModelBuilder(EdgePatchCore.Diagnostics.NullReporter.Instance).Build(options));
