@@ -5,6 +5,7 @@ using Microsoft.Extensions.Hosting;
 namespace EdgePatchCore.Tests.Agent;
 
 /// <summary>The agent under trouble: broker outage, kill -9, bad frames, model hot swap.</summary>
+[Trait("Category", IntegrationTests.Category)]
 [Collection("agent")]
 public class AgentResilienceTests(AgentFixture fixture)
 {

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Hosting;
 namespace EdgePatchCore.Tests.Agent;
 
 /// <summary>Each frame source, end to end through a real agent host and a real mosquitto: one verdict per frame, trainer's scores.</summary>
+[Trait("Category", IntegrationTests.Category)]
 [Collection("agent")]
 public class AgentSourceTests(AgentFixture fixture)
 {

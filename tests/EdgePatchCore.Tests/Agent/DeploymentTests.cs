@@ -12,6 +12,7 @@ namespace EdgePatchCore.Tests.Agent;
 /// `trainer deploy` to a running agent over the real broker: who may change the model (trusted keys,
 /// the product's slot), what only moves forward (release versions) and what a refused deploy leaves behind.
 /// </summary>
+[Trait("Category", IntegrationTests.Category)]
 [Collection("agent")]
 public class DeploymentTests(AgentFixture fixture)
 {

@@ -17,6 +17,7 @@ namespace EdgePatchCore.Tests.Agent;
 /// serving. Each case prints its figures: frames sent, distinct verdicts, verdicts lost (always 0), and how
 /// long the agent took to recover (run with --logger "console;verbosity=detailed" to see them).
 /// </summary>
+[Trait("Category", IntegrationTests.Category)]
 [Collection("agent")]
 public class FaultInjectionTests(AgentFixture fixture, ITestOutputHelper output)
 {

@@ -15,6 +15,7 @@ using MQTTnet.Packets;
 namespace EdgePatchCore.Tests.Agent;
 
 /// <summary>The agent against hostile frames, special files, a lost connection and its own failures: each a reviewed defect.</summary>
+[Trait("Category", IntegrationTests.Category)]
 [Collection("agent")]
 public class HardeningTests(AgentFixture fixture)
 {

@@ -10,6 +10,7 @@ using AgentModelStore = EdgePatchCore.Agent.ModelStore.ModelStore;
 namespace EdgePatchCore.Tests.Agent;
 
 /// <summary>The agent's model store: what loads, what is refused (and why), and that the old model keeps serving.</summary>
+[Trait("Category", IntegrationTests.Category)]
 [Collection("agent")]
 public class ModelStoreTests(AgentFixture fixture)
 {

@@ -78,6 +78,7 @@ public sealed class TestPki
 }
 
 /// <summary>The agent against a mosquitto that requires TLS and a password.</summary>
+[Trait("Category", IntegrationTests.Category)]
 [Collection("agent")]
 public class SecureBrokerTests(AgentFixture fixture) : IDisposable
 {

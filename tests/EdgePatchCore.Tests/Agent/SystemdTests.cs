@@ -6,6 +6,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 
 namespace EdgePatchCore.Tests.Agent;
 
+[Trait("Category", IntegrationTests.Category)]
 public class SystemdTests
 {
     private static string RepositoryFile(string relative)

@@ -126,6 +126,7 @@ public class EndToEndTests(GasketFixture fixture) : IClassFixture<GasketFixture>
     }
 
     [Fact]
+    [Trait("Category", IntegrationTests.Category)] // needs python3
     public void Pixel_metrics_under_both_mask_protocols_match_an_independent_python_implementation()
     {
         // tests/metrics/pixel_metrics.py recomputes pixel AUROC, PRO and the region count from the very maps and

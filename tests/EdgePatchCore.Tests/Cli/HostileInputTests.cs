@@ -9,6 +9,7 @@ using MessagePack;
 namespace EdgePatchCore.Tests.Cli;
 
 /// <summary>The trainer on crafted artifacts, special files and damaged images: one clear error line and exit 1, never a hang or a crash.</summary>
+[Trait("Category", IntegrationTests.Category)]
 [Collection("agent")]
 public class HostileInputTests(AgentFixture fixture)
 {
