@@ -2,7 +2,7 @@ using MessagePack;
 
 namespace EdgePatchCore.Calibration;
 
-/// <summary>The score distribution of held-out good images and the threshold chosen from it.</summary>
+/// <summary>The scores of good images the bank has not seen (out-of-fold, or a calibration folder) and the threshold chosen from them.</summary>
 [MessagePackObject]
 public sealed record CalibrationSummary
 {
