@@ -7,12 +7,21 @@ using EdgePatchCore.Scoring;
 
 namespace EdgePatchCore.Evaluation;
 
+/// <summary>One scored test image: its score and anomaly map, and its mask (first protocol; null for a good image or a missing mask).</summary>
+public sealed record EvaluatedImage(string Path, string DefectType, ImageScore Score, byte[]? Mask)
+{
+    public bool IsDefective => DefectType != DatasetFolder.GoodType;
+}
+
+/// <summary>The report, every scored image, and the PRO curve (FPR, PRO) up to FPR 0.3 with the first mask protocol.</summary>
+public sealed record EvaluationResult(EvaluationReport Report, IReadOnlyList<EvaluatedImage> Images, IReadOnlyList<(double Fpr, double Pro)> ProCurve);
+
 /// <summary>Scores a labelled test set (MVTec layout) and computes the paper's metrics, overall and per defect type.</summary>
 public sealed class Evaluator(IReporter reporter)
 {
     /// <param name="maskProtocols">how masks are read: the first gives <see cref="EvaluationReport.PixelAuroc"/>, <see cref="EvaluationReport.Pro"/>
     /// and the per-defect figures; every one gets an entry in <see cref="EvaluationReport.PixelMetrics"/></param>
-    public EvaluationReport Evaluate(Artifact artifact, PatchCoreScorer scorer, DatasetFolder dataset, int batchSize = 8,
+    public EvaluationResult Evaluate(Artifact artifact, PatchCoreScorer scorer, DatasetFolder dataset, int batchSize = 8,
                                      IReadOnlyList<MaskProtocol>? maskProtocols = null, string? dumpDirectory = null,
                                      CancellationToken cancel = default)
     {
@@ -69,9 +78,10 @@ public sealed class Evaluator(IReporter reporter)
         double? imageAuroc = Metrics.Auroc(imageScores, defective);
         if (imageAuroc is null) notes.Add(bad == 0 ? "image AUROC: no defective test images" : "image AUROC: no good test images");
         var pixel = new List<EvaluationReport.PixelSummary>();
+        var proCurve = new List<(double Fpr, double Pro)>();
         for (int m = 0; m < maskProtocols.Count; m++)
         {
-            var (pa, pr) = PixelMetrics(scored, masks[m], hasPixelTruth, _ => true, spec);
+            var (pa, pr) = PixelMetrics(scored, masks[m], hasPixelTruth, _ => true, spec, m == 0 ? proCurve : null);
             int regions = masks[m].Sum(mask => mask is null ? 0 : ConnectedComponents.Label(mask, spec.Width, spec.Height, new int[mask.Length]).Count);
             pixel.Add(new EvaluationReport.PixelSummary(MaskProtocols.Name(maskProtocols[m]), regions, pa, pr));
         }
@@ -101,7 +111,7 @@ public sealed class Evaluator(IReporter reporter)
         }
 
         perImageMs.Sort();
-        return new EvaluationReport
+        var report = new EvaluationReport
         {
             Product = artifact.Content.Manifest.Product,
             Artifact = new EvaluationReport.ArtifactInfo(artifact.Id, artifact.Content.Bank.Rows),
@@ -119,14 +129,17 @@ public sealed class Evaluator(IReporter reporter)
             Notes = notes,
             Skipped = skipped,
         };
+        var images = scored.Select((s, i) => new EvaluatedImage(s.Image.Path, s.Image.DefectType, s.Score, masks[0][i])).ToList();
+        return new EvaluationResult(report, images, proCurve);
     }
 
     private static (double?, double?) PixelMetrics(List<(TestImage Image, ImageScore Score)> scored, byte[]?[] masks,
-                                                   bool[] hasTruth, Func<int, bool> include, Imaging.InputSpec spec)
+                                                   bool[] hasTruth, Func<int, bool> include, Imaging.InputSpec spec,
+                                                   List<(double Fpr, double Pro)>? proCurve = null)
     {
         var idx = Enumerable.Range(0, scored.Count).Where(i => hasTruth[i] && include(i)).ToArray();
         return Metrics.PixelMetrics(idx.Select(i => scored[i].Score.AnomalyMap).ToArray(), idx.Select(i => masks[i]).ToArray(),
-                                    spec.Width, spec.Height);
+                                    spec.Width, spec.Height, proCurve: proCurve);
     }
 
     private static double Median(List<double> sorted) => sorted.Count == 0 ? 0

@@ -20,8 +20,10 @@ public static class Metrics
     /// divided by <paramref name="maxFpr"/>, as Bergmann et al.). Regions are the 8-connected
     /// components of each ground-truth mask (non-zero = defect); a null mask means a defect-free image.
     /// </summary>
+    /// <param name="proCurve">when given, receives (FPR, PRO) points up to <paramref name="maxFpr"/> (about one per 0.001 of either)</param>
     public static (double? PixelAuroc, double? Pro) PixelMetrics(
-        IReadOnlyList<float[]> maps, IReadOnlyList<byte[]?> masks, int width, int height, double maxFpr = 0.3)
+        IReadOnlyList<float[]> maps, IReadOnlyList<byte[]?> masks, int width, int height, double maxFpr = 0.3,
+        List<(double Fpr, double Pro)>? proCurve = null)
     {
         if (maps.Count != masks.Count) throw new ArgumentException("one mask (or null) per map is needed");
         int plane = width * height;
@@ -40,7 +42,7 @@ public static class Metrics
             }
             else target.Fill(-1);
         }
-        var curves = SortedCurves(keys, labels, sizes.ToArray(), maxFpr);
+        var curves = SortedCurves(keys, labels, sizes.ToArray(), maxFpr, proCurve);
         return (curves.Auroc, curves.Pro);
     }
 
@@ -48,7 +50,8 @@ public static class Metrics
     /// One descending sort, one walk: ROC points for AUROC and (FPR, PRO) points for PRO.
     /// Sorts <paramref name="keys"/> and <paramref name="labels"/> in place.
     /// </summary>
-    private static (double? Auroc, double? Pro) SortedCurves(float[] keys, int[] labels, int[] regionSizes, double maxFpr)
+    private static (double? Auroc, double? Pro) SortedCurves(float[] keys, int[] labels, int[] regionSizes, double maxFpr,
+                                                             List<(double Fpr, double Pro)>? proCurve = null)
     {
         long positives = 0, negatives = 0;
         foreach (var l in labels) if (l >= 0) positives++; else negatives++;
@@ -89,6 +92,8 @@ public static class Metrics
                     proDone = true;
                 }
                 else proArea += (fpr - prevFpr) * (prevPro + pro) / 2;
+                if (proCurve is not null && (proCurve.Count == 0 || fpr - proCurve[^1].Fpr >= 1e-3 || pro - proCurve[^1].Pro >= 1e-3))
+                    proCurve.Add((Math.Min(fpr, maxFpr), proDone ? prevPro + (fpr > prevFpr ? (maxFpr - prevFpr) / (fpr - prevFpr) : 0) * (pro - prevPro) : pro));
             }
             prevFpr = fpr; prevTpr = tpr; prevPro = pro;
             i = j;

@@ -106,7 +106,7 @@ public sealed class AccuracySweep(TextWriter output, IReporter reporter)
         ArtifactFile.Write(path, built.Content);
         var artifact = ArtifactFile.Read(path);
         using var scorer = new PatchCoreScorer(artifact.Content, device, BankPrecision.Auto);
-        var report = new Evaluator(reporter).Evaluate(artifact, scorer, DatasetFolder.Open(options.Data), cancel: cancel);
+        var report = new Evaluator(reporter).Evaluate(artifact, scorer, DatasetFolder.Open(options.Data), cancel: cancel).Report;
         var c = artifact.Content;
         var result = new SweepResult(point.Name, point.BuildArguments, c.Bank.Rows, c.Bank.Columns, c.Input.ToString(), buildSeconds,
                                      report.ImageAuroc, report.PixelAuroc, report.Pro);

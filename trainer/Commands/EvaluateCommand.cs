@@ -3,6 +3,7 @@ using EdgePatchCore.Artifacts;
 using EdgePatchCore.Datasets;
 using EdgePatchCore.Evaluation;
 using EdgePatchCore.Features;
+using EdgePatchCore.FileSystem;
 using EdgePatchCore.Scoring;
 using EdgePatchCore.Trainer.Cli;
 
@@ -21,6 +22,7 @@ public sealed class EvaluateCommand : ICommand
     [
         new("data", "labelled test set (MVTec layout)", "DIR"),
         new("json", "also write the report as JSON", "FILE"),
+        new("report", "also write a self-contained HTML report (model card, operating point, charts, gallery of false rejects and escapes)", "FILE.html"),
         new("mask-protocol", "defect pixels of a resized mask: ours (half covered), official (fully covered, as the official PatchCore code), or both", "P", "ours"),
         new("dump-maps", "write the anomaly maps and masks behind the pixel metrics as raw files (to recompute them elsewhere)", "DIR"),
         CommonOptions.Batch,
@@ -35,18 +37,27 @@ public sealed class EvaluateCommand : ICommand
         string? json = args.Get("json");
         var protocols = args.GetParsed("mask-protocol", [MaskProtocol.HalfCovered], MaskProtocols.Parse);
         if (json is not null) CommonOptions.CheckWritable(json);
+        string? html = args.Get("report");
+        if (html is not null) CommonOptions.CheckWritable(html);
         var dataset = DatasetFolder.Open(data);
         var artifact = ArtifactFile.Read(args.Positional[0]);
         var reporter = context.CreateReporter();
         var device = new ExecutionDevice(CommonOptions.ParseDevice(args));
         using var scorer = new PatchCoreScorer(artifact.Content, device, CommonOptions.ParsePrecision(args));
         reporter.Info($"device: {device.Describe()}, {scorer.PrecisionDescription}");
-        var report = new Evaluator(reporter).Evaluate(artifact, scorer, dataset, CommonOptions.ParseBatch(args), protocols, args.Get("dump-maps"), context.Cancel);
+        var result = new Evaluator(reporter).Evaluate(artifact, scorer, dataset, CommonOptions.ParseBatch(args), protocols, args.Get("dump-maps"), context.Cancel);
+        var report = result.Report;
         PrintTable(report, context.Out);
         if (json is not null)
         {
             File.WriteAllText(json, report.ToJson());
             context.Out.WriteLine($"wrote {json}");
+        }
+        if (html is not null)
+        {
+            var page = new Reports.EvaluationReportPage(new Imaging.ImageLoader()).Render(artifact, result, dataset.Root);
+            DurableFile.Write(html, System.Text.Encoding.UTF8.GetBytes(page), sync: false);
+            context.Out.WriteLine($"wrote {html} ({new FileInfo(html).Length / 1e6:F1} MB)");
         }
         return TrainerApp.ExitOk;
     }

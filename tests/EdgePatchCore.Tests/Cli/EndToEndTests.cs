@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Microsoft.Playwright;
 using EdgePatchCore.Artifacts;
 using EdgePatchCore.Synthetic;
 using EdgePatchCore.Trainer;
@@ -96,6 +97,55 @@ public class EndToEndTests(GasketFixture fixture) : IClassFixture<GasketFixture>
         Assert.Equal(5, at.GetProperty("perDefect").EnumerateObject().Count());
         Assert.Equal("F1-optimal", root.GetProperty("atF1Threshold").GetProperty("label").GetString());
         Assert.Contains("which a plant does not have", r.Out);
+    }
+
+    [Fact]
+    [Trait("Category", IntegrationTests.Category)] // needs chromium
+    public async Task The_html_report_is_self_contained_and_shows_every_false_reject_and_escape_in_a_real_browser()
+    {
+        string html = fixture.Folder.File("report.html"), json = fixture.Folder.File("report.json");
+        var r = TrainerRunner.Run("evaluate", fixture.Artifact, "--data", fixture.Data, "--device", "cpu", "--report", html, "--json", json);
+        Assert.True(r.ExitCode == 0, r.Error);
+        using var doc = JsonDocument.Parse(File.ReadAllText(json));
+        var at = doc.RootElement.GetProperty("atThreshold");
+        int falseRejects = at.GetProperty("falseRejects").GetInt32(), escapes = at.GetProperty("escapes").GetInt32();
+
+        var (playwright, browser) = await Browser.LaunchAsync();
+        using var _ = playwright;
+        await using var __ = browser;
+        var page = await browser.NewPageAsync();
+        var fetched = new List<string>();
+        var errors = new List<string>();
+        page.Request += (_, request) => fetched.Add(request.Url);
+        page.Console += (_, message) => { if (message.Type == "error") errors.Add(message.Text); };
+        page.PageError += (_, error) => errors.Add(error);
+        await page.GotoAsync(new Uri(html).AbsoluteUri);
+        await page.WaitForLoadStateAsync(LoadState.NetworkIdle);
+
+        // Nothing but the file itself and its inline data: no scripts, styles, fonts or images from elsewhere.
+        Assert.All(fetched, url => Assert.True(url.StartsWith("file:", StringComparison.Ordinal) || url.StartsWith("data:", StringComparison.Ordinal), url));
+        Assert.Equal(0, await page.Locator("script, link[rel=stylesheet], iframe").CountAsync());
+        // Every image decoded; three charts drawn.
+        Assert.Equal(0, await page.EvaluateAsync<int>("() => [...document.images].filter(i => !i.complete || i.naturalWidth === 0).length"));
+        Assert.Equal(3, await page.Locator("figure svg").CountAsync());
+        // The model card, the operating point first, the gallery sections with one tile per image.
+        Assert.Contains(ArtifactFile.Read(fixture.Artifact).Id, await page.Locator("table.card").InnerTextAsync());
+        string body = await page.InnerTextAsync("body");
+        Assert.True(body.IndexOf("calibrated threshold", StringComparison.Ordinal) < body.IndexOf("Threshold-free metrics", StringComparison.Ordinal));
+        Assert.Equal(falseRejects, await page.Locator("[data-section=gallery-false-rejects] .tile").CountAsync());
+        Assert.Equal(escapes, await page.Locator("[data-section=gallery-escapes] .tile").CountAsync());
+        Assert.Equal(8, await page.Locator("[data-section=gallery-top-good] .tile").CountAsync()); // 8 good test images
+        Assert.Equal(12, await page.Locator("[data-section=gallery-top-defects] .tile").CountAsync());
+
+        // A thumbnail opens its full-size view, and the view closes again.
+        var firstDefect = page.Locator("[data-section=gallery-top-defects] .tile").First;
+        Assert.False(await firstDefect.Locator(".full").IsVisibleAsync());
+        await firstDefect.Locator("img.thumb").ClickAsync();
+        Assert.True(await firstDefect.Locator(".full").IsVisibleAsync());
+        Assert.True(await firstDefect.Locator(".full img").Nth(1).EvaluateAsync<int>("i => i.naturalWidth") >= 224);
+        await firstDefect.Locator(".full a.close").ClickAsync();
+        Assert.False(await firstDefect.Locator(".full").IsVisibleAsync());
+        Assert.Empty(errors);
     }
 
     [Fact]
