@@ -79,6 +79,7 @@ public static class GpuGreedyCoreset
         int next = GreedyCoreset.StartIndex(n, seed);
         long farthest = 0;
         int progressEvery = Math.Max(1, size / 500);
+        var trace = new List<(int, float)>();
         for (int s = 0; s < size; s++)
         {
             cancel.ThrowIfCancellationRequested();
@@ -89,10 +90,16 @@ public static class GpuGreedyCoreset
             farthest = key[0] >> 32;
             next = int.MaxValue - (int)(key[0] & 0xFFFFFFFF);
             if (s % progressEvery == 0 || s == size - 1)
+            {
+                trace.Add((s + 1, MathF.Sqrt(farthest) * rows.Scale));
                 reporter.Progress("coreset", s + 1, size, $"radius {MathF.Sqrt(farthest) * rows.Scale:G4}");
+            }
         }
         long blocks = (long)size * n * ((rows.Dimensions + 31) / 32);
-        return new CoresetResult(indices, MathF.Sqrt(farthest) * rows.Scale, blocks, blocks, minDist.GetAsArray1D(), nearest.GetAsArray1D());
+        return new CoresetResult(indices, MathF.Sqrt(farthest) * rows.Scale, blocks, blocks, minDist.GetAsArray1D(), nearest.GetAsArray1D())
+        {
+            RadiusTrace = trace,
+        };
     }
 
     /// <summary>The scalar arguments of one step (a plain struct: ILGPU passes it by value).</summary>

@@ -14,6 +14,9 @@ namespace EdgePatchCore.Coreset;
 /// </summary>
 public sealed record CoresetResult(int[] Indices, float CoverageRadius, long BlocksRead, long BlocksTotal, int[] MinDistances, int[] Nearest)
 {
+    /// <summary>(rows chosen, coverage radius) at about 500 points of the selection, for the build report.</summary>
+    public IReadOnlyList<(int Rows, float Radius)> RadiusTrace { get; init; } = [];
+
     /// <summary>The largest of <see cref="MinDistances"/>: the squared coverage radius in int8 units.</summary>
     public int RadiusSquared => MinDistances.Length == 0 ? 0 : MinDistances.Max();
 
@@ -180,6 +183,7 @@ public static class GreedyCoreset
         public CoresetResult Execute(int seed, IReporter reporter, CancellationToken cancel)
         {
             var indices = new int[_size];
+            var trace = new List<(int, float)>();
             long blocks = 0;
             int next = StartIndex(_n, seed), farthest = 0;
             int progressEvery = Math.Max(1, _size / 500);
@@ -191,9 +195,15 @@ public static class GreedyCoreset
                 (farthest, next, long read) = Step(step, pruned: _prune && step > 0);
                 blocks += read;
                 if (step % progressEvery == 0 || step == _size - 1)
+                {
+                    trace.Add((step + 1, MathF.Sqrt(farthest) * _rows.Scale));
                     reporter.Progress("coreset", step + 1, _size, $"radius {MathF.Sqrt(farthest) * _rows.Scale:G4}");
+                }
             }
-            return new CoresetResult(indices, MathF.Sqrt(farthest) * _rows.Scale, blocks, (long)_size * _n * _blockCount, _minDist, _nearest);
+            return new CoresetResult(indices, MathF.Sqrt(farthest) * _rows.Scale, blocks, (long)_size * _n * _blockCount, _minDist, _nearest)
+            {
+                RadiusTrace = trace,
+            };
         }
 
         /// <summary>One pass with the current centre: updates every point's minimum; returns the farthest point and the blocks read.</summary>

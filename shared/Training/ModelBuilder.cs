@@ -16,8 +16,15 @@ public sealed class BuildException(string message) : Exception(message);
 
 public sealed record SkippedFile(string Path, string Reason);
 
-/// <summary>The model, what was skipped, the selection, the device, and the cross-fitting folds (empty with a calibration folder).</summary>
-public sealed record BuildResult(ModelContent Content, IReadOnlyList<SkippedFile> Skipped, CoresetResult Coreset, string Device, IReadOnlyList<Fold> Folds);
+/// <summary>One phase of a build and its wall-clock time.</summary>
+public sealed record BuildPhase(string Name, double Seconds);
+
+/// <summary>
+/// The model, what was skipped, the selection, the device, the cross-fitting folds (empty with a calibration
+/// folder) and the time of each phase.
+/// </summary>
+public sealed record BuildResult(ModelContent Content, IReadOnlyList<SkippedFile> Skipped, CoresetResult Coreset, string Device,
+                                 IReadOnlyList<Fold> Folds, IReadOnlyList<BuildPhase> Phases);
 
 /// <summary>
 /// The trainer's path, top to bottom: list good images, embed all of them (features spilled to disk, int8
@@ -30,6 +37,13 @@ public sealed class ModelBuilder(IReporter reporter)
     public BuildResult Build(BuildOptions options, CancellationToken cancel = default)
     {
         var clock = Stopwatch.StartNew();
+        var phases = new List<BuildPhase>();
+        var phaseClock = Stopwatch.StartNew();
+        void EndPhase(string name)
+        {
+            phases.Add(new BuildPhase(name, phaseClock.Elapsed.TotalSeconds));
+            phaseClock.Restart();
+        }
         var dataset = DatasetFolder.Open(options.DataDirectory);
         var (bankFiles, calibrationFiles) = ListImages(dataset, options);
         reporter.Info($"{options.Product}: {bankFiles.Count} images for the memory bank; threshold from " +
@@ -61,6 +75,7 @@ public sealed class ModelBuilder(IReporter reporter)
             throw new BuildException($"only {patches.Images} readable training image in {dataset.Root}: cross-fitting the threshold needs at least 2 (or pass --calibration DIR)");
         ReleaseMemory(); // the float16 staging rows (256 bytes a patch) are garbage now; return them before the selection
         int embedded = patches.Images, patchCount = patches.Count;
+        EndPhase("backbone preparation and embedding");
 
         // 2. Coreset on the projections.
         int size = options.CoresetSize ?? (int)Math.Max(1, Math.Round(patchCount * options.CoresetFraction));
@@ -68,10 +83,12 @@ public sealed class ModelBuilder(IReporter reporter)
         reporter.Info($"coreset: {size} of {patchCount} patches ({(double)size / patchCount:P1}), {options.ProjectionDimensions}-d int8 projection");
         var coreset = SelectCoreset(patches.Rows, size, options.Seed, device, cancel);
         reporter.Info($"coreset: coverage radius {coreset.CoverageRadius:G5} (projected space); {coreset.PrunedShare:P0} of the row data never needed reading");
+        EndPhase("coreset selection");
         var crossFit = new CrossFitCalibration(reporter);
         var folds = calibrationFiles is null
             ? crossFit.SelectFolds(patches.Rows, perImage, coreset, options.CalibrationFolds, options.Seed, cancel)
             : [];
+        if (folds.Count > 0) EndPhase("cross-fitting banks");
         patches = null; // the projections are no longer needed: free them before the bank is gathered
         ReleaseMemory();
 
@@ -104,6 +121,8 @@ public sealed class ModelBuilder(IReporter reporter)
             Scoring = new ScoringSpec { NeighbourCount = b, Reweight = options.Reweight, BlurSigma = options.BlurSigma },
         };
 
+        EndPhase("bank and Eq. 7 neighbour table");
+
         // 4. Threshold scores: out-of-fold scores of the training images, or the images of the calibration folder.
         var calibrationScores = new List<float>();
         if (calibrationFiles is null)
@@ -121,6 +140,7 @@ public sealed class ModelBuilder(IReporter reporter)
             }
             if (calibrationScores.Count == 0) throw new BuildException($"no readable calibration images in {options.CalibrationDirectory}");
         }
+        EndPhase(calibrationFiles is null ? "out-of-fold scores" : "calibration scores");
         var calibration = ThresholdCalibrator.Calibrate(calibrationScores, options.FalseRejectRate);
         reporter.Info($"calibration: {calibrationScores.Count} good images, scores {calibration.SortedScores[0]:G4}..{calibration.SortedScores[^1]:G4}, threshold {calibration.Threshold:G5}");
 
@@ -130,7 +150,7 @@ public sealed class ModelBuilder(IReporter reporter)
             Scoring = content.Scoring with { Threshold = calibration.Threshold },
             Calibration = calibration,
         };
-        return new BuildResult(content, skipped, coreset, device.Describe(), folds);
+        return new BuildResult(content, skipped, coreset, device.Describe(), folds, phases);
     }
 
     /// <summary>

@@ -49,6 +49,7 @@ public sealed class BuildCommand : ICommand
         CommonOptions.Batch,
         CommonOptions.Device,
         new("temp-dir", "where full features are spilled during selection", "DIR", "system temp"),
+        new("report", "also write a self-contained HTML build report (threshold tail, coverage radius, folds, phase times, skipped images)", "FILE.html"),
         new("sign", "sign the artifact with this private key (trainer keygen)", "KEY.pem"),
         CommonOptions.ReleaseVersion,
         CommonOptions.ExpiresIn,
@@ -70,6 +71,8 @@ public sealed class BuildCommand : ICommand
             throw new BuildException($"data folder not found: {data}" + (args.Has("data") ? "" : $" (create it with 'trainer synth --product {product}' or pass --data DIR)"));
         if (backbonePath is not null && !File.Exists(backbonePath)) throw new BuildException($"backbone file not found: {backbonePath}");
         CommonOptions.CheckWritable(output);
+        string? html = args.Get("report");
+        if (html is not null) CommonOptions.CheckWritable(html);
         using var signingKey = args.Get("sign") is { } keyPath ? SigningKeys.LoadPrivate(keyPath) : null; // a bad key fails now, not after the build
 
         var clock = Stopwatch.StartNew();
@@ -92,6 +95,12 @@ public sealed class BuildCommand : ICommand
         {
             o.WriteLine($"  skipped {result.Skipped.Count} unreadable file(s):");
             foreach (var s in result.Skipped) o.WriteLine($"    {s.Reason}");
+        }
+        if (html is not null)
+        {
+            var page = new Reports.BuildReportPage().Render(ArtifactFile.Read(output), result);
+            FileSystem.DurableFile.Write(html, System.Text.Encoding.UTF8.GetBytes(page), sync: false);
+            o.WriteLine($"wrote {html}");
         }
         return TrainerApp.ExitOk;
     }

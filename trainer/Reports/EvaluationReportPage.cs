@@ -1,11 +1,9 @@
 using System.Globalization;
-using System.Net;
 using System.Text;
 using EdgePatchCore.Artifacts;
 using EdgePatchCore.Evaluation;
 using EdgePatchCore.Imaging;
 using SixLabors.ImageSharp;
-using SixLabors.ImageSharp.Formats.Jpeg;
 using SixLabors.ImageSharp.PixelFormats;
 using SixLabors.ImageSharp.Processing;
 
@@ -34,13 +32,12 @@ public sealed class EvaluationReportPage(ImageLoader loader)
         var content = artifact.Content;
         float threshold = content.Scoring.Threshold;
         _html.Clear();
-        _html.Append("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>")
-             .Append(E($"{report.Product}: evaluation of {artifact.Id}")).Append("</title><style>").Append(Style).Append("</style></head><body>");
+        _html.Append(ReportHtml.Head($"{report.Product}: evaluation of {artifact.Id}"));
         _html.Append("<h1>").Append(E(report.Product)).Append(": evaluation of model ").Append(E(artifact.Id)).Append("</h1>");
         _html.Append("<p class=\"muted\">test set ").Append(E(dataset)).Append($", {report.Images.Good} good and {report.Images.Defective} defective images, ")
              .Append(E(DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture))).Append("</p>");
 
-        ModelCard(artifact);
+        _html.Append(ReportHtml.ModelCard(artifact));
         if (report.AtThreshold is { } at) OperatingPointTable(at, "At the artifact's calibrated threshold (what the agent does)", "calibrated");
         Metrics(report);
         Charts(result, threshold, report.F1Threshold);
@@ -49,30 +46,6 @@ public sealed class EvaluationReportPage(ImageLoader loader)
         Gallery(result, content.Input, threshold);
         _html.Append("</body></html>");
         return _html.ToString();
-    }
-
-    private void ModelCard(Artifact artifact)
-    {
-        var c = artifact.Content;
-        var m = c.Manifest;
-        string Option(string key) => m.BuildOptions.TryGetValue(key, out var v) ? v : "n/a";
-        var rows = new List<(string, string)>
-        {
-            ("product", m.Product),
-            ("model id", artifact.Id),
-            ("parent model", "none (a full build)"),
-            ("backbone and layers", $"{Option("backbone")}, {Option("layers").Replace(",", " + ")}, {c.Embedding.Dimensions}-d patches ({Option("aggregation")})"),
-            ("input and tiling", $"{c.Input}; whole frame, no tiling"),
-            ("memory bank", $"{c.Bank.Rows:N0} rows of {m.TrainingPatchCount:N0} training patches ({Option("coreset")}); coverage radius {m.CoverageRadius:G5}"),
-            ("training images", $"{m.TrainingImageCount}; threshold from {m.CalibrationImageCount} scores ({Option("calibration")})"),
-            ("threshold", $"{c.Scoring.Threshold:G5} for a {Option("falseRejectRate")} false-reject target ({c.Calibration?.Method ?? "n/a"})"),
-            ("built", $"{m.CreatedAtUtc:yyyy-MM-dd HH:mm} UTC in {m.BuildSeconds:F0} s by trainer {m.TrainerVersion}, preset {Option("preset")}"),
-            ("dataset fingerprint", m.DatasetFingerprint),
-            ("signature", artifact.Signature is { } s ? $"key {s.KeyId} ({s.Algorithm})" : "unsigned"),
-        };
-        _html.Append("<h2>Model</h2><table class=\"card\">");
-        foreach (var (k, v) in rows) _html.Append("<tr><th>").Append(E(k)).Append("</th><td>").Append(E(v)).Append("</td></tr>");
-        _html.Append("</table>");
     }
 
     private void OperatingPointTable(OperatingPoint p, string title, string id)
@@ -221,13 +194,13 @@ public sealed class EvaluationReportPage(ImageLoader loader)
                 using var frame = loader.Decode(image.Path);
                 using var overlay = HeatmapRenderer.Render(frame, spec, image.Score, threshold, image.Path);
                 if (image.Mask is { } mask) Outline(overlay, mask);
-                string overlayUri = Jpeg(overlay);
+                string overlayUri = ReportHtml.Jpeg(overlay);
                 using var original = frame.Clone(x => x.Resize(new ResizeOptions { Size = new Size(FullSizeLimit, FullSizeLimit), Mode = SixLabors.ImageSharp.Processing.ResizeMode.Max }));
                 _html.Append("<div class=\"tile\"><a href=\"#").Append(tileId).Append("\"><img class=\"thumb\" alt=\"").Append(E(label)).Append("\" src=\"").Append(overlayUri).Append("\"></a>")
                      .Append("<div class=\"caption\">").Append(E(label)).Append("<br>").Append(E(scoreText)).Append("</div>")
                      .Append("<div class=\"full\" id=\"").Append(tileId).Append("\"><a class=\"close\" href=\"#").Append(id).Append("\">close</a>")
                      .Append("<img class=\"overlay\" alt=\"heat map of ").Append(E(label)).Append("\" src=\"").Append(overlayUri).Append("\">")
-                     .Append("<img alt=\"").Append(E(label)).Append("\" src=\"").Append(Jpeg(original)).Append("\">")
+                     .Append("<img alt=\"").Append(E(label)).Append("\" src=\"").Append(ReportHtml.Jpeg(original)).Append("\">")
                      .Append("<p>").Append(E(label + ", " + scoreText)).Append("</p></div></div>");
             }
             catch (ImageLoadException e)
@@ -259,26 +232,5 @@ public sealed class EvaluationReportPage(ImageLoader loader)
         });
     }
 
-    private static string Jpeg(Image<Rgb24> image)
-    {
-        using var stream = new MemoryStream();
-        image.SaveAsJpeg(stream, new JpegEncoder { Quality = 85 });
-        return "data:image/jpeg;base64," + Convert.ToBase64String(stream.GetBuffer(), 0, (int)stream.Length);
-    }
-
-    private static string E(string text) => WebUtility.HtmlEncode(text);
-
-    private const string Style = """
-        body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1200px; padding: 0 1em; color: #222; }
-        h1 { font-size: 1.5em; } h2 { margin-top: 2em; border-bottom: 1px solid #ccc; } .muted { color: #666; }
-        table { border-collapse: collapse; margin: 0.5em 0; } th, td { padding: 0.25em 0.8em; border-bottom: 1px solid #eee; text-align: left; }
-        td.num { text-align: right; font-variant-numeric: tabular-nums; } table.card th { color: #555; font-weight: normal; }
-        .charts { display: flex; flex-wrap: wrap; gap: 1em; } figure { margin: 0; } figcaption { max-width: 400px; font-size: 0.85em; color: #555; }
-        .gallery { display: flex; flex-wrap: wrap; gap: 0.8em; } .tile { width: 180px; font-size: 0.75em; word-break: break-all; }
-        img.thumb { width: 180px; height: auto; image-rendering: auto; border: 1px solid #ccc; }
-        .full { display: none; position: fixed; inset: 0; background: #111; color: #eee; z-index: 10; padding: 2em;
-                overflow: auto; flex-wrap: wrap; gap: 1em; align-items: flex-start; justify-content: center; font-size: 1.2em; }
-        .full:target { display: flex; } .full img { max-width: 45vw; max-height: 80vh; } .full img.overlay { width: 45vw; max-width: 640px; image-rendering: pixelated; }
-        .full p { width: 100%; text-align: center; } .close { color: #fff; position: absolute; top: 0.5em; right: 1em; }
-        """;
+    private static string E(string text) => ReportHtml.E(text);
 }

@@ -24,4 +24,25 @@ public static class Browser
         });
         return (playwright, browser);
     }
+
+    /// <summary>
+    /// Opens a local page and checks what a self-contained page must satisfy: it fetches nothing but itself and
+    /// inline data, ships no script, stylesheet link or frame, every image decodes, and nothing is logged as an error.
+    /// </summary>
+    public static async Task<IPage> OpenSelfContainedAsync(IBrowser browser, string path)
+    {
+        var page = await browser.NewPageAsync();
+        var fetched = new List<string>();
+        var errors = new List<string>();
+        page.Request += (_, request) => fetched.Add(request.Url);
+        page.Console += (_, message) => { if (message.Type == "error") errors.Add(message.Text); };
+        page.PageError += (_, error) => errors.Add(error);
+        await page.GotoAsync(new Uri(path).AbsoluteUri);
+        await page.WaitForLoadStateAsync(LoadState.NetworkIdle);
+        Assert.All(fetched, url => Assert.True(url.StartsWith("file:", StringComparison.Ordinal) || url.StartsWith("data:", StringComparison.Ordinal), url));
+        Assert.Equal(0, await page.Locator("script, link[rel=stylesheet], iframe").CountAsync());
+        Assert.Equal(0, await page.EvaluateAsync<int>("() => [...document.images].filter(i => !i.complete || i.naturalWidth === 0).length"));
+        Assert.Empty(errors);
+        return page;
+    }
 }
