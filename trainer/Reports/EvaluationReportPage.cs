@@ -15,7 +15,8 @@ namespace EdgePatchCore.Trainer.Reports;
 /// card; what the calibrated threshold does (false rejects, escapes per defect type); the threshold-free metrics;
 /// the score histograms with both thresholds, the image ROC and the PRO curve; a gallery of every false reject and
 /// escape, then the highest-scoring defects and good images, each with its heat map and mask outline. A thumbnail
-/// opens at full size in place (CSS :target).
+/// opens at full size in place (CSS :target); the full-size images load lazily, when first shown, so a report with
+/// hundreds of them opens as fast as its thumbnails.
 /// </summary>
 public sealed class EvaluationReportPage(ImageLoader loader)
 {
@@ -199,8 +200,8 @@ public sealed class EvaluationReportPage(ImageLoader loader)
                 _html.Append("<div class=\"tile\"><a href=\"#").Append(tileId).Append("\"><img class=\"thumb\" alt=\"").Append(E(label)).Append("\" src=\"").Append(overlayUri).Append("\"></a>")
                      .Append("<div class=\"caption\">").Append(E(label)).Append("<br>").Append(E(scoreText)).Append("</div>")
                      .Append("<div class=\"full\" id=\"").Append(tileId).Append("\"><a class=\"close\" href=\"#").Append(id).Append("\">close</a>")
-                     .Append("<img class=\"overlay\" alt=\"heat map of ").Append(E(label)).Append("\" src=\"").Append(overlayUri).Append("\">")
-                     .Append("<img alt=\"").Append(E(label)).Append("\" src=\"").Append(ReportHtml.Jpeg(original)).Append("\">")
+                     .Append("<img class=\"overlay\" loading=\"lazy\" alt=\"heat map of ").Append(E(label)).Append("\" src=\"").Append(overlayUri).Append("\">")
+                     .Append("<img loading=\"lazy\" alt=\"").Append(E(label)).Append("\" src=\"").Append(ReportHtml.Jpeg(original)).Append("\">")
                      .Append("<p>").Append(E(label + ", " + scoreText)).Append("</p></div></div>");
             }
             catch (ImageLoadException e)

@@ -129,7 +129,9 @@ public class EndToEndTests(GasketFixture fixture) : IClassFixture<GasketFixture>
         Assert.False(await firstDefect.Locator(".full").IsVisibleAsync());
         await firstDefect.Locator("img.thumb").ClickAsync();
         Assert.True(await firstDefect.Locator(".full").IsVisibleAsync());
-        Assert.True(await firstDefect.Locator(".full img").Nth(1).EvaluateAsync<int>("i => i.naturalWidth") >= 224);
+        var full = firstDefect.Locator(".full img").Nth(1);
+        await full.EvaluateAsync("i => i.complete ? true : new Promise(done => i.onload = done)"); // loaded when first shown
+        Assert.True(await full.EvaluateAsync<int>("i => i.naturalWidth") >= 224);
         await firstDefect.Locator(".full a.close").ClickAsync();
         Assert.False(await firstDefect.Locator(".full").IsVisibleAsync());
     }
