@@ -31,9 +31,7 @@ public static class ThresholdCalibrator
         var sorted = scores.OrderBy(s => s).ToArray();
         double mean = sorted.Average(s => (double)s);
         double std = Math.Sqrt(sorted.Sum(s => (s - mean) * (s - mean)) / Math.Max(1, sorted.Length - 1));
-        var logs = sorted.Select(s => Math.Log(Math.Max(s, 1e-12))).ToArray();
-        double mu = logs.Average();
-        double sigma = Math.Sqrt(logs.Sum(l => (l - mu) * (l - mu)) / Math.Max(1, logs.Length - 1));
+        var (mu, sigma) = LogNormalFit(sorted);
         double fit = Math.Exp(mu + NormalQuantile(1 - falseRejectRate) * sigma);
         float threshold = (float)Math.Max(fit, EmpiricalQuantile(sorted, falseRejectRate));
         return new CalibrationSummary
@@ -45,6 +43,23 @@ public static class ThresholdCalibrator
             Threshold = threshold,
             Method = $"log-normal tail fit on {sorted.Length} good images, floor = empirical {1 - falseRejectRate:0.###} quantile",
         };
+    }
+
+    /// <summary>The log-normal fitted to the scores: mean and standard deviation of their logarithms.</summary>
+    public static (double Mu, double Sigma) LogNormalFit(IReadOnlyList<float> scores)
+    {
+        var logs = scores.Select(s => Math.Log(Math.Max(s, 1e-12))).ToArray();
+        double mu = logs.Average();
+        return (mu, Math.Sqrt(logs.Sum(l => (l - mu) * (l - mu)) / Math.Max(1, logs.Length - 1)));
+    }
+
+    /// <summary>Standard normal CDF (Abramowitz and Stegun 26.2.17, |error| &lt; 7.5e-8).</summary>
+    public static double NormalCdf(double z)
+    {
+        double t = 1 / (1 + 0.2316419 * Math.Abs(z));
+        double d = Math.Exp(-z * z / 2) / Math.Sqrt(2 * Math.PI);
+        double p = d * t * (0.319381530 + t * (-0.356563782 + t * (1.781477937 + t * (-1.821255978 + t * 1.330274429))));
+        return z >= 0 ? 1 - p : p;
     }
 
     /// <summary>The lowest threshold at which at most floor(rate x n) of the sorted scores are rejected (score >= threshold).</summary>

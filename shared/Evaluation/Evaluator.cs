@@ -81,9 +81,9 @@ public sealed class Evaluator(IReporter reporter)
         var proCurve = new List<(double Fpr, double Pro)>();
         for (int m = 0; m < maskProtocols.Count; m++)
         {
-            var (pa, pr) = PixelMetrics(scored, masks[m], hasPixelTruth, _ => true, spec, m == 0 ? proCurve : null);
-            int regions = masks[m].Sum(mask => mask is null ? 0 : ConnectedComponents.Label(mask, spec.Width, spec.Height, new int[mask.Length]).Count);
-            pixel.Add(new EvaluationReport.PixelSummary(MaskProtocols.Name(maskProtocols[m]), regions, pa, pr));
+            var regions = new List<int>();
+            var (pa, pr) = PixelMetrics(scored, masks[m], hasPixelTruth, _ => true, spec, m == 0 ? proCurve : null, regions);
+            pixel.Add(new EvaluationReport.PixelSummary(MaskProtocols.Name(maskProtocols[m]), regions.Count, pa, pr));
         }
         var (pixelAuroc, pro) = (pixel[0].PixelAuroc, pixel[0].Pro);
         if (dumpDirectory is not null)
@@ -135,11 +135,11 @@ public sealed class Evaluator(IReporter reporter)
 
     private static (double?, double?) PixelMetrics(List<(TestImage Image, ImageScore Score)> scored, byte[]?[] masks,
                                                    bool[] hasTruth, Func<int, bool> include, Imaging.InputSpec spec,
-                                                   List<(double Fpr, double Pro)>? proCurve = null)
+                                                   List<(double Fpr, double Pro)>? proCurve = null, List<int>? regionSizes = null)
     {
         var idx = Enumerable.Range(0, scored.Count).Where(i => hasTruth[i] && include(i)).ToArray();
         return Metrics.PixelMetrics(idx.Select(i => scored[i].Score.AnomalyMap).ToArray(), idx.Select(i => masks[i]).ToArray(),
-                                    spec.Width, spec.Height, proCurve: proCurve);
+                                    spec.Width, spec.Height, proCurve: proCurve, regionSizes: regionSizes);
     }
 
     private static double Median(List<double> sorted) => sorted.Count == 0 ? 0

@@ -21,15 +21,17 @@ public static class Metrics
     /// components of each ground-truth mask (non-zero = defect); a null mask means a defect-free image.
     /// </summary>
     /// <param name="proCurve">when given, receives (FPR, PRO) points up to <paramref name="maxFpr"/> (about one per 0.001 of either)</param>
+    /// <param name="regionSizes">when given, receives the pixel count of every defect region</param>
     public static (double? PixelAuroc, double? Pro) PixelMetrics(
         IReadOnlyList<float[]> maps, IReadOnlyList<byte[]?> masks, int width, int height, double maxFpr = 0.3,
-        List<(double Fpr, double Pro)>? proCurve = null)
+        List<(double Fpr, double Pro)>? proCurve = null, List<int>? regionSizes = null)
     {
         if (maps.Count != masks.Count) throw new ArgumentException("one mask (or null) per map is needed");
         int plane = width * height;
         var keys = new float[(long)maps.Count * plane];
         var labels = new int[keys.Length];
-        var sizes = new List<int>();
+        var sizes = regionSizes ?? [];
+        sizes.Clear();
         for (int i = 0; i < maps.Count; i++)
         {
             if (maps[i].Length != plane) throw new ArgumentException($"map {i} has {maps[i].Length} pixels, expected {plane}");

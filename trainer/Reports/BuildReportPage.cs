@@ -72,15 +72,14 @@ public sealed class BuildReportPage
     {
         var scores = c.SortedScores;
         int n = scores.Length;
-        var logs = scores.Select(s => Math.Log(Math.Max(s, 1e-12))).ToArray();
-        double mu = logs.Average(), sigma = Math.Sqrt(logs.Sum(l => (l - mu) * (l - mu)) / Math.Max(1, n - 1));
+        var (mu, sigma) = ThresholdCalibrator.LogNormalFit(scores);
         var plot = new ScottPlot.Plot();
         var empirical = plot.Add.ScatterPoints(scores.Select(s => (double)s).ToArray(),
                                                Enumerable.Range(0, n).Select(i => Math.Log10((double)(n - i) / n)).ToArray());
         empirical.LegendText = "scores";
         double lo = scores[0], hi = Math.Max(scores[^1], c.Threshold) * 1.05;
         var xs = Enumerable.Range(0, 200).Select(k => lo + (hi - lo) * k / 199).ToArray();
-        var fitted = plot.Add.ScatterLine(xs, xs.Select(x => Math.Log10(Math.Max(1e-9, 1 - NormalCdf((Math.Log(x) - mu) / Math.Max(sigma, 1e-12))))).ToArray());
+        var fitted = plot.Add.ScatterLine(xs, xs.Select(x => Math.Log10(Math.Max(1e-9, 1 - ThresholdCalibrator.NormalCdf((Math.Log(x) - mu) / Math.Max(sigma, 1e-12))))).ToArray());
         fitted.LegendText = "log-normal fit";
         var target = plot.Add.HorizontalLine(Math.Log10(c.TargetFalseRejectRate));
         target.LegendText = $"target {c.TargetFalseRejectRate:P1}";
@@ -104,15 +103,6 @@ public sealed class BuildReportPage
         plot.XLabel("bank rows chosen");
         plot.YLabel("coverage radius (projection units)");
         return plot.GetSvgHtml(640, 400);
-    }
-
-    /// <summary>Standard normal CDF (Abramowitz and Stegun 26.2.17, |error| &lt; 7.5e-8): enough for a plot.</summary>
-    private static double NormalCdf(double z)
-    {
-        double t = 1 / (1 + 0.2316419 * Math.Abs(z));
-        double d = Math.Exp(-z * z / 2) / Math.Sqrt(2 * Math.PI);
-        double p = d * t * (0.319381530 + t * (-0.356563782 + t * (1.781477937 + t * (-1.821255978 + t * 1.330274429))));
-        return z >= 0 ? 1 - p : p;
     }
 
     private static string E(string text) => ReportHtml.E(text);

@@ -44,6 +44,7 @@ public class ThresholdCalibratorTests
     public void The_normal_quantile_matches_tabulated_values(double p, double z)
     {
         Assert.Equal(z, ThresholdCalibrator.NormalQuantile(p), 7);
+        Assert.Equal(p, ThresholdCalibrator.NormalCdf(z), 6);
     }
 
     [Fact]
