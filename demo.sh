@@ -2,7 +2,8 @@
 # EdgePatchCore demo, end to end on built-in defaults: generate the synthetic gasket dataset,
 # build a model with the bundled ImageNet ResNet18, evaluate it (prints the metric table), then run
 # the edge agent with a built-in MQTT broker: it scores the test images dropped into a watched folder
-# and prints the verdicts a SCADA subscriber receives.
+# and prints the verdicts a SCADA subscriber receives. Its live page is on http://127.0.0.1:8080/; run from a
+# terminal, the demo keeps it open after the last frame until Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")"
 dotnet build trainer -c Release -v quiet -nologo
@@ -12,4 +13,5 @@ agent=agent/bin/Release/net10.0/agent
 "$trainer" synth --product gasket --out datasets/gasket
 "$trainer" build --product gasket --out gasket.pcb
 "$trainer" evaluate gasket.pcb --data datasets/gasket --json gasket-evaluation.json
-"$agent" demo --artifact gasket.pcb --frames datasets/gasket/test
+hold=(); [ -t 1 ] && hold=(--hold)
+"$agent" demo --artifact gasket.pcb --frames datasets/gasket/test "${hold[@]}"

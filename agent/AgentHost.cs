@@ -58,6 +58,8 @@ public static class AgentHost
         services.AddSingleton<AgentEvents>();
         services.AddSingleton<ModelStore.ModelStore>();
         services.AddSingleton<FrameQueue>();
+        services.AddSingleton(new Web.RecentFrames(options.Web.Enabled ? options.Web.RecentFrames : 0));
+        services.AddSingleton<Web.LiveState>();
         AddHosted<ArtifactWatcher>(services);
         AddHosted<BrokerConnection>(services);
         if (!string.IsNullOrWhiteSpace(options.Broker.Host)) AddHosted<Deployment.DeployService>(services);
@@ -67,6 +69,7 @@ public static class AgentHost
         if (options.Sources.Http is not null) AddHosted<HttpSnapshotSource>(services);
         AddHosted<ScoringWorker>(services);
         AddHosted<MetricsPublisher>(services);
+        if (options.Web.Enabled) AddHosted<Web.LivePageServer>(services);
         if (Microsoft.Extensions.Hosting.Systemd.SystemdHelpers.IsSystemdService()) AddHosted<WatchdogService>(services);
     }
 

@@ -16,9 +16,11 @@ public static class AgentProgram
         usage:
           agent [--config FILE] [--Agent:Key=value ...]   run the service (systemd: Type=notify)
           agent check-config [--config FILE] [...]         validate the configuration and the artifacts, then exit
-          agent demo --artifact P.pcb --frames DIR [--limit N] [--repeat N] [--rate FPS]
+          agent demo --artifact P.pcb --frames DIR [--limit N] [--repeat N] [--rate FPS] [--web URL|off] [--hold]
                                                            run the whole chain with a built-in MQTT broker:
-                                                           copy DIR's images into a watched folder, print the verdicts
+                                                           copy DIR's images into a watched folder, print the verdicts;
+                                                           the live page on --web (default http://127.0.0.1:8080),
+                                                           --hold keeps it up after the last frame until Ctrl-C
           agent --help | --version
 
         configuration (lowest precedence first): appsettings.json next to the program,
@@ -45,6 +47,8 @@ public static class AgentProgram
           Agent:Limits                MaxWidth x MaxHeight (the camera's size, default 8192 x 6144), MaxPixels (their
                                       product), MaxFrameBytes (64 MiB), MaxAspectRatio (16), MaxJpegScans (64),
                                       DecodeTimeoutMilliseconds (5000), AcceptTiff (false)
+          Agent:Web:Urls              the live page, /metrics and /healthz (default http://127.0.0.1:8080; empty: off);
+                                      another address needs Agent:Web:TokenFile; :RecentFrames (24)
           Agent:Pipeline:QueueCapacity / MaxBatch, Agent:Publishing:Heatmaps / MetricsIntervalSeconds /
                                       OutboxMaxMessages / OutboxMaxBytes / MaxPublishAttempts / RepublishWindowSeconds
         topics: {prefix}/verdict, /status (retained, Will = offline), /metrics, /heatmap, /event,
@@ -147,6 +151,7 @@ public static class AgentProgram
             }
         }
         Console.WriteLine($"device id {options.DeviceId}, topics {options.ResolvedTopicPrefix}/..., state {options.ResolvedStateDirectory}, broker {(string.IsNullOrEmpty(options.Broker.Host) ? "(none)" : $"{options.Broker.Host}:{options.Broker.Port}")}");
+        Console.WriteLine(options.Web.Enabled ? $"live page {options.Web.Urls}{(options.Web.LoopbackOnly ? " (this machine only)" : " (token required)")}" : "live page off");
         foreach (var p in problems) Console.Error.WriteLine($"error: {p}");
         Console.WriteLine(problems.Count == 0 ? "configuration OK" : $"{problems.Count} problem(s)");
         return problems.Count == 0 ? ExitOk : ExitConfig;

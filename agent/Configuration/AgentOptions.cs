@@ -34,6 +34,7 @@ public sealed class AgentOptions
     public PipelineOptions Pipeline { get; set; } = new();
     public PublishingOptions Publishing { get; set; } = new();
     public FrameLimitsOptions Limits { get; set; } = new();
+    public WebOptions Web { get; set; } = new();
 
     public string ResolvedTopicPrefix => string.IsNullOrWhiteSpace(TopicPrefix) ? $"edgepatchcore/{DeviceId}" : TopicPrefix.TrimEnd('/');
 
@@ -204,4 +205,28 @@ public sealed class FrameLimitsOptions
         MaxAspectRatio = MaxAspectRatio, MaxJpegScans = MaxJpegScans, DecodeTimeout = TimeSpan.FromMilliseconds(DecodeTimeoutMilliseconds),
         AcceptTiff = AcceptTiff,
     };
+}
+
+/// <summary>The local live page (docs/AGENT-PAGE.md): recent frames, counters, models, /metrics and /healthz.</summary>
+public sealed class WebOptions
+{
+    /// <summary>Where the page listens: http URLs separated by ';'. Empty turns it off. Loopback by default, so nothing is exposed unless configured.</summary>
+    public string Urls { get; set; } = "http://127.0.0.1:8080";
+    /// <summary>A file holding the access token; required when <see cref="Urls"/> names an address other machines can reach.</summary>
+    public string TokenFile { get; set; } = "";
+    /// <summary>The token itself, for EDGEPATCHCORE__Agent__Web__Token from a secret store; never logged.</summary>
+    public string Token { get; set; } = "";
+    /// <summary>How many recent frames the page shows (with their heat maps, held in memory).</summary>
+    public int RecentFrames { get; set; } = 24;
+
+    public const int MinTokenLength = 16;
+
+    public bool Enabled => !string.IsNullOrWhiteSpace(Urls);
+    public IReadOnlyList<string> UrlList => Urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
+    /// <summary>True when every URL binds a loopback address (127.0.0.1, [::1] or localhost).</summary>
+    public bool LoopbackOnly => UrlList.All(u => Uri.TryCreate(u, UriKind.Absolute, out var uri) && uri.IsLoopback);
+
+    /// <summary>The token from <see cref="TokenFile"/> or <see cref="Token"/>; empty when neither is set.</summary>
+    public string ReadToken() => !string.IsNullOrEmpty(TokenFile) ? File.ReadAllText(TokenFile).Trim() : Token.Trim();
 }

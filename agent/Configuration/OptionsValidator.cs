@@ -88,7 +88,24 @@ public static class OptionsValidator
         Check(l.MaxAspectRatio >= 1, "Agent:Limits:MaxAspectRatio must be at least 1");
         Check(l.MaxJpegScans >= 1, "Agent:Limits:MaxJpegScans must be at least 1");
         Check(l.DecodeTimeoutMilliseconds >= 10, "Agent:Limits:DecodeTimeoutMilliseconds must be at least 10");
+        ValidateWeb(o.Web, Check);
         return problems;
+    }
+
+    private static void ValidateWeb(WebOptions w, Action<bool, string> check)
+    {
+        if (!w.Enabled) return;
+        foreach (var url in w.UrlList)
+            check(Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.Scheme == "http" && uri.AbsolutePath == "/" && !url.Contains('*') && !url.Contains('+'),
+                  $"Agent:Web:Urls: '{url}' is not an http://address:port URL (use 0.0.0.0 for every address; empty Urls turns the page off)");
+        check(string.IsNullOrEmpty(w.TokenFile) || File.Exists(w.TokenFile), $"Agent:Web:TokenFile {w.TokenFile} does not exist");
+        check(string.IsNullOrEmpty(w.TokenFile) || string.IsNullOrEmpty(w.Token), "set Agent:Web:TokenFile or :Token, not both");
+        string token = "";
+        try { token = w.ReadToken(); } catch (Exception e) when (e is IOException or UnauthorizedAccessException) { check(false, $"Agent:Web:TokenFile: {e.Message}"); }
+        check(token.Length is 0 or >= WebOptions.MinTokenLength, $"the Agent:Web token must be at least {WebOptions.MinTokenLength} characters");
+        check(w.LoopbackOnly || token.Length > 0,
+              $"Agent:Web:Urls '{w.Urls}' can be reached from other machines: set Agent:Web:TokenFile (a file holding an access token), or bind 127.0.0.1");
+        check(w.RecentFrames is >= 0 and <= 200, "Agent:Web:RecentFrames must be 0..200");
     }
 
     private static bool HasTopicWildcards(string s) => s.IndexOfAny(['+', '#', '/']) >= 0;

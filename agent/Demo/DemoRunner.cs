@@ -20,6 +20,8 @@ public static class DemoRunner
     public static async Task<int> RunAsync(string[] args, TextWriter output)
     {
         string? artifact = null, frames = null;
+        string web = DefaultPage;
+        bool hold = false;
         int limit = int.MaxValue, repeat = 1;
         double rate = 0;
         for (int i = 0; i < args.Length; i++)
@@ -31,6 +33,8 @@ public static class DemoRunner
                 case "--frames": frames = Next(); break;
                 case "--limit": limit = int.TryParse(Next(), out var n) && n > 0 ? n : throw new UsageException("--limit must be a positive number"); break;
                 case "--repeat": repeat = int.TryParse(Next(), out var r) && r > 0 ? r : throw new UsageException("--repeat must be a positive number"); break;
+                case "--web": web = Next(); break;
+                case "--hold": hold = true; break;
                 case "--rate": rate = double.TryParse(Next(), System.Globalization.CultureInfo.InvariantCulture, out var f) && f > 0 ? f : throw new UsageException("--rate must be a positive number of frames per second"); break;
                 default: throw new UsageException($"unknown option {args[i]}");
             }
@@ -38,6 +42,10 @@ public static class DemoRunner
         if (artifact is null || frames is null) throw new UsageException("demo needs --artifact P.pcb and --frames DIR");
         if (!File.Exists(artifact)) throw new UsageException($"artifact {artifact} does not exist");
         if (!Directory.Exists(frames)) throw new UsageException($"frames folder {frames} does not exist");
+        if (web is "off" or "") web = "";
+        else if (!Uri.TryCreate(web, UriKind.Absolute, out var page) || page.Scheme != "http" || !page.IsLoopback)
+            throw new UsageException("--web must be an http://127.0.0.1:PORT address (or off): the demo's page stays on this machine");
+        else if (web == DefaultPage && !PortIsFree(8080)) web = "http://127.0.0.1:0"; // another program has 8080: any free port
         var sources = Directory.EnumerateFiles(frames, "*", SearchOption.AllDirectories)
             .Where(ImageLoader.HasImageExtension).Order(StringComparer.Ordinal).Take(limit).ToList();
         if (sources.Count == 0) throw new UsageException($"no images in {frames}");
@@ -88,6 +96,7 @@ public static class DemoRunner
             ["Agent:Sources:Folder:Path"] = inbox,
             ["Agent:Sources:Folder:SettleMilliseconds"] = "100",
             ["Agent:Publishing:OutboxSync"] = "false",
+            ["Agent:Web:Urls"] = web,
             ["Logging:LogLevel:Default"] = "Warning",
             ["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = "Warning",
             ["Logging:LogLevel:EdgePatchCore.Agent.ModelStore"] = "Information",
@@ -98,6 +107,8 @@ public static class DemoRunner
         {
             await host.StartAsync();
             await host.Services.GetRequiredService<ArtifactWatcher>().InitialLoad;
+            if (web.Length > 0 && await host.Services.GetRequiredService<Web.LivePageServer>().Listening.WaitAsync(TimeSpan.FromSeconds(30)) is [var address, ..])
+                output.WriteLine($"demo: live page {address}/ (open it in a browser{(hold ? "" : "; --hold keeps it open after the last frame")})");
             output.WriteLine($"demo: agent running; dropping {images.Count} frame(s) from {frames} into the folder" +
                              (rate > 0 ? $" at {rate:G3} per second" : "") + (quiet ? " (verdicts not printed one by one)" : ""));
             clock.Restart();
@@ -141,6 +152,7 @@ public static class DemoRunner
                     return AgentProgram.ExitFailure;
                 }
             }
+            if (hold && web.Length > 0) await HoldAsync(output);
             return AgentProgram.ExitOk;
         }
         finally
@@ -149,6 +161,29 @@ public static class DemoRunner
             await server.StopAsync();
             try { Directory.Delete(work, recursive: true); } catch (IOException) { }
         }
+    }
+
+    public const string DefaultPage = "http://127.0.0.1:8080";
+
+    /// <summary>Keeps the agent and its page up until Ctrl-C or SIGTERM.</summary>
+    private static async Task HoldAsync(TextWriter output)
+    {
+        var stop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var interrupt = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGINT, c => { c.Cancel = true; stop.TrySetResult(); });
+        using var terminate = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, c => { c.Cancel = true; stop.TrySetResult(); });
+        output.WriteLine("demo: all frames scored; the agent and its live page stay up until Ctrl-C");
+        await stop.Task;
+    }
+
+    private static bool PortIsFree(int port)
+    {
+        try
+        {
+            using var listener = new TcpListener(IPAddress.Loopback, port);
+            listener.Start();
+            return true;
+        }
+        catch (SocketException) { return false; }
     }
 
     private static int FreePort()

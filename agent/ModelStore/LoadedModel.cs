@@ -22,6 +22,8 @@ public sealed class LoadedModel
     public required string Device { get; init; }
     /// <summary>The signed release statement, when a trusted key verified it (null for unsigned or unverifiable models).</summary>
     public Artifacts.ReleaseStatement? SignedRelease { get; init; }
+    /// <summary>The id of the trusted key that verified <see cref="SignedRelease"/>.</summary>
+    public string? SignedBy { get; init; }
     public required byte[] PayloadHash { get; init; }
 
     /// <summary>Only called by the store while it still holds its own reference.</summary>

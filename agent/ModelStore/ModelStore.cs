@@ -78,6 +78,7 @@ public sealed class ModelStore(IOptions<AgentOptions> options, ModelAdmission ad
                 Scorer = scorer,
                 Device = $"{_device.Describe()}, {scorer.PrecisionDescription}",
                 SignedRelease = verified,
+                SignedBy = verified is null ? null : artifact.Signature?.KeyId,
                 PayloadHash = artifact.Hash,
             };
             scorer = null;
@@ -195,7 +196,7 @@ public sealed class ModelStore(IOptions<AgentOptions> options, ModelAdmission ad
     {
         lock (_lock)
             return _byPath.Values.Select(e => e.Model)
-                .Select(m => new ModelSummary(m.Id, m.Product, m.CreatedAtUtc, m.Threshold, m.Device, m.Path, m.SignedRelease?.Version)).ToList();
+                .Select(m => new ModelSummary(m.Id, m.Product, m.CreatedAtUtc, m.Threshold, m.Device, m.Path, m.SignedRelease?.Version, m.SignedBy)).ToList();
     }
 
     public void Dispose()
@@ -208,4 +209,4 @@ public sealed class ModelStore(IOptions<AgentOptions> options, ModelAdmission ad
     }
 }
 
-public sealed record ModelSummary(string Id, string Product, DateTime CreatedAt, float Threshold, string Device, string Path, long? Release = null);
+public sealed record ModelSummary(string Id, string Product, DateTime CreatedAt, float Threshold, string Device, string Path, long? Release = null, string? SignedBy = null);

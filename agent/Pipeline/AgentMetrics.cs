@@ -6,7 +6,9 @@ namespace EdgePatchCore.Agent.Pipeline;
 public sealed class AgentMetrics
 {
     private long _framesIn, _scored, _defects, _errors, _dropped;
-    private readonly double[] _latencies = new double[1024];
+    /// <summary>Latencies count towards the percentiles for this long.</summary>
+    public static readonly TimeSpan LatencyWindow = TimeSpan.FromMinutes(5);
+    private readonly (long At, double Ms)[] _latencies = new (long, double)[4096];
     private int _latencyCount, _latencyNext;
     private readonly object _lock = new();
     private long _lastProgressTicks = Environment.TickCount64;
@@ -32,7 +34,7 @@ public sealed class AgentMetrics
         if (defect) Interlocked.Increment(ref _defects);
         lock (_lock)
         {
-            _latencies[_latencyNext] = totalMs;
+            _latencies[_latencyNext] = (Environment.TickCount64, totalMs);
             _latencyNext = (_latencyNext + 1) % _latencies.Length;
             _latencyCount = Math.Min(_latencyCount + 1, _latencies.Length);
         }
@@ -42,12 +44,16 @@ public sealed class AgentMetrics
     public void Heartbeat() => Interlocked.Exchange(ref _lastProgressTicks, Environment.TickCount64);
     public TimeSpan SinceHeartbeat => TimeSpan.FromMilliseconds(Environment.TickCount64 - Interlocked.Read(ref _lastProgressTicks));
 
-    /// <summary>Median and 95th percentile of the last 1024 scored frames' total latency (ms), or null when none.</summary>
-    public (double P50, double P95)? LatencyPercentiles()
+    /// <summary>
+    /// Median and 95th percentile of the total latency (ms) of the frames scored in the last
+    /// <see cref="LatencyWindow"/> (at most the last 4096), with their count; null when none.
+    /// </summary>
+    public (double P50, double P95, int Frames)? LatencyPercentiles()
     {
-        double[] copy;
-        lock (_lock) copy = _latencies[.._latencyCount];
-        if (copy.Length == 0) return null;
-        return (Percentile.Of(copy, 0.5), Percentile.Of(copy, 0.95));
+        long since = Environment.TickCount64 - (long)LatencyWindow.TotalMilliseconds;
+        double[] recent;
+        lock (_lock) recent = _latencies[.._latencyCount].Where(l => l.At >= since).Select(l => l.Ms).ToArray();
+        if (recent.Length == 0) return null;
+        return (Percentile.Of(recent, 0.5), Percentile.Of(recent, 0.95), recent.Length);
     }
 }

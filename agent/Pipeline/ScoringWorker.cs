@@ -20,10 +20,11 @@ namespace EdgePatchCore.Agent.Pipeline;
 /// </summary>
 public sealed class ScoringWorker(
     IOptions<AgentOptions> options, FrameQueue queue, ModelStore.ModelStore models, ArtifactWatcher watcher,
-    Outbox outbox, TopicNames topics, BrokerConnection broker, AgentMetrics metrics, ILogger<ScoringWorker> logger) : BackgroundService
+    Outbox outbox, TopicNames topics, BrokerConnection broker, AgentMetrics metrics, Web.RecentFrames recent, ILogger<ScoringWorker> logger) : BackgroundService
 {
     private readonly ImageLoader _loader = new(options.Value.Limits.ToImageLimits());
     private readonly bool _heatmaps = options.Value.Publishing.Heatmaps;
+    private readonly bool _keepImages = options.Value.Publishing.Heatmaps || recent.Capacity > 0;
     private float[] _inputs = [];
 
     private sealed class Item(Frame frame)
@@ -33,7 +34,7 @@ public sealed class ScoringWorker(
         public string? Error;
         public double DecodeMs, InferMs;
         public int FrameWidth, FrameHeight;
-        public Image<Rgb24>? Image; // kept only for heat maps
+        public Image<Rgb24>? Image; // kept only for heat maps (MQTT, live page)
         public ImageScore? Score;
         public bool Done; // its verdict is stored and its source told
     }
@@ -119,7 +120,7 @@ public sealed class ScoringWorker(
                 item.FrameWidth = image.Width;
                 item.FrameHeight = image.Height;
                 ImageLoader.ToInput(image, model.Input, inputs.AsSpan(i * inputLength, inputLength), item.Frame.Id);
-                if (_heatmaps) (item.Image, image) = (image, null);
+                if (_keepImages) (item.Image, image) = (image, null);
             }
             catch (ImageLoadException e)
             {
@@ -229,11 +230,15 @@ public sealed class ScoringWorker(
         {
             logger.LogWarning("Frame {Frame}: its source could not be told it is done ({Reason})", frameId, e.Message);
         }
-        if (verdict.Result == Verdict.Defect && item.Image is not null && score is not null && model is not null)
+        byte[]? overlay = null;
+        if (item.Image is not null && score is not null && model is not null && (recent.Capacity > 0 || (_heatmaps && verdict.Result == Verdict.Defect)))
         {
-            try { PublishHeatmap(item.Image, score, model, frameId); }
-            catch (Exception e) { logger.LogWarning("Heat map for {Frame} not published: {Reason}", frameId, e.Message); }
+            try { overlay = RenderHeatmap(item.Image, score, model, frameId); }
+            catch (Exception e) { logger.LogWarning("Heat map for {Frame} not rendered: {Reason}", frameId, e.Message); }
         }
+        if (_heatmaps && verdict.Result == Verdict.Defect && overlay is not null)
+            _ = broker.PublishTransientAsync(topics.Heatmap, overlay, CancellationToken.None, frameId);
+        recent.Add(verdict, overlay);
     }
 
     /// <summary>
@@ -289,11 +294,12 @@ public sealed class ScoringWorker(
         return region is { } r ? new VerdictRegion(r.X, r.Y, r.Width, r.Height) : null;
     }
 
-    private void PublishHeatmap(Image<Rgb24> image, ImageScore score, LoadedModel model, string frameId)
+    /// <summary>The frame at the model's input size blended with its anomaly map, as JPEG (for {prefix}/heatmap and the live page).</summary>
+    private static byte[] RenderHeatmap(Image<Rgb24> image, ImageScore score, LoadedModel model, string frameId)
     {
         using var overlay = HeatmapRenderer.Render(image, model.Input, score, model.Threshold, frameId);
         using var jpeg = new MemoryStream();
         overlay.SaveAsJpeg(jpeg);
-        _ = broker.PublishTransientAsync(topics.Heatmap, jpeg.ToArray(), CancellationToken.None, frameId);
+        return jpeg.ToArray();
     }
 }

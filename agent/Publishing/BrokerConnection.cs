@@ -56,6 +56,9 @@ public sealed class BrokerConnection : BackgroundService
         _models.Changed += () => _statusDirty = true;
     }
 
+    /// <summary>True while the MQTT connection is up.</summary>
+    public bool IsConnected => _client.IsConnected;
+
     public static string Version => typeof(BrokerConnection).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
 
     /// <summary>Registers an image topic; call before the host starts. Handlers own acknowledgement.</summary>

@@ -91,6 +91,7 @@ public sealed class AgentFixture : IDisposable
         ["Agent:Broker:ReconnectMinMilliseconds"] = "100",
         ["Agent:Broker:ReconnectMaxMilliseconds"] = "1000",
         ["Agent:Publishing:MetricsIntervalSeconds"] = "1",
+        ["Agent:Web:Urls"] = "", // the live page only where a test asks for it (AgentPageTests): no port shared between tests
         ["Logging:LogLevel:Default"] = "Warning",
     };
 

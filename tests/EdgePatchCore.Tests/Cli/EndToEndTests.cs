@@ -32,8 +32,42 @@ public sealed class GasketFixture : IDisposable
     public void Dispose() => Folder.Dispose();
 }
 
-public class EndToEndTests(GasketFixture fixture) : IClassFixture<GasketFixture>
+public class EndToEndTests(GasketFixture fixture, Xunit.Abstractions.ITestOutputHelper output) : IClassFixture<GasketFixture>
 {
+    /// <summary>
+    /// The evaluation report opens in under 2 s in a running browser. Also times every page named in
+    /// EDGEPATCHCORE_TIMED_PAGES (paths separated by ':'), e.g. the MTD report of docs/ACCURACY.md, which must also stay under 20 MB.
+    /// </summary>
+    [Fact]
+    [Trait("Category", IntegrationTests.Category)] // needs chromium
+    public async Task The_html_report_opens_in_under_two_seconds()
+    {
+        string html = fixture.Folder.File("timed-report.html");
+        var r = TrainerRunner.Run("evaluate", fixture.Artifact, "--data", fixture.Data, "--device", "cpu", "--report", html);
+        Assert.True(r.ExitCode == 0, r.Error);
+        string blank = fixture.Folder.File("blank.html");
+        File.WriteAllText(blank, "<!DOCTYPE html><title>blank</title>");
+        var (playwright, browser) = await Browser.LaunchAsync();
+        using var _ = playwright;
+        await using var __ = browser;
+        var pages = (Environment.GetEnvironmentVariable("EDGEPATCHCORE_TIMED_PAGES") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries);
+        double blankMs = await Browser.OpenTimeAsync(browser, blank);
+        foreach (var page in pages.Prepend(html))
+        {
+            double ms = await Browser.OpenTimeAsync(browser, Path.GetFullPath(page));
+            long bytes = new FileInfo(page).Length;
+            output.WriteLine($"{page}: {bytes / 1e6:F1} MB, opens in {ms:F0} ms (median of 3; a blank page {blankMs:F0} ms)");
+            Assert.True(ms < 2000, $"{page} took {ms:F0} ms to open");
+            Assert.True(bytes < 20_000_000, $"{page} is {bytes / 1e6:F1} MB");
+            if (Environment.GetEnvironmentVariable("EDGEPATCHCORE_SCREENSHOTS") is { Length: > 0 } shots)
+            {
+                var tab = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1100, Height = 1000 } });
+                await tab.GotoAsync(new Uri(Path.GetFullPath(page)).AbsoluteUri);
+                await tab.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(shots, Path.GetFileNameWithoutExtension(page) + ".png") });
+            }
+        }
+    }
+
     [Fact]
     public void Build_skips_and_lists_unreadable_training_files()
     {

@@ -1,0 +1,57 @@
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.AspNetCore.Http;
+
+namespace EdgePatchCore.Agent.Web;
+
+/// <summary>
+/// Who may read the page. Bound to loopback only, requests must come from this machine and name it in
+/// their Host header (a web page elsewhere cannot reach the agent through DNS rebinding). With a token,
+/// every request but /healthz must carry it: "Authorization: Bearer TOKEN" (Prometheus, curl), or the
+/// cookie set by opening /?token=TOKEN once in a browser.
+/// </summary>
+public sealed class AccessGuard(bool loopbackOnly, string token)
+{
+    public const string CookieName = "edgepatchcore-token";
+    private static readonly string[] LoopbackHosts = ["localhost", "127.0.0.1", "[::1]", "::1"];
+    private readonly byte[] _token = Encoding.UTF8.GetBytes(token);
+
+    public async Task InvokeAsync(HttpContext context, RequestDelegate next)
+    {
+        var request = context.Request;
+        if (loopbackOnly && !(context.Connection.RemoteIpAddress is { } ip && System.Net.IPAddress.IsLoopback(ip)
+                              && LoopbackHosts.Contains(request.Host.Host, StringComparer.OrdinalIgnoreCase)))
+        {
+            await Refuse(context, StatusCodes.Status403Forbidden, "this page only answers requests from this machine (Agent:Web:Urls binds loopback)");
+            return;
+        }
+        if (_token.Length > 0 && request.Path != "/healthz")
+        {
+            if (request.Query["token"].ToString() is { Length: > 0 } offered && Matches(offered))
+            {
+                // Trade the token in the address for a cookie, so that it does not stay in the address bar or history.
+                context.Response.Cookies.Append(CookieName, offered, new CookieOptions { HttpOnly = true, SameSite = SameSiteMode.Strict, Path = "/" });
+                context.Response.Redirect(request.PathBase + request.Path);
+                return;
+            }
+            string? bearer = request.Headers.Authorization.ToString() is { } auth && auth.StartsWith("Bearer ", StringComparison.Ordinal) ? auth[7..].Trim() : null;
+            if (!Matches(bearer) && !Matches(request.Cookies[CookieName]))
+            {
+                context.Response.Headers.WWWAuthenticate = "Bearer";
+                await Refuse(context, StatusCodes.Status401Unauthorized, "a token is required: open /?token=TOKEN once, or send Authorization: Bearer TOKEN");
+                return;
+            }
+        }
+        await next(context);
+    }
+
+    private bool Matches(string? offered) =>
+        offered is not null && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(offered), _token);
+
+    private static Task Refuse(HttpContext context, int status, string message)
+    {
+        context.Response.StatusCode = status;
+        context.Response.ContentType = "text/plain; charset=utf-8";
+        return context.Response.WriteAsync(message + "\n");
+    }
+}

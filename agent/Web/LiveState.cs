@@ -1,0 +1,68 @@
+using EdgePatchCore.Agent.Configuration;
+using EdgePatchCore.Agent.Pipeline;
+using EdgePatchCore.Agent.Publishing;
+using Microsoft.Extensions.Options;
+
+namespace EdgePatchCore.Agent.Web;
+
+/// <summary>
+/// What the live page, /metrics and /healthz read from the running agent: the narrow view the web
+/// server gets of the pipeline (it never touches the scorer, the queue's frames or the outbox's messages).
+/// </summary>
+public sealed class LiveState(
+    IOptions<AgentOptions> options, AgentMetrics metrics, FrameQueue queue, Outbox outbox,
+    ModelStore.ModelStore models, BrokerConnection broker, RecentFrames recent)
+{
+    /// <summary>The scoring loop beats at least once a second; this much silence means it is stuck.</summary>
+    public static readonly TimeSpan StallLimit = TimeSpan.FromSeconds(30);
+
+    public AgentMetrics Metrics => metrics;
+    public FrameQueue Queue => queue;
+    public Outbox Outbox => outbox;
+    public RecentFrames Recent => recent;
+    public BrokerConnection Broker => broker;
+    public IReadOnlyList<ModelStore.ModelSummary> Models() => models.Snapshot();
+
+    public LiveSnapshot Snapshot()
+    {
+        var o = options.Value;
+        var latency = metrics.LatencyPercentiles();
+        // Defects first, then errors, then good frames; newest first within each.
+        var frames = recent.Snapshot()
+            .OrderBy(f => f.Verdict.Result switch { Verdict.Defect => 0, Verdict.Error => 1, _ => 2 })
+            .Select(f => new LiveFrame(f.Number, f.Verdict.FrameId, f.Verdict.Source, f.Verdict.Product, f.Verdict.Result,
+                                       f.Verdict.Score, f.Verdict.Threshold, f.Verdict.NormalizedScore, f.Verdict.ScoredAt,
+                                       f.Verdict.LatencyMs.Total, f.Verdict.ErrorText, f.Overlay is null ? null : $"frames/{f.Number}.jpg"))
+            .ToList();
+        return new LiveSnapshot(
+            DateTimeOffset.UtcNow, o.DeviceId, BrokerConnection.Version, Health(),
+            new LiveCounters(metrics.FramesIn, metrics.Scored, metrics.Defects, metrics.Errors, metrics.Dropped),
+            latency is { } l ? new LiveLatency(Math.Round(l.P50, 1), Math.Round(l.P95, 1), l.Frames, AgentMetrics.LatencyWindow.TotalMinutes) : null,
+            queue.Count,
+            new LiveOutbox(outbox.Count, outbox.Bytes, metrics.IsOutboxWritable),
+            new LiveBroker(string.IsNullOrWhiteSpace(o.Broker.Host) ? null : $"{o.Broker.Host}:{o.Broker.Port}", broker.IsConnected),
+            Models().Select(m => new LiveModel(m.Id, m.Product, m.Threshold, m.Device, m.CreatedAt, m.SignedBy, m.Release)).ToList(),
+            frames);
+    }
+
+    /// <summary>Why the agent cannot do its job right now; empty when it can. A broker outage is not listed: the outbox keeps verdicts until it returns.</summary>
+    public IReadOnlyList<string> Health()
+    {
+        var problems = new List<string>();
+        if (metrics.SinceHeartbeat > StallLimit) problems.Add($"the scoring loop has not made progress for {metrics.SinceHeartbeat.TotalSeconds:F0} s");
+        if (!metrics.IsOutboxWritable) problems.Add("the outbox cannot be written (state directory full or failing)");
+        if (models.Snapshot().Count == 0) problems.Add("no model is loaded");
+        return problems;
+    }
+}
+
+public sealed record LiveSnapshot(
+    DateTimeOffset At, string DeviceId, string Version, IReadOnlyList<string> Problems, LiveCounters Counters, LiveLatency? LatencyMs,
+    int QueueDepth, LiveOutbox Outbox, LiveBroker Broker, IReadOnlyList<LiveModel> Models, IReadOnlyList<LiveFrame> Frames);
+public sealed record LiveCounters(long FramesIn, long Scored, long Defects, long Errors, long Dropped);
+public sealed record LiveLatency(double P50, double P95, int Frames, double WindowMinutes);
+public sealed record LiveOutbox(int Pending, long Bytes, bool Writable);
+public sealed record LiveBroker(string? Address, bool Connected);
+public sealed record LiveModel(string Id, string Product, float Threshold, string Device, DateTime CreatedAt, string? SignedBy, long? Release);
+public sealed record LiveFrame(long Number, string FrameId, string Source, string? Product, string Verdict, float? Score, float? Threshold,
+                               float? NormalizedScore, DateTimeOffset ScoredAt, double LatencyMs, string? Error, string? Image);

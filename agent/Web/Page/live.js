@@ -1,0 +1,89 @@
+// The live page's only script: renders the agent's snapshots from /events (server-sent events).
+// Everything from the agent is inserted as text, never as markup: frame ids come from cameras.
+"use strict";
+
+function text(id, value) { document.getElementById(id).textContent = value; }
+
+function element(tag, className, content) {
+  const e = document.createElement(tag);
+  if (className) e.className = className;
+  if (content !== undefined) e.textContent = content;
+  return e;
+}
+
+function number(v, digits) { return v === null || v === undefined ? "–" : Number(v).toFixed(digits); }
+
+function renderModels(models) {
+  const body = document.querySelector("#models tbody");
+  body.replaceChildren(...models.map(m => {
+    const row = element("tr");
+    row.append(element("td", "", m.product), element("td", "id", m.id), element("td", "", number(m.threshold, 3)),
+               element("td", "", m.signedBy ? `key ${m.signedBy}, release ${m.release}` : "unsigned"),
+               element("td", "", m.device), element("td", "", new Date(m.createdAt).toLocaleString()));
+    return row;
+  }));
+}
+
+let shownFrames = null;
+
+function renderFrames(frames) {
+  const key = frames.map(f => f.number).join(",");
+  if (key === shownFrames) return; // the same frames: keep the images as they are
+  shownFrames = key;
+  const box = document.getElementById("frames");
+  if (frames.length === 0) { box.replaceChildren(element("p", "muted", "no frames scored yet")); return; }
+  box.replaceChildren(...frames.map(f => {
+    const card = element("figure", "frame " + f.verdict);
+    card.dataset.verdict = f.verdict;
+    if (f.image) {
+      const img = element("img");
+      img.src = f.image;
+      img.alt = "heat map of " + f.frameId;
+      img.width = 224; img.height = 224;
+      card.append(img);
+    } else {
+      card.append(element("div", "noimage", f.error || "no image"));
+    }
+    const caption = element("div", "caption");
+    caption.append(element("span", "verdict", f.verdict), " ",
+                   f.score === null ? "" : `score ${number(f.score, 2)} / ${number(f.threshold, 2)}`,
+                   element("span", "name", f.frameId));
+    caption.title = `${f.frameId} from ${f.source}, ${new Date(f.scoredAt).toLocaleTimeString()}, ${number(f.latencyMs, 1)} ms`;
+    card.append(caption);
+    return card;
+  }));
+}
+
+function render(s) {
+  text("device", s.deviceId + " · agent " + s.version);
+  const health = document.getElementById("health");
+  health.textContent = s.problems.length === 0 ? "healthy" : "unhealthy";
+  health.className = "badge " + (s.problems.length === 0 ? "ok" : "bad");
+  const problems = document.getElementById("problems");
+  problems.hidden = s.problems.length === 0;
+  problems.textContent = s.problems.join("; ");
+  text("updated", "updated " + new Date(s.at).toLocaleTimeString());
+  const c = s.counters;
+  text("framesIn", c.framesIn); text("scored", c.scored); text("defects", c.defects);
+  text("errors", c.errors); text("dropped", c.dropped);
+  text("latency", s.latencyMs ? `${number(s.latencyMs.p50, 0)} / ${number(s.latencyMs.p95, 0)}` : "–");
+  text("latencyLabel", s.latencyMs ? `latency p50 / p95 (ms), last ${s.latencyMs.windowMinutes} min` : "latency p50 / p95 (ms)");
+  text("queue", s.queueDepth);
+  text("outbox", s.outbox.writable ? s.outbox.pending : s.outbox.pending + " (disk!)");
+  text("broker", s.broker.address === null ? "none" : s.broker.connected ? "connected" : "offline");
+  text("brokerAddress", s.broker.address === null ? "broker" : "broker " + s.broker.address);
+  renderModels(s.models);
+  renderFrames(s.frames);
+}
+
+function connect() {
+  const events = new EventSource("events");
+  events.onmessage = m => render(JSON.parse(m.data));
+  events.onerror = () => {
+    const health = document.getElementById("health");
+    health.textContent = "agent unreachable, retrying";
+    health.className = "badge bad";
+  };
+}
+
+document.addEventListener("DOMContentLoaded", connect);

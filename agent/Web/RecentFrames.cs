@@ -1,0 +1,60 @@
+using EdgePatchCore.Agent.Publishing;
+
+namespace EdgePatchCore.Agent.Web;
+
+/// <summary>One scored frame as the live page shows it; <see cref="Overlay"/> is the heat map over the frame (JPEG at the model's input size).</summary>
+public sealed record RecentFrame(long Number, Verdict Verdict, byte[]? Overlay);
+
+/// <summary>
+/// The last N verdicts with their heat-map thumbnails, for the live page. Bounded (oldest out first) and
+/// in memory only: the outbox, not this, is what keeps verdicts safe.
+/// </summary>
+public sealed class RecentFrames
+{
+    private readonly Queue<RecentFrame> _frames = new();
+    private readonly object _lock = new();
+    private long _added;
+    private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public RecentFrames(int capacity) => Capacity = Math.Max(0, capacity);
+
+    /// <summary>0 when the page is off: nothing is kept and no thumbnails are rendered.</summary>
+    public int Capacity { get; }
+
+    /// <summary>How many frames were ever added; it changes with every frame.</summary>
+    public long Added { get { lock (_lock) return _added; } }
+
+    public void Add(Verdict verdict, byte[]? overlay)
+    {
+        if (Capacity == 0) return;
+        TaskCompletionSource changed;
+        lock (_lock)
+        {
+            _frames.Enqueue(new RecentFrame(++_added, verdict, overlay));
+            while (_frames.Count > Capacity) _frames.Dequeue();
+            changed = _changed;
+            _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+        changed.TrySetResult();
+    }
+
+    /// <summary>The frames held, newest first.</summary>
+    public IReadOnlyList<RecentFrame> Snapshot()
+    {
+        lock (_lock) return _frames.Reverse().ToList();
+    }
+
+    public byte[]? Overlay(long number)
+    {
+        lock (_lock) return _frames.FirstOrDefault(f => f.Number == number)?.Overlay;
+    }
+
+    /// <summary>Completes when a frame is added after this call, or when <paramref name="timeout"/> passes.</summary>
+    public async Task WaitForFrameAsync(TimeSpan timeout, CancellationToken cancel)
+    {
+        Task changed;
+        lock (_lock) changed = _changed.Task;
+        await Task.WhenAny(changed, Task.Delay(timeout, cancel));
+        cancel.ThrowIfCancellationRequested();
+    }
+}
