@@ -60,6 +60,12 @@ public static class AgentHost
         services.AddSingleton<FrameQueue>();
         services.AddSingleton(new Web.RecentFrames(options.Web.Enabled ? options.Web.RecentFrames : 0));
         services.AddSingleton<Web.LiveState>();
+        services.AddSingleton(sp =>
+        {
+            var o = sp.GetRequiredService<IOptions<AgentOptions>>().Value;
+            return new Sparkplug.SparkplugFeed(!o.Sparkplug.Enabled ? null : new Outbox(Path.Combine(o.ResolvedStateDirectory, "sparkplug", "outbox"),
+                o.Publishing.OutboxMaxMessages, o.Publishing.OutboxSync, sp.GetRequiredService<ILogger<Outbox>>(), o.Publishing.OutboxMaxBytes));
+        });
         AddHosted<ArtifactWatcher>(services);
         AddHosted<BrokerConnection>(services);
         if (!string.IsNullOrWhiteSpace(options.Broker.Host)) AddHosted<Deployment.DeployService>(services);
@@ -70,6 +76,7 @@ public static class AgentHost
         AddHosted<ScoringWorker>(services);
         AddHosted<MetricsPublisher>(services);
         if (options.Web.Enabled) AddHosted<Web.LivePageServer>(services);
+        if (options.Sparkplug.Enabled) AddHosted<Sparkplug.SparkplugEdgeNode>(services);
         if (Microsoft.Extensions.Hosting.Systemd.SystemdHelpers.IsSystemdService()) AddHosted<WatchdogService>(services);
     }
 

@@ -49,6 +49,8 @@ public static class AgentProgram
                                       DecodeTimeoutMilliseconds (5000), AcceptTiff (false)
           Agent:Web:Urls              the live page, /metrics and /healthz (default http://127.0.0.1:8080; empty: off);
                                       another address needs Agent:Web:TokenFile; :RecentFrames (24)
+          Agent:Sparkplug             Enabled (false), GroupId, EdgeNodeId (default DeviceId), PrimaryHostId:
+                                      a Sparkplug B 3.0 edge node beside the JSON topics (docs/SPARKPLUG.md)
           Agent:Pipeline:QueueCapacity / MaxBatch, Agent:Publishing:Heatmaps / MetricsIntervalSeconds /
                                       OutboxMaxMessages / OutboxMaxBytes / MaxPublishAttempts / RepublishWindowSeconds
         topics: {prefix}/verdict, /status (retained, Will = offline), /metrics, /heatmap, /event,

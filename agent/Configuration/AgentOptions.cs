@@ -35,6 +35,7 @@ public sealed class AgentOptions
     public PublishingOptions Publishing { get; set; } = new();
     public FrameLimitsOptions Limits { get; set; } = new();
     public WebOptions Web { get; set; } = new();
+    public SparkplugOptions Sparkplug { get; set; } = new();
 
     public string ResolvedTopicPrefix => string.IsNullOrWhiteSpace(TopicPrefix) ? $"edgepatchcore/{DeviceId}" : TopicPrefix.TrimEnd('/');
 
@@ -229,4 +230,16 @@ public sealed class WebOptions
 
     /// <summary>The token from <see cref="TokenFile"/> or <see cref="Token"/>; empty when neither is set.</summary>
     public string ReadToken() => !string.IsNullOrEmpty(TokenFile) ? File.ReadAllText(TokenFile).Trim() : Token.Trim();
+}
+
+/// <summary>Sparkplug B 3.0 edge node (docs/SPARKPLUG.md): off by default; the JSON topics stay as they are.</summary>
+public sealed class SparkplugOptions
+{
+    public bool Enabled { get; set; }
+    /// <summary>The Sparkplug group (e.g. the plant or the line).</summary>
+    public string GroupId { get; set; } = "";
+    /// <summary>The edge node id; empty means Agent:DeviceId.</summary>
+    public string EdgeNodeId { get; set; } = "";
+    /// <summary>When set, the node publishes only while this primary host application says it is online (its STATE message).</summary>
+    public string PrimaryHostId { get; set; } = "";
 }

@@ -89,6 +89,15 @@ public static class OptionsValidator
         Check(l.MaxJpegScans >= 1, "Agent:Limits:MaxJpegScans must be at least 1");
         Check(l.DecodeTimeoutMilliseconds >= 10, "Agent:Limits:DecodeTimeoutMilliseconds must be at least 10");
         ValidateWeb(o.Web, Check);
+        if (o.Sparkplug.Enabled)
+        {
+            var sp = o.Sparkplug;
+            Check(Sparkplug.SparkplugTopics.IsValidId(sp.GroupId), "Agent:Sparkplug:GroupId must be set, without '/', '+' or '#'");
+            Check(Sparkplug.SparkplugTopics.IsValidId(string.IsNullOrEmpty(sp.EdgeNodeId) ? o.DeviceId : sp.EdgeNodeId),
+                  "Agent:Sparkplug:EdgeNodeId (default Agent:DeviceId) must not contain '/', '+' or '#'");
+            Check(string.IsNullOrEmpty(sp.PrimaryHostId) || Sparkplug.SparkplugTopics.IsValidId(sp.PrimaryHostId), "Agent:Sparkplug:PrimaryHostId must not contain '/', '+' or '#'");
+            Check(!string.IsNullOrWhiteSpace(o.Broker.Host), "Agent:Sparkplug needs a broker (Agent:Broker:Host)");
+        }
         return problems;
     }
 

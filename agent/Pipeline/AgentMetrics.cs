@@ -25,7 +25,17 @@ public sealed class AgentMetrics
     public void OutboxWritable(bool writable) => _outboxWritable = writable;
 
     public void FrameIn() => Interlocked.Increment(ref _framesIn);
-    public void FrameDropped() => Interlocked.Increment(ref _dropped);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _droppedByProduct = new();
+
+    /// <summary>Counts a dropped frame, and against its product when the frame named one.</summary>
+    public void FrameDropped(string? product = null)
+    {
+        Interlocked.Increment(ref _dropped);
+        _droppedByProduct.AddOrUpdate(product ?? "", 1, (_, n) => n + 1);
+    }
+
+    /// <summary>Dropped frames that named <paramref name="product"/> (null: those that named none).</summary>
+    public long DroppedFor(string? product) => _droppedByProduct.GetValueOrDefault(product ?? "");
     public void FrameError() => Interlocked.Increment(ref _errors);
 
     public void FrameScored(bool defect, double totalMs)

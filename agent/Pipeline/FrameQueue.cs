@@ -44,7 +44,7 @@ public sealed class FrameQueue
 
     private void OnDropped(Frame frame)
     {
-        _metrics.FrameDropped();
+        _metrics.FrameDropped(frame.Product);
         long n = _metrics.Dropped;
         if (n == 1 || n % 100 == 0)
             _logger.LogWarning("Scoring cannot keep up: dropped frame {Frame} from {Source} (queue of {Capacity}; {Total} dropped so far)",

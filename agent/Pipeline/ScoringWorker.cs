@@ -20,11 +20,11 @@ namespace EdgePatchCore.Agent.Pipeline;
 /// </summary>
 public sealed class ScoringWorker(
     IOptions<AgentOptions> options, FrameQueue queue, ModelStore.ModelStore models, ArtifactWatcher watcher,
-    Outbox outbox, TopicNames topics, BrokerConnection broker, AgentMetrics metrics, Web.RecentFrames recent, ILogger<ScoringWorker> logger) : BackgroundService
+    Outbox outbox, TopicNames topics, BrokerConnection broker, AgentMetrics metrics, Web.RecentFrames recent, Sparkplug.SparkplugFeed sparkplug, ILogger<ScoringWorker> logger) : BackgroundService
 {
     private readonly ImageLoader _loader = new(options.Value.Limits.ToImageLimits());
     private readonly bool _heatmaps = options.Value.Publishing.Heatmaps;
-    private readonly bool _keepImages = options.Value.Publishing.Heatmaps || recent.Capacity > 0;
+    private readonly bool _keepImages = options.Value.Publishing.Heatmaps || recent.Capacity > 0 || sparkplug.Enabled;
     private float[] _inputs = [];
 
     private sealed class Item(Frame frame)
@@ -220,6 +220,16 @@ public sealed class ScoringWorker(
             metrics.FrameScored(defect, total);
         }
 
+        // The heat map first, so that the Sparkplug node has it when it publishes this verdict.
+        byte[]? overlay = null;
+        if (item.Image is not null && score is not null && model is not null
+            && (recent.Capacity > 0 || ((_heatmaps || sparkplug.Enabled) && verdict.Result == Verdict.Defect)))
+        {
+            try { overlay = RenderHeatmap(item.Image, score, model, frameId); }
+            catch (Exception e) { logger.LogWarning("Heat map for {Frame} not rendered: {Reason}", frameId, e.Message); }
+        }
+        if (verdict.Result == Verdict.Defect && overlay is not null) sparkplug.Heatmap(frameId, overlay);
+
         await StoreAsync(verdict.ToJson(), frameId, stop);
         item.Done = true;
         try
@@ -229,12 +239,6 @@ public sealed class ScoringWorker(
         catch (Exception e) // acknowledging or moving the file must never stop the loop
         {
             logger.LogWarning("Frame {Frame}: its source could not be told it is done ({Reason})", frameId, e.Message);
-        }
-        byte[]? overlay = null;
-        if (item.Image is not null && score is not null && model is not null && (recent.Capacity > 0 || (_heatmaps && verdict.Result == Verdict.Defect)))
-        {
-            try { overlay = RenderHeatmap(item.Image, score, model, frameId); }
-            catch (Exception e) { logger.LogWarning("Heat map for {Frame} not rendered: {Reason}", frameId, e.Message); }
         }
         if (_heatmaps && verdict.Result == Verdict.Defect && overlay is not null)
             _ = broker.PublishTransientAsync(topics.Heatmap, overlay, CancellationToken.None, frameId);
@@ -249,11 +253,14 @@ public sealed class ScoringWorker(
     {
         var since = Stopwatch.GetTimestamp();
         long lastReport = 0;
+        bool stored = false; // in the JSON outbox; retries then only write the Sparkplug one
         for (int attempt = 0; ; attempt++)
         {
             try
             {
-                outbox.Append(topics.Verdict, payload);
+                if (!stored) outbox.Append(topics.Verdict, payload);
+                stored = true;
+                sparkplug.Store(payload);
                 if (attempt > 0)
                 {
                     metrics.OutboxWritable(true);

@@ -297,35 +297,19 @@ public sealed class BrokerConnection : BackgroundService
 
     private MqttClientOptions BuildOptions()
     {
-        var b = _options.Broker;
-        var builder = new MqttClientOptionsBuilder()
-            .WithTcpServer(b.Host, b.Port)
-            .WithProtocolVersion(MQTTnet.Formatter.MqttProtocolVersion.V500)
-            .WithClientId(ClientId)
+        var builder = BrokerClientOptions.Base(_options.Broker, ClientId)
             .WithCleanStart(false)
-            .WithSessionExpiryInterval(b.SessionExpirySeconds)
-            .WithKeepAlivePeriod(TimeSpan.FromSeconds(b.KeepAliveSeconds))
-            .WithTimeout(TimeSpan.FromSeconds(10))
+            .WithSessionExpiryInterval(_options.Broker.SessionExpirySeconds)
             .WithMaximumPacketSize(ClientMaximumPacketSize)
             .WithReceiveMaximum((ushort)Math.Clamp(_options.Pipeline.QueueCapacity + _options.Pipeline.MaxBatch, 1, ushort.MaxValue))
             .WithWillTopic(_topics.Status)
             .WithWillPayload(StatusPayload("offline"))
             .WithWillRetain(true)
             .WithWillQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce);
-        var security = new EdgePatchCore.Messaging.BrokerSecurity
-        {
-            Tls = b.Tls, CaFile = b.CaFile, ClientCertificateFile = b.ClientCertificateFile, ClientKeyFile = b.ClientKeyFile,
-            Username = b.Username, Password = b.Password, PasswordFile = b.ResolvedPasswordFile,
-        };
-        return security.Apply(builder, b.Host, reason => _logger.LogError("TLS: {Reason}", reason)).Build().WithLargeSocketBuffers();
+        return BrokerClientOptions.Secure(builder, _options.Broker, _logger);
     }
 
-    private TimeSpan Backoff(int failures)
-    {
-        var b = _options.Broker;
-        double ms = Math.Min(b.ReconnectMaxMilliseconds, b.ReconnectMinMilliseconds * Math.Pow(2, Math.Min(failures - 1, 20)));
-        return TimeSpan.FromMilliseconds(ms * (0.8 + 0.4 * Random.Shared.NextDouble())); // jitter: a plant's agents do not all reconnect at once
-    }
+    private TimeSpan Backoff(int failures) => BrokerClientOptions.Backoff(_options.Broker, failures);
 
     private async Task OnMessage(MqttApplicationMessageReceivedEventArgs e)
     {

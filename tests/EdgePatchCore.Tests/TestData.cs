@@ -28,6 +28,14 @@ public static class TestData
     }
 
     /// <summary><see cref="Drop(string, string, byte[])"/> with a copy of <paramref name="source"/>.</summary>
+    /// <summary>A file of this repository (found by walking up from the test binaries to EdgePatchCore.sln).</summary>
+    public static string RepositoryFile(string relative)
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (System.IO.File.Exists(Path.Combine(dir.FullName, "EdgePatchCore.sln"))) return Path.Combine(dir.FullName, relative);
+        throw new InvalidOperationException("repository root not found");
+    }
+
     public static void DropCopy(string folder, string name, string source) => Drop(folder, name, System.IO.File.ReadAllBytes(source));
 
     /// <summary>A PNG signature and IHDR chunk (valid CRC) claiming the given size, with no pixel data behind it.</summary>

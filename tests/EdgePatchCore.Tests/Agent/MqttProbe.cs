@@ -89,6 +89,10 @@ public sealed class MqttProbe : IAsyncDisposable
         await _client.PublishAsync(builder.Build());
     }
 
+    public Task PublishRetainedAsync(string topic, byte[] payload) =>
+        _client.PublishAsync(new MqttApplicationMessageBuilder().WithTopic(topic).WithPayload(payload)
+            .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).WithRetainFlag(true).Build());
+
     public async ValueTask DisposeAsync()
     {
         _stop.Cancel();

@@ -9,12 +9,7 @@ namespace EdgePatchCore.Tests.Agent;
 [Trait("Category", IntegrationTests.Category)]
 public class SystemdTests
 {
-    private static string RepositoryFile(string relative)
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "EdgePatchCore.sln"))) return Path.Combine(dir.FullName, relative);
-        throw new InvalidOperationException("repository root not found");
-    }
+    private static string RepositoryFile(string relative) => TestData.RepositoryFile(relative);
 
     [Fact]
     public void Unit_file_passes_systemd_analyze_verify_and_has_the_required_settings()
