@@ -25,6 +25,8 @@ public sealed class LoadedModel
     /// <summary>The id of the trusted key that verified <see cref="SignedRelease"/>.</summary>
     public string? SignedBy { get; init; }
     public required byte[] PayloadHash { get; init; }
+    /// <summary>The model this one was extended from (`trainer extend`); null for a full build.</summary>
+    public string? ParentId { get; init; }
 
     /// <summary>Only called by the store while it still holds its own reference.</summary>
     internal LoadedModel AddReference()

@@ -80,6 +80,7 @@ public sealed class ModelStore(IOptions<AgentOptions> options, ModelAdmission ad
                 SignedRelease = verified,
                 SignedBy = verified is null ? null : artifact.Signature?.KeyId,
                 PayloadHash = artifact.Hash,
+                ParentId = artifact.Content.Manifest.ParentId,
             };
             scorer = null;
             return model;
@@ -196,7 +197,7 @@ public sealed class ModelStore(IOptions<AgentOptions> options, ModelAdmission ad
     {
         lock (_lock)
             return _byPath.Values.Select(e => e.Model)
-                .Select(m => new ModelSummary(m.Id, m.Product, m.CreatedAtUtc, m.Threshold, m.Device, m.Path, m.SignedRelease?.Version, m.SignedBy)).ToList();
+                .Select(m => new ModelSummary(m.Id, m.Product, m.CreatedAtUtc, m.Threshold, m.Device, m.Path, m.SignedRelease?.Version, m.SignedBy, m.ParentId)).ToList();
     }
 
     public void Dispose()
@@ -209,4 +210,4 @@ public sealed class ModelStore(IOptions<AgentOptions> options, ModelAdmission ad
     }
 }
 
-public sealed record ModelSummary(string Id, string Product, DateTime CreatedAt, float Threshold, string Device, string Path, long? Release = null, string? SignedBy = null);
+public sealed record ModelSummary(string Id, string Product, DateTime CreatedAt, float Threshold, string Device, string Path, long? Release = null, string? SignedBy = null, string? ParentId = null);

@@ -281,7 +281,15 @@ public sealed class BrokerConnection : BackgroundService
     private byte[] StatusPayload(string state)
     {
         var models = _models.Snapshot();
-        object? Model(ModelStore.ModelSummary m) => new { id = m.Id, product = m.Product, createdAt = m.CreatedAt, threshold = m.Threshold, device = m.Device, release = m.Release };
+        object? Model(ModelStore.ModelSummary m)
+        {
+            var model = new Dictionary<string, object?>
+            {
+                ["id"] = m.Id, ["product"] = m.Product, ["createdAt"] = m.CreatedAt, ["threshold"] = m.Threshold, ["device"] = m.Device, ["release"] = m.Release,
+            };
+            if (m.ParentId is not null) model["parent"] = m.ParentId; // extended models only (trainer extend)
+            return model;
+        }
         return JsonSerializer.SerializeToUtf8Bytes(new
         {
             state,

@@ -41,7 +41,7 @@ public sealed class LiveState(
             queue.Count,
             new LiveOutbox(outbox.Count, outbox.Bytes, metrics.IsOutboxWritable),
             new LiveBroker(string.IsNullOrWhiteSpace(o.Broker.Host) ? null : $"{o.Broker.Host}:{o.Broker.Port}", broker.IsConnected),
-            Models().Select(m => new LiveModel(m.Id, m.Product, m.Threshold, m.Device, m.CreatedAt, m.SignedBy, m.Release)).ToList(),
+            Models().Select(m => new LiveModel(m.Id, m.Product, m.Threshold, m.Device, m.CreatedAt, m.SignedBy, m.Release, m.ParentId)).ToList(),
             frames);
     }
 
@@ -63,6 +63,6 @@ public sealed record LiveCounters(long FramesIn, long Scored, long Defects, long
 public sealed record LiveLatency(double P50, double P95, int Frames, double WindowMinutes);
 public sealed record LiveOutbox(int Pending, long Bytes, bool Writable);
 public sealed record LiveBroker(string? Address, bool Connected);
-public sealed record LiveModel(string Id, string Product, float Threshold, string Device, DateTime CreatedAt, string? SignedBy, long? Release);
+public sealed record LiveModel(string Id, string Product, float Threshold, string Device, DateTime CreatedAt, string? SignedBy, long? Release, string? ParentId);
 public sealed record LiveFrame(long Number, string FrameId, string Source, string? Product, string Verdict, float? Score, float? Threshold,
                                float? NormalizedScore, DateTimeOffset ScoredAt, double LatencyMs, string? Error, string? Image);

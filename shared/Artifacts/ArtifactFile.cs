@@ -213,6 +213,7 @@ public static class ArtifactFile
                 throw new ArtifactException("embedding sizes out of range");
             var bank = c.Bank;
             if (bank.Columns is < 1 or > MaxColumns) throw new ArtifactException($"bank has {bank.Columns} columns");
+            c.Selection?.Validate(bank.Columns);
             if (bank.Data is null || bank.Neighbours is null) throw new ArtifactException("bank data missing");
             bank.Validate();
             if (bank.Columns != e.Dimensions || bb.Dimensions != e.Dimensions)

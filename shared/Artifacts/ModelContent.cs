@@ -18,6 +18,44 @@ public sealed record ModelContent
     [Key(4)] public required MemoryBank Bank { get; init; }
     [Key(5)] public required ScoringSpec Scoring { get; init; }
     [Key(6)] public CalibrationSummary? Calibration { get; init; }
+    /// <summary>The space the coreset was selected in, so that `trainer extend` can continue the selection (null in models that cannot be extended).</summary>
+    [Key(7)] public SelectionSpace? Selection { get; init; }
+}
+
+/// <summary>
+/// The int8 space the greedy selection ran in: the (principal-axes aligned) random projection D -> d, the
+/// quantization scale, and the squared coverage radius the selection reached, in int8 units.
+/// </summary>
+[MessagePackObject]
+public sealed record SelectionSpace
+{
+    [Key(0)] public required int InputDimensions { get; init; }
+    [Key(1)] public required int OutputDimensions { get; init; }
+    /// <summary>The projection matrix, D x d float32, row-major (little-endian bytes).</summary>
+    [Key(2)] public required byte[] Projection { get; init; }
+    [Key(3)] public required float Scale { get; init; }
+    [Key(4)] public required int RadiusSquared { get; init; }
+
+    public void Validate(int columns)
+    {
+        if (InputDimensions != columns || OutputDimensions is < 1 or > Coreset.QuantizedRows.MaxDimensions
+            || Projection is null || Projection.LongLength != (long)InputDimensions * OutputDimensions * 4
+            || !(Scale > 0) || !float.IsFinite(Scale) || RadiusSquared < 0)
+            throw new ArtifactException("selection space sizes out of range");
+    }
+}
+
+/// <summary>One `trainer extend` step in a model's history: what was added to its parent.</summary>
+[MessagePackObject]
+public sealed record ModelExtension
+{
+    [Key(0)] public required string ParentId { get; init; }
+    [Key(1)] public required DateTime AtUtc { get; init; }
+    [Key(2)] public required int AddedImages { get; init; }
+    [Key(3)] public required string AddedFingerprint { get; init; }
+    [Key(4)] public required int AddedRows { get; init; }
+    [Key(5)] public required long AddedPatches { get; init; }
+    [Key(6)] public required bool Recalibrated { get; init; }
 }
 
 [MessagePackObject]
@@ -36,6 +74,10 @@ public sealed record Manifest
     [Key(9)] public double BuildSeconds { get; init; }
     /// <summary>Evaluation figures, when the build ran one (name -> value).</summary>
     [Key(10)] public Dictionary<string, double>? Evaluation { get; init; }
+    /// <summary>The model this one was extended from (`trainer extend`); null for a full build.</summary>
+    [Key(11)] public string? ParentId { get; init; }
+    /// <summary>Every extension since the full build, oldest first.</summary>
+    [Key(12)] public List<ModelExtension>? Extensions { get; init; }
 }
 
 [MessagePackObject]

@@ -60,6 +60,17 @@ public sealed class QuantizedRows
             maxAbs = Math.Max(maxAbs, Math.Abs(TensorPrimitives.MaxMagnitude(part)));
         }
         float scale = maxAbs > 0 && float.IsFinite(maxAbs) ? maxAbs / 127f : 1f;
+        return Quantize(rows, count, dimensions, scale);
+    }
+
+    /// <summary>
+    /// Quantizes rows with a given scale (round to nearest, clamped to -127..127): the rows added by `trainer
+    /// extend` in the space of the model's own selection (values beyond its largest become +-127).
+    /// </summary>
+    public static QuantizedRows Quantize(ReadOnlySpan<Half> rows, int count, int dimensions, float scale)
+    {
+        int total = count * dimensions;
+        var block = new float[Math.Max(1, Math.Min(total, 1 << 16))];
         var data = new sbyte[total];
         float inverse = 1f / scale;
         for (int start = 0; start < total; start += block.Length)

@@ -14,6 +14,11 @@ public sealed record GasketOptions
     public int TrainCount { get; init; } = 200;
     public int TestGoodCount { get; init; } = 40;
     public int TestPerDefect { get; init; } = 12;
+    /// <summary>The lamp: each image's light gain is drawn from [GainMin, GainMin + GainRange) (a brighter or dimmer lamp is a nominal drift).</summary>
+    public float GainMin { get; init; } = 0.85f;
+    public float GainRange { get; init; } = 0.3f;
+    /// <summary>The conveyor belt's colour (R, G, B before lighting); a new belt is a nominal drift.</summary>
+    public (float R, float G, float B) Belt { get; init; } = (140, 146, 156);
 }
 
 /// <summary>
@@ -75,7 +80,7 @@ public sealed class GasketGenerator(GasketOptions options)
             Outer = (95 + (float)(rng.NextDouble() * 4 - 2)) * s,
             Inner = (60 + (float)(rng.NextDouble() * 4 - 2)) * s,
             Rotation = (float)(rng.NextDouble() * 2 * Math.PI),
-            Gain = 0.85f + (float)rng.NextDouble() * 0.3f,
+            Gain = options.GainMin + (float)rng.NextDouble() * options.GainRange,
             LightAngle = (float)(rng.NextDouble() * 2 * Math.PI),
             LightSlope = (float)(rng.NextDouble() * 0.24 - 0.12),
             Scale = s,
@@ -95,7 +100,7 @@ public sealed class GasketGenerator(GasketOptions options)
                 float weave = 6f * (float)(Math.Sin(px / (9 * s) + bgPhase[0]) * Math.Sin(py / (11 * s) + bgPhase[1]))
                             + 4f * (float)Math.Sin((px + py) / (37 * s) + bgPhase[2]);
                 float grain = Gaussian(rng) * 3f;
-                float br = 140 + weave + grain, bgc = 146 + weave + grain, bb = 156 + weave + grain;
+                float br = options.Belt.R + weave + grain, bgc = options.Belt.G + weave + grain, bb = options.Belt.B + weave + grain;
 
                 float cleanSd = scene.SignedDistance(px, py, null);
                 float sd = d is null ? cleanSd : scene.SignedDistance(px, py, d);

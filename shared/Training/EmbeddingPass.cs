@@ -6,8 +6,8 @@ using EdgePatchCore.Imaging;
 
 namespace EdgePatchCore.Training;
 
-/// <summary>The training patches as the coreset sees them: int8 projections, N x d.</summary>
-public sealed record ProjectedPatches(QuantizedRows Rows, int Images)
+/// <summary>The training patches as the coreset sees them: int8 projections, N x d, and the projection that made them.</summary>
+public sealed record ProjectedPatches(QuantizedRows Rows, int Images, RandomProjection Projection)
 {
     public int Count => Rows.Count;
 }
@@ -51,6 +51,6 @@ public sealed class EmbeddingPass(FeatureExtractor extractor, RandomProjection p
             reporter.Progress("embedding", batch.SourceIndices[^1] + 1, files.Count, $"{images} images");
         }
         reporter.Progress("embedding", files.Count, files.Count, $"{images} images");
-        return new ProjectedPatches(QuantizedRows.Quantize(rows, images * perImage, d), images);
+        return new ProjectedPatches(QuantizedRows.Quantize(rows, images * perImage, d), images, aligned ?? projection);
     }
 }

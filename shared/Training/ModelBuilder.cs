@@ -89,13 +89,19 @@ public sealed class ModelBuilder(IReporter reporter)
             ? crossFit.SelectFolds(patches.Rows, perImage, coreset, options.CalibrationFolds, options.Seed, cancel)
             : [];
         if (folds.Count > 0) EndPhase("cross-fitting banks");
+        var selection = new SelectionSpace
+        {
+            InputDimensions = dims, OutputDimensions = options.ProjectionDimensions,
+            Projection = System.Runtime.InteropServices.MemoryMarshal.AsBytes(patches.Projection.Matrix).ToArray(),
+            Scale = patches.Rows.Scale, RadiusSquared = coreset.RadiusSquared,
+        };
         patches = null; // the projections are no longer needed: free them before the bank is gathered
         ReleaseMemory();
 
         // 3. Bank and Eq. 7 neighbour table.
         var bankRows = spill.Gather(coreset.Indices);
         int b = Math.Min(options.NeighbourCount, size);
-        var neighbours = NeighbourTable(bankRows, size, dims, b, device);
+        var neighbours = NeighbourTable.Build(bankRows, size, dims, b, device, reporter);
 
         var content = new ModelContent
         {
@@ -119,6 +125,7 @@ public sealed class ModelBuilder(IReporter reporter)
             },
             Bank = MemoryBank.FromFloats(bankRows, size, dims, neighbours, b),
             Scoring = new ScoringSpec { NeighbourCount = b, Reweight = options.Reweight, BlurSigma = options.BlurSigma },
+            Selection = selection,
         };
 
         EndPhase("bank and Eq. 7 neighbour table");
@@ -191,22 +198,5 @@ public sealed class ModelBuilder(IReporter reporter)
         var calibration = DatasetFolder.Open(dir).TrainingImages.ToList();
         if (calibration.Count == 0) throw new BuildException($"no calibration images in {dir}");
         return (files, calibration);
-    }
-
-    /// <summary>The b nearest bank entries of every bank entry, the entry itself in column 0.</summary>
-    private int[] NeighbourTable(float[] bank, int rows, int dims, int b, ExecutionDevice device)
-    {
-        using var knn = new NearestNeighbourSearch(bank, rows, dims, device);
-        var table = new int[rows * b];
-        var distances = new float[rows * b];
-        const int step = 4096;
-        for (int start = 0; start < rows; start += step)
-        {
-            int n = Math.Min(step, rows - start);
-            knn.Search(bank.AsSpan(start * dims, n * dims), n, b, distances.AsSpan(start * b, n * b), table.AsSpan(start * b, n * b));
-            reporter.Progress("neighbour table", start + n, rows);
-        }
-        for (int r = 0; r < rows; r++) ImageScoreReweighting.SelfFirst(table.AsSpan(r * b, b), r);
-        return table;
     }
 }

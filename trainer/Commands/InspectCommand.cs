@@ -23,6 +23,9 @@ public sealed class InspectCommand : ICommand
         o.WriteLine($"  product             {m.Product}");
         o.WriteLine($"  created             {m.CreatedAtUtc:yyyy-MM-dd HH:mm:ss} UTC by trainer {m.TrainerVersion} in {m.BuildSeconds:F0} s");
         o.WriteLine($"  training data       {m.TrainingImageCount} images, {m.TrainingPatchCount} patches, fingerprint {m.DatasetFingerprint}");
+        if (m.ParentId is not null)
+            foreach (var x in m.Extensions ?? [])
+                o.WriteLine($"  extended            from {x.ParentId} on {x.AtUtc:yyyy-MM-dd HH:mm} UTC: {x.AddedImages} images ({x.AddedPatches} patches, fingerprint {x.AddedFingerprint}), +{x.AddedRows} rows{(x.Recalibrated ? ", threshold recalibrated" : "")}");
         o.WriteLine($"  input               {c.Input}");
         o.WriteLine($"  backbone            {c.Backbone.Source}, {c.Backbone.Onnx.Length / 1e6:F1} MB, normalisation {c.Backbone.Normalization}");
         o.WriteLine($"  embedding           {string.Join(" + ", c.Embedding.Layers.Zip(c.Backbone.LayerChannels, (l, ch) => $"{l} ({ch})"))} = {c.Embedding.Dimensions} dims on a {c.Embedding.GridWidth} x {c.Embedding.GridHeight} grid, {c.Embedding.PatchSize}x{c.Embedding.PatchSize} neighbourhood, {c.Backbone.Aggregation.ToString().ToLowerInvariant()} aggregation");

@@ -22,6 +22,8 @@ public sealed class SynthCommand : ICommand
         new("test-good", "good test images", "N", "40"),
         new("test-defects", "test images per defect type", "N", "12"),
         new("size", "image side in pixels", "N", "256"),
+        new("belt", "the conveyor belt's colour before lighting (a new belt is a nominal drift)", "R,G,B", "140,146,156"),
+        new("gain", "the lamp: light gain range of the images (a brighter lamp, e.g. 1.15:1.35, is a nominal drift)", "MIN:MAX", "0.85:1.15"),
     ];
 
     public int Run(CommandLine args, CommandContext context)
@@ -30,6 +32,7 @@ public sealed class SynthCommand : ICommand
         string product = args.Get("product", "gasket");
         if (product != "gasket") throw new UsageException($"unknown synthetic product '{product}' (available: gasket)");
         string output = args.Get("out", Path.Combine("datasets", product));
+        var gain = args.GetParsed("gain", (Min: 0.85f, Range: 0.3f), ParseGain);
         var options = new GasketOptions
         {
             Seed = args.GetInt("seed", 0, 0),
@@ -37,6 +40,9 @@ public sealed class SynthCommand : ICommand
             TestGoodCount = args.GetInt("test-good", 40, 0, 100_000),
             TestPerDefect = args.GetInt("test-defects", 12, 0, 100_000),
             Size = args.GetInt("size", 256, 64, 4096),
+            GainMin = gain.Min,
+            GainRange = gain.Range,
+            Belt = args.GetParsed("belt", (140f, 146f, 156f), ParseBelt),
         };
         if (Directory.Exists(output) && Directory.EnumerateFileSystemEntries(output).Any())
             context.Error.WriteLine($"note: {output} exists; files with the same names are overwritten");
@@ -44,5 +50,22 @@ public sealed class SynthCommand : ICommand
         context.Out.WriteLine($"wrote {count} images to {output} ({options.TrainCount} train, {options.TestGoodCount} good test, " +
                               $"{options.TestPerDefect} x {GasketGenerator.DefectTypes.Length} defect types with masks)");
         return TrainerApp.ExitOk;
+    }
+
+    private static (float Min, float Range) ParseGain(string text)
+    {
+        var parts = text.Split(':');
+        if (parts.Length == 2 && float.TryParse(parts[0], System.Globalization.CultureInfo.InvariantCulture, out float lo)
+            && float.TryParse(parts[1], System.Globalization.CultureInfo.InvariantCulture, out float hi) && lo > 0 && hi > lo && hi <= 4)
+            return (lo, hi - lo);
+        throw new ArgumentException($"expected MIN:MAX with 0 < MIN < MAX <= 4, not '{text}'");
+    }
+
+    private static (float R, float G, float B) ParseBelt(string text)
+    {
+        var parts = text.Split(',');
+        var values = parts.Select(p => float.TryParse(p, System.Globalization.CultureInfo.InvariantCulture, out float v) && v is >= 0 and <= 255 ? v : -1).ToArray();
+        if (values.Length == 3 && values.All(v => v >= 0)) return (values[0], values[1], values[2]);
+        throw new ArgumentException($"expected R,G,B with values 0..255, not '{text}'");
     }
 }

@@ -25,7 +25,8 @@ public static class ReportHtml
         {
             ("product", m.Product),
             ("model id", artifact.Id),
-            ("parent model", "none (a full build)"),
+            ("parent model", m.ParentId is null ? "none (a full build)"
+                : $"{m.ParentId}, extended with {string.Join("; ", (m.Extensions ?? []).Select(x => $"{x.AddedImages} images (+{x.AddedRows} rows, {x.AtUtc:yyyy-MM-dd})"))}"),
             ("backbone and layers", $"{Option("backbone")}, {Option("layers").Replace(",", " + ")}, {c.Embedding.Dimensions}-d patches ({Option("aggregation")})"),
             ("input and tiling", $"{c.Input}; whole frame, no tiling"),
             ("memory bank", $"{c.Bank.Rows:N0} rows of {m.TrainingPatchCount:N0} training patches ({Option("coreset")}); coverage radius {m.CoverageRadius:G5}"),

@@ -17,7 +17,7 @@ function renderModels(models) {
   const body = document.querySelector("#models tbody");
   body.replaceChildren(...models.map(m => {
     const row = element("tr");
-    row.append(element("td", "", m.product), element("td", "id", m.id), element("td", "", number(m.threshold, 3)),
+    row.append(element("td", "", m.product), element("td", "id", m.parentId ? `${m.id} (extended from ${m.parentId})` : m.id), element("td", "", number(m.threshold, 3)),
                element("td", "", m.signedBy ? `key ${m.signedBy}, release ${m.release}` : "unsigned"),
                element("td", "", m.device), element("td", "", new Date(m.createdAt).toLocaleString()));
     return row;
