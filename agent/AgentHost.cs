@@ -63,12 +63,19 @@ public static class AgentHost
         services.AddSingleton(sp =>
         {
             var o = sp.GetRequiredService<IOptions<AgentOptions>>().Value;
+            return new Teach.FrameStore(Path.Combine(o.ResolvedStateDirectory, "frames"), o.Teach.KeepFrames, o.Teach.KeepBytes, sp.GetRequiredService<ILogger<Teach.FrameStore>>());
+        });
+        services.AddSingleton(sp => new Teach.TeachSet(Path.Combine(sp.GetRequiredService<IOptions<AgentOptions>>().Value.ResolvedStateDirectory, "teach")));
+        services.AddSingleton(sp =>
+        {
+            var o = sp.GetRequiredService<IOptions<AgentOptions>>().Value;
             return new Sparkplug.SparkplugFeed(!o.Sparkplug.Enabled ? null : new Outbox(Path.Combine(o.ResolvedStateDirectory, "sparkplug", "outbox"),
                 o.Publishing.OutboxMaxMessages, o.Publishing.OutboxSync, sp.GetRequiredService<ILogger<Outbox>>(), o.Publishing.OutboxMaxBytes));
         });
         AddHosted<ArtifactWatcher>(services);
         AddHosted<BrokerConnection>(services);
         if (!string.IsNullOrWhiteSpace(options.Broker.Host)) AddHosted<Deployment.DeployService>(services);
+        if (!string.IsNullOrWhiteSpace(options.Broker.Host)) AddHosted<Teach.TeachService>(services);
         if (options.Sources.Mqtt is not null) AddHosted<MqttImageSource>(services);
         if (options.Sources.Folder is not null) AddHosted<FolderSource>(services);
         if (options.Sources.Mjpeg is not null) AddHosted<MjpegSource>(services);

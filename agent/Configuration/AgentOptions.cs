@@ -36,6 +36,7 @@ public sealed class AgentOptions
     public FrameLimitsOptions Limits { get; set; } = new();
     public WebOptions Web { get; set; } = new();
     public SparkplugOptions Sparkplug { get; set; } = new();
+    public TeachOptions Teach { get; set; } = new();
 
     public string ResolvedTopicPrefix => string.IsNullOrWhiteSpace(TopicPrefix) ? $"edgepatchcore/{DeviceId}" : TopicPrefix.TrimEnd('/');
 
@@ -242,4 +243,13 @@ public sealed class SparkplugOptions
     public string EdgeNodeId { get; set; } = "";
     /// <summary>When set, the node publishes only while this primary host application says it is online (its STATE message).</summary>
     public string PrimaryHostId { get; set; } = "";
+}
+
+/// <summary>Teaching good parts (docs/TEACH.md): the recent frames the agent keeps so that operators can mark them good.</summary>
+public sealed class TeachOptions
+{
+    /// <summary>Scored frames kept under {StateDirectory}/frames (0: none, and {prefix}/teach is refused).</summary>
+    public int KeepFrames { get; set; } = 500;
+    /// <summary>Most bytes those frames take; the oldest go first.</summary>
+    public long KeepBytes { get; set; } = 1L << 30;
 }

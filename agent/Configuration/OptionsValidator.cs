@@ -89,6 +89,8 @@ public static class OptionsValidator
         Check(l.MaxJpegScans >= 1, "Agent:Limits:MaxJpegScans must be at least 1");
         Check(l.DecodeTimeoutMilliseconds >= 10, "Agent:Limits:DecodeTimeoutMilliseconds must be at least 10");
         ValidateWeb(o.Web, Check);
+        Check(o.Teach.KeepFrames is >= 0 and <= 1_000_000, "Agent:Teach:KeepFrames must be 0..1000000");
+        Check(o.Teach.KeepBytes >= 1 << 20, "Agent:Teach:KeepBytes must be at least 1 MiB");
         if (o.Sparkplug.Enabled)
         {
             var sp = o.Sparkplug;

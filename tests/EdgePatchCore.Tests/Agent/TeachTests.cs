@@ -1,0 +1,102 @@
+using System.Text;
+using System.Text.Json;
+using EdgePatchCore.Agent.Publishing;
+using EdgePatchCore.Agent.Teach;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace EdgePatchCore.Tests.Agent;
+
+/// <summary>The frames the agent keeps, bounded, and found again after a restart.</summary>
+public class FrameStoreTests
+{
+    private static Verdict V(string id) => new()
+    {
+        FrameId = id, Source = "test", Product = "gasket", CapturedAt = DateTimeOffset.UtcNow, ScoredAt = DateTimeOffset.UtcNow,
+        Result = Verdict.Ok, Score = 1, Threshold = 2, LatencyMs = new VerdictLatency(1, 1, 2),
+    };
+
+    [Fact]
+    public void Keeps_the_newest_frames_within_count_and_bytes_and_finds_them_by_id_after_a_restart()
+    {
+        using var folder = new TempFolder();
+        var store = new FrameStore(folder.Path, maxFrames: 3, maxBytes: 1 << 20, NullLogger.Instance);
+        for (int i = 0; i < 5; i++) store.Add($"f{i}", new byte[100], V($"f{i}"));
+        Assert.Equal(3, store.Count);
+        Assert.Null(store.Find("f1"));
+        Assert.NotNull(store.Find("f4"));
+        Assert.Equal(6, Directory.GetFiles(folder.Path).Length); // image and verdict of each kept frame, nothing else
+
+        store.Add("f4", new byte[200], V("f4")); // a repeated id names its latest frame
+        Assert.Equal(200, store.Find("f4")!.Bytes);
+        Assert.Equal(3, store.Count);
+
+        var reopened = new FrameStore(folder.Path, maxFrames: 3, maxBytes: 1 << 20, NullLogger.Instance);
+        Assert.Equal(200, reopened.Find("f4")!.Bytes);
+        Assert.Equal(store.Count, reopened.Count);
+
+        var small = new FrameStore(folder.Path, maxFrames: 10, maxBytes: 250, NullLogger.Instance); // bytes bound the rest
+        Assert.Equal(1, small.Count);
+        Assert.NotNull(small.Find("f4"));
+    }
+}
+
+/// <summary>{prefix}/teach end to end: a real agent host, a real mosquitto, frames dropped into its folder.</summary>
+[Trait("Category", IntegrationTests.Category)]
+[Collection("agent")]
+public class TeachTests(AgentFixture fixture)
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(90);
+
+    [Fact]
+    public async Task Operators_mark_frames_good_and_get_an_answer_for_every_id()
+    {
+        using var work = new TempFolder();
+        var config = fixture.FolderConfig("teach-test", work, settleMilliseconds: 100);
+        await using var probe = new MqttProbe(fixture.Broker.Port, "edgepatchcore/teach-test/#");
+        await probe.StartAsync();
+        using var host = await AgentFixture.StartAgentAsync(config);
+        for (int i = 0; i < 3; i++) TestData.DropCopy(work.File("inbox"), $"cam1-{i:D4}.png", fixture.Pngs[i]);
+        TestData.Drop(work.File("inbox"), "cam1-broken.png", "not an image"u8.ToArray());
+        Assert.True(await probe.WaitForAsync(p => p.Verdicts().Count == 4, Patience), "frames were not scored");
+
+        async Task<JsonElement> Teach(object request, int answers)
+        {
+            await probe.PublishAsync("edgepatchcore/teach-test/teach", JsonSerializer.SerializeToUtf8Bytes(request));
+            Assert.True(await probe.WaitForAsync(p => p.Messages("/teach/status").Count == answers, Patience), "no answer on teach/status");
+            return probe.Messages("/teach/status")[^1].Json;
+        }
+        static string[] List(JsonElement status, string name) => status.GetProperty(name).EnumerateArray().Select(e => e.GetString()!).ToArray();
+
+        var first = await Teach(new { frameIds = new[] { "cam1-0000.png", "cam1-0002.png", "cam1-9999.png" }, label = "good", by = "j.smith", note = "new belt" }, 1);
+        Assert.Equal(["cam1-0000.png", "cam1-0002.png"], List(first, "accepted"));
+        Assert.Equal(["cam1-9999.png"], List(first, "unknown"));
+        Assert.Equal(2, first.GetProperty("teachSetSize").GetInt32());
+
+        // The same marks again change nothing; an error frame, another product and another label are refused with the reason.
+        var again = await Teach(new { frameIds = new[] { "cam1-0000.png", "cam1-broken.png" }, label = "good" }, 2);
+        Assert.Equal(["cam1-0000.png"], List(again, "alreadyTaught"));
+        Assert.Contains("was not scored", again.GetProperty("refused")[0].GetProperty("reason").GetString());
+        var product = await Teach(new { frameIds = new[] { "cam1-0001.png" }, label = "good", product = "bracket" }, 3);
+        Assert.Contains("is product 'gasket', not 'bracket'", product.GetProperty("refused")[0].GetProperty("reason").GetString());
+        var label = await Teach(new { frameIds = new[] { "cam1-0001.png" }, label = "bad" }, 4);
+        Assert.Contains("only \"good\"", label.GetProperty("error").GetString());
+        var empty = await Teach(new { frameIds = Array.Empty<string>(), label = "good" }, 5);
+        Assert.Contains("at least one frame id", empty.GetProperty("error").GetString());
+        await probe.PublishAsync("edgepatchcore/teach-test/teach", Encoding.UTF8.GetBytes("{not json"));
+        Assert.True(await probe.WaitForAsync(p => p.Messages("/teach/status").Count == 6, Patience));
+        Assert.Contains("not a teach request", probe.Messages("/teach/status")[^1].Json.GetProperty("error").GetString());
+
+        // The teach set: the two images, byte for byte, and a manifest naming who taught them and what the model said.
+        string teach = Path.Combine(work.File("state"), "teach");
+        var files = Directory.GetFiles(Path.Combine(teach, "good")).Order().ToArray();
+        Assert.Equal(2, files.Length);
+        Assert.All(files, f => Assert.EndsWith(".png", f));
+        Assert.Equal(File.ReadAllBytes(fixture.Pngs[0]), File.ReadAllBytes(files.Single(f => Path.GetFileName(f).StartsWith("cam1-0000", StringComparison.Ordinal))));
+        using var manifest = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(teach, "manifest.json")));
+        var entry = manifest.RootElement[0];
+        Assert.Equal("cam1-0000.png", entry.GetProperty("frameId").GetString());
+        Assert.Equal("j.smith", entry.GetProperty("by").GetString());
+        Assert.Equal("gasket", entry.GetProperty("product").GetString());
+        Assert.Equal(probe.Verdicts().Single(v => v.FrameId == "cam1-0000.png").Score, entry.GetProperty("score").GetSingle());
+    }
+}
