@@ -49,12 +49,14 @@ public static class AgentProgram
                                       DecodeTimeoutMilliseconds (5000), AcceptTiff (false)
           Agent:Web:Urls              the live page, /metrics and /healthz (default http://127.0.0.1:8080; empty: off);
                                       another address needs Agent:Web:TokenFile; :RecentFrames (24)
+          Agent:Teach                 KeepFrames (500), KeepBytes (1 GiB): scored frames kept so operators can
+                                      mark them good on {prefix}/teach (docs/TEACH.md)
           Agent:Sparkplug             Enabled (false), GroupId, EdgeNodeId (default DeviceId), PrimaryHostId:
                                       a Sparkplug B 3.0 edge node beside the JSON topics (docs/SPARKPLUG.md)
           Agent:Pipeline:QueueCapacity / MaxBatch, Agent:Publishing:Heatmaps / MetricsIntervalSeconds /
                                       OutboxMaxMessages / OutboxMaxBytes / MaxPublishAttempts / RepublishWindowSeconds
         topics: {prefix}/verdict, /status (retained, Will = offline), /metrics, /heatmap, /event,
-                /deploy/request and /deploy/status (trainer deploy)
+                /deploy/request and /deploy/status (trainer deploy), /teach, /teach/status, /teach/collect
         exit codes: 0 stopped on request, 1 a failure stopped the agent (systemd restarts it), 2 usage,
                     78 configuration error (systemd does not restart)
         """;

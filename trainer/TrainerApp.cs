@@ -15,7 +15,7 @@ public static class TrainerApp
 
     public static IReadOnlyList<ICommand> Commands { get; } =
     [
-        new SynthCommand(), new BuildCommand(), new ExtendCommand(), new EvaluateCommand(), new ScoreCommand(), new InspectCommand(), new KeygenCommand(), new SignCommand(), new DeployCommand(), new BenchCommand(),
+        new SynthCommand(), new BuildCommand(), new ExtendCommand(), new CollectCommand(), new EvaluateCommand(), new ScoreCommand(), new InspectCommand(), new KeygenCommand(), new SignCommand(), new DeployCommand(), new BenchCommand(),
     ];
 
     public static int Run(string[] args, TextWriter output, TextWriter error, bool interactive = false, CancellationToken cancel = default)

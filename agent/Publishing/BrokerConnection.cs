@@ -76,6 +76,14 @@ public sealed class BrokerConnection : BackgroundService
     public Task<bool> PublishReliableAsync(string topic, byte[] payload, CancellationToken cancel) =>
         PublishDirectAsync(topic, payload, MqttQualityOfServiceLevel.AtLeastOnce, cancel, null);
 
+    /// <summary>Publishes a prepared message (with its own properties) without the outbox: false while disconnected or when it fails.</summary>
+    public async Task<bool> PublishMessageAsync(MqttApplicationMessage message, CancellationToken cancel)
+    {
+        if (!_client.IsConnected) return false;
+        try { return (await _client.PublishAsync(message, cancel)).IsSuccess; }
+        catch (Exception e) when (e is MQTTnet.Exceptions.MqttCommunicationException or InvalidOperationException or OperationCanceledException) { return false; }
+    }
+
     private async Task<bool> PublishDirectAsync(string topic, byte[] payload, MqttQualityOfServiceLevel qos, CancellationToken cancel, string? frameId)
     {
         if (!_client.IsConnected) return false;

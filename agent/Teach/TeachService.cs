@@ -1,7 +1,10 @@
+using System.Security.Cryptography;
 using System.Text.Json;
 using System.Threading.Channels;
 using EdgePatchCore.Agent.Publishing;
+using EdgePatchCore.Deployment;
 using MQTTnet;
+using MQTTnet.Protocol;
 
 namespace EdgePatchCore.Agent.Teach;
 
@@ -10,7 +13,8 @@ namespace EdgePatchCore.Agent.Teach;
 /// {"frameIds": ["cam1-000123"], "label": "good", "by": "j.smith", "note": "new belt"}. Each known frame is
 /// copied from the <see cref="FrameStore"/> into the <see cref="TeachSet"/>; the answer on {prefix}/teach/status
 /// lists what was accepted, what was taught already, what is unknown (never kept, or expired) and what was
-/// refused with the reason. Marking the same frame again changes nothing.
+/// refused with the reason. Marking the same frame again changes nothing. `trainer collect` fetches the teach
+/// set on {prefix}/teach/collect (<see cref="CollectProtocol"/>).
 /// </summary>
 public sealed class TeachService : BackgroundService
 {
@@ -22,16 +26,22 @@ public sealed class TeachService : BackgroundService
     private readonly BrokerConnection _broker;
     private readonly string _statusTopic;
     private readonly ILogger<TeachService> _logger;
-    private readonly Channel<byte[]> _requests = Channel.CreateBounded<byte[]>(new BoundedChannelOptions(64) { FullMode = BoundedChannelFullMode.DropWrite });
+    private readonly Channel<(bool Collect, byte[] Payload)> _requests =
+        Channel.CreateBounded<(bool, byte[])>(new BoundedChannelOptions(64) { FullMode = BoundedChannelFullMode.DropWrite });
+    private readonly string _prefix, _deviceId;
 
-    public TeachService(FrameStore store, TeachSet set, BrokerConnection broker, TopicNames topics, ILogger<TeachService> logger)
+    public TeachService(FrameStore store, TeachSet set, BrokerConnection broker, TopicNames topics, Microsoft.Extensions.Options.IOptions<Configuration.AgentOptions> options,
+                        ILogger<TeachService> logger)
     {
+        _prefix = topics.Prefix;
+        _deviceId = options.Value.DeviceId;
         _store = store;
         _set = set;
         _broker = broker;
         _logger = logger;
         _statusTopic = topics.Prefix + "/teach/status";
-        broker.Subscribe(topics.Prefix + "/teach", OnRequest);
+        broker.Subscribe(topics.Prefix + "/teach", e => OnRequest(e, collect: false));
+        broker.Subscribe(CollectProtocol.RequestTopic(topics.Prefix), e => OnRequest(e, collect: true));
     }
 
     private sealed record TeachRequest(string[]? FrameIds, string? Label, string? By, string? Note, string? Product, string? RequestId);
@@ -40,23 +50,28 @@ public sealed class TeachService : BackgroundService
                                      IReadOnlyList<string> Unknown, IReadOnlyList<RefusedFrame> Refused, string? Error, int TeachSetSize, DateTimeOffset At);
     public sealed record RefusedFrame(string FrameId, string Reason);
 
-    private Task OnRequest(MqttApplicationMessageReceivedEventArgs e)
+    private Task OnRequest(MqttApplicationMessageReceivedEventArgs e, bool collect)
     {
         var payload = e.ApplicationMessage.Payload;
-        if (payload.Length > MaxRequestBytes || !_requests.Writer.TryWrite(System.Buffers.BuffersExtensions.ToArray(payload)))
+        if (payload.Length > MaxRequestBytes || !_requests.Writer.TryWrite((collect, System.Buffers.BuffersExtensions.ToArray(payload))))
             _logger.LogWarning("Teach: a request was dropped (over {Max} bytes, or too many waiting)", MaxRequestBytes);
         return Task.CompletedTask; // never waits: frames share this receive loop
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        await foreach (var payload in _requests.Reader.ReadAllAsync(stoppingToken))
+        await foreach (var (collect, payload) in _requests.Reader.ReadAllAsync(stoppingToken))
         {
+            if (collect)
+            {
+                await CollectAsync(payload, stoppingToken);
+                continue;
+            }
             var status = Handle(payload);
             _logger.LogInformation("Teach: {Accepted} accepted, {Already} taught already, {Unknown} unknown, {Refused} refused{Error}; teach set {Size}",
                 status.Accepted.Count, status.AlreadyTaught.Count, status.Unknown.Count, status.Refused.Count,
                 status.Error is null ? "" : $" ({status.Error})", status.TeachSetSize);
-            await _broker.PublishTransientAsync(_statusTopic, JsonSerializer.SerializeToUtf8Bytes(status, Json), stoppingToken);
+            await _broker.PublishReliableAsync(_statusTopic, JsonSerializer.SerializeToUtf8Bytes(status, Json), stoppingToken);
         }
     }
 
@@ -107,4 +122,56 @@ public sealed class TeachService : BackgroundService
     }
 
     private static string? Optional(string? text, int max) => text is null ? null : Text.Cap(text, max);
+
+    /// <summary>Answers a collect request: the list of taught frames, or one file's chunks from the requested index.</summary>
+    private async Task CollectAsync(byte[] payload, CancellationToken stop)
+    {
+        CollectRequest? request;
+        try { request = JsonSerializer.Deserialize<CollectRequest>(payload, DeployProtocol.Json); }
+        catch (JsonException) { request = null; }
+        if (request is null || !CollectProtocol.IsValidCollectId(request.CollectId))
+        {
+            _logger.LogWarning("Teach: an unreadable collect request was ignored");
+            return;
+        }
+        string answerTopic = CollectProtocol.AnswerTopic(_prefix, request.CollectId);
+        Task Answer(CollectAnswer answer) => _broker.PublishReliableAsync(answerTopic, JsonSerializer.SerializeToUtf8Bytes(answer, DeployProtocol.Json), stop);
+        var frames = _set.Frames();
+        if (request.Type == CollectProtocol.List)
+        {
+            var entries = new List<CollectEntry>();
+            foreach (var f in frames.Where(f => request.Since is null || f.TaughtAt >= request.Since))
+            {
+                byte[] bytes = await File.ReadAllBytesAsync(Path.Combine(_set.Root, f.File), stop);
+                entries.Add(new CollectEntry(f.FrameId, f.File, bytes.LongLength, DeployProtocol.Hex(SHA256.HashData(bytes)), f.Product, f.ModelId,
+                                             f.Verdict, f.Score, f.Threshold, f.ScoredAt, f.By, f.Note, f.TaughtAt));
+            }
+            _logger.LogInformation("Teach: collect {Id} lists {Count} taught frame(s)", request.CollectId, entries.Count);
+            await Answer(new CollectAnswer(CollectProtocol.List, _deviceId, entries));
+            return;
+        }
+        // "get": only files of the teach set, by the exact name the list gave (never a path from the request).
+        var frame = frames.FirstOrDefault(f => f.File == request.File);
+        if (request.Type != CollectProtocol.Get || frame is null
+            || request.ChunkSize is < CollectProtocol.MinChunkBytes or > CollectProtocol.MaxChunkBytes || request.From < 0)
+        {
+            await Answer(new CollectAnswer(CollectProtocol.Error, _deviceId, [], $"cannot answer '{Text.Cap(request.Type, 16)}' for '{Text.Cap(request.File, 256)}'"));
+            return;
+        }
+        byte[] file = await File.ReadAllBytesAsync(Path.Combine(_set.Root, frame.File), stop);
+        int count = (int)DeployProtocol.ChunkCountFor(file.LongLength, request.ChunkSize);
+        for (int index = request.From; index < count; index++)
+        {
+            var chunk = file.AsMemory(index * request.ChunkSize, (int)Math.Min(request.ChunkSize, file.LongLength - (long)index * request.ChunkSize));
+            static ReadOnlyMemory<byte> U(string text) => System.Text.Encoding.UTF8.GetBytes(text);
+            var message = new MqttApplicationMessageBuilder().WithTopic(answerTopic).WithPayload(chunk.ToArray())
+                .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
+                .WithUserProperty(DeployProtocol.TypeProperty, U(CollectProtocol.Chunk))
+                .WithUserProperty(CollectProtocol.FileProperty, U(frame.File))
+                .WithUserProperty(DeployProtocol.IndexProperty, U(index.ToString(System.Globalization.CultureInfo.InvariantCulture)))
+                .WithUserProperty("count", U(count.ToString(System.Globalization.CultureInfo.InvariantCulture)))
+                .WithUserProperty(DeployProtocol.HashProperty, U(DeployProtocol.Hex(SHA256.HashData(chunk.Span)))).Build();
+            if (!await _broker.PublishMessageAsync(message, stop)) return; // not connected: the collector asks again
+        }
+    }
 }

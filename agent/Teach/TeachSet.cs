@@ -27,6 +27,7 @@ public sealed class TeachSet
         _frames = File.Exists(manifest) ? JsonSerializer.Deserialize<List<TaughtFrame>>(File.ReadAllBytes(manifest), Json) ?? [] : [];
     }
 
+    public string Root => _root;
     public string GoodFolder => Path.Combine(_root, "good");
     public string ManifestPath => Path.Combine(_root, "manifest.json");
     public int Count { get { lock (_lock) return _frames.Count; } }

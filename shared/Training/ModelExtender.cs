@@ -48,6 +48,10 @@ public sealed class ModelExtender(IReporter reporter)
         string addFolder = Directory.Exists(Path.Combine(options.AddDirectory, DatasetFolder.GoodType)) ? Path.Combine(options.AddDirectory, DatasetFolder.GoodType) : options.AddDirectory;
         var files = DatasetFolder.Open(addFolder).TrainingImages.Where(ImageLoader.HasImageExtension).ToList();
         if (files.Count == 0) throw new BuildException($"no images to add in {options.AddDirectory}");
+        // A teach set collected from an agent (trainer collect) says which product its frames are: never another product's.
+        string manifest = Path.Combine(options.AddDirectory, "manifest.json");
+        if (File.Exists(manifest) && CollectedProducts(manifest).FirstOrDefault(p => p != c.Manifest.Product) is { } other)
+            throw new BuildException($"the frames in {options.AddDirectory} are of product '{other}', the model {parent.Id} is for '{c.Manifest.Product}'");
         var skipped = new List<SkippedFile>();
         void OnBad(string path, string reason) { skipped.Add(new SkippedFile(path, reason)); reporter.Warn($"skipped: {reason}"); }
 
@@ -209,5 +213,20 @@ public sealed class ModelExtender(IReporter reporter)
             NeighbourTable.Search(knn, addedRows, addedCount, dims, b, table.AsSpan(oldRows * b, addedCount * b), reporter);
         for (int r = oldRows; r < rowsNow; r++) ImageScoreReweighting.SelfFirst(table.AsSpan(r * b, b), r);
         return (table, changed);
+    }
+
+    /// <summary>The products named by a `trainer collect` manifest (frames[].product).</summary>
+    private static IEnumerable<string> CollectedProducts(string manifest)
+    {
+        try
+        {
+            using var json = System.Text.Json.JsonDocument.Parse(File.ReadAllBytes(manifest));
+            if (!json.RootElement.TryGetProperty("frames", out var frames)) return [];
+            return frames.EnumerateArray().Select(f => f.TryGetProperty("product", out var p) ? p.GetString() : null).OfType<string>().Distinct().ToList();
+        }
+        catch (System.Text.Json.JsonException e)
+        {
+            throw new BuildException($"{manifest} is not a collect manifest: {e.Message}");
+        }
     }
 }

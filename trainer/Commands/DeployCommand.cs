@@ -31,9 +31,7 @@ public sealed class DeployCommand : ICommand
 
     public IReadOnlyList<OptionSpec> Options { get; } =
     [
-        new("broker", "MQTT broker", "HOST[:PORT]"),
-        new("device", "the agent's device id (topic prefix edgepatchcore/ID)", "ID"),
-        new("prefix", "the agent's topic prefix, if it is not edgepatchcore/ID", "PREFIX"),
+        .. DeviceLink.Options,
         new("slot", "put the model in the slot of this product (or artifact file name) instead of its own product's", "NAME"),
         new("rollback", "restore the model the device served before the last deployment"),
         new("sign", "with --rollback: sign the rollback with this private key (trainer keygen)", "KEY.pem"),
@@ -41,12 +39,6 @@ public sealed class DeployCommand : ICommand
         new("product", "with --rollback: the product whose model is rolled back", "P", "the device's only product"),
         new("timeout", "seconds to wait for the device's answer", "S", "180"),
         new("chunk-size", "chunk size in KiB (64..4096)", "N", "256"),
-        new("username", "broker user name", "USER"),
-        new("password-file", "file holding the broker password (or set EDGEPATCHCORE_MQTT_PASSWORD)", "FILE"),
-        new("tls", "connect with TLS"),
-        new("ca-file", "CA certificate(s) that signed the broker's certificate (PEM)", "FILE"),
-        new("cert", "client certificate (PEM)", "FILE"),
-        new("key", "client certificate's private key (PEM)", "FILE"),
     ];
 
     public int Run(CommandLine args, CommandContext context) => RunAsync(args, context).GetAwaiter().GetResult();
@@ -56,8 +48,8 @@ public sealed class DeployCommand : ICommand
         bool rollback = args.Has("rollback");
         if (rollback ? args.Positional.Count != 0 : args.Positional.Count != 1)
             throw new UsageException(rollback ? "--rollback takes no artifact" : "expected one artifact file");
-        string prefix = args.Get("prefix") ?? $"edgepatchcore/{args.Get("device") ?? throw new UsageException("--device ID (or --prefix) is required")}";
-        var (host, port) = ParseBroker(args.Require("broker"), args.Has("tls"));
+        string prefix = DeviceLink.Prefix(args);
+        var connect = DeviceLink.Prepare(args, "deploy");
         var timeout = TimeSpan.FromSeconds(args.GetDouble("timeout", 180, 1, 86400));
         int chunkSize = args.GetInt("chunk-size", 256, DeployProtocol.MinChunkBytes >> 10, DeployProtocol.MaxChunkBytes >> 10) << 10;
         if (!rollback && (args.Has("sign") || args.Has("to-version"))) throw new UsageException("--sign and --to-version go with --rollback (sign the artifact itself with trainer sign)");
@@ -72,15 +64,6 @@ public sealed class DeployCommand : ICommand
             toVersion = v;
         }
         if (rollbackKey is not null && toVersion is null) throw new UsageException("a signed rollback names the release it goes back to: --to-version N");
-        var security = new BrokerSecurity
-        {
-            Tls = args.Has("tls"), CaFile = args.Get("ca-file"), ClientCertificateFile = args.Get("cert"), ClientKeyFile = args.Get("key"),
-            Username = args.Get("username"), PasswordFile = args.Get("password-file"),
-            Password = Environment.GetEnvironmentVariable("EDGEPATCHCORE_MQTT_PASSWORD"),
-        };
-        foreach (var file in new[] { security.CaFile, security.ClientCertificateFile, security.ClientKeyFile, security.PasswordFile })
-            if (file is not null && !File.Exists(file)) throw new UsageException($"{file} does not exist");
-
         byte[] bytes = [];
         Artifact? artifact = null;
         if (!rollback)
@@ -93,14 +76,8 @@ public sealed class DeployCommand : ICommand
                                   (artifact.Release is { } r ? $", release {r.Version}" : ""));
         }
 
-        string clientId = $"edgepatchcore-deploy-{Environment.MachineName}-{Environment.ProcessId}";
-        string? tlsProblem = null;
-        var options = security.Apply(new MqttClientOptionsBuilder().WithTcpServer(host, port).WithClientId(clientId)
-                .WithProtocolVersion(MQTTnet.Formatter.MqttProtocolVersion.V500).WithCleanStart(true).WithTimeout(TimeSpan.FromSeconds(15)),
-            host, reason => tlsProblem = reason).Build().WithLargeSocketBuffers();
-        using var client = new MqttClientFactory().CreateMqttClient();
         var answers = Channel.CreateUnbounded<DeployStatus>();
-        client.ApplicationMessageReceivedAsync += e =>
+        using var client = await connect(e =>
         {
             try
             {
@@ -109,18 +86,7 @@ public sealed class DeployCommand : ICommand
             }
             catch (JsonException) { }
             return Task.CompletedTask;
-        };
-        try
-        {
-            var connected = await client.ConnectAsync(options, context.Cancel);
-            if (connected.ResultCode != MqttClientConnectResultCode.Success)
-                throw new DeployException($"broker {host}:{port} refused the connection: {connected.ResultCode}");
-        }
-        catch (Exception e) when (e is MQTTnet.Exceptions.MqttCommunicationException or System.Net.Sockets.SocketException
-                                  || (e is OperationCanceledException && !context.Cancel.IsCancellationRequested))
-        {
-            throw new DeployException($"cannot connect to broker {host}:{port}: {tlsProblem ?? e.Message}");
-        }
+        }, context.Cancel);
         await client.SubscribeAsync(new MqttClientSubscribeOptionsBuilder().WithTopicFilter(DeployProtocol.StatusTopic(prefix), MqttQualityOfServiceLevel.AtLeastOnce).Build(), context.Cancel);
 
         int result;
@@ -261,13 +227,4 @@ public sealed class DeployCommand : ICommand
     }
 
     private static ReadOnlyMemory<byte> Utf8(string s) => System.Text.Encoding.UTF8.GetBytes(s);
-
-    private static (string Host, int Port) ParseBroker(string text, bool tls)
-    {
-        int colon = text.LastIndexOf(':');
-        if (colon < 0) return (text, tls ? 8883 : 1883);
-        if (!int.TryParse(text[(colon + 1)..], out int port) || port is < 1 or > 65535)
-            throw new UsageException($"--broker '{text}': the port must be 1..65535");
-        return (text[..colon], port);
-    }
 }

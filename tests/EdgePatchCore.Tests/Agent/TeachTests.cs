@@ -1,6 +1,8 @@
 using System.Text;
 using System.Text.Json;
 using EdgePatchCore.Agent.Publishing;
+using EdgePatchCore.Artifacts;
+using EdgePatchCore.Tests.Cli;
 using EdgePatchCore.Agent.Teach;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -98,5 +100,83 @@ public class TeachTests(AgentFixture fixture)
         Assert.Equal("j.smith", entry.GetProperty("by").GetString());
         Assert.Equal("gasket", entry.GetProperty("product").GetString());
         Assert.Equal(probe.Verdicts().Single(v => v.FrameId == "cam1-0000.png").Score, entry.GetProperty("score").GetSingle());
+    }
+}
+
+/// <summary>The whole teach loop against a real mosquitto: score, teach, collect, extend, deploy, serve the child.</summary>
+[Trait("Category", IntegrationTests.Category)]
+[Collection("agent")]
+public class TeachLoopTests(AgentFixture fixture)
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(120);
+
+    [Fact]
+    public async Task Taught_frames_are_collected_extended_deployed_and_served()
+    {
+        using var work = new TempFolder();
+        var config = fixture.FolderConfig("teach-loop", work, settleMilliseconds: 100);
+        string served = work.File("served.pcb");
+        string parentId = fixture.Signed(fixture.ModelA, served, version: 1);
+        config["Agent:Artifact"] = served;
+        config["Agent:TrustedKeys:0"] = fixture.PlantPublicKey;
+        await using var probe = new MqttProbe(fixture.Broker.Port, "edgepatchcore/teach-loop/#");
+        await probe.StartAsync();
+        using var host = await AgentFixture.StartAgentAsync(config);
+        string broker = $"127.0.0.1:{fixture.Broker.Port}";
+
+        // 1. Frames are scored; an operator marks two of them good.
+        for (int i = 0; i < 4; i++) TestData.DropCopy(work.File("inbox"), $"line-{i}.png", fixture.Pngs[i == 3 ? 5 : i]);
+        Assert.True(await probe.WaitForAsync(p => p.Verdicts().Count == 4, Patience), "frames were not scored");
+        await probe.PublishAsync("edgepatchcore/teach-loop/teach", JsonSerializer.SerializeToUtf8Bytes(new { frameIds = new[] { "line-0.png", "line-3.png" }, label = "good", by = "op1" }));
+        Assert.True(await probe.WaitForAsync(p => p.Messages("/teach/status").Count == 1, Patience), "no teach answer");
+
+        // 2. collect downloads exactly those frames, in small chunks; run again after an interruption, it resumes.
+        string collected = work.File("collected");
+        var collect = await Task.Run(() => TrainerRunner.Run("collect", "--broker", broker, "--device", "teach-loop", "--out", collected, "--chunk-size", "4", "--timeout", "30"));
+        Assert.True(collect.ExitCode == 0, collect.Error + collect.Out);
+        var files = Directory.GetFiles(Path.Combine(collected, "good")).Select(Path.GetFileName).Order().ToArray();
+        Assert.Equal(2, files.Length);
+        string first = Path.Combine(collected, "good", files[0]!);
+        byte[] original = File.ReadAllBytes(first);
+        Assert.True(original.Length > 3 * 4096, "the frame should take several chunks");
+        Assert.Contains(new[] { File.ReadAllBytes(fixture.Pngs[0]), File.ReadAllBytes(fixture.Pngs[5]) }, b => b.AsSpan().SequenceEqual(original));
+        File.Delete(first);
+        File.WriteAllBytes(Path.Combine(collected, "good", "." + files[0] + ".part"), original[..(2 * 4096 + 100)]); // two chunks and a torn third
+        var again = await Task.Run(() => TrainerRunner.Run("collect", "--broker", broker, "--device", "teach-loop", "--out", collected, "--chunk-size", "4", "--timeout", "30"));
+        Assert.True(again.ExitCode == 0, again.Error + again.Out);
+        Assert.Contains("1 fetched (1 resumed), 1 already here", again.Out);
+        Assert.Equal(original, File.ReadAllBytes(first));
+        using (var manifest = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(collected, "manifest.json"))))
+            Assert.Equal(["line-0.png", "line-3.png"], manifest.RootElement.GetProperty("frames").EnumerateArray().Select(f => f.GetProperty("frameId").GetString()).Order());
+
+        // 3. extend (signed as a newer release) and deploy; the agent serves the child: its id in verdicts, the parent in the status.
+        string child = work.File("child.pcb");
+        var extend = TrainerRunner.Run("extend", served, "--add", collected, "--out", child, "--device", "cpu", "--sign", fixture.PlantKey, "--release-version", "2");
+        Assert.True(extend.ExitCode == 0, extend.Error);
+        var deploy = await Task.Run(() => TrainerRunner.Run("deploy", child, "--broker", broker, "--device", "teach-loop", "--timeout", "60"));
+        Assert.True(deploy.ExitCode == 0, deploy.Error + deploy.Out);
+        string childId = ArtifactFile.Read(child).Id;
+        TestData.DropCopy(work.File("inbox"), "after.png", fixture.Pngs[1]);
+        Assert.True(await probe.WaitForAsync(p => p.Verdicts().Any(v => v.FrameId == "after.png"), Patience), "no verdict after the deploy");
+        Assert.Equal(childId, probe.Verdicts().Single(v => v.FrameId == "after.png").Model!.Id);
+        static List<ReceivedMessage> Statuses(MqttProbe p) => p.Messages("").Where(m => m.Topic == "edgepatchcore/teach-loop/status").ToList();
+        Assert.True(await probe.WaitForAsync(p => Statuses(p).Any(m => m.Json.GetProperty("model").ValueKind == JsonValueKind.Object
+            && m.Json.GetProperty("model").GetProperty("id").GetString() == childId), Patience), "the status does not name the child");
+        var status = Statuses(probe).Last(m => m.Json.GetProperty("model").ValueKind == JsonValueKind.Object).Json.GetProperty("model");
+        Assert.Equal(parentId, status.GetProperty("parent").GetString());
+
+        // 4. Bad input: a teach set of another product is refused by extend; an empty teach set by collect.
+        string foreign = work.File("foreign");
+        Directory.CreateDirectory(Path.Combine(foreign, "good"));
+        File.Copy(first, Path.Combine(foreign, "good", "a.png"));
+        File.WriteAllText(Path.Combine(foreign, "manifest.json"), """{"frames": [{"frameId": "x", "product": "bracket"}]}""");
+        var wrong = TrainerRunner.Run("extend", served, "--add", foreign, "--out", work.File("wrong.pcb"), "--device", "cpu");
+        Assert.NotEqual(0, wrong.ExitCode);
+        Assert.Contains("are of product 'bracket'", wrong.Error);
+        var empty = await Task.Run(() => TrainerRunner.Run("collect", "--broker", broker, "--device", "teach-loop", "--out", work.File("none"),
+                                                          "--since", DateTimeOffset.UtcNow.AddHours(1).ToString("O"), "--timeout", "30"));
+        Assert.NotEqual(0, empty.ExitCode);
+        Assert.Contains("is empty", empty.Error);
+        foreach (var r in new[] { wrong, empty }) r.AssertNoStackTrace();
     }
 }

@@ -175,6 +175,47 @@ public class ModelExtenderTests(DriftFixture fixture) : IClassFixture<DriftFixtu
     }
 
     [Fact]
+    public void The_extended_bank_holds_exactly_the_patches_a_naive_greedy_picks_from_the_new_images()
+    {
+        // Two new images: small enough for the plain reference (every new patch against every parent row).
+        string two = fixture.Folder.File("two");
+        Directory.CreateDirectory(two);
+        foreach (var f in Directory.GetFiles(Path.Combine(fixture.Bright, "train", "good")).Order().Take(2)) File.Copy(f, Path.Combine(two, Path.GetFileName(f)));
+        var parent = ArtifactFile.Read(fixture.Parent);
+        var child = Extend(fixture.Parent, two).Content;
+
+        // The reference, from the stored selection space: embed, project, quantize with the stored scale, continue naively.
+        var c = parent.Content;
+        var space = c.Selection!;
+        var projection = RandomProjection.FromMatrix(System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(space.Projection).ToArray(), space.InputDimensions, space.OutputDimensions);
+        using var extractor = new FeatureExtractor(c.Backbone, c.Input, new ExecutionDevice(DeviceKind.Cpu));
+        var batch = new ImageBatchReader(new ImageLoader(), c.Input, 8).Read(Directory.GetFiles(two).Order().ToList(), (_, r) => throw new InvalidOperationException(r)).Single();
+        var features = extractor.Extract(batch.Data, batch.Count);
+        int patches = batch.Count * extractor.PatchesPerImage, dims = extractor.Dimensions;
+        var candidates = ModelExtender.Quantized(projection, features, patches, dims, space.Scale);
+        var centres = ModelExtender.Quantized(projection, c.Bank.ToFloats(), c.Bank.Rows, dims, space.Scale);
+        var expected = NaiveContinue(centres, candidates, space.RadiusSquared, int.MaxValue);
+
+        Assert.NotEmpty(expected);
+        Assert.Equal(c.Bank.Rows + expected.Count, child.Bank.Rows);
+        var bank = child.Bank.ToFloats();
+        for (int i = 0; i < expected.Count; i++)
+            Assert.Equal(features.AsSpan(expected[i] * dims, dims).ToArray(), bank.AsSpan((c.Bank.Rows + i) * dims, dims).ToArray());
+    }
+
+    [Fact]
+    public void Recalibrating_sets_the_threshold_from_the_given_good_images()
+    {
+        var parent = ArtifactFile.Read(fixture.Parent).Content;
+        var child = Extend(fixture.Parent, Path.Combine(fixture.Bright, "train", "good"), recalibrate: Path.Combine(fixture.Bright, "test", "good")).Content;
+        Assert.Equal(40, child.Manifest.CalibrationImageCount);
+        Assert.Equal(child.Calibration!.Threshold, child.Scoring.Threshold);
+        Assert.NotEqual(parent.Scoring.Threshold, child.Scoring.Threshold);
+        Assert.Equal(parent.Calibration!.TargetFalseRejectRate, child.Calibration.TargetFalseRejectRate);
+        Assert.True(Assert.Single(child.Manifest.Extensions!).Recalibrated);
+    }
+
+    [Fact]
     public void Extend_refuses_bad_input_with_one_line()
     {
         string output = fixture.Folder.File("cli-child.pcb");
