@@ -30,7 +30,7 @@ public sealed class AgentEvents(Outbox outbox, TopicNames topics, ILogger<AgentE
     }
 }
 
-/// <summary>The topics of the README's MQTT table under the configured prefix.</summary>
+/// <summary>The topics of the MQTT table in docs/agent.md under the configured prefix.</summary>
 public sealed record TopicNames(string Prefix)
 {
     public string Status => Prefix + "/status";

@@ -3,7 +3,7 @@ using System.Text.Json.Serialization;
 
 namespace EdgePatchCore.Agent.Publishing;
 
-/// <summary>One frame's result, the JSON of the README's MQTT table on {prefix}/verdict.</summary>
+/// <summary>One frame's result, the JSON of the MQTT table in docs/agent.md on {prefix}/verdict.</summary>
 public sealed record Verdict
 {
     public const string SchemaName = "edgepatchcore.verdict/1";

@@ -7,7 +7,7 @@ using MessagePack;
 
 namespace EdgePatchCore.Artifacts;
 
-/// <summary>Everything a scorer needs: the payload of a .pcb artifact (README, "Artifact (.pcb)").</summary>
+/// <summary>Everything a scorer needs: the payload of a .pcb artifact (docs/design.md, "Artifact (.pcb)").</summary>
 [MessagePackObject]
 public sealed record ModelContent
 {

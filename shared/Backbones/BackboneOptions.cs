@@ -13,7 +13,7 @@ public enum InputNormalization
     ImageNet = 2,
 }
 
-/// <summary>How each patch's neighbourhood becomes one feature vector (README, "build": --aggregation).</summary>
+/// <summary>How each patch's neighbourhood becomes one feature vector (docs/trainer.md, "build": --aggregation).</summary>
 public enum PatchAggregation
 {
     /// <summary>3x3 average per channel, layers concatenated (anomalib): D = sum of layer channels.</summary>

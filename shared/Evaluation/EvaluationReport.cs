@@ -3,7 +3,7 @@ using System.Text.Json.Serialization;
 
 namespace EdgePatchCore.Evaluation;
 
-/// <summary>The result of `trainer evaluate` (README, "evaluate"); serialised as camelCase JSON, fractions in 0..1.</summary>
+/// <summary>The result of `trainer evaluate` (docs/trainer.md, "evaluate"); serialised as camelCase JSON, fractions in 0..1.</summary>
 public sealed record EvaluationReport
 {
     public required string Product { get; init; }
