@@ -65,7 +65,11 @@ public static class AgentHost
             var o = sp.GetRequiredService<IOptions<AgentOptions>>().Value;
             return new Teach.FrameStore(Path.Combine(o.ResolvedStateDirectory, "frames"), o.Teach.KeepFrames, o.Teach.KeepBytes, sp.GetRequiredService<ILogger<Teach.FrameStore>>());
         });
-        services.AddSingleton(sp => new Teach.TeachSet(Path.Combine(sp.GetRequiredService<IOptions<AgentOptions>>().Value.ResolvedStateDirectory, "teach")));
+        services.AddSingleton(sp =>
+        {
+            var o = sp.GetRequiredService<IOptions<AgentOptions>>().Value;
+            return new Teach.TeachSet(Path.Combine(o.ResolvedStateDirectory, "teach"), o.Teach.MaxTaught);
+        });
         services.AddSingleton(sp =>
         {
             var o = sp.GetRequiredService<IOptions<AgentOptions>>().Value;

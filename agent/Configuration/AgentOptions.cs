@@ -252,4 +252,6 @@ public sealed class TeachOptions
     public int KeepFrames { get; set; } = 500;
     /// <summary>Most bytes those frames take; the oldest go first.</summary>
     public long KeepBytes { get; set; } = 1L << 30;
+    /// <summary>Most frames the teach set holds until `trainer collect --clear` takes them.</summary>
+    public int MaxTaught { get; set; } = 1000;
 }

@@ -91,6 +91,7 @@ public static class OptionsValidator
         ValidateWeb(o.Web, Check);
         Check(o.Teach.KeepFrames is >= 0 and <= 1_000_000, "Agent:Teach:KeepFrames must be 0..1000000");
         Check(o.Teach.KeepBytes >= 1 << 20, "Agent:Teach:KeepBytes must be at least 1 MiB");
+        Check(o.Teach.MaxTaught is >= 1 and <= 100_000, "Agent:Teach:MaxTaught must be 1..100000");
         if (o.Sparkplug.Enabled)
         {
             var sp = o.Sparkplug;

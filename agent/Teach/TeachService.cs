@@ -150,6 +150,13 @@ public sealed class TeachService : BackgroundService
             await Answer(new CollectAnswer(CollectProtocol.List, _deviceId, entries));
             return;
         }
+        if (request.Type == CollectProtocol.Clear)
+        {
+            int removed = _set.Remove((request.Files ?? []).ToHashSet(StringComparer.Ordinal));
+            _logger.LogInformation("Teach: collect {Id} took {Count} frame(s); removed from the teach set", request.CollectId, removed);
+            await Answer(new CollectAnswer(CollectProtocol.Cleared, _deviceId, [], $"{removed} frame(s) removed, {_set.Count} left"));
+            return;
+        }
         // "get": only files of the teach set, by the exact name the list gave (never a path from the request).
         var frame = frames.FirstOrDefault(f => f.File == request.File);
         if (request.Type != CollectProtocol.Get || frame is null

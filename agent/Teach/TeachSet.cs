@@ -20,14 +20,17 @@ public sealed class TeachSet
     private readonly List<TaughtFrame> _frames;
     private readonly object _lock = new();
 
-    public TeachSet(string root)
+    public TeachSet(string root, int capacity = 1000)
     {
         _root = root;
+        Capacity = capacity;
         string manifest = ManifestPath;
         _frames = File.Exists(manifest) ? JsonSerializer.Deserialize<List<TaughtFrame>>(File.ReadAllBytes(manifest), Json) ?? [] : [];
     }
 
     public string Root => _root;
+    /// <summary>Most frames the set holds; beyond it new marks are refused until `trainer collect --clear` empties it.</summary>
+    public int Capacity { get; }
     public string GoodFolder => Path.Combine(_root, "good");
     public string ManifestPath => Path.Combine(_root, "manifest.json");
     public int Count { get { lock (_lock) return _frames.Count; } }
@@ -39,6 +42,8 @@ public sealed class TeachSet
         lock (_lock)
         {
             if (_frames.Any(f => f.FrameId == frame.FrameId)) return false;
+            if (_frames.Count >= Capacity)
+                throw new IOException($"the teach set is full ({Capacity} frames, Agent:Teach:MaxTaught): collect it with trainer collect --clear");
             Directory.CreateDirectory(GoodFolder);
             string file = FileNameFor(frame.FrameId, File.ReadAllBytes(frame.ImagePath), out var bytes);
             DurableFile.Write(Path.Combine(GoodFolder, file), bytes, sync: true);
@@ -47,6 +52,20 @@ public sealed class TeachSet
                                         label, by, note, DateTimeOffset.UtcNow));
             DurableFile.Write(ManifestPath, JsonSerializer.SerializeToUtf8Bytes(_frames, Json), sync: true);
             return true;
+        }
+    }
+
+    /// <summary>Removes the frames whose files are listed (they were collected); returns how many went.</summary>
+    public int Remove(IReadOnlyCollection<string> files)
+    {
+        lock (_lock)
+        {
+            var gone = _frames.Where(f => files.Contains(f.File)).ToList();
+            if (gone.Count == 0) return 0;
+            _frames.RemoveAll(gone.Contains);
+            DurableFile.Write(ManifestPath, JsonSerializer.SerializeToUtf8Bytes(_frames, Json), sync: true);
+            foreach (var f in gone) File.Delete(Path.Combine(_root, f.File));
+            return gone.Count;
         }
     }
 

@@ -14,12 +14,13 @@ public sealed class CollectCommand : ICommand
 {
     public string Name => "collect";
     public string Summary => "download the frames operators taught an agent, for trainer extend";
-    public string Usage => "--broker HOST[:PORT] --device ID --out DIR [--since TIME] [options]";
+    public string Usage => "--broker HOST[:PORT] --device ID --out DIR [--since TIME] [--clear] [options]";
     public string Description =>
         "Asks the agent of device ID for its teach set on {prefix}/teach/collect and downloads every taught frame into\n" +
         "DIR/good/, in chunks each checked against its SHA-256, then the whole file against the list; DIR/manifest.json\n" +
         "lists the frames with the verdicts they got and who taught them. Files already in DIR/good/ with the right hash\n" +
         "are kept, and a file interrupted half-way resumes from its last complete chunk, so running it again continues.\n" +
+        "--clear then removes the collected frames from the device (its teach set holds Agent:Teach:MaxTaught frames).\n" +
         "Then: trainer extend P.pcb --add DIR.";
 
     public IReadOnlyList<OptionSpec> Options { get; } =
@@ -29,6 +30,7 @@ public sealed class CollectCommand : ICommand
         new("since", "only frames taught at or after this time (ISO 8601, e.g. 2026-11-30T06:00Z)", "TIME", "all"),
         new("timeout", "seconds to wait for each answer of the device", "S", "60"),
         new("chunk-size", "chunk size in KiB (4..4096)", "N", "256"),
+        new("clear", "once every frame is here and checked, remove them from the device's teach set (it holds Agent:Teach:MaxTaught)"),
     ];
 
     public int Run(CommandLine args, CommandContext context) => RunAsync(args, context).GetAwaiter().GetResult();
@@ -142,6 +144,20 @@ public sealed class CollectCommand : ICommand
                                                 new JsonSerializerOptions(DeployProtocol.Json) { WriteIndented = true }), sync: true);
         context.Out.WriteLine($"collected {list.Entries.Count} frame(s) into {good}: {fetched} fetched ({resumed} resumed), {kept} already here; " +
                               $"next: trainer extend P.pcb --add {output}");
+        if (args.Has("clear"))
+        {
+            // Only now, with every file here and checked: the device forgets exactly these frames.
+            await Ask(new CollectRequest(CollectProtocol.Clear, collectId, Files: list.Entries.Select(e => e.File).ToList()));
+            while (true)
+            {
+                var answer = await Next("the device to clear its teach set");
+                if (answer.Type is not null) continue;
+                var cleared = JsonSerializer.Deserialize<CollectAnswer>(answer.Payload, DeployProtocol.Json);
+                if (cleared?.Type != CollectProtocol.Cleared) continue;
+                context.Out.WriteLine($"{prefix}: {cleared.Message}");
+                break;
+            }
+        }
         return TrainerApp.ExitOk;
     }
 }

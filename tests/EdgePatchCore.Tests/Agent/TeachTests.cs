@@ -54,6 +54,7 @@ public class TeachTests(AgentFixture fixture)
     {
         using var work = new TempFolder();
         var config = fixture.FolderConfig("teach-test", work, settleMilliseconds: 100);
+        config["Agent:Teach:MaxTaught"] = "2";
         await using var probe = new MqttProbe(fixture.Broker.Port, "edgepatchcore/teach-test/#");
         await probe.StartAsync();
         using var host = await AgentFixture.StartAgentAsync(config);
@@ -78,14 +79,16 @@ public class TeachTests(AgentFixture fixture)
         var again = await Teach(new { frameIds = new[] { "cam1-0000.png", "cam1-broken.png" }, label = "good" }, 2);
         Assert.Equal(["cam1-0000.png"], List(again, "alreadyTaught"));
         Assert.Contains("was not scored", again.GetProperty("refused")[0].GetProperty("reason").GetString());
-        var product = await Teach(new { frameIds = new[] { "cam1-0001.png" }, label = "good", product = "bracket" }, 3);
+        var full = await Teach(new { frameIds = new[] { "cam1-0001.png" }, label = "good" }, 3); // Agent:Teach:MaxTaught = 2
+        Assert.Contains("the teach set is full", full.GetProperty("refused")[0].GetProperty("reason").GetString());
+        var product = await Teach(new { frameIds = new[] { "cam1-0001.png" }, label = "good", product = "bracket" }, 4);
         Assert.Contains("is product 'gasket', not 'bracket'", product.GetProperty("refused")[0].GetProperty("reason").GetString());
-        var label = await Teach(new { frameIds = new[] { "cam1-0001.png" }, label = "bad" }, 4);
+        var label = await Teach(new { frameIds = new[] { "cam1-0001.png" }, label = "bad" }, 5);
         Assert.Contains("only \"good\"", label.GetProperty("error").GetString());
-        var empty = await Teach(new { frameIds = Array.Empty<string>(), label = "good" }, 5);
+        var empty = await Teach(new { frameIds = Array.Empty<string>(), label = "good" }, 6);
         Assert.Contains("at least one frame id", empty.GetProperty("error").GetString());
         await probe.PublishAsync("edgepatchcore/teach-test/teach", Encoding.UTF8.GetBytes("{not json"));
-        Assert.True(await probe.WaitForAsync(p => p.Messages("/teach/status").Count == 6, Patience));
+        Assert.True(await probe.WaitForAsync(p => p.Messages("/teach/status").Count == 7, Patience));
         Assert.Contains("not a teach request", probe.Messages("/teach/status")[^1].Json.GetProperty("error").GetString());
 
         // The teach set: the two images, byte for byte, and a manifest naming who taught them and what the model said.
@@ -148,6 +151,11 @@ public class TeachLoopTests(AgentFixture fixture)
         Assert.Equal(original, File.ReadAllBytes(first));
         using (var manifest = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(collected, "manifest.json"))))
             Assert.Equal(["line-0.png", "line-3.png"], manifest.RootElement.GetProperty("frames").EnumerateArray().Select(f => f.GetProperty("frameId").GetString()).Order());
+        // With everything here, --clear empties the device's teach set (it is bounded).
+        var clear = await Task.Run(() => TrainerRunner.Run("collect", "--broker", broker, "--device", "teach-loop", "--out", collected, "--clear", "--timeout", "30"));
+        Assert.True(clear.ExitCode == 0, clear.Error + clear.Out);
+        Assert.Contains("2 already here", clear.Out);
+        Assert.Contains("2 frame(s) removed, 0 left", clear.Out);
 
         // 3. extend (signed as a newer release) and deploy; the agent serves the child: its id in verdicts, the parent in the status.
         string child = work.File("child.pcb");
@@ -173,8 +181,7 @@ public class TeachLoopTests(AgentFixture fixture)
         var wrong = TrainerRunner.Run("extend", served, "--add", foreign, "--out", work.File("wrong.pcb"), "--device", "cpu");
         Assert.NotEqual(0, wrong.ExitCode);
         Assert.Contains("are of product 'bracket'", wrong.Error);
-        var empty = await Task.Run(() => TrainerRunner.Run("collect", "--broker", broker, "--device", "teach-loop", "--out", work.File("none"),
-                                                          "--since", DateTimeOffset.UtcNow.AddHours(1).ToString("O"), "--timeout", "30"));
+        var empty = await Task.Run(() => TrainerRunner.Run("collect", "--broker", broker, "--device", "teach-loop", "--out", work.File("none"), "--timeout", "30"));
         Assert.NotEqual(0, empty.ExitCode);
         Assert.Contains("is empty", empty.Error);
         foreach (var r in new[] { wrong, empty }) r.AssertNoStackTrace();
