@@ -27,6 +27,8 @@ public sealed class LoadedModel
     public required byte[] PayloadHash { get; init; }
     /// <summary>The model this one was extended from (`trainer extend`); null for a full build.</summary>
     public string? ParentId { get; init; }
+    /// <summary><see cref="Artifacts.ModelContent.FeatureSpec"/> of the model.</summary>
+    public string FeatureSpec { get; init; } = "";
 
     /// <summary>Only called by the store while it still holds its own reference.</summary>
     internal LoadedModel AddReference()

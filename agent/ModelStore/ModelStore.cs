@@ -81,6 +81,7 @@ public sealed class ModelStore(IOptions<AgentOptions> options, ModelAdmission ad
                 SignedBy = verified is null ? null : artifact.Signature?.KeyId,
                 PayloadHash = artifact.Hash,
                 ParentId = artifact.Content.Manifest.ParentId,
+                FeatureSpec = artifact.Content.FeatureSpec(),
             };
             scorer = null;
             return model;
@@ -197,7 +198,7 @@ public sealed class ModelStore(IOptions<AgentOptions> options, ModelAdmission ad
     {
         lock (_lock)
             return _byPath.Values.Select(e => e.Model)
-                .Select(m => new ModelSummary(m.Id, m.Product, m.CreatedAtUtc, m.Threshold, m.Device, m.Path, m.SignedRelease?.Version, m.SignedBy, m.ParentId)).ToList();
+                .Select(m => new ModelSummary(m.Id, m.Product, m.CreatedAtUtc, m.Threshold, m.Device, m.Path, m.SignedRelease?.Version, m.SignedBy, m.ParentId, m.FeatureSpec)).ToList();
     }
 
     public void Dispose()
@@ -210,4 +211,5 @@ public sealed class ModelStore(IOptions<AgentOptions> options, ModelAdmission ad
     }
 }
 
-public sealed record ModelSummary(string Id, string Product, DateTime CreatedAt, float Threshold, string Device, string Path, long? Release = null, string? SignedBy = null, string? ParentId = null);
+public sealed record ModelSummary(string Id, string Product, DateTime CreatedAt, float Threshold, string Device, string Path, long? Release = null, string? SignedBy = null, string? ParentId = null,
+                                  string? FeatureSpec = null);

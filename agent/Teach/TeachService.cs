@@ -22,6 +22,7 @@ public sealed class TeachService : BackgroundService
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { MaxDepth = 4 };
 
     private readonly FrameStore _store;
+    private readonly ModelStore.ModelStore _models;
     private readonly TeachSet _set;
     private readonly BrokerConnection _broker;
     private readonly string _statusTopic;
@@ -30,9 +31,10 @@ public sealed class TeachService : BackgroundService
         Channel.CreateBounded<(bool, byte[])>(new BoundedChannelOptions(64) { FullMode = BoundedChannelFullMode.DropWrite });
     private readonly string _prefix, _deviceId;
 
-    public TeachService(FrameStore store, TeachSet set, BrokerConnection broker, TopicNames topics, Microsoft.Extensions.Options.IOptions<Configuration.AgentOptions> options,
+    public TeachService(FrameStore store, TeachSet set, ModelStore.ModelStore models, BrokerConnection broker, TopicNames topics, Microsoft.Extensions.Options.IOptions<Configuration.AgentOptions> options,
                         ILogger<TeachService> logger)
     {
+        _models = models;
         _prefix = topics.Prefix;
         _deviceId = options.Value.DeviceId;
         _store = store;
@@ -110,7 +112,8 @@ public sealed class TeachService : BackgroundService
                 }
                 try
                 {
-                    (_set.Add(frame, "good", Optional(request.By, 128), Optional(request.Note, 1024)) ? accepted : already).Add(id);
+                    string? spec = _models.Snapshot().FirstOrDefault(m => m.Id == frame.Verdict.Model?.Id)?.FeatureSpec; // unknown once that model is gone
+                    (_set.Add(frame, "good", Optional(request.By, 128), Optional(request.Note, 1024), spec) ? accepted : already).Add(id);
                 }
                 catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
                 {
@@ -144,7 +147,7 @@ public sealed class TeachService : BackgroundService
             {
                 byte[] bytes = await File.ReadAllBytesAsync(Path.Combine(_set.Root, f.File), stop);
                 entries.Add(new CollectEntry(f.FrameId, f.File, bytes.LongLength, DeployProtocol.Hex(SHA256.HashData(bytes)), f.Product, f.ModelId,
-                                             f.Verdict, f.Score, f.Threshold, f.ScoredAt, f.By, f.Note, f.TaughtAt));
+                                             f.Verdict, f.Score, f.Threshold, f.ScoredAt, f.By, f.Note, f.TaughtAt, f.FeatureSpec));
             }
             _logger.LogInformation("Teach: collect {Id} lists {Count} taught frame(s)", request.CollectId, entries.Count);
             await Answer(new CollectAnswer(CollectProtocol.List, _deviceId, entries));

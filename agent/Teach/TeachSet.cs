@@ -7,7 +7,7 @@ namespace EdgePatchCore.Agent.Teach;
 
 /// <summary>One taught frame: where its image is in the teach set, what the model said of it, and who taught it.</summary>
 public sealed record TaughtFrame(string FrameId, string File, string? Product, string? ModelId, string Verdict, float? Score, float? Threshold,
-                                 DateTimeOffset ScoredAt, string Label, string? By, string? Note, DateTimeOffset TaughtAt);
+                                 DateTimeOffset ScoredAt, string Label, string? By, string? Note, DateTimeOffset TaughtAt, string? FeatureSpec = null);
 
 /// <summary>
 /// The frames operators marked good, under {StateDirectory}/teach: the images in good/ (named after the
@@ -37,7 +37,7 @@ public sealed class TeachSet
     public IReadOnlyList<TaughtFrame> Frames() { lock (_lock) return _frames.ToList(); }
 
     /// <summary>Adds a frame; false when it is taught already (nothing changes).</summary>
-    public bool Add(StoredFrame frame, string label, string? by, string? note)
+    public bool Add(StoredFrame frame, string label, string? by, string? note, string? featureSpec = null)
     {
         lock (_lock)
         {
@@ -49,7 +49,7 @@ public sealed class TeachSet
             DurableFile.Write(Path.Combine(GoodFolder, file), bytes, sync: true);
             var v = frame.Verdict;
             _frames.Add(new TaughtFrame(frame.FrameId, "good/" + file, v.Product, v.Model?.Id, v.Result, v.Score, v.Threshold, v.ScoredAt,
-                                        label, by, note, DateTimeOffset.UtcNow));
+                                        label, by, note, DateTimeOffset.UtcNow, featureSpec));
             DurableFile.Write(ManifestPath, JsonSerializer.SerializeToUtf8Bytes(_frames, Json), sync: true);
             return true;
         }

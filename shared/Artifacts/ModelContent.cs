@@ -20,6 +20,9 @@ public sealed record ModelContent
     [Key(6)] public CalibrationSummary? Calibration { get; init; }
     /// <summary>The space the coreset was selected in, so that `trainer extend` can continue the selection (null in models that cannot be extended).</summary>
     [Key(7)] public SelectionSpace? Selection { get; init; }
+
+    /// <summary>What a frame's features depend on: the backbone, its layers and the input spec. Models with the same spec embed a frame alike.</summary>
+    public string FeatureSpec() => $"{Backbone.Source}; {string.Join("+", Embedding.Layers)}; {Embedding.Dimensions}-d; {Input}";
 }
 
 /// <summary>

@@ -28,7 +28,8 @@ public sealed record CollectRequest(string Type, string CollectId, DateTimeOffse
 
 /// <summary>One taught frame in the list: the file under the teach set, its size and hash, and its record.</summary>
 public sealed record CollectEntry(string FrameId, string File, long Size, string Sha256, string? Product, string? ModelId, string Verdict,
-                                  float? Score, float? Threshold, DateTimeOffset ScoredAt, string? By, string? Note, DateTimeOffset TaughtAt);
+                                  float? Score, float? Threshold, DateTimeOffset ScoredAt, string? By, string? Note, DateTimeOffset TaughtAt,
+                                  string? FeatureSpec = null);
 
 /// <summary>The answer to "list" (or an error, with <see cref="Message"/>).</summary>
 public sealed record CollectAnswer(string Type, string DeviceId, IReadOnlyList<CollectEntry> Entries, string? Message = null);

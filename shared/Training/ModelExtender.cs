@@ -50,8 +50,15 @@ public sealed class ModelExtender(IReporter reporter)
         if (files.Count == 0) throw new BuildException($"no images to add in {options.AddDirectory}");
         // A teach set collected from an agent (trainer collect) says which product its frames are: never another product's.
         string manifest = Path.Combine(options.AddDirectory, "manifest.json");
-        if (File.Exists(manifest) && CollectedProducts(manifest).FirstOrDefault(p => p != c.Manifest.Product) is { } other)
-            throw new BuildException($"the frames in {options.AddDirectory} are of product '{other}', the model {parent.Id} is for '{c.Manifest.Product}'");
+        if (File.Exists(manifest))
+        {
+            var (products, specs) = Collected(manifest);
+            if (products.FirstOrDefault(p => p != c.Manifest.Product) is { } other)
+                throw new BuildException($"the frames in {options.AddDirectory} are of product '{other}', the model {parent.Id} is for '{c.Manifest.Product}'");
+            // Frames taught under a model of another backbone or input spec: that model is the one to extend.
+            if (specs.FirstOrDefault(s => s != c.FeatureSpec()) is { } spec)
+                throw new BuildException($"the frames in {options.AddDirectory} were judged by a model with another backbone or input ({spec}); {parent.Id} has {c.FeatureSpec()}");
+        }
         var skipped = new List<SkippedFile>();
         void OnBad(string path, string reason) { skipped.Add(new SkippedFile(path, reason)); reporter.Warn($"skipped: {reason}"); }
 
@@ -215,14 +222,17 @@ public sealed class ModelExtender(IReporter reporter)
         return (table, changed);
     }
 
-    /// <summary>The products named by a `trainer collect` manifest (frames[].product).</summary>
-    private static IEnumerable<string> CollectedProducts(string manifest)
+    /// <summary>The products and feature specs named by a `trainer collect` manifest (frames[].product, frames[].featureSpec).</summary>
+    private static (List<string> Products, List<string> Specs) Collected(string manifest)
     {
         try
         {
             using var json = System.Text.Json.JsonDocument.Parse(File.ReadAllBytes(manifest));
-            if (!json.RootElement.TryGetProperty("frames", out var frames)) return [];
-            return frames.EnumerateArray().Select(f => f.TryGetProperty("product", out var p) ? p.GetString() : null).OfType<string>().Distinct().ToList();
+            if (!json.RootElement.TryGetProperty("frames", out var frames)) return ([], []);
+            List<string> Values(string name) => frames.EnumerateArray()
+                .Select(f => f.TryGetProperty(name, out var v) && v.ValueKind == System.Text.Json.JsonValueKind.String ? v.GetString() : null)
+                .OfType<string>().Distinct().ToList();
+            return (Values("product"), Values("featureSpec"));
         }
         catch (System.Text.Json.JsonException e)
         {

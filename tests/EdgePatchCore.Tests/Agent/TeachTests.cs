@@ -150,7 +150,11 @@ public class TeachLoopTests(AgentFixture fixture)
         Assert.Contains("1 fetched (1 resumed), 1 already here", again.Out);
         Assert.Equal(original, File.ReadAllBytes(first));
         using (var manifest = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(collected, "manifest.json"))))
+        {
             Assert.Equal(["line-0.png", "line-3.png"], manifest.RootElement.GetProperty("frames").EnumerateArray().Select(f => f.GetProperty("frameId").GetString()).Order());
+            Assert.All(manifest.RootElement.GetProperty("frames").EnumerateArray(),
+                       f => Assert.Equal(ArtifactFile.Read(served).Content.FeatureSpec(), f.GetProperty("featureSpec").GetString()));
+        }
         // With everything here, --clear empties the device's teach set (it is bounded).
         var clear = await Task.Run(() => TrainerRunner.Run("collect", "--broker", broker, "--device", "teach-loop", "--out", collected, "--clear", "--timeout", "30"));
         Assert.True(clear.ExitCode == 0, clear.Error + clear.Out);
@@ -181,9 +185,13 @@ public class TeachLoopTests(AgentFixture fixture)
         var wrong = TrainerRunner.Run("extend", served, "--add", foreign, "--out", work.File("wrong.pcb"), "--device", "cpu");
         Assert.NotEqual(0, wrong.ExitCode);
         Assert.Contains("are of product 'bracket'", wrong.Error);
+        File.WriteAllText(Path.Combine(foreign, "manifest.json"), """{"frames": [{"frameId": "x", "product": "gasket", "featureSpec": "other.onnx; layer3; 512-d; 320x320 stretch"}]}""");
+        var otherSpec = TrainerRunner.Run("extend", served, "--add", foreign, "--out", work.File("wrong.pcb"), "--device", "cpu");
+        Assert.NotEqual(0, otherSpec.ExitCode);
+        Assert.Contains("another backbone or input", otherSpec.Error);
         var empty = await Task.Run(() => TrainerRunner.Run("collect", "--broker", broker, "--device", "teach-loop", "--out", work.File("none"), "--timeout", "30"));
         Assert.NotEqual(0, empty.ExitCode);
         Assert.Contains("is empty", empty.Error);
-        foreach (var r in new[] { wrong, empty }) r.AssertNoStackTrace();
+        foreach (var r in new[] { wrong, otherSpec, empty }) r.AssertNoStackTrace();
     }
 }
