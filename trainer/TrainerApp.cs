@@ -48,8 +48,7 @@ public static class TrainerApp
             error.WriteLine("cancelled; nothing was written");
             return ExitCancelled;
         }
-        catch (Exception e) when (e is BuildException or DatasetException or ArtifactException or BackboneException or EdgePatchCore.Trainer.Commands.DeployException
-                                      or ImageLoadException or IOException or InvalidDataException or UnauthorizedAccessException)
+        catch (Exception e) when (e is EdgePatchCore.Diagnostics.UserFacingException or IOException or InvalidDataException or UnauthorizedAccessException)
         {
             error.WriteLine($"error: {e.Message}");
             return ExitFailure;

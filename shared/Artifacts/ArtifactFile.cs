@@ -5,7 +5,7 @@ using MessagePack;
 namespace EdgePatchCore.Artifacts;
 
 /// <summary>An artifact that cannot be used; the message is meant for the user.</summary>
-public sealed class ArtifactException(string message, Exception? inner = null) : Exception(message, inner);
+public sealed class ArtifactException(string message, Exception? inner = null) : Diagnostics.UserFacingException(message, inner);
 
 /// <summary>A loaded artifact whose checksum verified; <see cref="Signature"/> is checked by the caller's trusted keys.</summary>
 public sealed record Artifact(ModelContent Content, string Id, int Version, long SizeBytes, byte[] Hash, ArtifactSignature? Signature)

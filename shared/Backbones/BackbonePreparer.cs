@@ -7,7 +7,7 @@ using static EdgePatchCore.OnnxGraphs.OnnxBuilder;
 namespace EdgePatchCore.Backbones;
 
 /// <summary>A backbone file that cannot be prepared (missing, not ONNX, unknown layer names).</summary>
-public sealed class BackboneException(string message, Exception? inner = null) : Exception(message, inner);
+public sealed class BackboneException(string message, Exception? inner = null) : Diagnostics.UserFacingException(message, inner);
 
 /// <summary>
 /// Turns a classification network into the PatchCore feature extractor, once, at build time:

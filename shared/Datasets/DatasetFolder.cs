@@ -5,7 +5,7 @@ using EdgePatchCore.Imaging;
 namespace EdgePatchCore.Datasets;
 
 /// <summary>A data folder that cannot be used; the message is meant for the user.</summary>
-public sealed class DatasetException(string message) : Exception(message);
+public sealed class DatasetException(string message) : Diagnostics.UserFacingException(message);
 
 /// <summary>A test image, its defect type ("good" for defect-free) and its ground-truth mask, if any.</summary>
 public sealed record TestImage(string Path, string DefectType, string? MaskPath)

@@ -12,7 +12,7 @@ using EdgePatchCore.FileSystem;
 namespace EdgePatchCore.Imaging;
 
 /// <summary>A frame or file that cannot be used as an image; the message says why, for the user.</summary>
-public sealed class ImageLoadException(string message, Exception? inner = null) : Exception(message, inner);
+public sealed class ImageLoadException(string message, Exception? inner = null) : Diagnostics.UserFacingException(message, inner);
 
 /// <summary>
 /// Decodes PNG, JPEG, BMP and TIFF with ImageSharp and turns them into the network input

@@ -11,7 +11,7 @@ using MQTTnet.Protocol;
 namespace EdgePatchCore.Trainer.Commands;
 
 /// <summary>Raised when a deployment is refused by the device or gets no answer.</summary>
-public sealed class DeployException(string message) : Exception(message);
+public sealed class DeployException(string message) : EdgePatchCore.Diagnostics.UserFacingException(message);
 
 public sealed class DeployCommand : ICommand
 {
