@@ -60,6 +60,7 @@ public static class AgentHost
         services.AddSingleton<FrameQueue>();
         services.AddSingleton(new Web.RecentFrames(options.Web.Enabled ? options.Web.RecentFrames : 0));
         services.AddSingleton<Web.LiveState>();
+        services.AddSingleton<Teach.OnDeviceExtender>();
         services.AddSingleton(sp =>
         {
             var o = sp.GetRequiredService<IOptions<AgentOptions>>().Value;

@@ -50,7 +50,8 @@ public static class AgentProgram
           Agent:Web:Urls              the live page, /metrics and /healthz (default http://127.0.0.1:8080; empty: off);
                                       another address needs Agent:Web:TokenFile; :RecentFrames (24)
           Agent:Teach                 KeepFrames (500), KeepBytes (1 GiB): scored frames kept so operators can
-                                      mark them good on {prefix}/teach; MaxTaught (1000) (docs/TEACH.md)
+                                      mark them good on {prefix}/teach; MaxTaught (1000); OnDevice (false): extend
+                                      and serve an unsigned derived model at once (docs/TEACH.md)
           Agent:Sparkplug             Enabled (false), GroupId, EdgeNodeId (default DeviceId), PrimaryHostId:
                                       a Sparkplug B 3.0 edge node beside the JSON topics (docs/SPARKPLUG.md)
           Agent:Pipeline:QueueCapacity / MaxBatch, Agent:Publishing:Heatmaps / MetricsIntervalSeconds /

@@ -254,4 +254,8 @@ public sealed class TeachOptions
     public long KeepBytes { get; set; } = 1L << 30;
     /// <summary>Most frames the teach set holds until `trainer collect --clear` takes them.</summary>
     public int MaxTaught { get; set; } = 1000;
+    /// <summary>Extend the served model on the device with every frame taught and serve the derived, unsigned model at once.</summary>
+    public bool OnDevice { get; set; }
+    /// <summary>With RequireSignature (trusted keys), serving those unsigned derived models must be allowed explicitly.</summary>
+    public bool AllowUnsignedDerived { get; set; }
 }

@@ -27,6 +27,8 @@ public sealed class LoadedModel
     public required byte[] PayloadHash { get; init; }
     /// <summary>The model this one was extended from (`trainer extend`); null for a full build.</summary>
     public string? ParentId { get; init; }
+    /// <summary>For a model extended on this device: the model it was derived from (marked in every verdict).</summary>
+    public string? DerivedOnDeviceFrom { get; init; }
     /// <summary><see cref="Artifacts.ModelContent.FeatureSpec"/> of the model.</summary>
     public string FeatureSpec { get; init; } = "";
 

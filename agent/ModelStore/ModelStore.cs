@@ -82,6 +82,7 @@ public sealed class ModelStore(IOptions<AgentOptions> options, ModelAdmission ad
                 PayloadHash = artifact.Hash,
                 ParentId = artifact.Content.Manifest.ParentId,
                 FeatureSpec = artifact.Content.FeatureSpec(),
+                DerivedOnDeviceFrom = origin == ModelOrigin.DerivedOnDevice ? artifact.Content.Manifest.ParentId : null,
             };
             scorer = null;
             return model;

@@ -197,7 +197,7 @@ public sealed class ScoringWorker(
             verdict = new Verdict
             {
                 FrameId = frameId, Source = frame.Source, Product = model?.Product ?? (frame.Product is null ? null : Text.Cap(frame.Product, 128)),
-                Model = model is null ? null : new VerdictModel(model.Id, model.CreatedAtUtc),
+                Model = model is null ? null : new VerdictModel(model.Id, model.CreatedAtUtc, model.DerivedOnDeviceFrom),
                 CapturedAt = frame.CapturedAt, ScoredAt = DateTimeOffset.UtcNow, Result = Verdict.Error,
                 Threshold = model?.Threshold, LatencyMs = latency, ErrorText = Text.Cap(error ?? "not scored", Text.MaxError),
             };
@@ -210,7 +210,7 @@ public sealed class ScoringWorker(
             verdict = new Verdict
             {
                 FrameId = frameId, Source = frame.Source, Product = model.Product,
-                Model = new VerdictModel(model.Id, model.CreatedAtUtc),
+                Model = new VerdictModel(model.Id, model.CreatedAtUtc, model.DerivedOnDeviceFrom),
                 CapturedAt = frame.CapturedAt, ScoredAt = DateTimeOffset.UtcNow,
                 Result = defect ? Verdict.Defect : Verdict.Ok,
                 Score = score.Score, Threshold = model.Threshold, NormalizedScore = score.Score / model.Threshold,

@@ -35,6 +35,8 @@ public sealed record Verdict
     public static Verdict? FromJson(ReadOnlySpan<byte> json) => JsonSerializer.Deserialize<Verdict>(json, Json);
 }
 
-public sealed record VerdictModel(string Id, DateTime CreatedAt);
+/// <param name="DerivedFrom">set only for a model extended on this device (Agent:Teach:OnDevice): the signed model it was derived from</param>
+public sealed record VerdictModel(string Id, DateTime CreatedAt,
+                                  [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? DerivedFrom = null);
 public sealed record VerdictRegion(int X, int Y, int Width, int Height);
 public sealed record VerdictLatency(double Decode, double Infer, double Total);

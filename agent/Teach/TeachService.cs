@@ -23,6 +23,7 @@ public sealed class TeachService : BackgroundService
 
     private readonly FrameStore _store;
     private readonly ModelStore.ModelStore _models;
+    private readonly OnDeviceExtender _onDevice;
     private readonly TeachSet _set;
     private readonly BrokerConnection _broker;
     private readonly string _statusTopic;
@@ -31,10 +32,11 @@ public sealed class TeachService : BackgroundService
         Channel.CreateBounded<(bool, byte[])>(new BoundedChannelOptions(64) { FullMode = BoundedChannelFullMode.DropWrite });
     private readonly string _prefix, _deviceId;
 
-    public TeachService(FrameStore store, TeachSet set, ModelStore.ModelStore models, BrokerConnection broker, TopicNames topics, Microsoft.Extensions.Options.IOptions<Configuration.AgentOptions> options,
+    public TeachService(FrameStore store, TeachSet set, ModelStore.ModelStore models, OnDeviceExtender onDevice, BrokerConnection broker, TopicNames topics, Microsoft.Extensions.Options.IOptions<Configuration.AgentOptions> options,
                         ILogger<TeachService> logger)
     {
         _models = models;
+        _onDevice = onDevice;
         _prefix = topics.Prefix;
         _deviceId = options.Value.DeviceId;
         _store = store;
@@ -74,6 +76,12 @@ public sealed class TeachService : BackgroundService
                 status.Accepted.Count, status.AlreadyTaught.Count, status.Unknown.Count, status.Refused.Count,
                 status.Error is null ? "" : $" ({status.Error})", status.TeachSetSize);
             await _broker.PublishReliableAsync(_statusTopic, JsonSerializer.SerializeToUtf8Bytes(status, Json), stoppingToken);
+            if (_onDevice.Enabled && status.Accepted.Count > 0)
+            {
+                var taught = _set.Frames().Where(f => status.Accepted.Contains(f.FrameId) && f.Product is not null)
+                    .Select(f => (f.Product!, Path.Combine(_set.Root, f.File))).ToList();
+                await Task.Run(() => _onDevice.Extend(taught, stoppingToken), stoppingToken); // seconds of CPU: off the MQTT loop
+            }
         }
     }
 

@@ -5,7 +5,7 @@ using Microsoft.Extensions.Options;
 namespace EdgePatchCore.Agent.Trust;
 
 /// <summary>How a model reached the agent: its own file (start-up, file change), `trainer deploy`, or an operator's signed rollback.</summary>
-public enum ModelOrigin { File, OverTheAir, AuthorisedRollback }
+public enum ModelOrigin { File, OverTheAir, AuthorisedRollback, DerivedOnDevice }
 
 /// <summary>
 /// Decides whether an artifact may be served in a slot (docs/SECURITY.md has the table). With trusted keys:
@@ -36,6 +36,12 @@ public sealed class ModelAdmission(IOptions<AgentOptions> options, ReleaseLedger
         string product = artifact.Content.Manifest.Product;
         if (slotProduct is not null && !string.Equals(slotProduct, product, StringComparison.Ordinal))
             return $"this slot serves product '{slotProduct}' (Agent:Models:N:Product) but the model is for '{product}'";
+        // Extended on this device from the model it serves, with frames its operators taught (docs/TEACH.md): unsigned
+        // by nature, so accepted only when on-device teaching is on, and under RequireSignature only when allowed explicitly.
+        if (origin == ModelOrigin.DerivedOnDevice)
+            return !_options.Teach.OnDevice ? "models derived on the device are off (Agent:Teach:OnDevice)"
+                : _options.SignatureRequired && !_options.Teach.AllowUnsignedDerived ? "this device requires signed models; Agent:Teach:AllowUnsignedDerived is off"
+                : null;
         if (Trusted.Count == 0)
         {
             if (origin != ModelOrigin.File && !_options.Deployment.AllowUnsigned)

@@ -195,3 +195,49 @@ public class TeachLoopTests(AgentFixture fixture)
         foreach (var r in new[] { wrong, otherSpec, empty }) r.AssertNoStackTrace();
     }
 }
+
+/// <summary>Agent:Teach:OnDevice: the agent extends its own model with what it is taught and serves it, marked as derived.</summary>
+[Trait("Category", IntegrationTests.Category)]
+[Collection("agent")]
+public class OnDeviceTeachTests(AgentFixture fixture)
+{
+    [Fact]
+    public async Task Taught_frames_extend_the_served_model_on_the_device_and_its_verdicts_say_so()
+    {
+        using var work = new TempFolder();
+        var config = fixture.FolderConfig("teach-device", work, settleMilliseconds: 100);
+        config["Agent:Teach:OnDevice"] = "true";
+        await using var probe = new MqttProbe(fixture.Broker.Port, "edgepatchcore/teach-device/#");
+        await probe.StartAsync();
+        using var host = await AgentFixture.StartAgentAsync(config);
+        string parent = ArtifactFile.Read(fixture.ModelA).Id;
+        for (int i = 0; i < 3; i++) TestData.DropCopy(work.File("inbox"), $"d{i}.png", fixture.Pngs[i]);
+        Assert.True(await probe.WaitForAsync(p => p.Verdicts().Count == 3, TimeSpan.FromSeconds(90)));
+        await probe.PublishAsync("edgepatchcore/teach-device/teach", JsonSerializer.SerializeToUtf8Bytes(new { frameIds = new[] { "d0.png", "d1.png" }, label = "good" }));
+        Assert.True(await probe.WaitForAsync(p => p.Messages("/event").Any(m => m.Json.GetProperty("type").GetString() == "model-derived"), TimeSpan.FromSeconds(90)),
+                    string.Join("\n", probe.Messages("/event").Select(m => System.Text.Encoding.UTF8.GetString(m.Payload))));
+        string derived = probe.Messages("/event").First(m => m.Json.GetProperty("type").GetString() == "model-derived").Json.GetProperty("details").GetProperty("model").GetString()!;
+        Assert.NotEqual(parent, derived);
+
+        TestData.DropCopy(work.File("inbox"), "after.png", fixture.Pngs[3]);
+        Assert.True(await probe.WaitForAsync(p => p.Verdicts().Any(v => v.FrameId == "after.png"), TimeSpan.FromSeconds(90)));
+        var json = probe.Messages("/verdict").Select(m => m.Json).Single(j => j.GetProperty("frameId").GetString() == "after.png").GetProperty("model");
+        Assert.Equal(derived, json.GetProperty("id").GetString());
+        Assert.Equal(parent, json.GetProperty("derivedFrom").GetString());
+        var before = probe.Messages("/verdict").Select(m => m.Json).Single(j => j.GetProperty("frameId").GetString() == "d0.png").GetProperty("model");
+        Assert.False(before.TryGetProperty("derivedFrom", out _)); // verdicts of signed or file models are unchanged
+    }
+
+    [Fact]
+    public void Under_required_signatures_on_device_teaching_must_be_allowed_explicitly()
+    {
+        var options = new EdgePatchCore.Agent.Configuration.AgentOptions
+        {
+            Artifact = "m.pcb", TrustedKeys = [fixture.PlantPublicKey], Sources = new() { Folder = new() { Path = "/tmp" } },
+            Teach = new() { OnDevice = true },
+        };
+        Assert.Contains(EdgePatchCore.Agent.Configuration.OptionsValidator.Validate(options), p => p.Contains("AllowUnsignedDerived", StringComparison.Ordinal));
+        options.Teach.AllowUnsignedDerived = true;
+        Assert.DoesNotContain(EdgePatchCore.Agent.Configuration.OptionsValidator.Validate(options), p => p.Contains("Agent:Teach", StringComparison.Ordinal));
+    }
+}
