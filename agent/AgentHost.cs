@@ -64,7 +64,8 @@ public static class AgentHost
         services.AddSingleton(sp =>
         {
             var o = sp.GetRequiredService<IOptions<AgentOptions>>().Value;
-            return new Teach.FrameStore(Path.Combine(o.ResolvedStateDirectory, "frames"), o.Teach.KeepFrames, o.Teach.KeepBytes, sp.GetRequiredService<ILogger<Teach.FrameStore>>());
+            return new Teach.FrameStore(Path.Combine(o.ResolvedStateDirectory, "frames"), o.Teach.KeepFrames, o.Teach.KeepBytes,
+                                        sp.GetRequiredService<ILogger<Teach.FrameStore>>(), o.Teach.KeepRejects);
         });
         services.AddSingleton(sp =>
         {

@@ -49,7 +49,7 @@ public static class AgentProgram
                                       DecodeTimeoutMilliseconds (5000), AcceptTiff (false)
           Agent:Web:Urls              the live page, /metrics and /healthz (default http://127.0.0.1:8080; empty: off);
                                       another address needs Agent:Web:TokenFile; :RecentFrames (24)
-          Agent:Teach                 KeepFrames (500), KeepBytes (1 GiB): scored frames kept so operators can
+          Agent:Teach                 KeepFrames (500), KeepRejects (0), KeepBytes (1 GiB): scored frames kept so operators can
                                       mark them good on {prefix}/teach; MaxTaught (1000); OnDevice (false): extend
                                       and serve an unsigned derived model at once (docs/TEACH.md)
           Agent:Sparkplug             Enabled (false), GroupId, EdgeNodeId (default DeviceId), PrimaryHostId:

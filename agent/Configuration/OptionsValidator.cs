@@ -91,6 +91,7 @@ public static class OptionsValidator
         ValidateWeb(o.Web, Check);
         Check(o.Teach.KeepFrames is >= 0 and <= 1_000_000, "Agent:Teach:KeepFrames must be 0..1000000");
         Check(o.Teach.KeepBytes >= 1 << 20, "Agent:Teach:KeepBytes must be at least 1 MiB");
+        Check(o.Teach.KeepRejects is >= 0 and <= 1_000_000, "Agent:Teach:KeepRejects must be 0..1000000");
         Check(o.Teach.MaxTaught is >= 1 and <= 100_000, "Agent:Teach:MaxTaught must be 1..100000");
         Check(!(o.Teach.OnDevice && o.SignatureRequired && !o.Teach.AllowUnsignedDerived),
               "Agent:Teach:OnDevice serves unsigned models derived on the device, which Agent:RequireSignature forbids; " +

@@ -9,32 +9,35 @@ public sealed record StoredFrame(long Number, string FrameId, string ImagePath, 
 /// <summary>
 /// The last frames the agent scored, on disk under {StateDirectory}/frames, so that an operator can teach
 /// one as good afterwards (docs/TEACH.md). Bounded by count and by bytes, oldest out first; keyed by frame id
-/// (a repeated id refers to its latest frame). Each frame is two files, N.img and N.json (its verdict); the
-/// index is rebuilt from them at start. A cache: a frame that cannot be stored is logged and skipped, never
+/// (a repeated id refers to its latest frame). With a separate bound for defect and error frames they are kept
+/// apart, so a long run of good parts does not push out the rejects an operator may want to teach. Each frame is
+/// two files, N.img and N.json (its verdict); the index is rebuilt from them at start. A cache: a frame that cannot be stored is logged and skipped, never
 /// holding up scoring.
 /// </summary>
 public sealed class FrameStore
 {
     private readonly string _directory;
-    private readonly int _maxFrames;
+    private readonly int _maxFrames, _maxRejects;
     private readonly long _maxBytes;
     private readonly ILogger _logger;
-    private readonly LinkedList<StoredFrame> _frames = new();
+    private readonly LinkedList<StoredFrame> _frames = new(), _rejects = new();
     private readonly Dictionary<string, LinkedListNode<StoredFrame>> _byId = new(StringComparer.Ordinal);
     private readonly object _lock = new();
     private long _bytes, _next;
 
-    public FrameStore(string directory, int maxFrames, long maxBytes, ILogger logger)
+    /// <param name="maxRejects">defect and error frames kept apart from the others (0: they count among <paramref name="maxFrames"/>)</param>
+    public FrameStore(string directory, int maxFrames, long maxBytes, ILogger logger, int maxRejects = 0)
     {
         _directory = directory;
         _maxFrames = maxFrames;
+        _maxRejects = maxRejects;
         _maxBytes = maxBytes;
         _logger = logger;
         if (maxFrames > 0) Load();
     }
 
     public bool Enabled => _maxFrames > 0;
-    public int Count { get { lock (_lock) return _frames.Count; } }
+    public int Count { get { lock (_lock) return _frames.Count + _rejects.Count; } }
     public long Bytes { get { lock (_lock) return _bytes; } }
 
     public void Add(string frameId, byte[] image, Verdict verdict)
@@ -51,7 +54,7 @@ public sealed class FrameStore
             lock (_lock)
             {
                 Index(new StoredFrame(number, frameId, imagePath, image.LongLength, verdict));
-                while (_frames.Count > _maxFrames || (_bytes > _maxBytes && _frames.Count > 1)) RemoveOldest();
+                Trim();
             }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -65,19 +68,27 @@ public sealed class FrameStore
         lock (_lock) return _byId.TryGetValue(frameId, out var node) ? node.Value : null;
     }
 
+    private LinkedList<StoredFrame> ListFor(Verdict v) => _maxRejects > 0 && v.Result != Verdict.Ok ? _rejects : _frames;
+
     private void Index(StoredFrame frame)
     {
         if (_byId.TryGetValue(frame.FrameId, out var previous)) Remove(previous); // the id now names the newer frame
-        _byId[frame.FrameId] = _frames.AddLast(frame);
+        _byId[frame.FrameId] = ListFor(frame.Verdict).AddLast(frame);
         _bytes += frame.Bytes;
     }
 
-    private void RemoveOldest() => Remove(_frames.First!);
+    /// <summary>Each list within its count; all within the bytes, ordinary frames going before rejects; the newest frame always stays.</summary>
+    private void Trim()
+    {
+        while (_frames.Count > _maxFrames) Remove(_frames.First!);
+        while (_rejects.Count > _maxRejects) Remove(_rejects.First!);
+        while (_bytes > _maxBytes && Count > 1) Remove(_frames.Count > 0 && (_frames.Count > 1 || _rejects.Count == 0) ? _frames.First! : _rejects.First!);
+    }
 
     private void Remove(LinkedListNode<StoredFrame> node)
     {
         var f = node.Value;
-        _frames.Remove(node);
+        node.List!.Remove(node);
         if (_byId.TryGetValue(f.FrameId, out var current) && current == node) _byId.Remove(f.FrameId);
         _bytes -= f.Bytes;
         try
@@ -107,6 +118,6 @@ public sealed class FrameStore
                 try { File.Delete(json); File.Delete(image); } catch (IOException) { }
             }
         }
-        while (_frames.Count > _maxFrames || (_bytes > _maxBytes && _frames.Count > 1)) RemoveOldest();
+        Trim();
     }
 }

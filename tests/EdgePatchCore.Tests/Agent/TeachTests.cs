@@ -11,11 +11,28 @@ namespace EdgePatchCore.Tests.Agent;
 /// <summary>The frames the agent keeps, bounded, and found again after a restart.</summary>
 public class FrameStoreTests
 {
-    private static Verdict V(string id) => new()
+    private static Verdict V(string id, string result = Verdict.Ok) => new()
     {
         FrameId = id, Source = "test", Product = "gasket", CapturedAt = DateTimeOffset.UtcNow, ScoredAt = DateTimeOffset.UtcNow,
-        Result = Verdict.Ok, Score = 1, Threshold = 2, LatencyMs = new VerdictLatency(1, 1, 2),
+        Result = result, Score = 1, Threshold = 2, LatencyMs = new VerdictLatency(1, 1, 2),
     };
+
+    [Fact]
+    public void Rejects_kept_apart_survive_a_long_run_of_good_parts()
+    {
+        using var folder = new TempFolder();
+        var store = new FrameStore(folder.Path, maxFrames: 3, maxBytes: 1 << 20, NullLogger.Instance, maxRejects: 2);
+        store.Add("bad1", new byte[10], V("bad1", Verdict.Defect));
+        store.Add("err1", new byte[10], V("err1", Verdict.Error));
+        for (int i = 0; i < 50; i++) store.Add($"ok{i}", new byte[10], V($"ok{i}"));
+        Assert.NotNull(store.Find("bad1"));
+        Assert.NotNull(store.Find("err1"));
+        Assert.Null(store.Find("ok46"));
+        Assert.Equal(5, store.Count);
+        store.Add("bad2", new byte[10], V("bad2", Verdict.Defect));
+        Assert.Null(store.Find("bad1")); // the rejects' own bound
+        Assert.Equal(5, new FrameStore(folder.Path, maxFrames: 3, maxBytes: 1 << 20, NullLogger.Instance, maxRejects: 2).Count);
+    }
 
     [Fact]
     public void Keeps_the_newest_frames_within_count_and_bytes_and_finds_them_by_id_after_a_restart()
