@@ -48,7 +48,8 @@ public class AgentResilienceTests(AgentFixture fixture)
         config["Agent:Pipeline:MaxBatch"] = "2";
         await using var probe = new MqttProbe(fixture.Broker.Port, "edgepatchcore/crash-test/#");
         await probe.StartAsync();
-        var ids = Enumerable.Range(0, 40).Select(i => $"frame{i:D3}.png").ToList();
+        // Enough frames that the first run is still scoring when the probe has seen five verdicts (the test model is small and fast).
+        var ids = Enumerable.Range(0, 150).Select(i => $"frame{i:D3}.png").ToList();
         for (int i = 0; i < ids.Count; i++) TestData.DropCopy(inbox, ids[i], fixture.Pngs[i % fixture.Pngs.Count]);
 
         string States() => string.Join(",", probe.Messages("/status").Select(m => m.Json.GetProperty("state").GetString()));
