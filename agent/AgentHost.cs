@@ -86,6 +86,7 @@ public static class AgentHost
         if (options.Sources.Folder is not null) AddHosted<FolderSource>(services);
         if (options.Sources.Mjpeg is not null) AddHosted<MjpegSource>(services);
         if (options.Sources.Http is not null) AddHosted<HttpSnapshotSource>(services);
+        AddHosted<Teach.FrameKeeper>(services);
         AddHosted<ScoringWorker>(services);
         AddHosted<MetricsPublisher>(services);
         if (options.Web.Enabled) AddHosted<Web.LivePageServer>(services);

@@ -20,7 +20,7 @@ namespace EdgePatchCore.Agent.Pipeline;
 /// </summary>
 public sealed class ScoringWorker(
     IOptions<AgentOptions> options, FrameQueue queue, ModelStore.ModelStore models, ArtifactWatcher watcher,
-    Outbox outbox, TopicNames topics, BrokerConnection broker, AgentMetrics metrics, Web.RecentFrames recent, Sparkplug.SparkplugFeed sparkplug, Teach.FrameStore kept, ILogger<ScoringWorker> logger) : BackgroundService
+    Outbox outbox, TopicNames topics, BrokerConnection broker, AgentMetrics metrics, Web.RecentFrames recent, Sparkplug.SparkplugFeed sparkplug, Teach.FrameKeeper kept, ILogger<ScoringWorker> logger) : BackgroundService
 {
     private readonly ImageLoader _loader = new(options.Value.Limits.ToImageLimits());
     private readonly bool _heatmaps = options.Value.Publishing.Heatmaps;
@@ -242,7 +242,7 @@ public sealed class ScoringWorker(
         }
         if (_heatmaps && verdict.Result == Verdict.Defect && overlay is not null)
             _ = broker.PublishTransientAsync(topics.Heatmap, overlay, CancellationToken.None, frameId);
-        if (frame.Bytes is { Length: > 0 } && frame.RejectReason is null) kept.Add(frameId, frame.Bytes, verdict); // for teaching
+        if (frame.Bytes is { Length: > 0 } && frame.RejectReason is null) kept.Keep(frameId, frame.Bytes, verdict); // for teaching, written off this loop
         recent.Add(verdict, overlay);
     }
 

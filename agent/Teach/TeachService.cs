@@ -24,6 +24,7 @@ public sealed class TeachService : BackgroundService
     private readonly FrameStore _store;
     private readonly ModelStore.ModelStore _models;
     private readonly OnDeviceExtender _onDevice;
+    private readonly FrameKeeper _keeper;
     private readonly TeachSet _set;
     private readonly BrokerConnection _broker;
     private readonly string _statusTopic;
@@ -32,11 +33,12 @@ public sealed class TeachService : BackgroundService
         Channel.CreateBounded<(bool, byte[])>(new BoundedChannelOptions(64) { FullMode = BoundedChannelFullMode.DropWrite });
     private readonly string _prefix, _deviceId;
 
-    public TeachService(FrameStore store, TeachSet set, ModelStore.ModelStore models, OnDeviceExtender onDevice, BrokerConnection broker, TopicNames topics, Microsoft.Extensions.Options.IOptions<Configuration.AgentOptions> options,
+    public TeachService(FrameStore store, FrameKeeper keeper, TeachSet set, ModelStore.ModelStore models, OnDeviceExtender onDevice, BrokerConnection broker, TopicNames topics, Microsoft.Extensions.Options.IOptions<Configuration.AgentOptions> options,
                         ILogger<TeachService> logger)
     {
         _models = models;
         _onDevice = onDevice;
+        _keeper = keeper;
         _prefix = topics.Prefix;
         _deviceId = options.Value.DeviceId;
         _store = store;
@@ -71,6 +73,7 @@ public sealed class TeachService : BackgroundService
                 await CollectAsync(payload, stoppingToken);
                 continue;
             }
+            await _keeper.FlushAsync(TimeSpan.FromSeconds(5), stoppingToken); // the frames scored before the request are kept by now
             var status = Handle(payload);
             _logger.LogInformation("Teach: {Accepted} accepted, {Already} taught already, {Unknown} unknown, {Refused} refused{Error}; teach set {Size}",
                 status.Accepted.Count, status.AlreadyTaught.Count, status.Unknown.Count, status.Refused.Count,
