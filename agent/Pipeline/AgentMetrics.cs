@@ -64,6 +64,7 @@ public sealed class AgentMetrics
         double[] recent;
         lock (_lock) recent = _latencies[.._latencyCount].Where(l => l.At >= since).Select(l => l.Ms).ToArray();
         if (recent.Length == 0) return null;
-        return (Percentile.Of(recent, 0.5), Percentile.Of(recent, 0.95), recent.Length);
+        var p = Percentile.Many(recent, 0.5, 0.95);
+        return (p[0], p[1], recent.Length);
     }
 }

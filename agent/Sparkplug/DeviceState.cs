@@ -38,8 +38,9 @@ public sealed class DeviceState(string product, int number)
         changed.Add((Metrics.Ok, (ulong)_ok));
         changed.Add((Metrics.Defect, (ulong)_defect));
         changed.Add((Metrics.Errors, (ulong)_error));
-        changed.Add((Metrics.LatencyP50, LatencyPercentile(0.5)));
-        changed.Add((Metrics.LatencyP95, LatencyPercentile(0.95)));
+        var (p50, p95) = Latency();
+        changed.Add((Metrics.LatencyP50, p50));
+        changed.Add((Metrics.LatencyP95, p95));
         if (heatmap is not null)
         {
             _heatmap = (v.FrameId, heatmap);
@@ -59,8 +60,9 @@ public sealed class DeviceState(string product, int number)
         all.Add((Metrics.Defect, (ulong)_defect));
         all.Add((Metrics.Errors, (ulong)_error));
         all.Add((Metrics.Dropped, (ulong)Dropped));
-        all.Add((Metrics.LatencyP50, LatencyPercentile(0.5)));
-        all.Add((Metrics.LatencyP95, LatencyPercentile(0.95)));
+        var (p50, p95) = Latency();
+        all.Add((Metrics.LatencyP50, p50));
+        all.Add((Metrics.LatencyP95, p95));
         if (withHeatmap) all.Add((Metrics.LastDefectHeatmap, _heatmap?.Jpeg));
         return all;
     }
@@ -81,6 +83,11 @@ public sealed class DeviceState(string product, int number)
         ];
     }
 
-    private double? LatencyPercentile(double q) =>
-        _latencies.Count == 0 ? null : Math.Round(Percentile.Of(_latencies.Select(l => l.Ms).ToArray(), q), 2);
+    /// <summary>Median and 95th percentile of this device's recent latencies (one sort); nulls before the first verdict.</summary>
+    private (double? P50, double? P95) Latency()
+    {
+        if (_latencies.Count == 0) return (null, null);
+        var p = Percentile.Many(_latencies.Select(l => l.Ms), 0.5, 0.95);
+        return (Math.Round(p[0], 2), Math.Round(p[1], 2));
+    }
 }

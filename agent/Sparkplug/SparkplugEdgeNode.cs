@@ -104,7 +104,8 @@ public sealed class SparkplugEdgeNode(
             await BirthAsync(client, session, birthed, stop);
             logger.LogInformation("Sparkplug: edge node {Group}/{Node} online (bdSeq {BdSeq}, devices {Devices})",
                                   _topics.GroupId, _topics.EdgeNodeId, session.BdSeq, string.Join(", ", birthed));
-            foreach (var verdict in _replay) await PublishVerdictAsync(client, session, verdict, replayed: true, stop);
+            var products = LoadedProducts();
+            foreach (var verdict in _replay) await PublishVerdictAsync(client, session, verdict, products, replayed: true, stop);
             _replay = [];
             DateTimeOffset bornAt = DateTimeOffset.UtcNow;
             var backlog = new HashSet<DeviceState>();
@@ -187,6 +188,7 @@ public sealed class SparkplugEdgeNode(
                                   HashSet<DeviceState> backlog, CancellationToken stop)
     {
         var outbox = feed.Outbox!;
+        var loaded = LoadedProducts(); // the births just followed the models; they do not change within one pass
         while (outbox.Peek() is { } message)
         {
             Verdict? verdict = null;
@@ -194,7 +196,7 @@ public sealed class SparkplugEdgeNode(
             catch (JsonException e) { logger.LogError("Sparkplug: a stored verdict cannot be read ({Reason}); skipped", e.Message); }
             if (verdict is not null)
             {
-                var device = await PublishVerdictAsync(client, session, verdict, replayed: false, stop, birthed, bornAt);
+                var device = await PublishVerdictAsync(client, session, verdict, loaded, replayed: false, stop, birthed, bornAt);
                 if (device is not null && verdict.ScoredAt < bornAt) backlog.Add(device);
                 _recentlySent.Enqueue((DateTime.UtcNow, verdict));
             }
@@ -208,11 +210,10 @@ public sealed class SparkplugEdgeNode(
     }
 
     /// <summary>One verdict as DDATA; returns its device, or null when no device has its product (then it counts as an error without model).</summary>
-    private async Task<DeviceState?> PublishVerdictAsync(IMqttClient client, SparkplugSession session, Verdict verdict, bool replayed, CancellationToken stop,
-                                                        HashSet<string>? birthed = null, DateTimeOffset? bornAt = null)
+    private async Task<DeviceState?> PublishVerdictAsync(IMqttClient client, SparkplugSession session, Verdict verdict, IReadOnlyList<string> loaded,
+                                                        bool replayed, CancellationToken stop, HashSet<string>? birthed = null, DateTimeOffset? bornAt = null)
     {
-        var loaded = LoadedProducts();
-        string? product = verdict.Product is { } p && loaded.Contains(p) ? p : loaded.Count == 1 && verdict.Product is null ? loaded[0] : null;
+        string? product = verdict.Product is { } p && loaded.Contains(p, StringComparer.Ordinal) ? p : loaded.Count == 1 && verdict.Product is null ? loaded[0] : null;
         if (product is null || (birthed is not null && !birthed.Contains(product)))
         {
             if (!replayed) _errorsWithoutModel++;

@@ -75,13 +75,9 @@ public sealed class TeachSet
         bytes = image;
         string readable = new(Path.GetFileNameWithoutExtension(frameId).Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' ? c : '_').Take(80).ToArray());
         string hash = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(frameId)), 0, 4).ToLowerInvariant();
-        string extension = image switch
-        {
-            [0xFF, 0xD8, ..] => ".jpg",
-            [0x89, 0x50, 0x4E, 0x47, ..] => ".png",
-            [0x42, 0x4D, ..] => ".bmp",
-            _ => ".tif",
-        };
+        // The format from the decoder library's own detection (header bytes only); frames were decoded before, so it knows them.
+        string extension = "." + (SixLabors.ImageSharp.Image.DetectFormat(image)?.FileExtensions
+            .FirstOrDefault(e => Imaging.ImageLoader.HasImageExtension("frame." + e)) ?? "img"); // one that trainer extend reads
         return $"{readable}-{hash}{extension}";
     }
 }

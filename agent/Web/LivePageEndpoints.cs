@@ -20,10 +20,15 @@ public static class LivePageEndpoints
 
     public static void Map(IEndpointRouteBuilder app, LiveState state, CancellationToken stopping)
     {
-        app.MapGet("/", () => Asset("index.html", "text/html; charset=utf-8"));
-        app.MapGet("/live.js", () => Asset("live.js", "text/javascript; charset=utf-8"));
-        app.MapGet("/live.css", () => Asset("live.css", "text/css; charset=utf-8"));
-        app.MapGet("/favicon.svg", () => Asset("favicon.svg", "image/svg+xml"));
+        foreach (var (path, name, type) in new[]
+        {
+            ("/", "index.html", "text/html; charset=utf-8"), ("/live.js", "live.js", "text/javascript; charset=utf-8"),
+            ("/live.css", "live.css", "text/css; charset=utf-8"), ("/favicon.svg", "favicon.svg", "image/svg+xml"),
+        })
+        {
+            byte[] bytes = Asset(name); // read once, when the page starts
+            app.MapGet(path, () => Results.Bytes(bytes, type));
+        }
         app.MapGet("/state", () => Results.Json(state.Snapshot(), Json));
         app.MapGet("/frames/{number:long}.jpg", (long number, HttpContext context) =>
         {
@@ -68,12 +73,12 @@ public static class LivePageEndpoints
         catch (OperationCanceledException) { } // the browser went away, or the agent stops
     }
 
-    private static IResult Asset(string name, string contentType)
+    private static byte[] Asset(string name)
     {
         using var stream = Assembly.GetExecutingAssembly().GetManifestResourceStream($"EdgePatchCore.Agent.Web.Page.{name}")
             ?? throw new InvalidOperationException($"the page asset {name} is missing from the build");
         using var copy = new MemoryStream();
         stream.CopyTo(copy);
-        return Results.Bytes(copy.ToArray(), contentType);
+        return copy.ToArray();
     }
 }

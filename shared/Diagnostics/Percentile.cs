@@ -4,10 +4,12 @@ namespace EdgePatchCore.Diagnostics;
 public static class Percentile
 {
     /// <summary>The smallest value with at least <paramref name="q"/> of the values at or below it (q in 0..1); NaN when empty.</summary>
-    public static double Of(IEnumerable<double> values, double q)
+    public static double Of(IEnumerable<double> values, double q) => Many(values, q)[0];
+
+    /// <summary>Several percentiles from one sort (e.g. p50 and p95 of the same latencies).</summary>
+    public static double[] Many(IEnumerable<double> values, params double[] qs)
     {
         var sorted = values.Order().ToArray();
-        if (sorted.Length == 0) return double.NaN;
-        return sorted[Math.Clamp((int)Math.Ceiling(q * sorted.Length) - 1, 0, sorted.Length - 1)];
+        return qs.Select(q => sorted.Length == 0 ? double.NaN : sorted[Math.Clamp((int)Math.Ceiling(q * sorted.Length) - 1, 0, sorted.Length - 1)]).ToArray();
     }
 }
