@@ -7,6 +7,7 @@ using EdgePatchCore.Scoring;
 using Microsoft.Extensions.Options;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
+using SixLabors.ImageSharp.Processing;
 
 namespace EdgePatchCore.Agent.Pipeline;
 
@@ -26,6 +27,7 @@ public sealed class ScoringWorker(
     private readonly bool _heatmaps = options.Value.Publishing.Heatmaps;
     private readonly bool _keepImages = options.Value.Publishing.Heatmaps || recent.Capacity > 0 || sparkplug.Enabled;
     private float[] _inputs = [];
+    private const int HeatmapMaxSide = 1024;
 
     private sealed class Item(Frame frame)
     {
@@ -106,6 +108,11 @@ public sealed class ScoringWorker(
 
     private void ScoreGroup(LoadedModel model, Item[] items)
     {
+        if (model.Scorer.Tiling is not null)
+        {
+            ScoreTiledGroup(model, items);
+            return;
+        }
         int inputLength = model.Scorer.Features.InputLength;
         if (_inputs.Length < items.Length * inputLength) _inputs = new float[items.Length * inputLength];
         var inputs = _inputs;
@@ -155,6 +162,49 @@ public sealed class ScoringWorker(
         logger.LogWarning("Scoring a batch of {Count} with model {Model} failed ({Reason}); scoring its frames one at a time", good.Count, model.Id, failure);
         for (int i = 0; i < good.Count; i++)
             if (!TryScore(model, inputs.AsMemory(i * inputLength, inputLength), [good[i]], out string? single)) good[i].Error = single;
+    }
+
+    /// <summary>
+    /// A tiled model's frames: decoded in parallel, then scored one at a time (each frame is already a batch of tiles,
+    /// and the scorer's buffers hold one frame's tiles). A frame that fails, fails alone.
+    /// </summary>
+    private void ScoreTiledGroup(LoadedModel model, Item[] items)
+    {
+        Parallel.For(0, items.Length, i =>
+        {
+            var item = items[i];
+            long start = Stopwatch.GetTimestamp();
+            try
+            {
+                item.Image = _loader.Decode(item.Frame.Bytes, item.Frame.Id);
+                item.FrameWidth = item.Image.Width;
+                item.FrameHeight = item.Image.Height;
+            }
+            catch (ImageLoadException e) { item.Error = e.Message; }
+            catch (Exception e) { item.Error = $"{item.Frame.Id}: cannot decode the image ({e.GetType().Name}: {e.Message})"; }
+            item.DecodeMs = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+        });
+        foreach (var item in items)
+        {
+            if (item.Error is not null || item.Image is null) continue;
+            long start = Stopwatch.GetTimestamp();
+            try
+            {
+                item.Score = model.Scorer.ScoreFrame(item.Image, item.Frame.Id);
+            }
+            catch (ImageLoadException e) { item.Error = e.Message; }
+            catch (Exception e)
+            {
+                logger.LogError("Scoring failed with model {Model}: {Type}: {Reason}", model.Id, e.GetType().Name, e.Message);
+                item.Error = $"scoring failed: {e.Message}";
+            }
+            item.InferMs = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+            if (!_keepImages)
+            {
+                item.Image.Dispose();
+                item.Image = null;
+            }
+        }
     }
 
     private bool TryScore(LoadedModel model, ReadOnlyMemory<float> inputs, List<Item> items, out string? failure)
@@ -297,15 +347,21 @@ public sealed class ScoringWorker(
     private static VerdictRegion? DefectRegion(ImageScore score, LoadedModel model, Item item)
     {
         var map = score.AnomalyMap;
-        var region = InputGeometry.RegionAbove(map, score.MapWidth, score.MapHeight, model.Threshold, model.Input, item.FrameWidth, item.FrameHeight)
-                     ?? InputGeometry.RegionAbove(map, score.MapWidth, score.MapHeight, 0.9f * map.Max(), model.Input, item.FrameWidth, item.FrameHeight);
+        var geometry = model.Scorer.MapGeometry(item.FrameWidth, item.FrameHeight);
+        var region = InputGeometry.RegionAbove(map, score.MapWidth, score.MapHeight, model.Threshold, geometry, item.FrameWidth, item.FrameHeight)
+                     ?? InputGeometry.RegionAbove(map, score.MapWidth, score.MapHeight, 0.9f * map.Max(), geometry, item.FrameWidth, item.FrameHeight);
         return region is { } r ? new VerdictRegion(r.X, r.Y, r.Width, r.Height) : null;
     }
 
-    /// <summary>The frame at the model's input size blended with its anomaly map, as JPEG (for {prefix}/heatmap and the live page).</summary>
+    /// <summary>
+    /// The frame at its map's size blended with its anomaly map, as JPEG (for {prefix}/heatmap and the live page); a
+    /// tiled model's megapixel map is shown at most <see cref="HeatmapMaxSide"/> pixels on its longer side.
+    /// </summary>
     private static byte[] RenderHeatmap(Image<Rgb24> image, ImageScore score, LoadedModel model, string frameId)
     {
-        using var overlay = HeatmapRenderer.Render(image, model.Input, score, model.Threshold, frameId);
+        using var overlay = HeatmapRenderer.Render(image, model.Scorer.MapGeometry(image.Width, image.Height), score, model.Threshold, frameId);
+        if (overlay.Width > HeatmapMaxSide || overlay.Height > HeatmapMaxSide)
+            overlay.Mutate(x => x.Resize(new ResizeOptions { Size = new Size(HeatmapMaxSide, HeatmapMaxSide), Mode = SixLabors.ImageSharp.Processing.ResizeMode.Max }));
         using var jpeg = new MemoryStream();
         overlay.SaveAsJpeg(jpeg);
         return jpeg.ToArray();

@@ -1,3 +1,4 @@
+using EdgePatchCore.Imaging;
 using System.Buffers;
 using System.Security.Cryptography;
 using MessagePack;
@@ -207,6 +208,13 @@ public static class ArtifactFile
             if (c.Input.Width is < 8 or > 8192 || c.Input.Height is < 8 or > 8192 || c.Input.ResizeTo is < 8 or > 16384
                 || !Enum.IsDefined(c.Input.Mode))
                 throw new ArtifactException("input size out of range");
+            if (c.Tiling is { } tiling)
+            {
+                try { tiling.Validate(); }
+                catch (ArgumentException x) { throw new ArtifactException(x.Message); }
+                if (tiling.TileSize != c.Input.Width || tiling.TileSize != c.Input.Height || c.Input.Mode != ResizeMode.Stretch)
+                    throw new ArtifactException($"tiles of {tiling.TileSize} pixels for a network input of {c.Input}");
+            }
             var e = c.Embedding;
             if (e.Layers is null || e.Dimensions is < 1 or > MaxColumns || e.GridWidth < 1 || e.GridHeight < 1
                 || e.GridWidth > c.Input.Width || e.GridHeight > c.Input.Height || e.PatchSize is < 1 or > 15)

@@ -20,9 +20,15 @@ public sealed record ModelContent
     [Key(6)] public CalibrationSummary? Calibration { get; init; }
     /// <summary>The space the coreset was selected in, so that `trainer extend` can continue the selection (null in models that cannot be extended).</summary>
     [Key(7)] public SelectionSpace? Selection { get; init; }
+    /// <summary>Tiled inspection (`trainer build --tile N`); null: the whole frame is resized to <see cref="Input"/>.</summary>
+    [Key(8)] public Tiling.TilingSpec? Tiling { get; init; }
 
-    /// <summary>What a frame's features depend on: the backbone, its layers and the input spec. Models with the same spec embed a frame alike.</summary>
-    public string FeatureSpec() => $"{Backbone.Source}; {string.Join("+", Embedding.Layers)}; {Embedding.Dimensions}-d; {Input}";
+    /// <summary>What a frame's features depend on: the backbone, its layers, the input spec and the tiling. Models with the same spec embed a frame alike.</summary>
+    public string FeatureSpec() => $"{Backbone.Source}; {string.Join("+", Embedding.Layers)}; {Embedding.Dimensions}-d; {Input}"
+                                   + (Tiling is null ? "" : $"; {Tiling}");
+
+    /// <summary>Network inputs per frame of this size: its tiles, or 1.</summary>
+    public int InputsPerFrame(int frameWidth, int frameHeight) => Tiling?.Layout(frameWidth, frameHeight).Count ?? 1;
 }
 
 /// <summary>

@@ -4,6 +4,7 @@ using EdgePatchCore.Datasets;
 using EdgePatchCore.Diagnostics;
 using EdgePatchCore.Imaging;
 using EdgePatchCore.Scoring;
+using EdgePatchCore.Tiling;
 
 namespace EdgePatchCore.Evaluation;
 
@@ -13,8 +14,12 @@ public sealed record EvaluatedImage(string Path, string DefectType, ImageScore S
     public bool IsDefective => DefectType != DatasetFolder.GoodType;
 }
 
-/// <summary>The report, every scored image, and the PRO curve (FPR, PRO) up to FPR 0.3 with the first mask protocol.</summary>
-public sealed record EvaluationResult(EvaluationReport Report, IReadOnlyList<EvaluatedImage> Images, IReadOnlyList<(double Fpr, double Pro)> ProCurve);
+/// <summary>
+/// The report, every scored image, the PRO curve (FPR, PRO) up to FPR 0.3 with the first mask protocol, and where the
+/// maps and masks lie (<see cref="PatchCoreScorer.MapGeometry"/>: the input spec, or a tiled model's scaled frame).
+/// </summary>
+public sealed record EvaluationResult(EvaluationReport Report, IReadOnlyList<EvaluatedImage> Images, IReadOnlyList<(double Fpr, double Pro)> ProCurve,
+                                      InputSpec MapGeometry);
 
 /// <summary>Scores a labelled test set (MVTec layout) and computes the paper's metrics, overall and per defect type.</summary>
 public sealed class Evaluator(IReporter reporter)
@@ -36,22 +41,39 @@ public sealed class Evaluator(IReporter reporter)
         var scored = new List<(TestImage Image, ImageScore Score)>();
         var perImageMs = new List<double>(); // batch time / batch size: the cost of one image in the stream
         var clock = Stopwatch.StartNew();
-        var reader = new ImageBatchReader(loader, spec, batchSize);
         var batchClock = Stopwatch.StartNew();
-        foreach (var batch in reader.Read(tests.Select(t => t.Path).ToList(), (_, reason) => skipped.Add(reason), cancel))
+        var paths = tests.Select(t => t.Path).ToList();
+        if (artifact.Content.Tiling is { } tiling)
         {
-            var scores = scorer.Score(batch.Data, batch.Count);
-            double ms = batchClock.Elapsed.TotalMilliseconds / batch.Count;
-            for (int i = 0; i < batch.Count; i++)
+            // One frame at a time; pixel metrics need maps of one size, so the test frames must share the first one's size.
+            foreach (var (index, frame) in new TiledFrameReader(loader, tiling).Read(paths, (_, reason) => skipped.Add(reason), oneSize: true, cancel))
             {
-                scored.Add((tests[batch.SourceIndices[i]], scores[i]));
-                perImageMs.Add(ms);
+                scored.Add((tests[index], scorer.ScoreTiled(frame)));
+                perImageMs.Add(batchClock.Elapsed.TotalMilliseconds);
+                reporter.Progress("evaluating", index + 1, tests.Count);
+                batchClock.Restart();
             }
-            reporter.Progress("evaluating", batch.SourceIndices[^1] + 1, tests.Count);
-            batchClock.Restart();
+        }
+        else
+        {
+            var reader = new ImageBatchReader(loader, spec, batchSize);
+            foreach (var batch in reader.Read(paths, (_, reason) => skipped.Add(reason), cancel))
+            {
+                var scores = scorer.Score(batch.Data, batch.Count);
+                double ms = batchClock.Elapsed.TotalMilliseconds / batch.Count;
+                for (int i = 0; i < batch.Count; i++)
+                {
+                    scored.Add((tests[batch.SourceIndices[i]], scores[i]));
+                    perImageMs.Add(ms);
+                }
+                reporter.Progress("evaluating", batch.SourceIndices[^1] + 1, tests.Count);
+                batchClock.Restart();
+            }
         }
         double seconds = clock.Elapsed.TotalSeconds;
         if (scored.Count == 0) throw new DatasetException($"none of the {tests.Count} test images could be read");
+        // Maps and masks share this geometry: the model's input, or a tiled model's scaled frame (one size, see above).
+        spec = artifact.Content.Tiling is null ? spec : new InputSpec { Width = scored[0].Score.MapWidth, Height = scored[0].Score.MapHeight };
         foreach (var s in skipped) reporter.Warn($"skipped: {s}");
 
         // Masks at the input geometry, once per protocol; a defect image without a mask is left out of the pixel metrics.
@@ -130,7 +152,7 @@ public sealed class Evaluator(IReporter reporter)
             Skipped = skipped,
         };
         var images = scored.Select((s, i) => new EvaluatedImage(s.Image.Path, s.Image.DefectType, s.Score, masks[0][i])).ToList();
-        return new EvaluationResult(report, images, proCurve);
+        return new EvaluationResult(report, images, proCurve, spec);
     }
 
     private static (double?, double?) PixelMetrics(List<(TestImage Image, ImageScore Score)> scored, byte[]?[] masks,

@@ -13,11 +13,19 @@ public sealed class ExecutionDevice
     /// <summary>Why the CPU is used when CUDA was asked for or allowed; null when no fallback happened.</summary>
     public string? FallbackReason { get; private set; }
     public int Threads { get; }
+    /// <summary>
+    /// On CUDA, refuse to create any session (backbone or kNN) that ONNX Runtime would run partly on the CPU
+    /// (<c>session.disable_cpu_ep_fallback</c>): what the GPU check needs to prove. Set by the environment variable
+    /// <see cref="EveryNodeVariable"/>=1, so that a self-contained trainer on a GPU machine can be told without a new option.
+    /// </summary>
+    public bool RequireDeviceForEveryNode { get; }
+    public const string EveryNodeVariable = "EDGEPATCHCORE_CUDA_EVERY_NODE";
 
     public ExecutionDevice(DeviceKind requested = DeviceKind.Auto, int threads = 0)
     {
         Requested = requested;
         Threads = threads > 0 ? threads : Environment.ProcessorCount;
+        RequireDeviceForEveryNode = Environment.GetEnvironmentVariable(EveryNodeVariable) == "1";
     }
 
     public static DeviceKind Parse(string text) => text.ToLowerInvariant() switch
@@ -52,6 +60,7 @@ public sealed class ExecutionDevice
         {
             options.AppendExecutionProvider_CUDA(0);
             Actual = DeviceKind.Cuda;
+            if (RequireDeviceForEveryNode) options.AddSessionConfigEntry("session.disable_cpu_ep_fallback", "1");
         }
         catch (Exception e) when (e is OnnxRuntimeException or DllNotFoundException or EntryPointNotFoundException)
         {

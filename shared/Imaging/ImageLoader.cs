@@ -30,7 +30,12 @@ public sealed class ImageLoader
         _limits = limits ?? new ImageLimits();
         // Only the formats we accept are registered: an unknown format is refused, not guessed.
         IConfigurationModule[] modules = [new PngConfigurationModule(), new JpegConfigurationModule(), new BmpConfigurationModule()];
-        _configuration = new Configuration(_limits.AcceptTiff ? [.. modules, new TiffConfigurationModule()] : modules);
+        _configuration = new Configuration(_limits.AcceptTiff ? [.. modules, new TiffConfigurationModule()] : modules)
+        {
+            // One pixel block per image (not 4 MB pieces): tiles are cut straight from it (TiledFrame), and the frame
+            // sizes are bounded by the limits checked before any decode.
+            PreferContiguousImageBuffers = true,
+        };
         // A multi-page TIFF would otherwise decode every page (20 pages of 4000 x 4000: 2.2 GB); frames are the first.
         if (_limits.AcceptTiff) _configuration.ImageFormatsManager.SetDecoder(TiffFormat.Instance, new TiffDecoder { DecodingMode = FrameDecodingMode.First });
         _formats = _limits.AcceptTiff ? "a PNG, JPEG, BMP or TIFF image" : "a PNG, JPEG or BMP image";

@@ -434,7 +434,8 @@ public sealed class NearestNeighbourSearch : IDisposable
     {
         if (slot is not null) return (slot, _bindings[slot]);
         using var options = _device.CreateSessionOptions();
-        if (_requireDevice && _device.Actual == DeviceKind.Cuda) options.AddSessionConfigEntry("session.disable_cpu_ep_fallback", "1");
+        if (_requireDevice && !_device.RequireDeviceForEveryNode && _device.Actual == DeviceKind.Cuda)
+            options.AddSessionConfigEntry("session.disable_cpu_ep_fallback", "1");
         slot = new InferenceSession(graph().ToByteArray(), options);
         var binding = slot.CreateIoBinding();
         var inputs = slot.InputNames.ToHashSet();

@@ -12,6 +12,8 @@ public sealed record BuildOptions
     /// <summary>The <see cref="BuildPreset"/> the defaults came from (recorded in the manifest).</summary>
     public string Preset { get; init; } = BuildPreset.Balanced.Name;
     public InputSpec Input { get; init; } = new();
+    /// <summary>Tiled inspection; then <see cref="Input"/> is the tile (<see cref="TilingSpec.NetworkInput"/>). Null: whole frames.</summary>
+    public Tiling.TilingSpec? Tiling { get; init; }
     public BackboneOptions Backbone { get; init; } = new();
     /// <summary>Share of training patches kept in the bank (0.1 = 10%); ignored when <see cref="CoresetSize"/> is set.</summary>
     public double CoresetFraction { get; init; } = 0.1;
@@ -35,7 +37,14 @@ public sealed record BuildOptions
     public string? TempDirectory { get; init; }
 
     /// <summary>The options as recorded in the artifact manifest.</summary>
-    public Dictionary<string, string> Describe() => new()
+    public Dictionary<string, string> Describe()
+    {
+        var described = Properties();
+        if (Tiling is not null) described["tiling"] = Tiling.ToString();
+        return described;
+    }
+
+    private Dictionary<string, string> Properties() => new()
     {
         ["preset"] = Preset,
         ["input"] = Input.ToString(),

@@ -16,8 +16,8 @@ public sealed record CrossFitResult(float[] Scores, IReadOnlyList<Fold> Folds);
 /// </summary>
 public sealed class CrossFitCalibration(IReporter reporter)
 {
-    /// <summary>Images scored per kNN call: 8 x 784 query rows keep the int8 kernel busy and memory small.</summary>
-    private const int ImagesPerCall = 8;
+    /// <summary>Query rows per kNN call: 8 images x 784 patches keep the int8 kernel busy and memory small (a tiled image of more rows goes alone).</summary>
+    private const int RowsPerCall = 8 * 784;
 
     /// <summary>Chooses every fold's bank rows (on the projections, which must still be in memory).</summary>
     /// <param name="rows">projected patches, N = images x patchesPerImage, d</param>
@@ -40,11 +40,12 @@ public sealed class CrossFitCalibration(IReporter reporter)
                                 ScoringSpec spec, ExecutionDevice device, CancellationToken cancel)
     {
         int imageCount = folds.Sum(f => f.Images.Length);
+        int imagesPerCall = Math.Max(1, RowsPerCall / patchesPerImage);
         var scores = new float[imageCount];
         int b = spec.Reweight ? Math.Min(spec.NeighbourCount, folds.Min(f => f.BankRows.Length)) : 1;
-        var patches = new float[ImagesPerCall * patchesPerImage * dims];
-        var distances = new float[ImagesPerCall * patchesPerImage];
-        var nearest = new int[ImagesPerCall * patchesPerImage];
+        var patches = new float[imagesPerCall * patchesPerImage * dims];
+        var distances = new float[imagesPerCall * patchesPerImage];
+        var nearest = new int[imagesPerCall * patchesPerImage];
         var neighbourDistances = new float[b];
         var neighbours = new int[b];
         var scratch = new float[b];
@@ -53,10 +54,10 @@ public sealed class CrossFitCalibration(IReporter reporter)
         {
             var bank = spill.Gather(fold.BankRows);
             using var knn = new NearestNeighbourSearch(bank, fold.BankRows.Length, dims, device, BankPrecision.Auto);
-            for (int start = 0; start < fold.Images.Length; start += ImagesPerCall)
+            for (int start = 0; start < fold.Images.Length; start += imagesPerCall)
             {
                 cancel.ThrowIfCancellationRequested();
-                int count = Math.Min(ImagesPerCall, fold.Images.Length - start), rows = count * patchesPerImage;
+                int count = Math.Min(imagesPerCall, fold.Images.Length - start), rows = count * patchesPerImage;
                 for (int i = 0; i < count; i++)
                     spill.Read((long)fold.Images[start + i] * patchesPerImage, patches.AsSpan(i * patchesPerImage * dims, patchesPerImage * dims));
                 knn.Search(patches.AsSpan(0, rows * dims), rows, 1, distances, nearest);

@@ -8,6 +8,7 @@ using EdgePatchCore.Diagnostics;
 using EdgePatchCore.Features;
 using EdgePatchCore.Imaging;
 using EdgePatchCore.Scoring;
+using EdgePatchCore.Tiling;
 
 namespace EdgePatchCore.Training;
 
@@ -57,6 +58,8 @@ public sealed class ModelBuilder(IReporter reporter)
             reporter.Warn($"skipped: {reason}");
         }
 
+        if (options.Tiling is { } t && !t.NetworkInput.Equals(options.Input))
+            throw new BuildException($"a tiled build's input is its tile ({t.NetworkInput}), not {options.Input}");
         var device = new ExecutionDevice(options.Device);
         reporter.Info("preparing backbone " + (options.Backbone.ModelPath ?? "ResNet18 (ImageNet)") + $", layers {string.Join(" + ", options.Backbone.Layers)}");
         var backbone = BackbonePreparer.Prepare(options.Backbone, options.Input);
@@ -68,8 +71,11 @@ public sealed class ModelBuilder(IReporter reporter)
         var projection = new RandomProjection(dims, options.ProjectionDimensions, options.Seed);
         using var spill = new FeatureSpill(options.TempDirectory ?? Path.GetTempPath(), dims);
         var loader = new ImageLoader();
-        var reader = new ImageBatchReader(loader, options.Input, options.BatchSize);
-        var patches = new EmbeddingPass(extractor, projection, reporter).Run(bankFiles, reader, spill, OnBad, cancel);
+        var pass = new EmbeddingPass(extractor, projection, reporter);
+        var patches = options.Tiling is { } tiling
+            ? pass.RunTiled(bankFiles, new TiledFrameReader(loader, tiling), spill, OnBad, cancel)
+            : pass.Run(bankFiles, new ImageBatchReader(loader, options.Input, options.BatchSize), spill, OnBad, cancel);
+        perImage = patches.PatchesPerImage;
         if (patches.Images == 0) throw new BuildException($"no readable training images in {dataset.Root} ({skipped.Count} skipped)");
         if (calibrationFiles is null && patches.Images < 2)
             throw new BuildException($"only {patches.Images} readable training image in {dataset.Root}: cross-fitting the threshold needs at least 2 (or pass --calibration DIR)");
@@ -126,6 +132,7 @@ public sealed class ModelBuilder(IReporter reporter)
             Bank = MemoryBank.FromFloats(bankRows, size, dims, neighbours, b),
             Scoring = new ScoringSpec { NeighbourCount = b, Reweight = options.Reweight, BlurSigma = options.BlurSigma },
             Selection = selection,
+            Tiling = options.Tiling,
         };
 
         EndPhase("bank and Eq. 7 neighbour table");

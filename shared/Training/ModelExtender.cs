@@ -9,6 +9,7 @@ using EdgePatchCore.Diagnostics;
 using EdgePatchCore.Features;
 using EdgePatchCore.Imaging;
 using EdgePatchCore.Scoring;
+using EdgePatchCore.Tiling;
 
 namespace EdgePatchCore.Training;
 
@@ -72,23 +73,46 @@ public sealed class ModelExtender(IReporter reporter)
 
         // 1. Embed the new images: full rows to a spill file, int8 rows in the parent's selection space.
         using var spill = new FeatureSpill(options.TempDirectory ?? Path.GetTempPath(), dims);
-        var reader = new ImageBatchReader(new ImageLoader(), c.Input, options.BatchSize);
         var projected = new List<Half>();
         float[] features = [], scratch = [];
-        int images = 0;
-        foreach (var batch in reader.Read(files, OnBad, cancel))
+        int images = 0, patchRows = 0;
+        void Embed(float[] inputs, int count)
         {
-            int rows = batch.Count * perImage;
+            int rows = count * perImage;
             if (features.Length < rows * dims) features = new float[rows * dims];
             if (scratch.Length < rows * d) scratch = new float[rows * d];
-            extractor.Extract(batch.Data, batch.Count, features);
+            extractor.Extract(inputs, count, features);
             spill.Append(features.AsSpan(0, rows * dims));
             Project(projection, features.AsSpan(0, rows * dims), rows, scratch, projected);
-            images += batch.Count;
-            reporter.Progress("embedding", batch.SourceIndices[^1] + 1, files.Count, $"{images} images");
+            patchRows += rows;
+        }
+        if (c.Tiling is { } tiling)
+        {
+            // Every tile of every image; the bank is position-free, so frames of any size may be added.
+            var inputs = new float[PatchCoreScorer.TilesPerRun * extractor.InputLength];
+            foreach (var (index, frame) in new TiledFrameReader(new ImageLoader(), tiling).Read(files, OnBad, cancel: cancel))
+            {
+                for (int first = 0; first < frame.Layout.Count; first += PatchCoreScorer.TilesPerRun)
+                {
+                    int n = Math.Min(PatchCoreScorer.TilesPerRun, frame.Layout.Count - first);
+                    frame.WriteTiles(first, n, inputs);
+                    Embed(inputs, n);
+                }
+                images++;
+                reporter.Progress("embedding", index + 1, files.Count, $"{images} images");
+            }
+        }
+        else
+        {
+            foreach (var batch in new ImageBatchReader(new ImageLoader(), c.Input, options.BatchSize).Read(files, OnBad, cancel))
+            {
+                Embed(batch.Data, batch.Count);
+                images += batch.Count;
+                reporter.Progress("embedding", batch.SourceIndices[^1] + 1, files.Count, $"{images} images");
+            }
         }
         if (images == 0) throw new BuildException($"none of the {files.Count} images in {options.AddDirectory} could be read");
-        var candidates = QuantizedRows.Quantize(CollectionsMarshal.AsSpan(projected), images * perImage, d, space.Scale);
+        var candidates = QuantizedRows.Quantize(CollectionsMarshal.AsSpan(projected), patchRows, d, space.Scale);
 
         // 2. The parent's rows, in the same space: exactly the int8 rows its selection chose.
         var bank = c.Bank.ToFloats();

@@ -14,7 +14,7 @@ using static EdgePatchCore.OnnxGraphs.OnnxBuilder;
 namespace EdgePatchCore.Trainer.Benchmarks;
 
 public sealed record ScoringBenchmarkOptions(string Artifact, string? Images, DeviceKind Device, int Iterations,
-    BankPrecision Precision = BankPrecision.Float32);
+    BankPrecision Precision = BankPrecision.Float32, int[]? Batches = null);
 
 /// <summary>
 /// Scoring latency of one artifact, per frame and split by stage (decode + resize, backbone + embedding,
@@ -31,17 +31,23 @@ public sealed class ScoringBenchmark(TextWriter output)
         var content = artifact.Content;
         var device = new ExecutionDevice(options.Device);
         using var scorer = new PatchCoreScorer(content, device, options.Precision);
-        var images = FrameFiles(options.Images, out var temporary);
+        var images = FrameFiles(options.Images, out var temporary, content.Tiling is not null);
         try
         {
             var loader = new ImageLoader();
+            if (content.Tiling is not null)
+            {
+                var patches = new TiledScoringBenchmark(output).Run(artifact, scorer, device, images, options.Iterations, cancel);
+                KnnVersusGemm(content, device, patches, scorer.Features.Dimensions, scorer.Precision, cancel);
+                return;
+            }
             int inputLength = scorer.Features.InputLength;
             output.WriteLine($"scoring benchmark: model {artifact.Id} ({content.Manifest.Product}), bank {content.Bank.Rows} x {content.Bank.Columns}, " +
                              $"{content.Input}, {device.Describe()}, {scorer.PrecisionDescription}, {images.Count} frame files, {options.Iterations} iterations per batch size");
             scorer.Score(new float[inputLength], 1); // warm-up
             output.WriteLine($"{"batch",5} {"stage",-24} {"median ms/frame",16} {"p95 ms/frame",13}");
             float[] lastPatches = [];
-            foreach (int batch in new[] { 1, 8 })
+            foreach (int batch in options.Batches ?? [1, 8])
             {
                 var buffer = new float[batch * inputLength];
                 var decode = new List<double>();
@@ -217,13 +223,15 @@ public sealed class ScoringBenchmark(TextWriter output)
         }
     }
 
-    internal static List<string> FrameFiles(string? folder, out string? temporary)
+    /// <param name="megapixel">without a folder: 4 synthetic sheet frames of 1600 x 1200 (for a tiled model) instead of 8 gasket frames</param>
+    internal static List<string> FrameFiles(string? folder, out string? temporary, bool megapixel = false)
     {
         temporary = null;
         if (folder is null)
         {
             temporary = Path.Combine(Path.GetTempPath(), "edgepatchcore-bench-" + Guid.NewGuid().ToString("N")[..8]);
-            new GasketGenerator(new GasketOptions { Seed = 7, TrainCount = 8, TestGoodCount = 0, TestPerDefect = 0 }).Write(temporary);
+            if (megapixel) new SheetGenerator(new SheetOptions { Seed = 7, TrainCount = 4, TestGoodCount = 0, TestPerDefect = 0 }).Write(temporary);
+            else new GasketGenerator(new GasketOptions { Seed = 7, TrainCount = 8, TestGoodCount = 0, TestPerDefect = 0 }).Write(temporary);
             folder = temporary;
         }
         var files = Directory.EnumerateFiles(folder, "*", SearchOption.AllDirectories).Where(ImageLoader.HasImageExtension)

@@ -7,7 +7,7 @@ public sealed class BenchCommand : ICommand
 {
     public string Name => "bench";
     public string Summary => "benchmarks that print figures (coreset selection, scoring latency, the accuracy/speed sweep)";
-    public string Usage => "coreset --data DIR | --projection-file F [--fraction 0.1] [options]   |   scoring --artifact P.pcb [options]   |   knn --artifact P.pcb --export DIR   |   sweep --data DIR --out DIR [--points A,B]";
+    public string Usage => "coreset --data DIR | --projection-file F [--fraction 0.1] [options]   |   scoring --artifact P.pcb [options]   |   decode [--iterations N]   |   knn --artifact P.pcb --export DIR   |   sweep --data DIR --out DIR [--points A,B]";
     public string Description =>
         "coreset: extracts the training features of DIR once, then times, in the same process and on the\n" +
         "same int8 projection, a memory-bandwidth probe, the plain streaming greedy selection and the\n" +
@@ -16,9 +16,12 @@ public sealed class BenchCommand : ICommand
         "identical, the coverage radii and the peak memory. --projection-file reads a projection saved by\n" +
         "--save-projection instead of extracting features (packaging/gpu-bundle.sh uses that).\n" +
         "scoring: per-frame latency of an artifact at batch 1 and 8 (median, p95) split into decode + resize,\n" +
+        "(a tiled model: batch 1, split into decode, tiling, backbone, kNN and stitching, with the tile count)\n" +
         "backbone + embedding and kNN + score + map, frames per second, then the kNN alone (query patches/s,\n" +
         "effective GFLOP/s) with each bank precision, beside plain ONNX Runtime Gemm (float32) and MatMulInteger\n" +
         "(int8) runs of the same shapes, all timed in turn in the same rounds (--precision picks the one timed above).\n" +
+        "decode: decode time of 1600 x 1200 and 2448 x 2048 PNG and JPEG frames, plain and guarded, then\n" +
+        "with scaling to 0.5 and with cutting 224-pixel tiles into the network input.\n" +
         "knn: embeds 8 frames, exports the bank and their patches (raw float32) to --export DIR and times the\n" +
         "kNN alone for k = 1 and k = 9; bench/knn-vs-faiss.sh runs faiss on the same files.\n" +
         "sweep: builds and evaluates one model per point of the accuracy/speed grid on an MVTec-layout DIR\n" +
@@ -40,6 +43,7 @@ public sealed class BenchCommand : ICommand
         new("timing-frames", "sweep: test frames timed per model and round", "N", "20"),
         new("frames", "scoring: folder of frame images", "DIR", "8 synthetic gasket frames"),
         new("iterations", "scoring, knn: timed runs per batch size / per k", "N", "10"),
+        new("batches", "scoring: the batch sizes timed (whole-frame models)", "A,B", "1,8"),
         new("export", "knn: folder for bank.f32, queries.f32, shape.txt and the timings", "DIR"),
         CommonOptions.Batch,
         CommonOptions.Device,
@@ -61,14 +65,20 @@ public sealed class BenchCommand : ICommand
                 CommonOptions.ParseDevice(args), args.GetInt("timing-frames", 20, 1, 10000)), context.Cancel);
             return TrainerApp.ExitOk;
         }
+        if (args.Positional.Count == 1 && args.Positional[0] == "decode")
+        {
+            new DecodeBenchmark(context.Out).Run(args.GetInt("iterations", 10, 1, 10000), context.Cancel);
+            return TrainerApp.ExitOk;
+        }
         if (args.Positional.Count == 1 && args.Positional[0] == "scoring")
         {
             new ScoringBenchmark(context.Out).Run(new ScoringBenchmarkOptions(args.Require("artifact"), args.Get("frames"),
-                CommonOptions.ParseDevice(args), args.GetInt("iterations", 10, 1, 10000), CommonOptions.ParsePrecision(args)), context.Cancel);
+                CommonOptions.ParseDevice(args), args.GetInt("iterations", 10, 1, 10000), CommonOptions.ParsePrecision(args),
+                args.GetParsed("batches", [1, 8], ParseBatches)), context.Cancel);
             return TrainerApp.ExitOk;
         }
         if (args.Positional.Count != 1 || args.Positional[0] != "coreset")
-            throw new UsageException("expected the benchmark name: coreset, scoring, knn or sweep");
+            throw new UsageException("expected the benchmark name: coreset, scoring, decode, knn or sweep");
         if (args.Has("data") == args.Has("projection-file"))
             throw new UsageException("coreset needs --data DIR or --projection-file FILE");
         var options = new CoresetBenchmarkOptions(
@@ -83,5 +93,13 @@ public sealed class BenchCommand : ICommand
             args.Has("skip-plain"));
         new CoresetBenchmark(context.Out, context.CreateReporter()).Run(options, context.Cancel);
         return TrainerApp.ExitOk;
+    }
+
+    private static int[] ParseBatches(string text)
+    {
+        var parts = text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        var sizes = parts.Select(p => int.TryParse(p, out int n) && n is >= 1 and <= 1024 ? n : 0).ToArray();
+        if (sizes.Length == 0 || sizes.Any(n => n == 0)) throw new ArgumentException($"expected batch sizes 1..1024 separated by commas, not '{text}'");
+        return sizes;
     }
 }

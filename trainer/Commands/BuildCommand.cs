@@ -35,6 +35,9 @@ public sealed class BuildCommand : ICommand
         new("size", "network input size", "N|WxH", "the preset's: 224"),
         new("resize", "stretch, center-crop or letterbox", "MODE", "stretch"),
         new("resize-to", "shorter side before the centre crop", "N", "256 for 224"),
+        new("tile", "tiled inspection: cover the frame with N x N tiles at native pixels instead of resizing it to --size (megapixel frames, small defects)", "N"),
+        new("tile-overlap", "with --tile: least overlap of neighbouring tiles, in pixels", "P", "16"),
+        new("scale", "with --tile: scale the frame by S before tiling (0.5 halves width and height)", "S", "1"),
         new("coreset", "fraction of training patches kept in the bank", "F", "the preset's: 0.1 (accurate: 0.25)"),
         new("coreset-size", "exact number of bank rows (instead of --coreset)", "N"),
         new("projection", "dimensions of the random projection used for selection", "D", "128"),
@@ -119,13 +122,15 @@ public sealed class BuildCommand : ICommand
         var defaultNorm = backbonePath is null ? InputNormalization.Bgr255MeanImage : InputNormalization.ImageNet;
         if (args.Has("coreset") && args.Has("coreset-size")) throw new UsageException("use either --coreset or --coreset-size, not both");
         if (args.Has("calibration") && args.Has("calibration-folds")) throw new UsageException("use either --calibration DIR or --calibration-folds K, not both");
+        var tiling = ParseTiling(args);
 
         return new BuildOptions
         {
             Product = product,
             DataDirectory = data,
             Preset = preset.Name,
-            Input = CommonOptions.ParseInput(args, preset.Size),
+            Input = tiling?.NetworkInput ?? CommonOptions.ParseInput(args, preset.Size),
+            Tiling = tiling,
             Backbone = new BackboneOptions
             {
                 ModelPath = backbonePath,
@@ -150,6 +155,27 @@ public sealed class BuildCommand : ICommand
             Device = CommonOptions.ParseDevice(args),
             TempDirectory = args.Get("temp-dir"),
         };
+    }
+
+    /// <summary>--tile N [--tile-overlap P] [--scale S]; null without --tile. The tile is the network input, so --size and --resize do not apply.</summary>
+    private static Tiling.TilingSpec? ParseTiling(CommandLine args)
+    {
+        if (!args.Has("tile"))
+        {
+            if (args.Has("tile-overlap") || args.Has("scale")) throw new UsageException("--tile-overlap and --scale need --tile N");
+            return null;
+        }
+        foreach (var other in new[] { "size", "resize", "resize-to" })
+            if (args.Has(other)) throw new UsageException($"--{other} does not apply with --tile (each tile is a network input of N x N pixels)");
+        var tiling = new Tiling.TilingSpec
+        {
+            TileSize = args.GetInt("tile", 224, Tiling.TilingSpec.MinTileSize, Tiling.TilingSpec.MaxTileSize),
+            Overlap = args.GetInt("tile-overlap", 16, 0, Tiling.TilingSpec.MaxTileSize / 2),
+            Scale = (float)args.GetDouble("scale", 1, Tiling.TilingSpec.MinScale, Tiling.TilingSpec.MaxScale),
+        };
+        try { tiling.Validate(); }
+        catch (ArgumentException e) { throw new UsageException(e.Message); }
+        return tiling;
     }
 
     private static bool ParseOnOff(string text) => text.ToLowerInvariant() switch

@@ -27,6 +27,7 @@ public sealed class InspectCommand : ICommand
             foreach (var x in m.Extensions ?? [])
                 o.WriteLine($"  extended            from {x.ParentId} on {x.AtUtc:yyyy-MM-dd HH:mm} UTC: {x.AddedImages} images ({x.AddedPatches} patches, fingerprint {x.AddedFingerprint}), +{x.AddedRows} rows{(x.Recalibrated ? ", threshold recalibrated" : "")}");
         o.WriteLine($"  input               {c.Input}");
+        if (c.Tiling is { } tiling) o.WriteLine($"  tiling              {tiling}");
         o.WriteLine($"  backbone            {c.Backbone.Source}, {c.Backbone.Onnx.Length / 1e6:F1} MB, normalisation {c.Backbone.Normalization}");
         o.WriteLine($"  embedding           {string.Join(" + ", c.Embedding.Layers.Zip(c.Backbone.LayerChannels, (l, ch) => $"{l} ({ch})"))} = {c.Embedding.Dimensions} dims on a {c.Embedding.GridWidth} x {c.Embedding.GridHeight} grid, {c.Embedding.PatchSize}x{c.Embedding.PatchSize} neighbourhood, {c.Backbone.Aggregation.ToString().ToLowerInvariant()} aggregation");
         o.WriteLine($"  memory bank         {c.Bank.Rows} x {c.Bank.Columns} {c.Bank.ElementType}, coverage radius {m.CoverageRadius:G5}, neighbour table b = {c.Bank.NeighbourCount}");

@@ -57,16 +57,16 @@ public sealed class ScoreCommand : ICommand
                 string target = images.Count == 1 ? heatmap
                     : Path.Combine(Path.GetDirectoryName(Path.GetFullPath(heatmap))!,
                                    $"{Path.GetFileNameWithoutExtension(heatmap)}_{Path.GetFileNameWithoutExtension(images[index])}.png");
-                WriteHeatmap(loader, images[index], artifact.Content.Input, score, threshold, target);
+                WriteHeatmap(loader, images[index], scorer, score, threshold, target);
             }
         }
         return failures == 0 ? TrainerApp.ExitOk : TrainerApp.ExitFailure;
     }
 
-    private static void WriteHeatmap(ImageLoader loader, string imagePath, InputSpec spec, ImageScore score, float threshold, string target)
+    private static void WriteHeatmap(ImageLoader loader, string imagePath, PatchCoreScorer scorer, ImageScore score, float threshold, string target)
     {
         using var frame = loader.Decode(imagePath);
-        using var overlay = HeatmapRenderer.Render(frame, spec, score, threshold, imagePath);
+        using var overlay = HeatmapRenderer.Render(frame, scorer.MapGeometry(frame.Width, frame.Height), score, threshold, imagePath);
         overlay.SaveAsPng(target);
     }
 }

@@ -7,21 +7,23 @@ public sealed class SynthCommand : ICommand
 {
     public string Name => "synth";
     public string Summary => "generate a synthetic product dataset (MVTec layout) for demos and tests";
-    public string Usage => "--product gasket [--out DIR] [--seed N] [options]";
+    public string Usage => "--product gasket|sheet [--out DIR] [--seed N] [options]";
     public string Description =>
-        "Draws a rubber gasket on a conveyor under varying light, position and rotation:\n" +
-        "train/good, test/good, and test/<defect> with ground_truth masks for five defect types\n" +
-        "(cut, contamination, scratch, missing_chunk, deformation). The same seed gives the same files.";
+        "gasket: a rubber gasket on a conveyor under varying light, position and rotation, 256 x 256,\n" +
+        "five defect types (cut, contamination, scratch, missing_chunk, deformation).\n" +
+        "sheet: a brushed, machined aluminium sheet seen at 1600 x 1200, with small defects for tiled\n" +
+        "inspection (trainer build --tile 224): pits of 3-10 pixels, hairline scratches, faint stains, edge burrs.\n" +
+        "Both write train/good, test/good, and test/<defect> with ground_truth masks. The same seed gives the same files.";
 
     public IReadOnlyList<OptionSpec> Options { get; } =
     [
-        new("product", "the synthetic product (only 'gasket' so far)", "NAME", "gasket"),
+        new("product", "the synthetic product: gasket or sheet", "NAME", "gasket"),
         new("out", "output folder", "DIR", "datasets/NAME"),
         new("seed", "random seed", "N", "0"),
-        new("count", "training images", "N", "200"),
-        new("test-good", "good test images", "N", "40"),
-        new("test-defects", "test images per defect type", "N", "12"),
-        new("size", "image side in pixels", "N", "256"),
+        new("count", "training images", "N", "200; sheet: 10"),
+        new("test-good", "good test images", "N", "40; sheet: 12"),
+        new("test-defects", "test images per defect type", "N", "12; sheet: 6"),
+        new("size", "image size in pixels (gasket: the side N; sheet: WxH)", "N|WxH", "256; sheet: 1600x1200"),
         new("belt", "the conveyor belt's colour before lighting (a new belt is a nominal drift)", "R,G,B", "140,146,156"),
         new("gain", "the lamp: light gain range of the images (a brighter lamp, e.g. 1.15:1.35, is a nominal drift)", "MIN:MAX", "0.85:1.15"),
     ];
@@ -30,8 +32,11 @@ public sealed class SynthCommand : ICommand
     {
         if (args.Positional.Count > 0) throw new UsageException($"unexpected argument '{args.Positional[0]}'");
         string product = args.Get("product", "gasket");
-        if (product != "gasket") throw new UsageException($"unknown synthetic product '{product}' (available: gasket)");
+        if (product is not ("gasket" or "sheet")) throw new UsageException($"unknown synthetic product '{product}' (available: gasket, sheet)");
         string output = args.Get("out", Path.Combine("datasets", product));
+        if (Directory.Exists(output) && Directory.EnumerateFileSystemEntries(output).Any())
+            context.Error.WriteLine($"note: {output} exists; files with the same names are overwritten");
+        if (product == "sheet") return WriteSheet(args, context, output);
         var gain = args.GetParsed("gain", (Min: 0.85f, Range: 0.3f), ParseGain);
         var options = new GasketOptions
         {
@@ -44,12 +49,37 @@ public sealed class SynthCommand : ICommand
             GainRange = gain.Range,
             Belt = args.GetParsed("belt", (140f, 146f, 156f), ParseBelt),
         };
-        if (Directory.Exists(output) && Directory.EnumerateFileSystemEntries(output).Any())
-            context.Error.WriteLine($"note: {output} exists; files with the same names are overwritten");
         int count = new GasketGenerator(options).Write(output, context.CreateReporter(), context.Cancel);
         context.Out.WriteLine($"wrote {count} images to {output} ({options.TrainCount} train, {options.TestGoodCount} good test, " +
                               $"{options.TestPerDefect} x {GasketGenerator.DefectTypes.Length} defect types with masks)");
         return TrainerApp.ExitOk;
+    }
+
+    private static int WriteSheet(CommandLine args, CommandContext context, string output)
+    {
+        if (args.Has("belt") || args.Has("gain")) throw new UsageException("--belt and --gain are options of the gasket");
+        var (width, height) = args.GetParsed("size", (1600, 1200), ParseSize);
+        var options = new SheetOptions
+        {
+            Seed = args.GetInt("seed", 0, 0),
+            TrainCount = args.GetInt("count", 10, 1, 100_000),
+            TestGoodCount = args.GetInt("test-good", 12, 0, 100_000),
+            TestPerDefect = args.GetInt("test-defects", 6, 0, 100_000),
+            Width = width,
+            Height = height,
+        };
+        int count = new SheetGenerator(options).Write(output, context.CreateReporter(), context.Cancel);
+        context.Out.WriteLine($"wrote {count} images of {width} x {height} to {output} ({options.TrainCount} train, {options.TestGoodCount} good test, " +
+                              $"{options.TestPerDefect} x {SheetGenerator.DefectTypes.Length} defect types with masks)");
+        return TrainerApp.ExitOk;
+    }
+
+    private static (int Width, int Height) ParseSize(string text)
+    {
+        var parts = text.ToLowerInvariant().Split('x');
+        if (parts.Length == 2 && int.TryParse(parts[0], out int w) && int.TryParse(parts[1], out int h) && w is >= 256 and <= 8192 && h is >= 256 and <= 8192)
+            return (w, h);
+        throw new ArgumentException($"expected WxH with 256..8192 pixels a side, not '{text}'");
     }
 
     private static (float Min, float Range) ParseGain(string text)

@@ -44,7 +44,7 @@ public sealed class EvaluationReportPage(ImageLoader loader)
         Charts(result, threshold, report.F1Threshold);
         if (report.AtF1Threshold is { } f1)
             OperatingPointTable(f1, "At the F1-optimal threshold (chosen with the test labels, which a plant does not have)", "f1");
-        Gallery(result, content.Input, threshold);
+        Gallery(result, result.MapGeometry, threshold);
         _html.Append("</body></html>");
         return _html.ToString();
     }
@@ -195,6 +195,9 @@ public sealed class EvaluationReportPage(ImageLoader loader)
                 using var frame = loader.Decode(image.Path);
                 using var overlay = HeatmapRenderer.Render(frame, spec, image.Score, threshold, image.Path);
                 if (image.Mask is { } mask) Outline(overlay, mask);
+                // A tiled model's map is at the scaled frame's size (megapixels): the page shows it at most FullSizeLimit wide.
+                if (overlay.Width > FullSizeLimit || overlay.Height > FullSizeLimit)
+                    overlay.Mutate(x => x.Resize(new ResizeOptions { Size = new Size(FullSizeLimit, FullSizeLimit), Mode = SixLabors.ImageSharp.Processing.ResizeMode.Max }));
                 string overlayUri = ReportHtml.Jpeg(overlay);
                 using var original = frame.Clone(x => x.Resize(new ResizeOptions { Size = new Size(FullSizeLimit, FullSizeLimit), Mode = SixLabors.ImageSharp.Processing.ResizeMode.Max }));
                 _html.Append("<div class=\"tile\"><a href=\"#").Append(tileId).Append("\"><img class=\"thumb\" alt=\"").Append(E(label)).Append("\" src=\"").Append(overlayUri).Append("\"></a>")

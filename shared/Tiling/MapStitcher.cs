@@ -1,0 +1,45 @@
+using EdgePatchCore.Imaging;
+
+namespace EdgePatchCore.Tiling;
+
+/// <summary>
+/// One anomaly map for a tiled frame: each tile's patch-score grid is upsampled to the tile's pixels (bilinear, as the
+/// whole-frame map), placed at the tile's origin, and where tiles overlap the map keeps the <b>maximum</b> (a defect
+/// that any tile sees stays at its full score; the tile edges were part of every training tile too). Then the same
+/// Gaussian blur as the whole-frame map, over the whole scaled frame, so no seam is left at tile borders.
+/// Buffers are kept from frame to frame; only the returned map is new.
+/// </summary>
+public sealed class MapStitcher(float blurSigma)
+{
+    private readonly float[] _kernel = blurSigma > 0 ? Resampling.GaussianKernel(blurSigma) : [1f];
+    private float[] _tile = [];
+    private float[] _scratch = [];
+
+    /// <param name="patchScores">tiles x gridHeight x gridWidth patch scores, tiles in <paramref name="layout"/> order</param>
+    /// <returns>layout.Height x layout.Width map</returns>
+    public float[] Stitch(ReadOnlySpan<float> patchScores, int gridWidth, int gridHeight, TileLayout layout)
+    {
+        int n = layout.TileSize, per = gridWidth * gridHeight;
+        if (patchScores.Length < layout.Count * per) throw new ArgumentException($"{patchScores.Length} patch scores for {layout.Count} tiles of {per}");
+        if (_tile.Length < n * n) _tile = new float[n * n];
+        var map = new float[layout.Width * layout.Height];
+        map.AsSpan().Fill(float.NegativeInfinity);
+        for (int t = 0; t < layout.Count; t++)
+        {
+            Resampling.ResizeBilinear(patchScores.Slice(t * per, per), gridWidth, gridHeight, _tile, n, n);
+            var (x0, y0) = layout.Origin(t);
+            for (int y = 0; y < n; y++)
+            {
+                var source = _tile.AsSpan(y * n, n);
+                var target = map.AsSpan((y0 + y) * layout.Width + x0, n);
+                System.Numerics.Tensors.TensorPrimitives.Max(source, target, target);
+            }
+        }
+        if (_kernel.Length > 1)
+        {
+            if (_scratch.Length < map.Length) _scratch = new float[map.Length];
+            Resampling.GaussianBlur(map, layout.Width, layout.Height, _kernel, _scratch);
+        }
+        return map;
+    }
+}

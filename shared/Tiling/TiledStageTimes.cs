@@ -1,0 +1,11 @@
+namespace EdgePatchCore.Tiling;
+
+/// <summary>Milliseconds spent in each stage of scoring tiled frames (added up over the frames scored with it), and the tiles.</summary>
+public sealed class TiledStageTimes
+{
+    public double TilingMs;
+    public double BackboneMs;
+    public double KnnMs;
+    public double StitchingMs;
+    public int Tiles;
+}

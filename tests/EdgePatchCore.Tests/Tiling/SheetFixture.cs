@@ -1,0 +1,44 @@
+using System.Text.Json;
+using EdgePatchCore.Synthetic;
+using EdgePatchCore.Tests.Cli;
+
+namespace EdgePatchCore.Tests.Tiling;
+
+/// <summary>
+/// The synthetic megapixel product at its defaults (1600 x 1200, 10 training images, 12 good and 6 x 4 defective test
+/// images), built both ways through the trainer's command line: the whole frame resized to 224 (the default) and
+/// `--tile 224` with a 1% bank; both evaluated, their JSON reports kept.
+/// </summary>
+public sealed class SheetFixture : IDisposable
+{
+    public TempFolder Folder { get; } = new();
+    public string Data => Folder.File("sheet");
+    public string Tiled => Folder.File("sheet-tiled.pcb");
+    public string Whole => Folder.File("sheet-whole.pcb");
+    public JsonElement TiledReport { get; }
+    public JsonElement WholeReport { get; }
+
+    public SheetFixture()
+    {
+        new SheetGenerator(new SheetOptions()).Write(Data);
+        Run("build", "--product", "sheet", "--data", Data, "--out", Tiled, "--tile", "224", "--coreset", "0.01", "--device", "cpu");
+        Run("build", "--product", "sheet", "--data", Data, "--out", Whole, "--device", "cpu");
+        TiledReport = Evaluate(Tiled);
+        WholeReport = Evaluate(Whole);
+    }
+
+    private JsonElement Evaluate(string artifact)
+    {
+        string json = Path.ChangeExtension(artifact, ".json");
+        Run("evaluate", artifact, "--data", Data, "--json", json, "--device", "cpu");
+        return JsonDocument.Parse(File.ReadAllBytes(json)).RootElement;
+    }
+
+    private static void Run(params string[] args)
+    {
+        var r = TrainerRunner.Run(args);
+        Assert.True(r.ExitCode == 0, $"trainer {string.Join(' ', args)}: {r.Error}");
+    }
+
+    public void Dispose() => Folder.Dispose();
+}
