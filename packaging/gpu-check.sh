@@ -1,56 +1,89 @@
 #!/usr/bin/env bash
-# The GPU check, one script, about 5 minutes on a machine with an NVIDIA GPU and driver:
-#   1. with the .NET SDK: restore and build, then run the tests marked as GPU tests (Category=Gpu) with
-#      EDGEPATCHCORE_TEST_DEVICE=cuda, so that they fail unless CUDA is really used;
-#   2. generate the synthetic gasket set, then `trainer bench coreset` (plain, accelerated and GPU greedy
-#      selection on the same int8 projection: times and whether the indices are identical) and, when ONNX
-#      Runtime's CUDA provider loads, `trainer build --device cuda` and `trainer bench scoring --device cuda`
-#      (float32, then the float16 bank on tensor cores) and `trainer evaluate --device cuda`.
-# Without the SDK (a machine that only runs a self-contained build), set TRAINER to that trainer's path:
-#   TRAINER=/opt/edgepatchcore/trainer packaging/gpu-check.sh        (step 1 is then skipped)
-# With GPU_CHECK_PROJECTION=FILE (saved by `trainer bench coreset --save-projection FILE`), step 2 runs only the
-# coreset comparison on that projection: what packaging/gpu-bundle.sh packs for a machine without the SDK.
-set -euo pipefail
-cd "$(dirname "$0")/.."
-work=${GPU_CHECK_DIR:-$(mktemp -d)}
-images=${GPU_CHECK_IMAGES:-300}
+# The GPU check: runs the product's CUDA paths through the trainer's command line on a machine without the .NET
+# SDK (the self-contained trainer of packaging/gpu-bundle.sh) and writes every figure to one results folder.
+#
+#   gpu-check.sh                      (in the folder gpu-reassemble.sh made: trainer/, data/mtd-small)
+#   TRAINER=path/to/trainer GPU_CHECK_DATA=DIR GPU_CHECK_OUT=DIR gpu-check.sh
+#   GPU_CHECK_DEVICE=cpu gpu-check.sh (the CPU fallback: the same command lines on the CPU, to exercise the script)
+#
+# Steps: 1. find CUDA 13 and cuDNN 9 (the nvidia-* Python packages of a PyTorch install, or the system's) and put
+# them on the library path; 2. identify the GPU; 3. build on the training images on the device and on the CPU
+# (times), and compare the GPU and CPU coreset selections on one projection (bench coreset: identical indices);
+# 4. parity: image scores and anomaly maps with each bank precision on the device against the CPU in float32 on the
+# same artifact (gpu-compare.py; tolerances there); 5. bench scoring at batch 1, 8 and 64 for each precision, with
+# the kNN's share of the GEMM ceiling. With EDGEPATCHCORE_CUDA_EVERY_NODE=1 (set here on CUDA) any backbone or kNN
+# node that ONNX Runtime would run on the CPU fails the session, so a CPU fallback cannot pass unseen.
+# Results: OUT/check.txt (everything printed) and OUT/check.json (the figures and the verdict). Exit 1 if any check fails.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+trainer=${TRAINER:-$here/trainer/trainer}
+data=${GPU_CHECK_DATA:-$here/data/mtd-small}
+out=${GPU_CHECK_OUT:-$here/results}
+device=${GPU_CHECK_DEVICE:-cuda}
+batches=${GPU_CHECK_BATCHES:-1,8,64}
+iterations=${GPU_CHECK_ITERATIONS:-10}
+mkdir -p "$out"
+exec > >(tee "$out/check.txt") 2>&1
+failures=()
+step() { echo; echo "== $*"; }
+run() { echo "\$ $*" >&2; "$@"; local rc=$?; [[ $rc == 0 ]] || { echo "FAILED ($rc): $*"; failures+=("$*"); }; return $rc; }
+seconds() { local start=$SECONDS; "$@"; local rc=$?; echo "elapsed $((SECONDS - start)) s"; return $rc; }
 
-echo "== GPU"
-nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null || echo "nvidia-smi: not available"
-# ILGPU opens the driver as libcuda.so; some machines only register libcuda.so.1.
-if ! ldconfig -p | grep -q 'libcuda\.so '; then
-  driver=$(ldconfig -p | awk '/libcuda\.so\.1 /{print $NF; exit}')
-  if [[ -n "$driver" ]]; then
-    mkdir -p "$work/lib" && ln -sf "$driver" "$work/lib/libcuda.so"
-    export LD_LIBRARY_PATH="$work/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-  fi
-fi
-
-if [[ -z "${TRAINER:-}" ]]; then
-  echo "== build and GPU tests"
-  dotnet build EdgePatchCore.sln -c Release -nologo -v quiet
-  EDGEPATCHCORE_TEST_DEVICE=cuda dotnet test tests/EdgePatchCore.Tests -c Release --no-build --filter "Category=Gpu" --logger "console;verbosity=normal"
-  TRAINER="dotnet trainer/bin/Release/net10.0/trainer.dll"
-fi
-
-if [[ -n "${GPU_CHECK_PROJECTION:-}" ]]; then
-  echo "== coreset: plain vs accelerated (CPU) vs GPU on $(basename "$GPU_CHECK_PROJECTION")"
-  $TRAINER bench coreset --projection-file "$GPU_CHECK_PROJECTION" --fraction "${GPU_CHECK_FRACTION:-0.1}" --device auto
-  exit 0
-fi
-
-echo "== synthetic data ($images training images)"
-$TRAINER synth --product gasket --count "$images" --out "$work/gasket"
-data="$work/gasket"
-
-echo "== coreset: plain vs accelerated (CPU) vs GPU, same projection"
-$TRAINER bench coreset --data "$data" --fraction 0.1 --device auto
-
-echo "== build and scoring on CUDA (needs ONNX Runtime's CUDA provider)"
-if $TRAINER build --product gasket --data "$data" --out "$work/gasket.pcb" --device cuda; then
-  $TRAINER bench scoring --artifact "$work/gasket.pcb" --device cuda
-  $TRAINER bench scoring --artifact "$work/gasket.pcb" --device cuda --precision float16 --iterations 5
-  $TRAINER evaluate "$work/gasket.pcb" --data "$data" --device cuda
+step "libraries"
+if [[ "$device" == cuda ]]; then
+  # CUDA 13 and cuDNN 9 as the PyTorch wheels ship them: site-packages/nvidia/<name>/lib.
+  roots=$(python3 -c 'import site, sys; print("\n".join(site.getsitepackages() + [site.getusersitepackages()]))' 2>/dev/null)
+  found=$(for r in $roots /usr/local/lib /usr/lib /opt /root; do
+            find "$r" -maxdepth 6 \( -name 'libcublasLt.so.13' -o -name 'libcudnn.so.9' \) 2>/dev/null; done | sort -u)
+  libdirs=""
+  for lib in $found; do
+    parent=$(dirname "$(dirname "$(dirname "$lib")")")        # .../nvidia
+    for d in "$parent"/*/lib "$(dirname "$lib")"; do [[ -d "$d" && ":$libdirs:" != *":$d:"* ]] && libdirs="$libdirs:$d"; done
+  done
+  export LD_LIBRARY_PATH="${libdirs#:}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  echo "libcublasLt.so.13 / libcudnn.so.9 found at:"; for lib in $found; do echo "  $(readlink -f "$lib")"; done
+  [[ -n "$found" ]] || echo "  none under the Python packages or /usr, /opt: relying on the system library path"
+  export EDGEPATCHCORE_CUDA_EVERY_NODE=1
 else
-  echo "CUDA build not possible here (see the reason above); the coreset line above still shows the GPU kernel"
+  echo "device $device: the CPU fallback run (every command line of the check on the CPU; not a GPU figure)"
 fi
+
+step "device"
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null || echo "nvidia-smi: not available"
+nvidia-smi 2>/dev/null | grep -o 'CUDA Version: [0-9.]*' || true
+echo "trainer: $trainer"
+echo "data: $data ($(find "$data/train" -type f | wc -l) training, $(find "$data/test" -type f | wc -l) test images)"
+
+step "build on $device and on the CPU"
+seconds run "$trainer" build --product mtd --data "$data" --out "$out/device.pcb" --device "$device"
+seconds run "$trainer" build --product mtd --data "$data" --out "$out/cpu.pcb" --device cpu
+step "coreset: CPU selections and the GPU kernel on one projection"
+run "$trainer" bench coreset --data "$data" --fraction 0.1 --device "$( [[ $device == cuda ]] && echo auto || echo cpu )"
+
+step "parity: $device with each precision against the CPU in float32, same artifact"
+mapfile -t images < <(find "$data/test" -type f | sort)
+run "$trainer" score "$out/cpu.pcb" "${images[@]}" --device cpu --precision float32 > "$out/scores-cpu-float32.tsv"
+run "$trainer" evaluate "$out/cpu.pcb" --data "$data" --device cpu --precision float32 --dump-maps "$out/maps-cpu-float32" --json "$out/eval-cpu-float32.json" > /dev/null
+for precision in float32 float16 int8; do
+  run "$trainer" score "$out/cpu.pcb" "${images[@]}" --device "$device" --precision "$precision" > "$out/scores-$device-$precision.tsv"
+  run "$trainer" evaluate "$out/cpu.pcb" --data "$data" --device "$device" --precision "$precision" --dump-maps "$out/maps-$device-$precision" --json "$out/eval-$device-$precision.json" > /dev/null
+done
+run python3 "$here/gpu-compare.py" "$out" "$device"
+
+step "bench scoring on $device, batches $batches"
+for precision in float32 float16 int8; do
+  run "$trainer" bench scoring --artifact "$out/cpu.pcb" --frames "$data/test" --device "$device" --precision "$precision" --batches "$batches" --iterations "$iterations"
+done
+
+step "verdict"
+python3 - "$out" "$device" "${#failures[@]}" "${failures[@]}" <<'EOF'
+import json, sys, os
+out, device, count, failed = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4:]
+parity = json.load(open(os.path.join(out, "parity.json"))) if os.path.exists(os.path.join(out, "parity.json")) else None
+text = open(os.path.join(out, "check.txt"), errors="replace").read()
+result = {"device": device, "failedCommands": failed, "parity": parity, "passed": count == 0 and bool(parity) and parity.get("passed", False),
+          "log": "check.txt"}
+json.dump(result, open(os.path.join(out, "check.json"), "w"), indent=2)
+print("PASSED" if result["passed"] else "FAILED: " + "; ".join(failed or ["parity"]))
+EOF
+[[ ${#failures[@]} == 0 ]] && python3 -c 'import json,sys; sys.exit(0 if json.load(open(sys.argv[1]))["passed"] else 1)' "$out/check.json"
