@@ -24,7 +24,7 @@ public sealed class DecodeBenchmark(TextWriter output)
         var tiling = new TilingSpec { TileSize = 224, Overlap = 16 };
         var half = tiling with { Scale = 0.5f };
         output.WriteLine($"decode benchmark: {Environment.ProcessorCount} threads, {iterations} rounds, median ms per frame (megapixels per second)");
-        output.WriteLine($"{"frame",-22} {"plain ImageSharp",18} {"guarded decode",18} {"+ scale 0.5",18} {"+ cut 224 tiles",18} {"tiles",6}");
+        output.WriteLine($"{"frame",-24} {"plain ImageSharp",18} {"guarded decode",18} {"+ scale 0.5",18} {"+ cut 224 tiles",18} {"tiles",6}");
         foreach (var (w, h) in new[] { (1600, 1200), (2448, 2048) })
         {
             var (image, _) = new SheetGenerator(new SheetOptions { Width = w, Height = h, Seed = 3 }).Render(0, 0, SheetDefect.None);
@@ -68,7 +68,7 @@ public sealed class DecodeBenchmark(TextWriter output)
                 }
                 double megapixels = w * (double)h / 1e6;
                 string Cell(List<double> v) { double ms = Percentile.Of(v, 0.5); return $"{ms,7:F1} ({megapixels / ms * 1000,5:F0} MP/s)"; }
-                output.WriteLine($"{$"{w} x {h} {format} {bytes.Length / 1e6:F1} MB",-22} {Cell(rows[0]),18} {Cell(rows[1]),18} {Cell(rows[2]),18} {Cell(rows[3]),18} {layout.Count,6}");
+                output.WriteLine($"{$"{w} x {h} {format} {bytes.Length / 1e6:F1} MB",-24} {Cell(rows[0]),18} {Cell(rows[1]),18} {Cell(rows[2]),18} {Cell(rows[3]),18} {layout.Count,6}");
             }
         }
         output.WriteLine("JPEG: ImageSharp 2.1 has no scaled (DCT-domain) decoding, so --scale resizes after a full decode.");
