@@ -38,29 +38,8 @@ public sealed class SheetGenerator(SheetOptions options)
     };
 
     /// <summary>Writes the whole dataset under <paramref name="root"/>; returns the number of images.</summary>
-    public int Write(string root, IReporter? reporter = null, CancellationToken cancel = default)
-    {
-        reporter ??= NullReporter.Instance;
-        var jobs = new List<(string Image, string? Mask, int Split, int Index, SheetDefect Defect)>();
-        for (int i = 0; i < options.TrainCount; i++) jobs.Add((Path.Combine(root, "train", "good", $"{i:D4}.png"), null, 0, i, SheetDefect.None));
-        for (int i = 0; i < options.TestGoodCount; i++) jobs.Add((Path.Combine(root, "test", "good", $"{i:D4}.png"), null, 1, i, SheetDefect.None));
-        foreach (var d in DefectTypes)
-            for (int i = 0; i < options.TestPerDefect; i++)
-                jobs.Add((Path.Combine(root, "test", FolderName(d), $"{i:D4}.png"),
-                          Path.Combine(root, "ground_truth", FolderName(d), $"{i:D4}_mask.png"), 2 + (int)d, i, d));
-        foreach (var dir in jobs.SelectMany(j => new[] { j.Image, j.Mask }).OfType<string>().Select(Path.GetDirectoryName).Distinct())
-            Directory.CreateDirectory(dir!);
-        int done = 0;
-        Parallel.ForEach(jobs, new ParallelOptions { CancellationToken = cancel }, job =>
-        {
-            var (image, mask) = Render(job.Split, job.Index, job.Defect);
-            using (image) image.SaveAsPng(job.Image);
-            if (job.Mask is not null) using (mask) mask!.SaveAsPng(job.Mask);
-            else mask?.Dispose();
-            reporter.Progress("synth", Interlocked.Increment(ref done), jobs.Count);
-        });
-        return jobs.Count;
-    }
+    public int Write(string root, IReporter? reporter = null, CancellationToken cancel = default) =>
+        MvtecLayoutWriter.Write(root, options.TrainCount, options.TestGoodCount, options.TestPerDefect, DefectTypes, FolderName, Render, reporter, cancel);
 
     /// <summary>Renders one image and, for a defect, its mask (255 = defect).</summary>
     public (Image<Rgb24> Image, Image<L8>? Mask) Render(int split, int index, SheetDefect defect)

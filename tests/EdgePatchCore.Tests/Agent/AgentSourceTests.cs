@@ -128,18 +128,8 @@ public class AgentSourceTests(AgentFixture fixture)
     public async Task Mjpeg_source_splits_a_command_stream_into_frames()
     {
         using var work = new TempFolder();
-        // An MJPEG stream as a multipart HTTP camera sends it: boundaries and headers between the JPEGs.
         string stream = work.File("camera.mjpeg");
-        using (var file = File.Create(stream))
-        {
-            foreach (var jpeg in fixture.Jpegs)
-            {
-                var bytes = File.ReadAllBytes(jpeg);
-                file.Write(System.Text.Encoding.ASCII.GetBytes($"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: {bytes.Length}\r\n\r\n"));
-                file.Write(bytes);
-                file.Write("\r\n"u8);
-            }
-        }
+        SnapshotCamera.WriteMjpegStream(stream, fixture.Jpegs);
         var config = fixture.Config("mjpeg-test", fixture.ModelA, work.File("state"));
         config["Agent:Sources:Mjpeg:Command"] = "cat";
         config["Agent:Sources:Mjpeg:Arguments"] = stream;
@@ -166,37 +156,16 @@ public class AgentSourceTests(AgentFixture fixture)
     public async Task Http_source_polls_a_snapshot_url()
     {
         using var work = new TempFolder();
-        int port = MosquittoBroker.FreePort();
-        using var listener = new HttpListener();
-        listener.Prefixes.Add($"http://127.0.0.1:{port}/snapshot/");
-        listener.Start();
-        var jpeg = File.ReadAllBytes(fixture.Jpegs[2]);
-        int served = 0;
-        var server = Task.Run(async () =>
-        {
-            while (listener.IsListening)
-            {
-                HttpListenerContext context;
-                try { context = await listener.GetContextAsync(); } catch (Exception) { return; }
-                if (Interlocked.Increment(ref served) <= 3) // three snapshots, then the camera fails
-                {
-                    context.Response.ContentType = "image/jpeg";
-                    await context.Response.OutputStream.WriteAsync(jpeg);
-                }
-                else context.Response.StatusCode = 503;
-                context.Response.Close();
-            }
-        });
+        using var camera = new SnapshotCamera(File.ReadAllBytes(fixture.Jpegs[2]), frames: 3); // three snapshots, then the camera fails
         var config = fixture.Config("http-test", fixture.ModelA, work.File("state"));
-        config["Agent:Sources:Http:Url"] = $"http://127.0.0.1:{port}/snapshot/";
+        config["Agent:Sources:Http:Url"] = camera.Url;
         config["Agent:Sources:Http:IntervalMilliseconds"] = "200";
         await using var probe = new MqttProbe(fixture.Broker.Port, "edgepatchcore/http-test/#");
         await probe.StartAsync();
         using var host = await AgentFixture.StartAgentAsync(config);
-        Assert.True(await probe.WaitForAsync(p => p.Verdicts().Count >= 3 && served > 6, Patience));
+        Assert.True(await probe.WaitForAsync(p => p.Verdicts().Count >= 3 && camera.Served > 6, Patience));
         await Task.Delay(500);
         await host.StopAsync();
-        listener.Stop();
 
         var verdicts = probe.Verdicts();
         Assert.Equal(3, verdicts.Count); // the failing requests produce no frames, and the agent kept polling

@@ -1,4 +1,3 @@
-using System.Net;
 using EdgePatchCore.Agent.Publishing;
 using EdgePatchCore.Synthetic;
 using EdgePatchCore.Tests.Cli;
@@ -59,31 +58,8 @@ public class TiledAgentTests(AgentFixture agent, SmallTiledFixture tiled) : ICla
             .Select(p => Math.Min(pngScores[p.First], jpegScores[tiled.Jpegs[tiled.Pngs.ToList().IndexOf(p.First)]])).Min();
 
         string stream = work.File("camera.mjpeg");
-        using (var file = File.Create(stream))
-            foreach (var jpeg in tiled.Jpegs)
-            {
-                var bytes = File.ReadAllBytes(jpeg);
-                file.Write(System.Text.Encoding.ASCII.GetBytes($"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: {bytes.Length}\r\n\r\n"));
-                file.Write(bytes);
-                file.Write("\r\n"u8);
-            }
-        int port = MosquittoBroker.FreePort();
-        using var listener = new HttpListener();
-        listener.Prefixes.Add($"http://127.0.0.1:{port}/snapshot/");
-        listener.Start();
-        var snapshot = File.ReadAllBytes(tiled.Jpegs[1]);
-        int served = 0;
-        _ = Task.Run(async () =>
-        {
-            while (listener.IsListening)
-            {
-                HttpListenerContext context;
-                try { context = await listener.GetContextAsync(); } catch (Exception) { return; }
-                if (Interlocked.Increment(ref served) <= 2) { context.Response.ContentType = "image/jpeg"; await context.Response.OutputStream.WriteAsync(snapshot); }
-                else context.Response.StatusCode = 503;
-                context.Response.Close();
-            }
-        });
+        SnapshotCamera.WriteMjpegStream(stream, tiled.Jpegs);
+        using var camera = new SnapshotCamera(File.ReadAllBytes(tiled.Jpegs[1]), frames: 2);
 
         Directory.CreateDirectory(work.File("inbox"));
         var config = agent.Config("tiled-test", tiled.Model, work.File("state"));
@@ -93,7 +69,7 @@ public class TiledAgentTests(AgentFixture agent, SmallTiledFixture tiled) : ICla
         config["Agent:Sources:Folder:Path"] = work.File("inbox");
         config["Agent:Sources:Folder:SettleMilliseconds"] = "100";
         config["Agent:Sources:Mqtt:Topic"] = "plant/line9/camera/image";
-        config["Agent:Sources:Http:Url"] = $"http://127.0.0.1:{port}/snapshot/";
+        config["Agent:Sources:Http:Url"] = camera.Url;
         config["Agent:Sources:Http:IntervalMilliseconds"] = "300";
         config["Agent:Sources:Mjpeg:Command"] = "cat";
         config["Agent:Sources:Mjpeg:Arguments"] = stream;
@@ -111,7 +87,6 @@ public class TiledAgentTests(AgentFixture agent, SmallTiledFixture tiled) : ICla
         int expected = 3 * tiled.Pngs.Count + 2;
         Assert.True(await probe.WaitForAsync(p => p.Verdicts().Count >= expected, Patience), $"{probe.Verdicts().Count} of {expected} verdicts");
         await host.StopAsync();
-        listener.Stop();
 
         var verdicts = probe.Verdicts();
         Assert.Equal(["folder", "http", "mjpeg", "mqtt"], verdicts.Select(v => v.Source).Distinct().Order());
