@@ -168,22 +168,14 @@ public sealed class ModelBuilder(IReporter reporter)
     }
 
     /// <summary>
-    /// On the GPU when there is a CUDA device and the build is not told to use the CPU, else on the CPU; the same
-    /// indices either way (exact integer distances). The kernel needs only the NVIDIA driver, not ONNX Runtime's CUDA.
+    /// With the sampler <see cref="CoresetSamplers.For"/> chooses: the GPU kernel when there is a CUDA device and the build
+    /// is not told to use the CPU, else the CPU; the same indices either way (exact integer distances).
     /// </summary>
     private CoresetResult SelectCoreset(QuantizedRows rows, int size, int seed, ExecutionDevice device, CancellationToken cancel)
     {
-        if (device.Requested != DeviceKind.Cpu)
-        {
-            using var gpu = GpuGreedyCoreset.TryOpenCuda(out string reason);
-            if (gpu is not null)
-            {
-                reporter.Info($"coreset: on the GPU ({gpu.Name})");
-                return GpuGreedyCoreset.Select(rows, size, seed, gpu.Accelerator, reporter, cancel);
-            }
-            reporter.Info($"coreset: on the CPU (the GPU kernel cannot run: {reason})");
-        }
-        return GreedyCoreset.Select(rows, size, seed, reporter, cancel);
+        using var sampler = CoresetSamplers.For(device.Requested, out string why);
+        reporter.Info($"coreset: on the {sampler.Name}" + (why.Length > 0 ? $" (the GPU kernel cannot run: {why})" : ""));
+        return sampler.Run(rows, size, seed, reporter, cancel);
     }
 
     /// <summary>

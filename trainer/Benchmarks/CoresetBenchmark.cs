@@ -39,13 +39,15 @@ public sealed class CoresetBenchmark(TextWriter output, IReporter reporter)
         if (!options.SkipPlain)
         {
             var clock = Stopwatch.StartNew();
-            plain = GreedyCoreset.SelectPlain(rows, size, options.Seed, new Prefixed(reporter, "plain greedy"), cancel);
+            using var plainSampler = new PlainGreedySampler();
+            plain = plainSampler.Run(rows, size, options.Seed, new Prefixed(reporter, "plain greedy"), cancel);
             plainSeconds = clock.Elapsed.TotalSeconds;
             double bandwidth = (double)size * n * rowBytes / plainSeconds;
             output.WriteLine($"plain greedy             {plainSeconds,8:F1} s     streams {bandwidth / 1e9:F1} GB/s = {bandwidth / probe:P0} of the probe; radius {plain.CoverageRadius:G6}");
         }
         var fast = Stopwatch.StartNew();
-        var accelerated = GreedyCoreset.Select(rows, size, options.Seed, new Prefixed(reporter, "accelerated"), cancel);
+        using var pruned = new PrunedGreedySampler();
+        var accelerated = pruned.Run(rows, size, options.Seed, new Prefixed(reporter, "accelerated"), cancel);
         double fastSeconds = fast.Elapsed.TotalSeconds;
         output.WriteLine($"accelerated greedy       {fastSeconds,8:F1} s     {accelerated.PrunedShare:P0} not read (of the int8 row data; the first 32 principal dimensions settle most points); radius {accelerated.CoverageRadius:G6}");
         if (plain is not null)
@@ -56,12 +58,12 @@ public sealed class CoresetBenchmark(TextWriter output, IReporter reporter)
         }
         if (options.Device != DeviceKind.Cpu)
         {
-            using var gpu = GpuGreedyCoreset.TryOpenCuda(out string reason);
+            using var gpu = CoresetSamplers.TryGpu(out string reason);
             if (gpu is null) output.WriteLine($"gpu greedy: not run ({reason})");
             else
             {
                 var clock = Stopwatch.StartNew();
-                var onGpu = GpuGreedyCoreset.Select(rows, size, options.Seed, gpu.Accelerator, new Prefixed(reporter, "gpu greedy"), cancel);
+                var onGpu = gpu.Run(rows, size, options.Seed, new Prefixed(reporter, "gpu greedy"), cancel);
                 output.WriteLine($"gpu greedy ({gpu.Name}) {clock.Elapsed.TotalSeconds,8:F1} s     radius {onGpu.CoverageRadius:G6}");
                 output.WriteLine("gpu indices: " + Compare(accelerated, onGpu, "cpu", "gpu"));
             }
