@@ -13,7 +13,7 @@ namespace EdgePatchCore.Tiling;
 public sealed record TilingSpec
 {
     public const int MinTileSize = 32, MaxTileSize = 1024;
-    public const float MinScale = 0.05f, MaxScale = 4f;
+    public const double MinScale = 0.05, MaxScale = 4;
 
     /// <summary>Side of a tile in scaled-frame pixels; also the network's input size.</summary>
     [Key(0)] public int TileSize { get; init; } = 224;
