@@ -15,7 +15,7 @@ public sealed class TiledFrameReader(ImageLoader loader, TilingSpec tiling)
                                                            bool oneSize = false, CancellationToken cancel = default)
     {
         (int Width, int Height)? size = null;
-        Task<TiledFrame?>? next = paths.Count > 0 ? Task.Run(() => Load(paths[0]), cancel) : null;
+        Task<TiledFrame?>? next = paths.Count > 0 ? Prefetch(paths[0], cancel) : null;
         try
         {
             for (int i = 0; i < paths.Count; i++)
@@ -26,7 +26,7 @@ public sealed class TiledFrameReader(ImageLoader loader, TilingSpec tiling)
                 try { frame = next!.GetAwaiter().GetResult(); }
                 catch (ImageLoadException e) { frame = null; error = e.Message; }
                 string? following = i + 1 < paths.Count ? paths[i + 1] : null; // a copy: the lambda must not see i change
-                next = following is null ? null : Task.Run(() => Load(following), cancel);
+                next = following is null ? null : Prefetch(following, cancel);
                 if (frame is null) { onBadFile(paths[i], error ?? $"{paths[i]}: cannot be read"); continue; }
                 using (frame)
                 {
@@ -50,6 +50,10 @@ public sealed class TiledFrameReader(ImageLoader loader, TilingSpec tiling)
             next?.ContinueWith(t => { if (t.IsCompletedSuccessfully) t.Result?.Dispose(); }, TaskScheduler.Default);
         }
     }
+
+    /// <summary>Decodes on its own thread, not the pool's: the caller blocks on it, and a busy pool must not wait for itself.</summary>
+    private Task<TiledFrame?> Prefetch(string path, CancellationToken cancel) =>
+        Task.Factory.StartNew(() => Load(path), cancel, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
     private TiledFrame? Load(string path)
     {

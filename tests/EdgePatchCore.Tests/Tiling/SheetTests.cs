@@ -10,7 +10,11 @@ using SixLabors.ImageSharp.PixelFormats;
 
 namespace EdgePatchCore.Tests.Tiling;
 
-/// <summary>Tiled inspection on the synthetic megapixel sheet, against the whole-frame model of the same images.</summary>
+/// <summary>
+/// Tiled inspection on the synthetic megapixel sheet, against the whole-frame model of the same images. In the agent
+/// tests' collection, so that its two minutes of full load on both cores never run beside their timed waits.
+/// </summary>
+[Collection("agent")]
 public class SheetTests(SheetFixture fixture) : IClassFixture<SheetFixture>
 {
     private static double Get(System.Text.Json.JsonElement report, string name) => report.GetProperty(name).GetDouble();
