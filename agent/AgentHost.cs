@@ -44,7 +44,8 @@ public static class AgentHost
     private static void AddAgent(IServiceCollection services, IConfiguration configuration)
     {
         var options = ReadOptions(configuration);
-        services.Configure<AgentOptions>(configuration.GetSection(AgentOptions.Section));
+        services.AddOptions<AgentOptions>().Bind(configuration.GetSection(AgentOptions.Section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<AgentOptions>, AgentOptionsValidation>();
         services.AddSingleton<AgentMetrics>();
         services.AddSingleton(sp => new TopicNames(sp.GetRequiredService<IOptions<AgentOptions>>().Value.ResolvedTopicPrefix));
         services.AddSingleton(sp =>

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Options;
 using EdgePatchCore.Agent.Configuration;
 using EdgePatchCore.Agent.Demo;
 using EdgePatchCore.Agent.Publishing;
@@ -109,6 +110,12 @@ public static class AgentProgram
         {
             await host.StartAsync();
             await host.WaitForShutdownAsync();
+        }
+        catch (OptionsValidationException e)
+        {
+            foreach (var failure in e.Failures) Console.Error.WriteLine($"error: {failure}");
+            Console.Error.WriteLine("the agent did not start: fix the configuration (agent check-config shows the same)");
+            return ExitConfig;
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
