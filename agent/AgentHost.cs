@@ -86,7 +86,16 @@ public static class AgentHost
         if (options.Sources.Mqtt is not null) AddHosted<MqttImageSource>(services);
         if (options.Sources.Folder is not null) AddHosted<FolderSource>(services);
         if (options.Sources.Mjpeg is not null) AddHosted<MjpegSource>(services);
-        if (options.Sources.Http is not null) AddHosted<HttpSnapshotSource>(services);
+        if (options.Sources.Http is not null)
+        {
+            services.AddHttpClient(HttpSnapshotSource.ClientName, (sp, http) =>
+            {
+                var o = sp.GetRequiredService<IOptions<AgentOptions>>().Value;
+                http.Timeout = TimeSpan.FromMilliseconds(o.Sources.Http!.TimeoutMilliseconds);
+                http.MaxResponseContentBufferSize = o.Limits.MaxFrameBytes;
+            });
+            AddHosted<HttpSnapshotSource>(services);
+        }
         AddHosted<Teach.FrameKeeper>(services);
         AddHosted<ScoringWorker>(services);
         AddHosted<MetricsPublisher>(services);

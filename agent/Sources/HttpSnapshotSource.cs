@@ -8,15 +8,18 @@ namespace EdgePatchCore.Agent.Sources;
 /// <summary>
 /// Polls a camera's HTTP snapshot URL (a JPEG per request) at a fixed interval. A live source: frames
 /// are dropped oldest-first when scoring falls behind. A failing camera is reported once, then quietly
-/// retried, and its recovery is logged.
+/// retried, and its recovery is logged. Its clients come from <see cref="IHttpClientFactory"/> (configured in
+/// <see cref="AgentHost"/>): the factory recycles the connection handlers, so a camera whose address changes behind
+/// its name is found again, which one client kept for the agent's life would not do.
 /// </summary>
-public sealed class HttpSnapshotSource(IOptions<AgentOptions> options, FrameQueue queue, ILogger<HttpSnapshotSource> logger) : BackgroundService
+public sealed class HttpSnapshotSource(IOptions<AgentOptions> options, FrameQueue queue, IHttpClientFactory clients, ILogger<HttpSnapshotSource> logger) : BackgroundService
 {
+    /// <summary>The named client: the timeout and the frame size limit of the options.</summary>
+    public const string ClientName = "camera";
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var o = options.Value.Sources.Http!;
-        long maxBytes = options.Value.Limits.MaxFrameBytes;
-        using var http = new HttpClient { Timeout = TimeSpan.FromMilliseconds(o.TimeoutMilliseconds), MaxResponseContentBufferSize = maxBytes };
         using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(o.IntervalMilliseconds));
         string url = Text.Redact(o.Url);
         logger.LogInformation("Polling {Url} every {Interval} ms", url, o.IntervalMilliseconds);
@@ -26,6 +29,7 @@ public sealed class HttpSnapshotSource(IOptions<AgentOptions> options, FrameQueu
         {
             try
             {
+                using var http = clients.CreateClient(ClientName);
                 using var response = await http.GetAsync(o.Url, stoppingToken);
                 response.EnsureSuccessStatusCode();
                 var bytes = await response.Content.ReadAsByteArrayAsync(stoppingToken);
