@@ -7,7 +7,9 @@ namespace EdgePatchCore.Tests.Packaging;
 /// packaging/gpu-reassemble.sh on a small bundle laid out as packaging/gpu-bundle.sh lays out the real one (a tar.xz of
 /// a trainer folder and an xz-compressed CUDA provider, split into pieces, and manifest.txt): it rebuilds the files
 /// and checks every hash, and refuses a missing or damaged piece by name before writing anything.
+/// Needs bash, xz and coreutils (an integration test: `.ci/run` installs xz where it is missing).
 /// </summary>
+[Trait("Category", IntegrationTests.Category)]
 public class GpuReassemblyTests
 {
     private static string Sha(string path) => Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(path))).ToLowerInvariant();
