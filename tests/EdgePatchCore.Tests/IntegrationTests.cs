@@ -2,7 +2,7 @@ namespace EdgePatchCore.Tests;
 
 /// <summary>
 /// The trait of tests that start or need real outside parts: a mosquitto broker, systemd-analyze, strace, a tmpfs
-/// mount, python3, chromium. `.ci/run` installs them; `dotnet test --filter Category!=Integration` runs the rest anywhere.
+/// mount, python3, chromium, node, xz. `.ci/run` installs them; `dotnet test --filter Category!=Integration` runs the rest anywhere.
 /// </summary>
 public static class IntegrationTests
 {
