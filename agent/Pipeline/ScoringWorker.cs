@@ -116,33 +116,8 @@ public sealed class ScoringWorker(
         int inputLength = model.Scorer.Features.InputLength;
         if (_inputs.Length < items.Length * inputLength) _inputs = new float[items.Length * inputLength];
         var inputs = _inputs;
-        Parallel.For(0, items.Length, i =>
-        {
-            var item = items[i];
-            long start = Stopwatch.GetTimestamp();
-            Image<Rgb24>? image = null;
-            try
-            {
-                image = _loader.Decode(item.Frame.Bytes, item.Frame.Id);
-                item.FrameWidth = image.Width;
-                item.FrameHeight = image.Height;
-                ImageLoader.ToInput(image, model.Input, inputs.AsSpan(i * inputLength, inputLength), item.Frame.Id);
-                if (_keepImages) (item.Image, image) = (image, null);
-            }
-            catch (ImageLoadException e)
-            {
-                item.Error = e.Message;
-            }
-            catch (Exception e) // a resize or conversion failure (out of memory included) fails this frame only
-            {
-                item.Error = $"{item.Frame.Id}: cannot prepare the image ({e.GetType().Name}: {e.Message})";
-            }
-            finally
-            {
-                image?.Dispose();
-            }
-            item.DecodeMs = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
-        });
+        Parallel.For(0, items.Length, i => Decode(items[i], _keepImages,
+            image => ImageLoader.ToInput(image, model.Input, inputs.AsSpan(i * inputLength, inputLength), items[i].Frame.Id)));
 
         // Good frames to the front, in order, so that one call scores them all.
         var good = new List<Item>(items.Length);
@@ -170,20 +145,7 @@ public sealed class ScoringWorker(
     /// </summary>
     private void ScoreTiledGroup(LoadedModel model, Item[] items)
     {
-        Parallel.For(0, items.Length, i =>
-        {
-            var item = items[i];
-            long start = Stopwatch.GetTimestamp();
-            try
-            {
-                item.Image = _loader.Decode(item.Frame.Bytes, item.Frame.Id);
-                item.FrameWidth = item.Image.Width;
-                item.FrameHeight = item.Image.Height;
-            }
-            catch (ImageLoadException e) { item.Error = e.Message; }
-            catch (Exception e) { item.Error = $"{item.Frame.Id}: cannot decode the image ({e.GetType().Name}: {e.Message})"; }
-            item.DecodeMs = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
-        });
+        Parallel.For(0, items.Length, i => Decode(items[i], keep: true));
         foreach (var item in items)
         {
             if (item.Error is not null || item.Image is null) continue;
@@ -205,6 +167,37 @@ public sealed class ScoringWorker(
                 item.Image = null;
             }
         }
+    }
+
+    /// <summary>
+    /// Decodes a frame, then <paramref name="prepare"/>s it (the network input); any failure fails this frame only.
+    /// With <paramref name="keep"/> the image stays in <see cref="Item.Image"/>, else it is disposed here.
+    /// </summary>
+    private void Decode(Item item, bool keep, Action<Image<Rgb24>>? prepare = null)
+    {
+        long start = Stopwatch.GetTimestamp();
+        Image<Rgb24>? image = null;
+        try
+        {
+            image = _loader.Decode(item.Frame.Bytes, item.Frame.Id);
+            item.FrameWidth = image.Width;
+            item.FrameHeight = image.Height;
+            prepare?.Invoke(image);
+            if (keep) (item.Image, image) = (image, null);
+        }
+        catch (ImageLoadException e)
+        {
+            item.Error = e.Message;
+        }
+        catch (Exception e) // a resize or conversion failure (out of memory included) fails this frame only
+        {
+            item.Error = $"{item.Frame.Id}: cannot prepare the image ({e.GetType().Name}: {e.Message})";
+        }
+        finally
+        {
+            image?.Dispose();
+        }
+        item.DecodeMs = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
     }
 
     private bool TryScore(LoadedModel model, ReadOnlyMemory<float> inputs, List<Item> items, out string? failure)

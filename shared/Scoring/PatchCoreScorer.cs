@@ -30,6 +30,7 @@ public sealed class PatchCoreScorer : IDisposable
     private float[] _frameScores = [];
     private float[] _bestPatch = [];
     private float[] _frameInput = [];
+    private readonly TiledStageTimes _discardedTimes = new(); // where the stage times go when nobody asked for them
 
     /// <summary>
     /// Tiles per backbone and kNN call of a tiled frame: 8 x 784 query rows keep the int8 kNN kernel busy, and the
@@ -65,13 +66,16 @@ public sealed class PatchCoreScorer : IDisposable
     /// <summary>Scores <paramref name="count"/> images laid out back to back (each 3 x H x W, RGB 0..1).</summary>
     public ImageScore[] Score(ReadOnlyMemory<float> inputs, int count)
     {
-        lock (_gate)
-        {
-            int length = count * _features.PatchesPerImage * _features.Dimensions;
-            if (_patches.Length < length) _patches = new float[length];
-            _features.Extract(inputs, count, _patches);
-            return ScorePatchesLocked(_patches, count);
-        }
+        lock (_gate) return ScoreLocked(inputs, count);
+    }
+
+    /// <summary>Backbone + embedding into the reused patch buffer, then the patch scores (callers hold the lock).</summary>
+    private ImageScore[] ScoreLocked(ReadOnlyMemory<float> inputs, int count)
+    {
+        int length = count * _features.PatchesPerImage * _features.Dimensions;
+        if (_patches.Length < length) _patches = new float[length];
+        _features.Extract(inputs, count, _patches);
+        return ScorePatchesLocked(_patches, count);
     }
 
     /// <summary>
@@ -110,10 +114,7 @@ public sealed class PatchCoreScorer : IDisposable
         {
             if (_frameInput.Length < _features.InputLength) _frameInput = new float[_features.InputLength];
             ImageLoader.ToInput(image, _features.Input, _frameInput, name);
-            int length = _features.PatchesPerImage * _features.Dimensions;
-            if (_patches.Length < length) _patches = new float[length];
-            _features.Extract(_frameInput, 1, _patches);
-            return ScorePatchesLocked(_patches, 1)[0];
+            return ScoreLocked(_frameInput, 1)[0];
         }
     }
 
@@ -138,9 +139,14 @@ public sealed class PatchCoreScorer : IDisposable
             if (_distances.Length < run * per) (_distances, _nearest) = (new float[run * per], new int[run * per]);
             if (_frameScores.Length < tiles * per) _frameScores = new float[tiles * per];
             if (_bestPatch.Length < dims) _bestPatch = new float[dims];
-            var clock = System.Diagnostics.Stopwatch.StartNew();
-            void Lap(ref double total) { total += clock.Elapsed.TotalMilliseconds; clock.Restart(); }
-            var t = times ?? new TiledStageTimes();
+            long mark = System.Diagnostics.Stopwatch.GetTimestamp();
+            void Lap(ref double total)
+            {
+                long now = System.Diagnostics.Stopwatch.GetTimestamp();
+                total += System.Diagnostics.Stopwatch.GetElapsedTime(mark, now).TotalMilliseconds;
+                mark = now;
+            }
+            var t = times ?? _discardedTimes.Reset();
             float sStar = float.NaN;
             int arg = 0, mStar = 0;
             for (int first = 0; first < tiles; first += run)

@@ -127,9 +127,11 @@ public sealed class GasketGenerator(GasketOptions options)
         return (int)(z & int.MaxValue);
     }
 
-    private static byte Byte(float v) => (byte)Math.Clamp(MathF.Round(v), 0, 255);
+    /// <summary>A grey level rounded and clamped to a byte (also the sheet's).</summary>
+    internal static byte Byte(float v) => (byte)Math.Clamp(MathF.Round(v), 0, 255);
 
-    private static float Gaussian(Random rng)
+    /// <summary>A standard normal sample (Box-Muller; also the sheet's).</summary>
+    internal static float Gaussian(Random rng)
     {
         double u1 = 1.0 - rng.NextDouble(), u2 = rng.NextDouble();
         return (float)(Math.Sqrt(-2.0 * Math.Log(u1)) * Math.Cos(2 * Math.PI * u2));

@@ -193,11 +193,7 @@ public sealed class SheetGenerator(SheetOptions options)
         }
     }
 
-    private static byte Byte(float v) => (byte)Math.Clamp(MathF.Round(v), 0, 255);
+    private static byte Byte(float v) => GasketGenerator.Byte(v);
 
-    private static float Gaussian(Random rng)
-    {
-        double u1 = 1.0 - rng.NextDouble(), u2 = rng.NextDouble();
-        return (float)(Math.Sqrt(-2.0 * Math.Log(u1)) * Math.Cos(2 * Math.PI * u2));
-    }
+    private static float Gaussian(Random rng) => GasketGenerator.Gaussian(rng);
 }

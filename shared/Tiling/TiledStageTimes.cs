@@ -8,4 +8,11 @@ public sealed class TiledStageTimes
     public double KnnMs;
     public double StitchingMs;
     public int Tiles;
+
+    /// <summary>Back to zero; returns this.</summary>
+    public TiledStageTimes Reset()
+    {
+        (TilingMs, BackboneMs, KnnMs, StitchingMs, Tiles) = (0, 0, 0, 0, 0);
+        return this;
+    }
 }
