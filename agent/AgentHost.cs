@@ -5,6 +5,7 @@ using EdgePatchCore.Agent.Pipeline;
 using EdgePatchCore.Agent.Publishing;
 using EdgePatchCore.Agent.Sources;
 using Microsoft.Extensions.Options;
+using EdgePatchCore.Messaging;
 
 namespace EdgePatchCore.Agent;
 

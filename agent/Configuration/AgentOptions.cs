@@ -1,3 +1,4 @@
+using EdgePatchCore.Search;
 namespace EdgePatchCore.Agent.Configuration;
 
 /// <summary>The "Agent" configuration section (appsettings.json, /etc/edgepatchcore/agent.json, EDGEPATCHCORE__Agent__*, --Agent:*).</summary>

@@ -1,3 +1,4 @@
+using EdgePatchCore.Search;
 namespace EdgePatchCore.Agent.Configuration;
 
 /// <summary>Checks the configuration at start-up and for `agent check-config`: one plain sentence per problem.</summary>

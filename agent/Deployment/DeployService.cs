@@ -12,6 +12,7 @@ using EdgePatchCore.FileSystem;
 using Microsoft.Extensions.Options;
 using MQTTnet;
 using MQTTnet.Packets;
+using EdgePatchCore.Messaging;
 
 namespace EdgePatchCore.Agent.Deployment;
 

@@ -2,9 +2,10 @@ using EdgePatchCore.Agent.Configuration;
 using EdgePatchCore.Agent.Publishing;
 using EdgePatchCore.Agent.Trust;
 using EdgePatchCore.Artifacts;
-using EdgePatchCore.Features;
 using EdgePatchCore.Scoring;
 using Microsoft.Extensions.Options;
+using EdgePatchCore.Devices;
+using EdgePatchCore.Search;
 
 namespace EdgePatchCore.Agent.ModelStore;
 
@@ -64,7 +65,7 @@ public sealed class ModelStore(IOptions<AgentOptions> options, ModelAdmission ad
             if (admission.Check(artifact, slot.Product, origin, out var verified) is { } reason) throw new ModelRefusedException(reason);
             var o = options.Value;
             _device ??= new ExecutionDevice(ExecutionDevice.Parse(o.Device));
-            scorer = new PatchCoreScorer(artifact.Content, _device, NearestNeighbourSearch.ParsePrecision(o.BankPrecision));
+            scorer = new PatchCoreScorer(artifact.Content, _device, BankSearches.ParsePrecision(o.BankPrecision));
             var warmUp = scorer.Score(new float[scorer.Features.InputLength], 1); // the first real frame is not slow
             if (!float.IsFinite(warmUp[0].Score)) throw new ModelRefusedException("the model scores a blank frame as not a number");
             var model = new LoadedModel

@@ -8,6 +8,7 @@ using Microsoft.Extensions.Options;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 using SixLabors.ImageSharp.Processing;
+using EdgePatchCore.Messaging;
 
 namespace EdgePatchCore.Agent.Pipeline;
 

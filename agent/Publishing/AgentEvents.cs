@@ -1,4 +1,5 @@
 using System.Text.Json;
+using EdgePatchCore.Messaging;
 
 namespace EdgePatchCore.Agent.Publishing;
 

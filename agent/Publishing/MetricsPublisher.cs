@@ -2,6 +2,7 @@ using System.Text.Json;
 using EdgePatchCore.Agent.Configuration;
 using EdgePatchCore.Agent.Pipeline;
 using Microsoft.Extensions.Options;
+using EdgePatchCore.Messaging;
 
 namespace EdgePatchCore.Agent.Publishing;
 

@@ -8,6 +8,7 @@ using EdgePatchCore.Agent.Sparkplug.Protocol;
 using Microsoft.Extensions.Options;
 using MQTTnet;
 using MQTTnet.Protocol;
+using EdgePatchCore.Messaging;
 
 namespace EdgePatchCore.Agent.Sparkplug;
 

@@ -1,4 +1,5 @@
 using EdgePatchCore.Agent.Publishing;
+using EdgePatchCore.Messaging;
 
 namespace EdgePatchCore.Agent.Sparkplug;
 

@@ -3,9 +3,9 @@ using EdgePatchCore.Agent.Publishing;
 using EdgePatchCore.Agent.Trust;
 using EdgePatchCore.Artifacts;
 using EdgePatchCore.Diagnostics;
-using EdgePatchCore.Features;
 using EdgePatchCore.Training;
 using Microsoft.Extensions.Options;
+using EdgePatchCore.Devices;
 
 namespace EdgePatchCore.Agent.Teach;
 

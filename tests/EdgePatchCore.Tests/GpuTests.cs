@@ -1,4 +1,4 @@
-using EdgePatchCore.Features;
+using EdgePatchCore.Devices;
 
 namespace EdgePatchCore.Tests;
 

@@ -1,5 +1,5 @@
 using EdgePatchCore.Artifacts;
-using EdgePatchCore.Backbones;
+using EdgePatchCore.Embedding;
 using EdgePatchCore.Imaging;
 using EdgePatchCore.Scoring;
 

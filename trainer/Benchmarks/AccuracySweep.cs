@@ -6,12 +6,13 @@ using EdgePatchCore.Artifacts;
 using EdgePatchCore.Datasets;
 using EdgePatchCore.Diagnostics;
 using EdgePatchCore.Evaluation;
-using EdgePatchCore.Features;
 using EdgePatchCore.Imaging;
 using EdgePatchCore.Scoring;
 using EdgePatchCore.Trainer.Cli;
 using EdgePatchCore.Trainer.Commands;
 using EdgePatchCore.Training;
+using EdgePatchCore.Devices;
+using EdgePatchCore.Search;
 
 namespace EdgePatchCore.Trainer.Benchmarks;
 

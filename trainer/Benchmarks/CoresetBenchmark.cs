@@ -1,12 +1,12 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
-using EdgePatchCore.Backbones;
+using EdgePatchCore.Embedding;
 using EdgePatchCore.Coreset;
 using EdgePatchCore.Datasets;
 using EdgePatchCore.Diagnostics;
-using EdgePatchCore.Features;
 using EdgePatchCore.Imaging;
 using EdgePatchCore.Training;
+using EdgePatchCore.Devices;
 
 namespace EdgePatchCore.Trainer.Benchmarks;
 

@@ -2,9 +2,10 @@ using System.Diagnostics;
 using System.Runtime.InteropServices;
 using EdgePatchCore.Artifacts;
 using EdgePatchCore.Diagnostics;
-using EdgePatchCore.Features;
 using EdgePatchCore.Imaging;
 using EdgePatchCore.Scoring;
+using EdgePatchCore.Devices;
+using EdgePatchCore.Search;
 
 namespace EdgePatchCore.Trainer.Benchmarks;
 
@@ -40,7 +41,7 @@ public sealed class KnnBenchmark(TextWriter output)
             WriteRaw(Path.Combine(options.Export, "queries.f32"), MemoryMarshal.AsBytes(queries.AsSpan()));
             File.WriteAllText(Path.Combine(options.Export, "shape.txt"), $"{q} {m} {d} {device.Threads}\n");
 
-            using var knn = new NearestNeighbourSearch(bank, m, d, device, options.Precision);
+            using var knn = BankSearches.Create(bank, m, d, device, options.Precision);
             output.WriteLine($"kNN: {q} query patches x {m} bank rows x {d} dims, {device.Describe()}, {knn.Precision.ToString().ToLowerInvariant()} bank");
             var lines = new List<string>();
             foreach (int k in new[] { 1, 9 })

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using EdgePatchCore.Artifacts;
 using EdgePatchCore.Datasets;
 using EdgePatchCore.Diagnostics;
-using EdgePatchCore.Features;
 using EdgePatchCore.Imaging;
 using EdgePatchCore.Scoring;
 using EdgePatchCore.Synthetic;
@@ -10,6 +9,8 @@ using Google.Protobuf;
 using Microsoft.ML.OnnxRuntime;
 using Onnx;
 using static EdgePatchCore.OnnxGraphs.OnnxBuilder;
+using EdgePatchCore.Devices;
+using EdgePatchCore.Search;
 
 namespace EdgePatchCore.Trainer.Benchmarks;
 
@@ -103,7 +104,7 @@ public sealed class ScoringBenchmark(TextWriter output)
         double flop = 2.0 * q * m * dims;
         var bank = content.Bank.ToFloats();
         BankPrecision[] precisions = [BankPrecision.Float32, BankPrecision.Float16, BankPrecision.Int8];
-        var searches = precisions.ToDictionary(p => p, p => new NearestNeighbourSearch(bank, m, dims, device, p));
+        var searches = precisions.ToDictionary(p => p, p => BankSearches.Create(bank, m, dims, device, p));
         var distances = precisions.ToDictionary(p => p, _ => new float[q]);
         var indices = precisions.ToDictionary(p => p, _ => new int[q]);
         var times = precisions.ToDictionary(p => p, _ => new List<double>());

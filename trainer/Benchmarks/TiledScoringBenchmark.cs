@@ -1,10 +1,10 @@
 using System.Diagnostics;
 using EdgePatchCore.Artifacts;
 using EdgePatchCore.Diagnostics;
-using EdgePatchCore.Features;
 using EdgePatchCore.Imaging;
 using EdgePatchCore.Scoring;
 using EdgePatchCore.Tiling;
+using EdgePatchCore.Devices;
 
 namespace EdgePatchCore.Trainer.Benchmarks;
 

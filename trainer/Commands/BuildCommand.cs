@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using EdgePatchCore.Artifacts;
-using EdgePatchCore.Backbones;
+using EdgePatchCore.Embedding;
 using EdgePatchCore.Coreset;
 using EdgePatchCore.Trainer.Cli;
 using EdgePatchCore.Training;

@@ -1,8 +1,9 @@
 using System.Diagnostics;
-using EdgePatchCore.Features;
 using EdgePatchCore.Imaging;
 using EdgePatchCore.Scoring;
 using EdgePatchCore.Trainer.Cli;
+using EdgePatchCore.Devices;
+using EdgePatchCore.Search;
 
 namespace EdgePatchCore.Trainer.Commands;
 
@@ -35,7 +36,7 @@ internal static class CommonOptions
 
     public static DeviceKind ParseDevice(CommandLine args) => args.GetParsed("device", DeviceKind.Auto, ExecutionDevice.Parse);
     public static BankPrecision ParsePrecision(CommandLine args) =>
-        args.GetParsed("precision", BankPrecision.Auto, NearestNeighbourSearch.ParsePrecision);
+        args.GetParsed("precision", BankPrecision.Auto, BankSearches.ParsePrecision);
     public static int ParseBatch(CommandLine args) => args.GetInt("batch", 8, 1, 256);
 
     /// <summary>Fails early, before hours of work, when the output file cannot be written.</summary>

@@ -2,10 +2,10 @@ using System.Globalization;
 using EdgePatchCore.Artifacts;
 using EdgePatchCore.Datasets;
 using EdgePatchCore.Evaluation;
-using EdgePatchCore.Features;
 using EdgePatchCore.FileSystem;
 using EdgePatchCore.Scoring;
 using EdgePatchCore.Trainer.Cli;
+using EdgePatchCore.Devices;
 
 namespace EdgePatchCore.Trainer.Commands;
 

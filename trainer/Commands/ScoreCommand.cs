@@ -1,10 +1,10 @@
 using EdgePatchCore.Artifacts;
-using EdgePatchCore.Features;
 using EdgePatchCore.Imaging;
 using EdgePatchCore.Scoring;
 using EdgePatchCore.Trainer.Cli;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
+using EdgePatchCore.Devices;
 
 namespace EdgePatchCore.Trainer.Commands;
 

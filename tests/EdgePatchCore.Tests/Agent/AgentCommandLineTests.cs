@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using EdgePatchCore.Agent.Configuration;
 using EdgePatchCore.Imaging;
+using EdgePatchCore.Search;
 
 namespace EdgePatchCore.Tests.Agent;
 

@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.Json;
 using EdgePatchCore.Agent.Publishing;
 using Microsoft.Extensions.Hosting;
+using EdgePatchCore.Search;
 
 namespace EdgePatchCore.Tests.Agent;
 

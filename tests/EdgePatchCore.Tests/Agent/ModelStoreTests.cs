@@ -6,6 +6,7 @@ using EdgePatchCore.Tests.Artifacts;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using AgentModelStore = EdgePatchCore.Agent.ModelStore.ModelStore;
+using EdgePatchCore.Messaging;
 
 namespace EdgePatchCore.Tests.Agent;
 

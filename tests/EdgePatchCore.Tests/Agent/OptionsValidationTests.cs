@@ -1,5 +1,6 @@
 using EdgePatchCore.Agent;
 using Microsoft.Extensions.Options;
+using EdgePatchCore.Search;
 
 namespace EdgePatchCore.Tests.Agent;
 

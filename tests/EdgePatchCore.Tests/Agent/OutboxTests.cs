@@ -1,6 +1,7 @@
 using System.Text;
 using EdgePatchCore.Agent.Publishing;
 using Microsoft.Extensions.Logging.Abstractions;
+using EdgePatchCore.Messaging;
 
 namespace EdgePatchCore.Tests.Agent;
 

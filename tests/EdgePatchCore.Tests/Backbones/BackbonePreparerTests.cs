@@ -1,7 +1,7 @@
-using EdgePatchCore.Backbones;
-using EdgePatchCore.Features;
+using EdgePatchCore.Embedding;
 using EdgePatchCore.Imaging;
 using Microsoft.ML.OnnxRuntime;
+using EdgePatchCore.Devices;
 
 namespace EdgePatchCore.Tests.Backbones;
 

@@ -287,7 +287,7 @@ public class EndToEndTests(GasketFixture fixture, Xunit.Abstractions.ITestOutput
     {
         var artifact = ArtifactFile.Read(fixture.Artifact);
         using var scorer = new EdgePatchCore.Scoring.PatchCoreScorer(artifact.Content,
-            new EdgePatchCore.Features.ExecutionDevice(EdgePatchCore.Features.DeviceKind.Cpu));
+            new EdgePatchCore.Devices.ExecutionDevice(EdgePatchCore.Devices.DeviceKind.Cpu));
         var files = new[] { "test/good/0001.png", "test/scratch/0000.png", "test/cut/0002.png" }
             .Select(f => Path.Combine(fixture.Data, f)).ToList();
         var loader = new EdgePatchCore.Imaging.ImageLoader();
@@ -311,14 +311,14 @@ public class EndToEndTests(GasketFixture fixture, Xunit.Abstractions.ITestOutput
     /// pool threads allocates nothing itself).
     /// </summary>
     [Theory]
-    [InlineData(EdgePatchCore.Scoring.BankPrecision.Float32)]
-    [InlineData(EdgePatchCore.Scoring.BankPrecision.Int8)]
-    [InlineData(EdgePatchCore.Scoring.BankPrecision.Float16)]
-    public void Scoring_a_frame_allocates_little_more_than_its_results(EdgePatchCore.Scoring.BankPrecision precision)
+    [InlineData(EdgePatchCore.Search.BankPrecision.Float32)]
+    [InlineData(EdgePatchCore.Search.BankPrecision.Int8)]
+    [InlineData(EdgePatchCore.Search.BankPrecision.Float16)]
+    public void Scoring_a_frame_allocates_little_more_than_its_results(EdgePatchCore.Search.BankPrecision precision)
     {
         var artifact = ArtifactFile.Read(fixture.Artifact);
         using var scorer = new EdgePatchCore.Scoring.PatchCoreScorer(artifact.Content,
-            new EdgePatchCore.Features.ExecutionDevice(EdgePatchCore.Features.DeviceKind.Cpu), precision);
+            new EdgePatchCore.Devices.ExecutionDevice(EdgePatchCore.Devices.DeviceKind.Cpu), precision);
         var frame = new float[scorer.Features.InputLength];
         new EdgePatchCore.Imaging.ImageLoader().LoadInput(Path.Combine(fixture.Data, "test/good/0000.png"), artifact.Content.Input, frame);
         for (int i = 0; i < 3; i++) scorer.Score(frame, 1);
@@ -336,22 +336,22 @@ public class EndToEndTests(GasketFixture fixture, Xunit.Abstractions.ITestOutput
     /// 11 significant bits, so they agree within 2e-3 relative, and the ranking of the images is the same.
     /// </summary>
     [Theory]
-    [InlineData(EdgePatchCore.Scoring.BankPrecision.Int8, 1e-5)]
-    [InlineData(EdgePatchCore.Scoring.BankPrecision.Float16, 2e-3)]
-    public void Bank_precisions_agree_with_float32_within_their_stated_tolerance(EdgePatchCore.Scoring.BankPrecision precision, double tolerance)
+    [InlineData(EdgePatchCore.Search.BankPrecision.Int8, 1e-5)]
+    [InlineData(EdgePatchCore.Search.BankPrecision.Float16, 2e-3)]
+    public void Bank_precisions_agree_with_float32_within_their_stated_tolerance(EdgePatchCore.Search.BankPrecision precision, double tolerance)
     {
         var artifact = ArtifactFile.Read(fixture.Artifact);
-        var device = new EdgePatchCore.Features.ExecutionDevice(EdgePatchCore.Features.DeviceKind.Cpu);
+        var device = new EdgePatchCore.Devices.ExecutionDevice(EdgePatchCore.Devices.DeviceKind.Cpu);
         var files = new[] { "test/good/0000.png", "test/good/0001.png", "test/scratch/0000.png", "test/cut/0001.png", "test/cut/0002.png" }
             .Select(f => Path.Combine(fixture.Data, f)).ToList();
         var loader = new EdgePatchCore.Imaging.ImageLoader();
-        List<EdgePatchCore.Scoring.ImageScore> Scores(EdgePatchCore.Scoring.BankPrecision p)
+        List<EdgePatchCore.Scoring.ImageScore> Scores(EdgePatchCore.Search.BankPrecision p)
         {
             using var scorer = new EdgePatchCore.Scoring.PatchCoreScorer(artifact.Content, device, p);
             Assert.Equal(p, scorer.Precision);
             return scorer.ScoreFiles(files, loader, batchSize: 2, (_, r) => Assert.Fail(r)).Select(x => x.Score).ToList();
         }
-        var exact = Scores(EdgePatchCore.Scoring.BankPrecision.Float32);
+        var exact = Scores(EdgePatchCore.Search.BankPrecision.Float32);
         var other = Scores(precision);
         for (int i = 0; i < files.Count; i++)
         {

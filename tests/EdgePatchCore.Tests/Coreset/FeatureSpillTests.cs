@@ -1,4 +1,5 @@
 using EdgePatchCore.Training;
+using EdgePatchCore.Embedding;
 
 namespace EdgePatchCore.Tests.Coreset;
 
@@ -40,7 +41,7 @@ public class FeatureSpillTests
         var options = new BuildOptions
         {
             Product = "p", DataDirectory = data.Path, TempDirectory = dir.Path, Strict = true,
-            Device = EdgePatchCore.Features.DeviceKind.Cpu, BatchSize = 1,
+            Device = EdgePatchCore.Devices.DeviceKind.Cpu, BatchSize = 1,
         };
         Assert.Throws<BuildException>(() => new ModelBuilder(EdgePatchCore.Diagnostics.NullReporter.Instance).Build(options));
         Assert.Empty(Directory.GetFiles(dir.Path));

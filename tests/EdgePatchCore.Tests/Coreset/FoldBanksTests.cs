@@ -36,7 +36,7 @@ public class FoldBanksTests
     public void The_gpu_kernel_reports_the_same_distances_and_nearest_steps()
     {
         var x = GreedyCoresetTests.RandomPoints(3000, 128, 7, withDuplicates: true);
-        using var gpu = GpuTests.Device == EdgePatchCore.Features.DeviceKind.Cuda
+        using var gpu = GpuTests.Device == EdgePatchCore.Devices.DeviceKind.Cuda
             ? GpuGreedyCoreset.TryOpenCuda(out string reason) ?? throw new InvalidOperationException("CUDA: " + reason)
             : GpuGreedyCoreset.OpenCpu();
         var onDevice = GpuGreedyCoreset.Select(x, 200, 7, gpu.Accelerator);

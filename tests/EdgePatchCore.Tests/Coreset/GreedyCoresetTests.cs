@@ -1,5 +1,5 @@
 using EdgePatchCore.Coreset;
-using EdgePatchCore.Features;
+using EdgePatchCore.Devices;
 
 namespace EdgePatchCore.Tests.Coreset;
 

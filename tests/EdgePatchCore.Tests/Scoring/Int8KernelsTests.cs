@@ -1,5 +1,6 @@
-using EdgePatchCore.Features;
 using EdgePatchCore.Scoring;
+using EdgePatchCore.Devices;
+using EdgePatchCore.Search;
 
 namespace EdgePatchCore.Tests.Scoring;
 
@@ -59,8 +60,8 @@ public class Int8KernelsTests
         var bank = Enumerable.Range(0, m * d).Select(_ => (float)rng.NextDouble()).ToArray();
         var queries = Enumerable.Range(0, q * d).Select(_ => (float)rng.NextDouble()).ToArray();
         var cpu = new ExecutionDevice(DeviceKind.Cpu);
-        using var constant = new NearestNeighbourSearch(bank, m, d, cpu, BankPrecision.Int8, new SearchTuning(Int8SelectionInGraph: false));
-        using var bound = new NearestNeighbourSearch(bank, m, d, cpu, BankPrecision.Int8, new SearchTuning(Int8SelectionInGraph: false, ConstantBankLimit: 0));
+        using var constant = BankSearches.Create(bank, m, d, cpu, BankPrecision.Int8, new SearchTuning(Int8SelectionInGraph: false));
+        using var bound = BankSearches.Create(bank, m, d, cpu, BankPrecision.Int8, new SearchTuning(Int8SelectionInGraph: false, ConstantBankLimit: 0));
         var (d1, i1, d2, i2) = (new float[q * 3], new int[q * 3], new float[q * 3], new int[q * 3]);
         constant.Search(queries, q, 3, d1, i1);
         bound.Search(queries, q, 3, d2, i2);
@@ -83,8 +84,8 @@ public class Int8KernelsTests
         var bank = Enumerable.Range(0, m * d).Select(_ => (float)rng.NextDouble()).ToArray();
         var queries = Enumerable.Range(0, q * d).Select(_ => (float)rng.NextDouble()).ToArray();
         var cpu = new ExecutionDevice(DeviceKind.Cpu);
-        using var exact = new NearestNeighbourSearch(bank, m, d, cpu, BankPrecision.Float32);
-        using var int8 = new NearestNeighbourSearch(bank, m, d, cpu, BankPrecision.Int8, new SearchTuning(ReducedQueryRange: reduced));
+        using var exact = BankSearches.Create(bank, m, d, cpu, BankPrecision.Float32);
+        using var int8 = BankSearches.Create(bank, m, d, cpu, BankPrecision.Int8, new SearchTuning(ReducedQueryRange: reduced));
         var (d1, i1, d2, i2) = (new float[q * 3], new int[q * 3], new float[q * 3], new int[q * 3]);
         exact.Search(queries, q, 3, d1, i1);
         int8.Search(queries, q, 3, d2, i2);

@@ -1,5 +1,6 @@
-using EdgePatchCore.Features;
 using EdgePatchCore.Scoring;
+using EdgePatchCore.Devices;
+using EdgePatchCore.Search;
 
 namespace EdgePatchCore.Tests.Scoring;
 
@@ -43,7 +44,7 @@ public class NearestNeighbourSearchTests
     {
         int m = 700, d = 96, q = 60;
         var (bank, queries) = Data(m, d, q, seed: 11);
-        using var knn = new NearestNeighbourSearch(bank, m, d, new ExecutionDevice(DeviceKind.Cpu), precision);
+        using var knn = BankSearches.Create(bank, m, d, new ExecutionDevice(DeviceKind.Cpu), precision);
         var distances = new float[q * k];
         var indices = new int[q * k];
         knn.Search(queries, q, k, distances, indices);
@@ -75,7 +76,7 @@ public class NearestNeighbourSearchTests
         // 20,000 rows: at most 2,516 queries per run (int8 on the CPU: 419), so 3,000 queries run in several chunks.
         int m = 20_000, d = 16, q = 3000;
         var (bank, queries) = Data(m, d, q, seed: 5);
-        using var knn = new NearestNeighbourSearch(bank, m, d, new ExecutionDevice(DeviceKind.Cpu), precision);
+        using var knn = BankSearches.Create(bank, m, d, new ExecutionDevice(DeviceKind.Cpu), precision);
         var all = new float[q];
         var allIndex = new int[q];
         knn.Search(queries, q, 1, all, allIndex);
@@ -105,9 +106,9 @@ public class NearestNeighbourSearchTests
         int m = 5000, d = 256, q = 784;
         var (bank, queries) = Data(m, d, q, seed: 3);
         var device = new ExecutionDevice(GpuTests.Device);
-        using var onDevice = new NearestNeighbourSearch(bank, m, d, device, precision, new SearchTuning(RequireDeviceForEveryNode: true));
+        using var onDevice = BankSearches.Create(bank, m, d, device, precision, new SearchTuning(RequireDeviceForEveryNode: true));
         Assert.Equal(GpuTests.Device, device.Actual);
-        using var onCpu = new NearestNeighbourSearch(bank, m, d, new ExecutionDevice(DeviceKind.Cpu), precision);
+        using var onCpu = BankSearches.Create(bank, m, d, new ExecutionDevice(DeviceKind.Cpu), precision);
         foreach (int k in new[] { 1, 9 })
         {
             var (d1, i1, d2, i2) = (new float[q * k], new int[q * k], new float[q * k], new int[q * k]);
@@ -135,8 +136,8 @@ public class NearestNeighbourSearchTests
         int m = 3000, d = 128, q = 500;
         var (bank, queries) = Data(m, d, q, seed: 8);
         var cpu = new ExecutionDevice(DeviceKind.Cpu);
-        using var managed = new NearestNeighbourSearch(bank, m, d, cpu, BankPrecision.Int8, new SearchTuning(Int8SelectionInGraph: false));
-        using var graph = new NearestNeighbourSearch(bank, m, d, cpu, BankPrecision.Int8, new SearchTuning(Int8SelectionInGraph: true));
+        using var managed = BankSearches.Create(bank, m, d, cpu, BankPrecision.Int8, new SearchTuning(Int8SelectionInGraph: false));
+        using var graph = BankSearches.Create(bank, m, d, cpu, BankPrecision.Int8, new SearchTuning(Int8SelectionInGraph: true));
         foreach (int k in new[] { 1, 3 })
         {
             var (d1, i1, d2, i2) = (new float[q * k], new int[q * k], new float[q * k], new int[q * k]);
@@ -153,7 +154,7 @@ public class NearestNeighbourSearchTests
         var bank = new float[] { 1, 2, 3, 4, 5, 6 };
         foreach (var precision in Enum.GetValues<BankPrecision>())
         {
-            using var knn = new NearestNeighbourSearch(bank, 2, 3, new ExecutionDevice(DeviceKind.Cpu), precision);
+            using var knn = BankSearches.Create(bank, 2, 3, new ExecutionDevice(DeviceKind.Cpu), precision);
             var distances = new float[1];
             var indices = new int[1];
             knn.Search(new float[] { 4, 5, 6 }, 1, 1, distances, indices);
@@ -170,7 +171,7 @@ public class NearestNeighbourSearchTests
     public void No_queries_is_no_work_and_no_error(BankPrecision precision)
     {
         var (bank, _) = Data(50, 8, 0, seed: 2);
-        using var knn = new NearestNeighbourSearch(bank, 50, 8, new ExecutionDevice(DeviceKind.Cpu), precision);
+        using var knn = BankSearches.Create(bank, 50, 8, new ExecutionDevice(DeviceKind.Cpu), precision);
         knn.Search([], 0, 1, [], []);
         Assert.Throws<ArgumentOutOfRangeException>(() => knn.Search([], -1, 1, [], []));
     }
@@ -178,21 +179,21 @@ public class NearestNeighbourSearchTests
     [Fact]
     public void Int8_refuses_a_bank_with_negative_values_and_says_what_to_use()
     {
-        var e = Assert.Throws<ArgumentException>(() => new NearestNeighbourSearch([1f, -2f, 3f, 4f], 2, 2, new ExecutionDevice(DeviceKind.Cpu), BankPrecision.Int8));
+        var e = Assert.Throws<ArgumentException>(() => BankSearches.Create([1f, -2f, 3f, 4f], 2, 2, new ExecutionDevice(DeviceKind.Cpu), BankPrecision.Int8));
         Assert.Contains("float32 or float16", e.Message);
     }
 
     [Fact]
     public void Precision_names_parse_and_unknown_ones_are_refused()
     {
-        Assert.Equal(BankPrecision.Int8, NearestNeighbourSearch.ParsePrecision("INT8"));
-        Assert.Equal(BankPrecision.Float16, NearestNeighbourSearch.ParsePrecision("fp16"));
-        Assert.Equal(BankPrecision.Auto, NearestNeighbourSearch.ParsePrecision("auto"));
-        var cpu = new EdgePatchCore.Features.ExecutionDevice(EdgePatchCore.Features.DeviceKind.Cpu);
+        Assert.Equal(BankPrecision.Int8, BankSearches.ParsePrecision("INT8"));
+        Assert.Equal(BankPrecision.Float16, BankSearches.ParsePrecision("fp16"));
+        Assert.Equal(BankPrecision.Auto, BankSearches.ParsePrecision("auto"));
+        var cpu = new EdgePatchCore.Devices.ExecutionDevice(EdgePatchCore.Devices.DeviceKind.Cpu);
         using (cpu.CreateSessionOptions()) { }
         var expected = System.Runtime.Intrinsics.X86.Avx2.IsSupported || System.Runtime.Intrinsics.Arm.Dp.IsSupported ? BankPrecision.Int8 : BankPrecision.Float32;
         Assert.Equal(expected, BankPrecisions.Resolve(BankPrecision.Auto, cpu).Precision);
         Assert.Equal(BankPrecision.Float32, BankPrecisions.Resolve(BankPrecision.Float32, cpu).Precision); // an explicit choice stays
-        Assert.Contains("expected auto, float32, float16 or int8", Assert.Throws<ArgumentException>(() => NearestNeighbourSearch.ParsePrecision("int4")).Message);
+        Assert.Contains("expected auto, float32, float16 or int8", Assert.Throws<ArgumentException>(() => BankSearches.ParsePrecision("int4")).Message);
     }
 }

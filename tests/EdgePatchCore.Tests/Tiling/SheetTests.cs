@@ -1,5 +1,4 @@
 using EdgePatchCore.Artifacts;
-using EdgePatchCore.Features;
 using EdgePatchCore.Imaging;
 using EdgePatchCore.Scoring;
 using EdgePatchCore.Synthetic;
@@ -7,6 +6,8 @@ using EdgePatchCore.Tests.Cli;
 using EdgePatchCore.Tiling;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
+using EdgePatchCore.Devices;
+using EdgePatchCore.Search;
 
 namespace EdgePatchCore.Tests.Tiling;
 

@@ -3,13 +3,15 @@ using EdgePatchCore.Coreset;
 using EdgePatchCore.Datasets;
 using EdgePatchCore.Diagnostics;
 using EdgePatchCore.Evaluation;
-using EdgePatchCore.Features;
 using EdgePatchCore.Imaging;
 using EdgePatchCore.Scoring;
 using EdgePatchCore.Synthetic;
 using EdgePatchCore.Tests.Cli;
 using EdgePatchCore.Trainer;
 using EdgePatchCore.Training;
+using EdgePatchCore.Devices;
+using EdgePatchCore.Embedding;
+using EdgePatchCore.Search;
 
 namespace EdgePatchCore.Tests.Training;
 

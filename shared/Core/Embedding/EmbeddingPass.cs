@@ -1,0 +1,117 @@
+using System.Numerics.Tensors;
+using EdgePatchCore.Coreset;
+using EdgePatchCore.Diagnostics;
+using EdgePatchCore.Imaging;
+using EdgePatchCore.Scoring;
+using EdgePatchCore.Tiling;
+using EdgePatchCore.Training;
+
+namespace EdgePatchCore.Embedding;
+
+/// <summary>
+/// The training patches as the coreset sees them: int8 projections, N x d (N = Images x PatchesPerImage, image-major),
+/// and the projection that made them. A tiled image's patches are those of all its tiles, tile by tile.
+/// </summary>
+public sealed record ProjectedPatches(QuantizedRows Rows, int Images, RandomProjection Projection, int PatchesPerImage)
+{
+    public int Count => Rows.Count;
+}
+
+/// <summary>
+/// Streams images through the backbone once: full-dimension rows go to the spill file (when given), the
+/// projection is rotated onto the principal axes of the first batch (see <see cref="RandomProjection.AlignedToPrincipalAxes"/>),
+/// only their random projections stay in memory: float16 while streaming (the int8 scale needs the
+/// largest value first), then quantized to int8 (peak 384 bytes per patch).
+/// </summary>
+public sealed class EmbeddingPass(FeatureExtractor extractor, RandomProjection projection, IReporter reporter)
+{
+    private Half[] _rows = [];
+    private float[] _scratch = [];
+    private float[] _features = [];
+    private long _stored; // projected rows stored so far
+    private RandomProjection? _aligned;
+
+    /// <summary>Whole-frame images: each file is one network input (resized per the reader's input spec).</summary>
+    public ProjectedPatches Run(IReadOnlyList<string> files, ImageBatchReader reader, FeatureSpill? spill,
+                                Action<string, string> onBadFile, CancellationToken cancel)
+    {
+        int perImage = extractor.PatchesPerImage;
+        Allocate(files.Count, perImage);
+        int images = 0;
+        foreach (var batch in reader.Read(files, onBadFile, cancel))
+        {
+            Add(batch.Data, batch.Count, spill);
+            images += batch.Count;
+            reporter.Progress("embedding", batch.SourceIndices[^1] + 1, files.Count, $"{images} images");
+        }
+        return Finish(files.Count, images, perImage);
+    }
+
+    /// <summary>
+    /// Tiled images: every tile of every file, <see cref="PatchCoreScorer.TilesPerRun"/> tiles per backbone run.
+    /// All files must have the size of the first readable one (others go to <paramref name="onBadFile"/>), so that every
+    /// image has the same number of patches.
+    /// </summary>
+    public ProjectedPatches RunTiled(IReadOnlyList<string> files, TiledFrameReader reader, FeatureSpill? spill,
+                                     Action<string, string> onBadFile, CancellationToken cancel)
+    {
+        int images = 0, perImage = 0;
+        float[] inputs = [];
+        foreach (var (index, frame) in reader.Read(files, onBadFile, oneSize: true, cancel))
+        {
+            int tiles = frame.Layout.Count, run = Math.Min(PatchCoreScorer.TilesPerRun, tiles);
+            if (images == 0)
+            {
+                perImage = tiles * extractor.PatchesPerImage;
+                Allocate(files.Count, perImage);
+                inputs = new float[run * extractor.InputLength];
+                reporter.Info($"tiles: {frame.FrameWidth} x {frame.FrameHeight} frames scaled to {frame.Layout.Width} x {frame.Layout.Height}, " +
+                              $"{frame.Layout.Columns} x {frame.Layout.Rows} = {tiles} tiles of {frame.Layout.TileSize} pixels, {perImage} patches per image");
+            }
+            for (int first = 0; first < tiles; first += run)
+            {
+                int n = Math.Min(run, tiles - first);
+                frame.WriteTiles(first, n, inputs);
+                Add(inputs, n, spill);
+            }
+            images++;
+            reporter.Progress("embedding", index + 1, files.Count, $"{images} images, {images * tiles} tiles");
+        }
+        return Finish(files.Count, images, perImage);
+    }
+
+    private void Allocate(int files, int perImage)
+    {
+        long capacity = (long)files * perImage * projection.OutputDimensions;
+        if (capacity > Array.MaxLength)
+            throw new BuildException($"{files} images x {perImage} patches is more than one build can hold; use fewer images");
+        _rows = new Half[capacity];
+        _stored = 0;
+    }
+
+    /// <summary>Embeds <paramref name="count"/> network inputs, spills their rows and stores their projections.</summary>
+    private void Add(float[] inputs, int count, FeatureSpill? spill)
+    {
+        int d = projection.OutputDimensions;
+        int rowCount = count * extractor.PatchesPerImage;
+        if (_features.Length < rowCount * extractor.Dimensions) _features = new float[rowCount * extractor.Dimensions];
+        extractor.Extract(inputs, count, _features);
+        var batchRows = _features.AsSpan(0, rowCount * extractor.Dimensions);
+        spill?.Append(batchRows);
+        int n = rowCount * d;
+        if (_scratch.Length < n) _scratch = new float[n];
+        // The first batch fixes the principal axes (stable at thousands of patches); all rows use the same ones.
+        _aligned ??= projection.AlignedToPrincipalAxes(batchRows, rowCount);
+        _aligned.Project(batchRows, rowCount, _scratch);
+        var projected = _scratch.AsSpan(0, n);
+        TensorPrimitives.Clamp(projected, -65504f, 65504f, projected); // stay finite in float16
+        TensorPrimitives.ConvertToHalf(projected, _rows.AsSpan((int)(_stored * d), n));
+        _stored += rowCount;
+    }
+
+    private ProjectedPatches Finish(int files, int images, int perImage)
+    {
+        reporter.Progress("embedding", files, files, $"{images} images");
+        return new ProjectedPatches(QuantizedRows.Quantize(_rows, (int)_stored, projection.OutputDimensions), images, _aligned ?? projection, perImage);
+    }
+}

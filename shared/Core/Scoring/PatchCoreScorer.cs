@@ -1,0 +1,240 @@
+using EdgePatchCore.Artifacts;
+using EdgePatchCore.Imaging;
+using EdgePatchCore.Tiling;
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.PixelFormats;
+using EdgePatchCore.Devices;
+using EdgePatchCore.Embedding;
+using EdgePatchCore.Search;
+
+namespace EdgePatchCore.Scoring;
+
+/// <summary>
+/// Scores preprocessed images against a memory bank: backbone + embedding, nearest-neighbour
+/// distances of every patch, Eq. 7 image score, anomaly map. One instance per loaded model; calls are
+/// serialised (the patch and distance buffers are allocated once and reused for every frame). A tiled model
+/// (<see cref="Tiling"/>) scores one frame at a time: <see cref="TilesPerRun"/> tiles per backbone and kNN call, the
+/// patch scores of all tiles stitched into one map at the scaled frame's size.
+/// </summary>
+public sealed class PatchCoreScorer : IDisposable
+{
+    private readonly FeatureExtractor _features;
+    private readonly NearestNeighbourSearch _knn;
+    private readonly AnomalyMapGenerator _maps;
+    private readonly int[] _neighbours;
+    private readonly Lock _gate = new();
+    private float[] _patches = [];
+    private float[] _distances = [];
+    private int[] _nearest = [];
+    private readonly float[] _reweight; // the b distances of Eq. 7; b is bounded by the artifact's validation
+    private readonly MapStitcher? _stitcher;
+    private float[] _tileInputs = [];
+    private float[] _frameScores = [];
+    private float[] _bestPatch = [];
+    private float[] _frameInput = [];
+    private readonly TiledStageTimes _discardedTimes = new(); // where the stage times go when nobody asked for them
+
+    /// <summary>
+    /// Tiles per backbone and kNN call of a tiled frame: 8 x 784 query rows keep the int8 kNN kernel busy, and the
+    /// buffers stay at 8 tiles (about 30 MB at 224 x 224 and 1024 dimensions) whatever the frame's size.
+    /// </summary>
+    public const int TilesPerRun = 8;
+
+    public ScoringSpec Spec { get; }
+    /// <summary>The model's tiling; null for a whole-frame model.</summary>
+    public TilingSpec? Tiling { get; }
+    public FeatureExtractor Features => _features;
+    public BankPrecision Precision => _knn.Precision;
+    /// <summary>The precision in use and why ("int8 (auto: ...)"), for log lines.</summary>
+    public string PrecisionDescription { get; }
+
+    public PatchCoreScorer(ModelContent model, ExecutionDevice device, BankPrecision precision = BankPrecision.Float32)
+    {
+        using (device.CreateSessionOptions()) { } // decides CPU or CUDA, which "auto" depends on
+        var (resolved, reason) = BankPrecisions.Resolve(precision, device);
+        PrecisionDescription = $"{BankPrecisions.Name(resolved)} bank ({reason})";
+        precision = resolved;
+        Spec = model.Scoring;
+        _features = new FeatureExtractor(model.Backbone, model.Input, device);
+        var bank = model.Bank.ToFloats();
+        _knn = BankSearches.Create(bank, model.Bank.Rows, model.Bank.Columns, device, precision);
+        _neighbours = model.Bank.NeighbourIndices();
+        _maps = new AnomalyMapGenerator(model.Input.Width, model.Input.Height, Spec.BlurSigma);
+        Tiling = model.Tiling;
+        if (Tiling is not null) _stitcher = new MapStitcher(Spec.BlurSigma);
+        _reweight = new float[Math.Max(1, Spec.NeighbourCount)];
+    }
+
+    /// <summary>Scores <paramref name="count"/> images laid out back to back (each 3 x H x W, RGB 0..1).</summary>
+    public ImageScore[] Score(ReadOnlyMemory<float> inputs, int count)
+    {
+        lock (_gate) return ScoreLocked(inputs, count);
+    }
+
+    /// <summary>Backbone + embedding into the reused patch buffer, then the patch scores (callers hold the lock).</summary>
+    private ImageScore[] ScoreLocked(ReadOnlyMemory<float> inputs, int count)
+    {
+        int length = count * _features.PatchesPerImage * _features.Dimensions;
+        if (_patches.Length < length) _patches = new float[length];
+        _features.Extract(inputs, count, _patches);
+        return ScorePatchesLocked(_patches, count);
+    }
+
+    /// <summary>
+    /// Decodes and scores files in batches; yields (index into <paramref name="paths"/>, score).
+    /// Unreadable files go to <paramref name="onBadFile"/> and are left out.
+    /// </summary>
+    public IEnumerable<(int Index, ImageScore Score)> ScoreFiles(IReadOnlyList<string> paths, ImageLoader loader, int batchSize,
+        Action<string, string> onBadFile, CancellationToken cancel = default)
+    {
+        if (Tiling is { } tiling)
+        {
+            foreach (var (index, frame) in new TiledFrameReader(loader, tiling).Read(paths, onBadFile, cancel: cancel))
+                yield return (index, ScoreTiled(frame));
+            yield break;
+        }
+        var reader = new ImageBatchReader(loader, _features.Input, batchSize);
+        foreach (var batch in reader.Read(paths, onBadFile, cancel))
+        {
+            var scores = Score(batch.Data, batch.Count);
+            for (int i = 0; i < batch.Count; i++) yield return (batch.SourceIndices[i], scores[i]);
+        }
+    }
+
+    /// <summary>
+    /// Scores one decoded frame as the model says: tiled, or resized to the input size. The map is at
+    /// <see cref="MapGeometry"/> of the frame's size. For callers that have the image already (the agent, tests).
+    /// </summary>
+    public ImageScore ScoreFrame(Image<Rgb24> image, string name = "image")
+    {
+        if (Tiling is { } tiling)
+        {
+            using var frame = TiledFrame.From(image, tiling, name);
+            return ScoreTiled(frame);
+        }
+        lock (_gate)
+        {
+            if (_frameInput.Length < _features.InputLength) _frameInput = new float[_features.InputLength];
+            ImageLoader.ToInput(image, _features.Input, _frameInput, name);
+            return ScoreLocked(_frameInput, 1)[0];
+        }
+    }
+
+    /// <summary>Where the anomaly map of a frame of this size lies, as a resize of the frame: the input spec, or for a tiled model the scaled frame.</summary>
+    public InputSpec MapGeometry(int frameWidth, int frameHeight) => Tiling?.MapGeometry(frameWidth, frameHeight) ?? _features.Input;
+
+    /// <summary>
+    /// Scores a tiled frame: per run of <see cref="TilesPerRun"/> tiles, backbone + embedding and the nearest-neighbour
+    /// distance of every patch; s* and m* over all tiles; Eq. 7 once; the map stitched at the scaled frame's size.
+    /// <paramref name="times"/>, when given, receives the time of each stage.
+    /// </summary>
+    public ImageScore ScoreTiled(TiledFrame frame, TiledStageTimes? times = null)
+    {
+        lock (_gate)
+        {
+            var layout = frame.Layout;
+            if (layout.TileSize != _features.Input.Width || layout.TileSize != _features.Input.Height)
+                throw new ArgumentException($"tiles of {layout.TileSize} pixels for a network input of {_features.Input.Width} x {_features.Input.Height}");
+            int per = _features.PatchesPerImage, dims = _features.Dimensions, tiles = layout.Count, run = Math.Min(TilesPerRun, tiles);
+            if (_tileInputs.Length < run * _features.InputLength) _tileInputs = new float[run * _features.InputLength];
+            if (_patches.Length < run * per * dims) _patches = new float[run * per * dims];
+            if (_distances.Length < run * per) (_distances, _nearest) = (new float[run * per], new int[run * per]);
+            if (_frameScores.Length < tiles * per) _frameScores = new float[tiles * per];
+            if (_bestPatch.Length < dims) _bestPatch = new float[dims];
+            long mark = System.Diagnostics.Stopwatch.GetTimestamp();
+            void Lap(ref double total)
+            {
+                long now = System.Diagnostics.Stopwatch.GetTimestamp();
+                total += System.Diagnostics.Stopwatch.GetElapsedTime(mark, now).TotalMilliseconds;
+                mark = now;
+            }
+            var t = times ?? _discardedTimes.Reset();
+            float sStar = float.NaN;
+            int arg = 0, mStar = 0;
+            for (int first = 0; first < tiles; first += run)
+            {
+                int n = Math.Min(run, tiles - first), rows = n * per;
+                frame.WriteTiles(first, n, _tileInputs);
+                Lap(ref t.TilingMs);
+                _features.Extract(_tileInputs.AsMemory(0, n * _features.InputLength), n, _patches);
+                Lap(ref t.BackboneMs);
+                // 1. s_i = min_m ||p_i - m||: the nearest bank row of every patch of these tiles.
+                _knn.Search(_patches.AsSpan(0, rows * dims), rows, 1, _distances, _nearest);
+                _distances.AsSpan(0, rows).CopyTo(_frameScores.AsSpan(first * per, rows));
+                // 2. s* = max_i s_i over the whole frame, and the bank row m* it matched.
+                int best = 0;
+                for (int p = 1; p < rows; p++) if (_distances[p] > _distances[best]) best = p;
+                if (first == 0 || _distances[best] > sStar)
+                {
+                    (sStar, arg, mStar) = (_distances[best], first * per + best, _nearest[best]);
+                    _patches.AsSpan(best * dims, dims).CopyTo(_bestPatch);
+                }
+                Lap(ref t.KnnMs);
+            }
+            // 3. s = w * s* (Eq. 7) from m*'s b nearest bank neighbours.
+            float score = sStar;
+            if (Spec.Reweight && Spec.NeighbourCount > 1)
+            {
+                int b = Spec.NeighbourCount;
+                score = ImageScoreReweighting.Score(sStar, _bestPatch.AsSpan(0, dims), _neighbours.AsSpan(mStar * b, b), _knn, _reweight);
+            }
+            Lap(ref t.KnnMs);
+            var map = _stitcher!.Stitch(_frameScores.AsSpan(0, tiles * per), _features.GridWidth, _features.GridHeight, layout);
+            var patchScores = _frameScores.AsSpan(0, tiles * per).ToArray();
+            Lap(ref t.StitchingMs);
+            t.Tiles += tiles;
+            return new ImageScore
+            {
+                Score = score, MaxPatchScore = sStar, MaxPatchIndex = arg, PatchScores = patchScores,
+                AnomalyMap = map, MapWidth = layout.Width, MapHeight = layout.Height,
+            };
+        }
+    }
+
+    /// <summary>Scores already-embedded patches (count x patchesPerImage x D).</summary>
+    public ImageScore[] ScorePatches(float[] patches, int count)
+    {
+        lock (_gate) return ScorePatchesLocked(patches, count);
+    }
+
+    private ImageScore[] ScorePatchesLocked(float[] patches, int count)
+    {
+        int per = _features.PatchesPerImage, dims = _features.Dimensions;
+        if (_distances.Length < count * per) (_distances, _nearest) = (new float[count * per], new int[count * per]);
+        var distances = _distances;
+        var nearest = _nearest;
+        _knn.Search(patches, count * per, 1, distances, nearest);
+        var results = new ImageScore[count];
+        for (int i = 0; i < count; i++)
+        {
+            var scores = distances.AsSpan(i * per, per);
+            int arg = 0;
+            for (int p = 1; p < per; p++) if (scores[p] > scores[arg]) arg = p;
+            float sStar = scores[arg];
+            float score = sStar;
+            if (Spec.Reweight && Spec.NeighbourCount > 1)
+            {
+                int b = Spec.NeighbourCount, mStar = nearest[i * per + arg];
+                var query = patches.AsSpan((i * per + arg) * dims, dims);
+                score = ImageScoreReweighting.Score(sStar, query, _neighbours.AsSpan(mStar * b, b), _knn, _reweight);
+            }
+            results[i] = new ImageScore
+            {
+                Score = score,
+                MaxPatchScore = sStar,
+                MaxPatchIndex = arg,
+                PatchScores = scores.ToArray(),
+                AnomalyMap = _maps.Generate(scores, _features.GridWidth, _features.GridHeight),
+                MapWidth = _maps.Width,
+                MapHeight = _maps.Height,
+            };
+        }
+        return results;
+    }
+
+    public void Dispose()
+    {
+        _knn.Dispose();
+        _features.Dispose();
+    }
+}
