@@ -3,7 +3,7 @@ using EdgePatchCore.Imaging;
 using Microsoft.ML.OnnxRuntime;
 using EdgePatchCore.Devices;
 
-namespace EdgePatchCore.Tests.Backbones;
+namespace EdgePatchCore.Tests.Embedding;
 
 /// <summary>Runs the real ImageNet ResNet18 from the NuGet package through ONNX Runtime.</summary>
 public class BackbonePreparerTests
@@ -137,11 +137,11 @@ public class ReferenceAggregationTests
     public void Adaptive_pool_matrix_follows_pytorch_windows()
     {
         // adaptive_avg_pool1d 5 -> 3: windows [0,2), [1,4), [3,5).
-        var a = BackbonePreparer.AdaptivePoolMatrix(5, 3);
+        var a = PatchEmbeddingGraph.AdaptivePoolMatrix(5, 3);
         Assert.Equal(new float[] { .5f, .5f, 0, 0, 0, 0, 1 / 3f, 1 / 3f, 1 / 3f, 0, 0, 0, 0, .5f, .5f }, a);
         // 4 -> 2 averages pairs; 2 -> 4 repeats.
-        Assert.Equal(new float[] { .5f, .5f, 0, 0, 0, 0, .5f, .5f }, BackbonePreparer.AdaptivePoolMatrix(4, 2));
-        Assert.Equal(new float[] { 1, 0, 1, 0, 0, 1, 0, 1 }, BackbonePreparer.AdaptivePoolMatrix(2, 4));
+        Assert.Equal(new float[] { .5f, .5f, 0, 0, 0, 0, .5f, .5f }, PatchEmbeddingGraph.AdaptivePoolMatrix(4, 2));
+        Assert.Equal(new float[] { 1, 0, 1, 0, 0, 1, 0, 1 }, PatchEmbeddingGraph.AdaptivePoolMatrix(2, 4));
     }
 
     [Theory]
@@ -169,7 +169,7 @@ public class ReferenceAggregationTests
         // Per layer: unfold 3x3 (zero padded) at every grid cell, adaptive-pool C*9 -> 96.
         static float[] MeanMapped(float[] map, int c, int h, int w, int dims)
         {
-            var pool = BackbonePreparer.AdaptivePoolMatrix(c * 9, dims);
+            var pool = PatchEmbeddingGraph.AdaptivePoolMatrix(c * 9, dims);
             var result = new float[h * w * dims];
             var patch = new float[c * 9];
             for (int y = 0; y < h; y++)
@@ -204,7 +204,7 @@ public class ReferenceAggregationTests
             for (int i = 0; i < 64; i++) m3[i * 96 + o] = up[i];
         }
         // Stack the layers [m2, m3] per patch (192 values) and adaptive-pool to the target.
-        var aggregate = BackbonePreparer.AdaptivePoolMatrix(192, target);
+        var aggregate = PatchEmbeddingGraph.AdaptivePoolMatrix(192, target);
         double maxDiff = 0, maxAbs = 0;
         for (int p = 0; p < 64; p++)
             for (int t = 0; t < target; t++)

@@ -3,7 +3,7 @@ using EdgePatchCore.Agent.Publishing;
 using Microsoft.Extensions.Logging.Abstractions;
 using EdgePatchCore.Messaging;
 
-namespace EdgePatchCore.Tests.Agent;
+namespace EdgePatchCore.Tests.Messaging;
 
 public class OutboxTests
 {

@@ -1,6 +1,6 @@
 using EdgePatchCore.Deployment;
 
-namespace EdgePatchCore.Tests.Deployment;
+namespace EdgePatchCore.Tests.Messaging;
 
 public class DeployProtocolTests
 {

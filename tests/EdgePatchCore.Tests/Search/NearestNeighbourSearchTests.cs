@@ -2,7 +2,7 @@ using EdgePatchCore.Scoring;
 using EdgePatchCore.Devices;
 using EdgePatchCore.Search;
 
-namespace EdgePatchCore.Tests.Scoring;
+namespace EdgePatchCore.Tests.Search;
 
 public class NearestNeighbourSearchTests
 {

@@ -1,7 +1,7 @@
 using EdgePatchCore.Training;
 using EdgePatchCore.Embedding;
 
-namespace EdgePatchCore.Tests.Coreset;
+namespace EdgePatchCore.Tests.Embedding;
 
 public class FeatureSpillTests
 {

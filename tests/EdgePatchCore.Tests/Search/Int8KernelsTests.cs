@@ -2,7 +2,7 @@ using EdgePatchCore.Scoring;
 using EdgePatchCore.Devices;
 using EdgePatchCore.Search;
 
-namespace EdgePatchCore.Tests.Scoring;
+namespace EdgePatchCore.Tests.Search;
 
 /// <summary>The SIMD loops of the int8 search against plain scalar references.</summary>
 public class Int8KernelsTests

@@ -1,0 +1,320 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using EdgePatchCore.Diagnostics;
+
+namespace EdgePatchCore.Coreset;
+
+// Over 300 lines on purpose: the one hot loop of the build (every greedy step reads every point), with its AVX-VNNI,
+// AVX2 and scalar forms side by side over the same pinned block layout, so that the three can be read against
+// each other and stay exact integer twins. GreedyCoreset holds the entry points and the algorithm's description.
+
+/// <summary>
+/// One run of the exact greedy k-center selection (see <see cref="GreedyCoreset"/>): the int8 points split into
+/// blocks of 32 dimensions, per point the squared distance to the nearest centre and that centre's step.
+/// </summary>
+internal sealed unsafe class GreedyCoresetPass
+{
+    private const int BlockWidth = 32; // int8 dimensions per block: 32 bytes, two int16 vectors after widening
+    private readonly QuantizedRows _rows;
+    private readonly int _n, _size, _blockCount, _stride;
+    private readonly bool _prune;
+    private readonly sbyte[][] _blocks;  // block b holds dimensions 32b..32b+31 of every point, point-major (pinned)
+    private readonly int[] _minDist;     // squared distance to the nearest centre (pinned)
+    private readonly int[] _nearest;     // the step of that centre (pinned)
+    private int _step;                   // the step of the current centre
+    private readonly short[] _centre;    // the new centre, widened and padded (pinned)
+    // The AVX-VNNI form, d_b = K_b(p) + |c_b|^2 - 2 sum (c+128) p over block b, with K_b(p) = |p_b|^2 + 256 sum p_b:
+    // vpdpbusd multiplies unsigned by signed bytes, so the centre goes in shifted by 128. All exact integers.
+    private readonly bool _vnni;
+    private readonly int[][] _blockK = [];  // K_b(p) per block (pinned)
+    private readonly int[] _pointK = [];    // K(p) = sum_b K_b(p) (pinned)
+    private readonly byte[] _centreShifted; // c + 128 (pinned)
+    private readonly int[] _centreBlockNorm;
+    private int _centreNorm;
+    private readonly int _chunk, _chunks;
+    private readonly int[] _chunkMax, _chunkArg;
+    private readonly long[] _chunkBlocks;
+
+    public int[] MinDistances => _minDist;
+
+    public GreedyCoresetPass(QuantizedRows rows, int size, bool prune, bool allowVnni = true, int[]? initialMinDist = null)
+    {
+        _vnni = allowVnni && AvxVnni.IsSupported;
+        if (rows.Count <= 0) throw new ArgumentException("no points to select from");
+        _rows = rows;
+        _n = rows.Count;
+        _size = Math.Clamp(size, 1, _n);
+        _prune = prune;
+        _blockCount = (rows.Dimensions + BlockWidth - 1) / BlockWidth;
+        _stride = _blockCount * BlockWidth;
+        _blocks = new sbyte[_blockCount][];
+        for (int b = 0; b < _blockCount; b++)
+        {
+            var block = _blocks[b] = GC.AllocateArray<sbyte>(_n * BlockWidth, pinned: true); // zero padding
+            int width = Math.Min(BlockWidth, rows.Dimensions - b * BlockWidth);
+            for (int p = 0; p < _n; p++)
+                rows.Row(p).Slice(b * BlockWidth, width).CopyTo(block.AsSpan(p * BlockWidth, width));
+        }
+        _minDist = GC.AllocateUninitializedArray<int>(_n, pinned: true);
+        if (initialMinDist is null) Array.Fill(_minDist, int.MaxValue);
+        else initialMinDist.AsSpan(0, _n).CopyTo(_minDist);
+        _nearest = GC.AllocateArray<int>(_n, pinned: true);
+        _centre = GC.AllocateArray<short>(_stride, pinned: true);
+        _centreShifted = GC.AllocateArray<byte>(_stride, pinned: true);
+        _centreBlockNorm = new int[_blockCount];
+        if (_vnni)
+        {
+            _blockK = new int[_blockCount][];
+            _pointK = GC.AllocateArray<int>(_n, pinned: true);
+            for (int b = 0; b < _blockCount; b++)
+            {
+                var k = _blockK[b] = GC.AllocateArray<int>(_n, pinned: true);
+                for (int p = 0; p < _n; p++)
+                {
+                    int norm = 0, sum = 0;
+                    foreach (sbyte v in _blocks[b].AsSpan(p * BlockWidth, BlockWidth)) { norm += v * v; sum += v; }
+                    k[p] = norm + 256 * sum;
+                    _pointK[p] += k[p];
+                }
+            }
+        }
+        // Several chunks per worker balance the uneven pruned work; multiples of 8 keep the SIMD blocks aligned.
+        int workers = Math.Max(1, Environment.ProcessorCount);
+        _chunk = Math.Max(4096, ((_n + workers * 8 - 1) / (workers * 8) + 7) & ~7);
+        _chunks = (_n + _chunk - 1) / _chunk;
+        _chunkMax = new int[_chunks];
+        _chunkArg = new int[_chunks];
+        _chunkBlocks = new long[_chunks];
+    }
+
+    public CoresetResult Execute(int seed, IReporter reporter, CancellationToken cancel)
+    {
+        var indices = new int[_size];
+        var trace = new List<(int, float)>();
+        long blocks = 0;
+        int next = GreedyCoreset.StartIndex(_n, seed), farthest = 0;
+        int progressEvery = Math.Max(1, _size / 500);
+        for (int step = 0; step < _size; step++)
+        {
+            cancel.ThrowIfCancellationRequested();
+            indices[step] = next;
+            SetCentre(_rows, next);
+            (farthest, next, long read) = Step(step, pruned: _prune && step > 0);
+            blocks += read;
+            if (step % progressEvery == 0 || step == _size - 1)
+            {
+                trace.Add((step + 1, MathF.Sqrt(farthest) * _rows.Scale));
+                reporter.Progress("coreset", step + 1, _size, $"radius {MathF.Sqrt(farthest) * _rows.Scale:G4}");
+            }
+        }
+        return new CoresetResult(indices, MathF.Sqrt(farthest) * _rows.Scale, blocks, (long)_size * _n * _blockCount, _minDist, _nearest)
+        {
+            RadiusTrace = trace,
+        };
+    }
+
+    /// <summary>One pass with the current centre: updates every point's minimum; returns the farthest point and the blocks read.</summary>
+    public (int Farthest, int Next, long Blocks) Step(int step, bool pruned)
+    {
+        _step = step;
+        if (_chunks == 1) Pass(0, pruned);
+        else Parallel.For(0, _chunks, k => Pass(k, pruned));
+        int farthest = -1, next = -1;
+        long blocks = 0;
+        for (int k = 0; k < _chunks; k++)
+        {
+            if (_chunkMax[k] > farthest) { farthest = _chunkMax[k]; next = _chunkArg[k]; } // ties: lowest index
+            blocks += _chunkBlocks[k];
+        }
+        return (farthest, next, blocks);
+    }
+
+    public void SetCentre(QuantizedRows source, int index)
+    {
+        source.Widen(index, _centre);
+        _centreNorm = 0;
+        for (int b = 0; b < _blockCount; b++)
+        {
+            int norm = 0;
+            for (int k = b * BlockWidth; k < (b + 1) * BlockWidth; k++)
+            {
+                _centreShifted[k] = (byte)(_centre[k] + 128);
+                norm += _centre[k] * _centre[k];
+            }
+            _centreBlockNorm[b] = norm;
+            _centreNorm += norm;
+        }
+    }
+
+    private void Pass(int k, bool pruned)
+    {
+        int lo = k * _chunk, hi = Math.Min(_n, lo + _chunk);
+        int simdEnd = Avx2.IsSupported ? lo + (hi - lo) / 8 * 8 : lo;
+        var best = (Value: -1, Index: -1);
+        long blocks = 0;
+        if (simdEnd > lo)
+        {
+            if (pruned) best = PrunedBlocks(lo, simdEnd, out blocks);
+            else
+            {
+                best = PlainBlocks(lo, simdEnd);
+                blocks = (long)(simdEnd - lo) * _blockCount;
+            }
+        }
+        for (int p = simdEnd; p < hi; p++) // the tail, or everything without AVX2
+        {
+            int m = _minDist[p];
+            var (d, read) = Distance(p, pruned ? m : int.MaxValue);
+            blocks += read;
+            if (d < m) { _minDist[p] = m = d; _nearest[p] = _step; }
+            if (m > best.Value) best = (m, p);
+        }
+        _chunkMax[k] = best.Value;
+        _chunkArg[k] = best.Index;
+        _chunkBlocks[k] = blocks;
+    }
+
+    /// <summary>Plain: full distances of eight points at a time, accumulated over all blocks, reduced once.</summary>
+    private (int, int) PlainBlocks(int lo, int hi)
+    {
+        int* minDist = (int*)Unsafe.AsPointer(ref _minDist[0]);
+        int* nearest = (int*)Unsafe.AsPointer(ref _nearest[0]);
+        var step = Vector256.Create(_step);
+        var tracker = new FarthestTracker(lo);
+        for (int p = lo; p < hi; p += 8)
+        {
+            Vector256<int> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
+            for (int b = 0; b < _blockCount; b++)
+            {
+                sbyte* x = (sbyte*)Unsafe.AsPointer(ref _blocks[b][0]) + (long)p * BlockWidth;
+                if (_vnni)
+                {
+                    var c = Vector256.Load((byte*)Unsafe.AsPointer(ref _centreShifted[0]) + b * BlockWidth);
+                    a0 = AvxVnni.MultiplyWideningAndAdd(a0, c, Vector256.Load(x));
+                    a1 = AvxVnni.MultiplyWideningAndAdd(a1, c, Vector256.Load(x + 32));
+                    a2 = AvxVnni.MultiplyWideningAndAdd(a2, c, Vector256.Load(x + 64));
+                    a3 = AvxVnni.MultiplyWideningAndAdd(a3, c, Vector256.Load(x + 96));
+                    a4 = AvxVnni.MultiplyWideningAndAdd(a4, c, Vector256.Load(x + 128));
+                    a5 = AvxVnni.MultiplyWideningAndAdd(a5, c, Vector256.Load(x + 160));
+                    a6 = AvxVnni.MultiplyWideningAndAdd(a6, c, Vector256.Load(x + 192));
+                    a7 = AvxVnni.MultiplyWideningAndAdd(a7, c, Vector256.Load(x + 224));
+                }
+                else
+                {
+                    short* centre = (short*)Unsafe.AsPointer(ref _centre[0]) + b * BlockWidth;
+                    var c0 = Vector256.Load(centre);
+                    var c1 = Vector256.Load(centre + 16);
+                    a0 += Squares(x, c0, c1);
+                    a1 += Squares(x + 32, c0, c1);
+                    a2 += Squares(x + 64, c0, c1);
+                    a3 += Squares(x + 96, c0, c1);
+                    a4 += Squares(x + 128, c0, c1);
+                    a5 += Squares(x + 160, c0, c1);
+                    a6 += Squares(x + 192, c0, c1);
+                    a7 += Squares(x + 224, c0, c1);
+                }
+            }
+            var d = Reduce(a0, a1, a2, a3, a4, a5, a6, a7);
+            if (_vnni) d = Vector256.Load((int*)Unsafe.AsPointer(ref _pointK[0]) + p) + Vector256.Create(_centreNorm) - (d << 1);
+            var old = Vector256.Load(minDist + p);
+            var closer = Vector256.LessThan(d, old);
+            var m = Vector256.Min(d, old);
+            Vector256.Store(m, minDist + p);
+            Vector256.Store(Vector256.ConditionalSelect(closer, step, Vector256.Load(nearest + p)), nearest + p);
+            tracker.Add(m);
+        }
+        return tracker.Result();
+    }
+
+    /// <summary>Squared distances of eight points to the centre over block b (exact, either instruction set).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private Vector256<int> BlockDistances(int p, int b)
+    {
+        sbyte* x = (sbyte*)Unsafe.AsPointer(ref _blocks[b][0]) + (long)p * BlockWidth;
+        if (_vnni)
+        {
+            var c = Vector256.Load((byte*)Unsafe.AsPointer(ref _centreShifted[0]) + b * BlockWidth);
+            var dot = Reduce(Dot(c, x), Dot(c, x + 32), Dot(c, x + 64), Dot(c, x + 96),
+                             Dot(c, x + 128), Dot(c, x + 160), Dot(c, x + 192), Dot(c, x + 224));
+            return Vector256.Load((int*)Unsafe.AsPointer(ref _blockK[b][0]) + p) + Vector256.Create(_centreBlockNorm[b]) - (dot << 1);
+        }
+        short* centre = (short*)Unsafe.AsPointer(ref _centre[0]) + b * BlockWidth;
+        var c0 = Vector256.Load(centre);
+        var c1 = Vector256.Load(centre + 16);
+        return Reduce(Squares(x, c0, c1), Squares(x + 32, c0, c1), Squares(x + 64, c0, c1), Squares(x + 96, c0, c1),
+                      Squares(x + 128, c0, c1), Squares(x + 160, c0, c1), Squares(x + 192, c0, c1), Squares(x + 224, c0, c1));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> Dot(Vector256<byte> centreShifted, sbyte* x) =>
+        AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, centreShifted, Vector256.Load(x));
+
+    /// <summary>
+    /// Pruned: eight points at a time, block by block, while any of them can still come closer than its
+    /// current distance; most groups are settled by the first block.
+    /// </summary>
+    private (int, int) PrunedBlocks(int lo, int hi, out long blocksRead)
+    {
+        int* minDist = (int*)Unsafe.AsPointer(ref _minDist[0]);
+        int* nearest = (int*)Unsafe.AsPointer(ref _nearest[0]);
+        var step = Vector256.Create(_step);
+        var tracker = new FarthestTracker(lo);
+        blocksRead = 0;
+        for (int p = lo; p < hi; p += 8)
+        {
+            var m = Vector256.Load(minDist + p);
+            var d = Vector256<int>.Zero;
+            var open = Vector256<int>.AllBitsSet;
+            for (int b = 0; b < _blockCount; b++)
+            {
+                d += BlockDistances(p, b);
+                blocksRead += 8;
+                open = Vector256.LessThan(d, m);
+                if (open == Vector256<int>.Zero) break;
+            }
+            if (open != Vector256<int>.Zero) // all blocks read: d is the full distance, open the lanes it beats
+            {
+                m = Vector256.Min(d, m);
+                Vector256.Store(m, minDist + p);
+                Vector256.Store(Vector256.ConditionalSelect(open, step, Vector256.Load(nearest + p)), nearest + p);
+            }
+            tracker.Add(m);
+        }
+        return tracker.Result();
+    }
+
+    /// <summary>
+    /// The squared distance of point p to the centre, one point at a time, stopping once it reaches
+    /// <paramref name="limit"/> (the result is then >= limit, all the caller needs); also the blocks read.
+    /// </summary>
+    private (int Distance, int Blocks) Distance(int p, int limit)
+    {
+        ReadOnlySpan<short> centre = _centre;
+        int sum = 0, b = 0;
+        while (b < _blockCount && sum < limit)
+        {
+            sum += QuantizedRows.SquaredDistance(centre.Slice(b * BlockWidth, BlockWidth), _blocks[b].AsSpan(p * BlockWidth, BlockWidth));
+            b++;
+        }
+        return (sum, b);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> Squares(sbyte* x, Vector256<short> c0, Vector256<short> c1)
+    {
+        var d0 = Avx2.ConvertToVector256Int16(x) - c0;
+        var d1 = Avx2.ConvertToVector256Int16(x + 16) - c1;
+        return Avx2.MultiplyAddAdjacent(d0, d0) + Avx2.MultiplyAddAdjacent(d1, d1);
+    }
+
+    /// <summary>Eight vectors of partial sums to one vector of their eight totals (vphaddd tree, then fold the halves).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> Reduce(Vector256<int> a0, Vector256<int> a1, Vector256<int> a2, Vector256<int> a3,
+                                         Vector256<int> a4, Vector256<int> a5, Vector256<int> a6, Vector256<int> a7)
+    {
+        var u0 = Avx2.HorizontalAdd(Avx2.HorizontalAdd(a0, a1), Avx2.HorizontalAdd(a2, a3));
+        var u1 = Avx2.HorizontalAdd(Avx2.HorizontalAdd(a4, a5), Avx2.HorizontalAdd(a6, a7));
+        return Avx2.Permute2x128(u0, u1, 0x20) + Avx2.Permute2x128(u0, u1, 0x31);
+    }
+}
