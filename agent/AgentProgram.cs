@@ -1,29 +1,18 @@
+using System.CommandLine;
 using Microsoft.Extensions.Options;
 using EdgePatchCore.Agent.Configuration;
-using EdgePatchCore.Agent.Demo;
 using EdgePatchCore.Agent.Publishing;
 using EdgePatchCore.Artifacts;
 
 namespace EdgePatchCore.Agent;
 
-/// <summary>The agent's command line: run (default), check-config, demo, --help.</summary>
+/// <summary>The agent's command line: run (default), check-config, --help, --version.</summary>
 public static class AgentProgram
 {
     public const int ExitOk = 0, ExitFailure = 1, ExitUsage = 2, ExitConfig = 78; // 78 = EX_CONFIG: systemd does not restart on it
 
-    public const string Usage = """
-        agent: EdgePatchCore inspection agent. Scores camera frames and publishes verdicts over MQTT.
-
-        usage:
-          agent [--config FILE] [--Agent:Key=value ...]   run the service (systemd: Type=notify)
-          agent check-config [--config FILE] [...]         validate the configuration and the artifacts, then exit
-          agent demo --artifact P.pcb --frames DIR [--limit N] [--repeat N] [--rate FPS] [--web URL|off] [--hold]
-                                                           run the whole chain with a built-in MQTT broker:
-                                                           copy DIR's images into a watched folder, print the verdicts;
-                                                           the live page on --web (default http://127.0.0.1:8080),
-                                                           --hold keeps it up after the last frame until Ctrl-C
-          agent --help | --version
-
+    /// <summary>What --help prints after the commands and options: the configuration, topics and exit codes.</summary>
+    public const string ConfigurationHelp = """
         configuration (lowest precedence first): appsettings.json next to the program,
           /etc/edgepatchcore/agent.json (or --config FILE), EDGEPATCHCORE__Agent__Key environment variables,
           --Agent:Key=value arguments.
@@ -63,34 +52,69 @@ public static class AgentProgram
                     78 configuration error (systemd does not restart)
         """;
 
+    /// <summary>
+    /// Parses the command line (System.CommandLine): `agent [--config FILE] [--Agent:Key=value ...]` runs the service,
+    /// `agent check-config [...]` validates and exits. `--Agent:Key=value` arguments are left to the host's
+    /// configuration. Usage errors exit 2, configuration errors 78.
+    /// </summary>
     public static async Task<int> RunAsync(string[] args)
     {
-        if (args.Any(a => a is "--help" or "-h" or "help")) { Console.WriteLine(Usage); return ExitOk; }
-        if (args.Any(a => a is "--version")) { Console.WriteLine($"agent {BrokerConnection.Version}"); return ExitOk; }
-        string? verb = args.Length > 0 && !args[0].StartsWith('-') ? args[0] : null;
-        var rest = verb is null ? args : args[1..];
-        try
+        var config = new Option<string?>("--config")
         {
-            switch (verb)
-            {
-                case null: return await RunServiceAsync(rest);
-                case "check-config": return CheckConfig(rest);
-                case "demo": return await DemoRunner.RunAsync(rest, Console.Out);
-                default:
-                    Console.Error.WriteLine($"error: unknown command '{verb}' (see agent --help)");
-                    return ExitUsage;
-            }
-        }
-        catch (UsageException e)
+            Description = "the configuration file (default /etc/edgepatchcore/agent.json)", HelpName = "FILE", Recursive = true,
+        };
+        config.Validators.Add(r =>
         {
-            Console.Error.WriteLine($"error: {e.Message} (see agent --help)");
+            if (r.GetValueOrDefault<string?>() is { } file && !File.Exists(file)) r.AddError($"configuration file {file} does not exist");
+        });
+        var checkConfig = new Command("check-config", "validate the configuration and the artifacts, then exit") { TreatUnmatchedTokensAsErrors = false };
+        var demo = new Command("demo", "the demo is its own program (demo/ in the source tree, run by demo.sh); the agent's package does not carry it")
+        { TreatUnmatchedTokensAsErrors = false };
+        var root = new RootCommand("agent: EdgePatchCore inspection agent. Scores camera frames and publishes verdicts over MQTT. " +
+                                   "Without a command it runs the service (systemd: Type=notify); --Agent:Key=value arguments override the configuration.")
+        { config, checkConfig, demo };
+        root.TreatUnmatchedTokensAsErrors = false;
+        foreach (var c in new Command[] { root, checkConfig, demo }) c.SetAction(_ => ExitOk); // run below, with the host's exit codes
+        var parsed = root.Parse(args);
+        var command = parsed.CommandResult.Command;
+        // A word that is not a command would reach the host as configuration: name it as the mistake it is.
+        if (command == root && parsed.UnmatchedTokens.FirstOrDefault(t => !t.StartsWith('-') && !IsOptionValue(parsed.UnmatchedTokens, t)) is { } word)
+        {
+            Console.Error.WriteLine($"error: unknown command '{word}' (see agent --help)");
             return ExitUsage;
         }
+        if (parsed.Errors.Count > 0)
+        {
+            foreach (var e in parsed.Errors) Console.Error.WriteLine($"error: {e.Message} (see agent --help)");
+            return ExitUsage;
+        }
+        if (parsed.Action is System.CommandLine.Help.HelpAction)
+        {
+            parsed.Invoke();
+            Console.WriteLine();
+            Console.WriteLine(ConfigurationHelp);
+            return ExitOk;
+        }
+        if (args.Contains("--version")) { Console.WriteLine($"agent {BrokerConnection.Version}"); return ExitOk; }
+        string? configFile = parsed.GetValue(config);
+        string[] hostArgs = [.. parsed.UnmatchedTokens];
+        if (command == demo)
+        {
+            Console.Error.WriteLine("error: the demo is not part of the agent: run bash demo.sh in the source tree (see README)");
+            return ExitUsage;
+        }
+        return command == checkConfig ? CheckConfig(configFile, hostArgs) : await RunServiceAsync(configFile, hostArgs);
     }
 
-    private static async Task<int> RunServiceAsync(string[] args)
+    /// <summary>Whether <paramref name="token"/> is the value of the `--Agent:Key value` before it.</summary>
+    private static bool IsOptionValue(IReadOnlyList<string> tokens, string token)
     {
-        var (configFile, hostArgs) = SplitConfig(args);
+        int at = tokens.ToList().IndexOf(token);
+        return at > 0 && tokens[at - 1].StartsWith("--", StringComparison.Ordinal) && !tokens[at - 1].Contains('=');
+    }
+
+    private static async Task<int> RunServiceAsync(string? configFile, string[] hostArgs)
+    {
         var builder = AgentHost.CreateBuilder(hostArgs, configFile);
         var problems = Validate(AgentHost.ReadOptions(builder.Configuration));
         if (problems.Count > 0)
@@ -140,9 +164,8 @@ public static class AgentProgram
         return failed.Count == 0 ? ExitOk : ExitFailure;
     }
 
-    private static int CheckConfig(string[] args)
+    private static int CheckConfig(string? configFile, string[] hostArgs)
     {
-        var (configFile, hostArgs) = SplitConfig(args);
         var options = AgentHost.ReadOptions(AgentHost.CreateBuilder(hostArgs, configFile).Configuration);
         var problems = Validate(options);
         foreach (var m in options.AllModels.Where(m => !string.IsNullOrWhiteSpace(m.Artifact)))
@@ -189,23 +212,4 @@ public static class AgentProgram
         }
         return problems;
     }
-
-    private static (string? ConfigFile, string[] HostArgs) SplitConfig(string[] args)
-    {
-        string? config = null;
-        var rest = new List<string>();
-        for (int i = 0; i < args.Length; i++)
-        {
-            if (args[i] == "--config")
-            {
-                if (i + 1 >= args.Length) throw new UsageException("--config needs a file");
-                config = args[++i];
-                if (!File.Exists(config)) throw new UsageException($"configuration file {config} does not exist");
-            }
-            else rest.Add(args[i]);
-        }
-        return (config, rest.ToArray());
-    }
 }
-
-public sealed class UsageException(string message) : Exception(message);

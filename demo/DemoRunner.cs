@@ -1,54 +1,39 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using Microsoft.Extensions.DependencyInjection;
+using EdgePatchCore.Agent;
 using EdgePatchCore.Agent.ModelStore;
 using EdgePatchCore.Agent.Publishing;
 using EdgePatchCore.Imaging;
 using MQTTnet;
+using EdgePatchCore.Agent.Web;
 using MQTTnet.Server;
 
-namespace EdgePatchCore.Agent.Demo;
+namespace EdgePatchCore.Demo;
 
 /// <summary>
-/// `agent demo`: the whole edge chain on one machine without installing anything. Starts MQTTnet's
+/// The demo (`demo`, run by demo.sh): the whole edge chain on one machine without installing anything. Starts MQTTnet's
 /// broker in-process on a free loopback port, runs the real agent host with a folder source, copies
 /// the given images into that folder as a camera would, and prints every verdict a SCADA-side
 /// subscriber receives.
 /// </summary>
 public static class DemoRunner
 {
-    public static async Task<int> RunAsync(string[] args, TextWriter output)
+    /// <summary>Runs the demo with checked options; returns the exit code (0: every frame got its verdict).</summary>
+    public static async Task<int> RunAsync(DemoOptions options, TextWriter output)
     {
-        string? artifact = null, frames = null;
-        string web = DefaultPage;
-        bool hold = false;
-        int limit = int.MaxValue, repeat = 1;
-        double rate = 0;
-        for (int i = 0; i < args.Length; i++)
-        {
-            string Next() => i + 1 < args.Length ? args[++i] : throw new UsageException($"{args[i]} needs a value");
-            switch (args[i])
-            {
-                case "--artifact": artifact = Next(); break;
-                case "--frames": frames = Next(); break;
-                case "--limit": limit = int.TryParse(Next(), out var n) && n > 0 ? n : throw new UsageException("--limit must be a positive number"); break;
-                case "--repeat": repeat = int.TryParse(Next(), out var r) && r > 0 ? r : throw new UsageException("--repeat must be a positive number"); break;
-                case "--web": web = Next(); break;
-                case "--hold": hold = true; break;
-                case "--rate": rate = double.TryParse(Next(), System.Globalization.CultureInfo.InvariantCulture, out var f) && f > 0 ? f : throw new UsageException("--rate must be a positive number of frames per second"); break;
-                default: throw new UsageException($"unknown option {args[i]}");
-            }
-        }
-        if (artifact is null || frames is null) throw new UsageException("demo needs --artifact P.pcb and --frames DIR");
-        if (!File.Exists(artifact)) throw new UsageException($"artifact {artifact} does not exist");
-        if (!Directory.Exists(frames)) throw new UsageException($"frames folder {frames} does not exist");
+        var (artifact, frames, limit, repeat, rate, hold) = (options.Artifact, options.Frames, options.Limit, options.Repeat, options.Rate, options.Hold);
+        if (!File.Exists(artifact)) throw new DemoUsageException($"artifact {artifact} does not exist");
+        if (!Directory.Exists(frames)) throw new DemoUsageException($"frames folder {frames} does not exist");
+        string web = options.Web;
         if (web is "off" or "") web = "";
         else if (!Uri.TryCreate(web, UriKind.Absolute, out var page) || page.Scheme != "http" || !page.IsLoopback)
-            throw new UsageException("--web must be an http://127.0.0.1:PORT address (or off): the demo's page stays on this machine");
+            throw new DemoUsageException("--web must be an http://127.0.0.1:PORT address (or off): the demo's page stays on this machine");
         else if (web == DefaultPage && !PortIsFree(8080)) web = "http://127.0.0.1:0"; // another program has 8080: any free port
         var sources = Directory.EnumerateFiles(frames, "*", SearchOption.AllDirectories)
             .Where(ImageLoader.HasImageExtension).Order(StringComparer.Ordinal).Take(limit).ToList();
-        if (sources.Count == 0) throw new UsageException($"no images in {frames}");
+        if (sources.Count == 0) throw new DemoUsageException($"no images in {frames}");
         // (frame name, source file): a unique, camera-like name per drop; --repeat cycles through the images (soak runs).
         var images = Enumerable.Range(0, repeat).SelectMany(k => sources.Select(path =>
             ((repeat > 1 ? $"r{k:D3}_" : "") + Path.GetRelativePath(frames, path).Replace(Path.DirectorySeparatorChar, '_'), path))).ToList();
@@ -107,7 +92,7 @@ public static class DemoRunner
         {
             await host.StartAsync();
             await host.Services.GetRequiredService<ArtifactWatcher>().InitialLoad;
-            if (web.Length > 0 && await host.Services.GetRequiredService<Web.LivePageServer>().Listening.WaitAsync(TimeSpan.FromSeconds(30)) is [var address, ..])
+            if (web.Length > 0 && await host.Services.GetRequiredService<LivePageServer>().Listening.WaitAsync(TimeSpan.FromSeconds(30)) is [var address, ..])
                 output.WriteLine($"demo: live page {address}/ (open it in a browser{(hold ? "" : "; --hold keeps it open after the last frame")})");
             output.WriteLine($"demo: agent running; dropping {images.Count} frame(s) from {frames} into the folder" +
                              (rate > 0 ? $" at {rate:G3} per second" : "") + (quiet ? " (verdicts not printed one by one)" : ""));
@@ -149,11 +134,11 @@ public static class DemoRunner
                 if (finished != allIn.Task)
                 {
                     output.WriteLine($"demo: timed out waiting for {images.Count - verdicts.Count} verdict(s)");
-                    return AgentProgram.ExitFailure;
+                    return DemoProgram.ExitFailure;
                 }
             }
             if (hold && web.Length > 0) await HoldAsync(output);
-            return AgentProgram.ExitOk;
+            return DemoProgram.ExitOk;
         }
         finally
         {
