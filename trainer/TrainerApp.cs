@@ -1,3 +1,5 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
 using EdgePatchCore.Artifacts;
 using EdgePatchCore.Embedding;
 using EdgePatchCore.Datasets;
@@ -20,27 +22,36 @@ public static class TrainerApp
 
     public static int Run(string[] args, TextWriter output, TextWriter error, bool interactive = false, CancellationToken cancel = default)
     {
-        if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
+        if (args.Length == 0)
         {
-            PrintOverview(args.Length == 0 ? error : output);
-            return args.Length == 0 ? ExitUsage : ExitOk;
+            PrintOverview(error);
+            return ExitUsage;
         }
-        if (args[0] == "--version") { output.WriteLine($"trainer {Version}"); return ExitOk; }
-        var command = Commands.FirstOrDefault(c => c.Name == args[0]);
-        if (command is null)
+        if (args[0] == "help") args = args.Length > 1 ? [args[1], "--help"] : ["--help"];
+        var (root, commands) = CommandTree();
+        if (!args[0].StartsWith('-') && !Commands.Any(c => c.Name == args[0]))
         {
             error.WriteLine($"error: unknown command '{args[0]}'. Commands: {string.Join(", ", Commands.Select(c => c.Name))}. See 'trainer --help'.");
             return ExitUsage;
         }
+        var command = Commands.FirstOrDefault(c => c.Name == args[0]);
         try
         {
-            var line = new CommandLine(command.Name, args[1..], command.Options);
-            if (line.HelpRequested) { PrintHelp(command, output); return ExitOk; }
-            return command.Run(line, new CommandContext(output, error, interactive, cancel));
+            var parsed = root.Parse(args);
+            if (command is null)
+            {
+                // trainer --help, --version, or options without a command.
+                if (args[0] == "--version") { output.WriteLine($"trainer {Version}"); return ExitOk; }
+                bool help = parsed.Action is System.CommandLine.Help.HelpAction;
+                PrintOverview(help ? output : error);
+                return help ? ExitOk : ExitUsage;
+            }
+            if (parsed.Action is System.CommandLine.Help.HelpAction) return parsed.Invoke(new InvocationConfiguration { Output = output, Error = error });
+            return command.Run(Read(parsed, commands[command.Name]), new CommandContext(output, error, interactive, cancel));
         }
         catch (UsageException e)
         {
-            error.WriteLine($"error: {e.Message}. See 'trainer {command.Name} --help'.");
+            error.WriteLine($"error: {e.Message}. See 'trainer {(command is null ? "" : command.Name + " ")}--help'.");
             return ExitUsage;
         }
         catch (OperationCanceledException)
@@ -74,20 +85,63 @@ public static class TrainerApp
         w.WriteLine("Example: trainer synth --product gasket && trainer build --product gasket --out gasket.pcb");
     }
 
-    private static void PrintHelp(ICommand c, TextWriter w)
+    /// <summary>The parsed arguments of <paramref name="args"/> (without the command name) for one command.</summary>
+    public static CommandLine Parse(ICommand command, string[] args)
     {
-        w.WriteLine($"trainer {c.Name}: {c.Summary}");
-        w.WriteLine();
-        w.WriteLine($"Usage: trainer {c.Name} {c.Usage}");
-        if (c.Description.Length > 0) { w.WriteLine(); w.WriteLine(c.Description); }
-        w.WriteLine();
-        w.WriteLine("Options:");
-        foreach (var o in c.Options)
+        var (root, commands) = CommandTree();
+        return Read(root.Parse([command.Name, .. args]), commands[command.Name]);
+    }
+
+    /// <summary>
+    /// The System.CommandLine tree of every command, made from the commands' own option lists (names, help, value
+    /// names and defaults in one place, <see cref="ICommand.Options"/>), so that --help, completion and parsing agree.
+    /// </summary>
+    private static (RootCommand Root, Dictionary<string, CommandOptions> Commands) CommandTree()
+    {
+        var root = new RootCommand($"trainer {Version}: builds and evaluates EdgePatchCore anomaly-detection models (PatchCore).");
+        var commands = new Dictionary<string, CommandOptions>();
+        foreach (var c in Commands)
         {
-            string left = o.IsFlag ? $"--{o.Name}" : $"--{o.Name} {o.ValueName}";
-            string def = o.Default is null ? "" : $" (default: {o.Default})";
-            w.WriteLine($"  {left,-28} {o.Help}{def}");
+            var command = new Command(c.Name, c.Summary + (c.Description.Length > 0 ? Environment.NewLine + Environment.NewLine + c.Description : ""));
+            var positional = new Argument<string[]>("arguments") { Arity = ArgumentArity.ZeroOrMore, HelpName = c.Usage };
+            command.Arguments.Add(positional);
+            var options = new Dictionary<string, Option>();
+            foreach (var spec in c.Options)
+            {
+                Option option = spec.IsFlag
+                    ? new Option<bool>("--" + spec.Name) { Description = spec.Help, Arity = ArgumentArity.Zero }
+                    : new Option<string>("--" + spec.Name) { Description = spec.Help + (spec.Default is null ? "" : $" (default: {spec.Default})"), HelpName = spec.ValueName };
+                command.Options.Add(option);
+                options[spec.Name] = option;
+            }
+            command.SetAction(_ => ExitOk); // commands run through ICommand.Run, with their exit codes
+            root.Subcommands.Add(command);
+            commands[c.Name] = new CommandOptions(command, positional, options);
         }
-        w.WriteLine($"  {"-h, --help",-28} show this help");
+        root.SetAction(_ => ExitUsage);
+        return (root, commands);
+    }
+
+    private sealed record CommandOptions(Command Command, Argument<string[]> Positional, Dictionary<string, Option> Options);
+
+    /// <summary>The parse result as the commands read it; a parse error or an unknown option is a <see cref="UsageException"/>.</summary>
+    private static CommandLine Read(ParseResult parsed, CommandOptions command)
+    {
+        if (parsed.Errors.Count > 0) throw new UsageException(parsed.Errors[0].Message.TrimEnd('.'));
+        var positional = parsed.GetValue(command.Positional) ?? [];
+        // An option-like word the command does not know lands among the arguments: a typo must not pass silently.
+        foreach (var token in parsed.Tokens)
+        {
+            if (token.Type == TokenType.DoubleDash) break; // after "--" every word is an argument
+            if (token.Type == TokenType.Argument && token.Value.Length > 2 && token.Value.StartsWith("--", StringComparison.Ordinal) && positional.Contains(token.Value))
+                throw new UsageException($"unknown option {token.Value.Split('=')[0]} for '{command.Command.Name}'");
+        }
+        var values = new Dictionary<string, string?>(StringComparer.Ordinal);
+        foreach (var (name, option) in command.Options)
+        {
+            if (parsed.GetResult(option) is not { Implicit: false } result) continue;
+            values[name] = option is Option<bool> ? null : result.GetValueOrDefault<string>();
+        }
+        return new CommandLine(positional, values);
     }
 }

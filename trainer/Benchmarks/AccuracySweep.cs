@@ -104,7 +104,7 @@ public sealed class AccuracySweep(TextWriter output, IReporter reporter)
     {
         var extra = point.BuildArguments.Split(' ', StringSplitOptions.RemoveEmptyEntries);
         string[] args = ["--product", "sweep", "--data", options.Data, "--calibration", calibration, .. extra];
-        var buildOptions = BuildCommand.ParseOptions(new CommandLine("build", args, new BuildCommand().Options)) with { Device = options.Device };
+        var buildOptions = BuildCommand.ParseOptions(TrainerApp.Parse(new BuildCommand(), args)) with { Device = options.Device };
         output.WriteLine($"{point.Name}: build {string.Join(' ', extra)}");
         var clock = Stopwatch.StartNew();
         var built = new ModelBuilder(reporter).Build(buildOptions, cancel);

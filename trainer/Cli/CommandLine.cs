@@ -12,45 +12,14 @@ public sealed record OptionSpec(string Name, string Help, string? ValueName = nu
 }
 
 /// <summary>
-/// The parsed arguments of one command. Deliberately small: positional arguments, `--name value`,
-/// `--name=value` and flags; unknown options are an error, so typos never pass silently.
+/// The parsed arguments of one command, as System.CommandLine parsed them (<see cref="TrainerApp"/>): positional
+/// arguments, and the options given, by name without the dashes (a flag's value is null). The typed getters check
+/// ranges and turn a bad value into a <see cref="UsageException"/> that names the option.
 /// </summary>
-public sealed class CommandLine
+public sealed class CommandLine(IReadOnlyList<string> positional, IReadOnlyDictionary<string, string?> options)
 {
-    private readonly Dictionary<string, string?> _options = new(StringComparer.Ordinal);
-    public IReadOnlyList<string> Positional { get; }
-    public bool HelpRequested { get; }
-
-    public CommandLine(string command, IReadOnlyList<string> args, IReadOnlyList<OptionSpec> specs)
-    {
-        var positional = new List<string>();
-        var byName = specs.ToDictionary(s => s.Name, StringComparer.Ordinal);
-        for (int i = 0; i < args.Count; i++)
-        {
-            string a = args[i];
-            if (a is "-h" or "--help") { HelpRequested = true; continue; }
-            if (a == "--") { positional.AddRange(args.Skip(i + 1)); break; }
-            if (!a.StartsWith("--", StringComparison.Ordinal) || a.Length == 2) { positional.Add(a); continue; }
-            string name = a[2..];
-            string? inline = null;
-            int eq = name.IndexOf('=');
-            if (eq >= 0) { inline = name[(eq + 1)..]; name = name[..eq]; }
-            if (!byName.TryGetValue(name, out var spec))
-                throw new UsageException($"unknown option --{name} for '{command}'");
-            if (spec.IsFlag)
-            {
-                if (inline is not null) throw new UsageException($"--{name} takes no value");
-                _options[name] = null;
-            }
-            else
-            {
-                string? value = inline ?? (i + 1 < args.Count ? args[++i] : null);
-                if (value is null) throw new UsageException($"--{name} needs a value ({spec.ValueName})");
-                _options[name] = value;
-            }
-        }
-        Positional = positional;
-    }
+    private readonly IReadOnlyDictionary<string, string?> _options = options;
+    public IReadOnlyList<string> Positional { get; } = positional;
 
     public bool Has(string name) => _options.ContainsKey(name);
     public string? Get(string name) => _options.TryGetValue(name, out var v) ? v : null;

@@ -9,7 +9,7 @@ namespace EdgePatchCore.Tests.Training;
 public class BuildPresetTests
 {
     private static BuildOptions Parse(params string[] args) =>
-        BuildCommand.ParseOptions(new CommandLine("build", ["--product", "p", .. args], new BuildCommand().Options));
+        BuildCommand.ParseOptions(TrainerApp.Parse(new BuildCommand(), ["--product", "p", .. args]));
 
     [Fact]
     public void Balanced_is_the_default_and_the_papers_settings()
