@@ -96,9 +96,13 @@ public static class TrainerApp
     /// The System.CommandLine tree of every command, made from the commands' own option lists (names, help, value
     /// names and defaults in one place, <see cref="ICommand.Options"/>), so that --help, completion and parsing agree.
     /// </summary>
-    private static (RootCommand Root, Dictionary<string, CommandOptions> Commands) CommandTree()
+    private static (Command Root, Dictionary<string, CommandOptions> Commands) CommandTree()
     {
-        var root = new RootCommand($"trainer {Version}: builds and evaluates EdgePatchCore anomaly-detection models (PatchCore).");
+        // Named "trainer" whatever process hosts it (the tests run it in theirs), so help always says "trainer COMMAND".
+        var root = new Command("trainer", $"trainer {Version}: builds and evaluates EdgePatchCore anomaly-detection models (PatchCore).")
+        {
+            new System.CommandLine.Help.HelpOption { Recursive = true },
+        };
         var commands = new Dictionary<string, CommandOptions>();
         foreach (var c in Commands)
         {
