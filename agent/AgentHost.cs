@@ -39,13 +39,12 @@ public static class AgentHost
     }
 
     /// <summary>The options as configured, for validation before the host starts.</summary>
-    public static AgentOptions ReadOptions(IConfiguration configuration) =>
-        configuration.GetSection(AgentOptions.Section).Get<AgentOptions>() ?? new AgentOptions();
+    public static AgentOptions ReadOptions(IConfiguration configuration) => AgentConfiguration.Read(configuration);
 
     private static void AddAgent(IServiceCollection services, IConfiguration configuration)
     {
         var options = ReadOptions(configuration);
-        services.AddOptions<AgentOptions>().Bind(configuration.GetSection(AgentOptions.Section)).ValidateOnStart();
+        services.AddOptions<AgentOptions>().Configure(o => AgentConfiguration.BindTo(o, configuration)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<AgentOptions>, AgentOptionsValidation>();
         services.AddSingleton<AgentMetrics>();
         services.AddSingleton(sp => new TopicNames(sp.GetRequiredService<IOptions<AgentOptions>>().Value.ResolvedTopicPrefix));

@@ -1,3 +1,4 @@
+using EdgePatchCore.Devices;
 using EdgePatchCore.Search;
 namespace EdgePatchCore.Agent.Configuration;
 
@@ -13,9 +14,12 @@ public sealed class AgentOptions
     /// <summary>Outbox and other state; systemd's $STATE_DIRECTORY when empty and set, else /var/lib/edgepatchcore.</summary>
     public string StateDirectory { get; set; } = "";
     /// <summary>auto (CUDA when it loads, else CPU), cpu or cuda.</summary>
-    public string Device { get; set; } = "auto";
+    public DeviceKind Device { get; set; } = DeviceKind.Auto;
     /// <summary>How the kNN holds the bank: auto (float16 on CUDA, int8 on CPUs with int8 dot products, else float32), float32, float16 or int8.</summary>
-    public string BankPrecision { get; set; } = "auto";
+    public BankPrecision BankPrecision { get; set; } = BankPrecision.Auto;
+
+    /// <summary>Settings that could not be read into their type (an unknown enum name), one sentence each; never bound.</summary>
+    public IReadOnlyList<string> UnreadableSettings { get; internal set; } = [];
 
     /// <summary>Shortcut for a single model: the .pcb file to serve.</summary>
     public string Artifact { get; set; } = "";

@@ -1,4 +1,3 @@
-using EdgePatchCore.Search;
 namespace EdgePatchCore.Agent.Configuration;
 
 /// <summary>Checks the configuration at start-up and for `agent check-config`: one plain sentence per problem.</summary>
@@ -11,9 +10,7 @@ public static class OptionsValidator
 
         Check(!string.IsNullOrWhiteSpace(o.DeviceId) && !HasTopicWildcards(o.DeviceId), "Agent:DeviceId must be set and must not contain '+', '#' or '/'");
         Check(string.IsNullOrWhiteSpace(o.TopicPrefix) || !HasTopicWildcards(o.TopicPrefix.Replace("/", "")), "Agent:TopicPrefix must not contain '+' or '#'");
-        Check(o.Device.ToLowerInvariant() is "auto" or "cpu" or "cuda", $"Agent:Device is '{o.Device}': use auto, cpu or cuda");
-        Check(o.BankPrecision.ToLowerInvariant() is "auto" or "float32" or "float16" or "int8",
-              $"Agent:BankPrecision is '{o.BankPrecision}': use auto, float32, float16 or int8");
+        problems.AddRange(o.UnreadableSettings);
         Check(o.AllModels.Count > 0, "no model configured: set Agent:Artifact (or Agent:Models:0:Artifact) to a .pcb file");
         for (int i = 0; i < o.Models.Count; i++)
             Check(!string.IsNullOrWhiteSpace(o.Models[i].Artifact), $"Agent:Models:{i}:Artifact is empty");

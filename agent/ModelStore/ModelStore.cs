@@ -64,8 +64,8 @@ public sealed class ModelStore(IOptions<AgentOptions> options, ModelAdmission ad
             if (check?.Invoke(artifact) is { } refused) throw new ModelRefusedException(refused);
             if (admission.Check(artifact, slot.Product, origin, out var verified) is { } reason) throw new ModelRefusedException(reason);
             var o = options.Value;
-            _device ??= new ExecutionDevice(ExecutionDevice.Parse(o.Device));
-            scorer = new PatchCoreScorer(artifact.Content, _device, BankSearches.ParsePrecision(o.BankPrecision));
+            _device ??= new ExecutionDevice(o.Device);
+            scorer = new PatchCoreScorer(artifact.Content, _device, o.BankPrecision);
             var warmUp = scorer.Score(new float[scorer.Features.InputLength], 1); // the first real frame is not slow
             if (!float.IsFinite(warmUp[0].Score)) throw new ModelRefusedException("the model scores a blank frame as not a number");
             var model = new LoadedModel

@@ -1,4 +1,5 @@
 using EdgePatchCore.Messaging;
+
 namespace EdgePatchCore.Agent.Sparkplug;
 
 /// <summary>The edge node's metrics (NBIRTH, NDATA); docs/SPARKPLUG.md lists them with their meaning.</summary>

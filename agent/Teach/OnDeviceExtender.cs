@@ -54,7 +54,7 @@ public sealed class OnDeviceExtender(IOptions<AgentOptions> options, ModelStore.
             foreach (var image in images) File.Copy(image, Path.Combine(add, Path.GetFileName(image)));
             var result = new ModelExtender(NullReporter.Instance).Extend(ArtifactFile.Read(parentFile), new ExtendOptions
             {
-                AddDirectory = add, Device = ExecutionDevice.Parse(options.Value.Device), TempDirectory = _folder,
+                AddDirectory = add, Device = options.Value.Device, TempDirectory = _folder,
             }, cancel);
             string file = Path.Combine(_folder, $"{product}-{DateTime.UtcNow:yyyyMMddHHmmssfff}.pcb");
             string id = ArtifactFile.Write(file, result.Content, null, null);

@@ -1,4 +1,5 @@
 using EdgePatchCore.Search;
+
 namespace EdgePatchCore.Scoring;
 
 /// <summary>

@@ -36,7 +36,7 @@ public class ModelStoreTests(AgentFixture fixture)
 
     private static Store Open(TempFolder work, string served, params string[] trustedKeys)
     {
-        var options = new AgentOptions { Artifact = served, Device = "cpu", TrustedKeys = [.. trustedKeys], StateDirectory = work.File("state") };
+        var options = new AgentOptions { Artifact = served, Device = EdgePatchCore.Devices.DeviceKind.Cpu, TrustedKeys = [.. trustedKeys], StateDirectory = work.File("state") };
         var outbox = new Outbox(work.File("outbox"), 100, sync: false, NullLogger.Instance);
         var admission = new ModelAdmission(Microsoft.Extensions.Options.Options.Create(options), new ReleaseLedger(options.ResolvedStateDirectory));
         return new Store
