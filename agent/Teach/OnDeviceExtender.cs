@@ -52,7 +52,7 @@ public sealed class OnDeviceExtender(IOptions<AgentOptions> options, ModelStore.
         try
         {
             foreach (var image in images) File.Copy(image, Path.Combine(add, Path.GetFileName(image)));
-            var result = new ModelExtender(NullReporter.Instance).Extend(ArtifactFile.Read(parentFile), new ExtendOptions
+            var result = new ModelExtender(logger).Extend(ArtifactFile.Read(parentFile), new ExtendOptions
             {
                 AddDirectory = add, Device = options.Value.Device, TempDirectory = _folder,
             }, cancel);

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
@@ -33,7 +34,7 @@ public sealed record AccuracySweepOptions(string Data, string Output, IReadOnlyL
 /// turn, three rounds, so that the latencies compare within one run on a shared machine. Points already
 /// measured (OUT/NAME.json) are not built again. Writes OUT/sweep.md (a table) and OUT/pareto.png.
 /// </summary>
-public sealed class AccuracySweep(TextWriter output, IReporter reporter)
+public sealed class AccuracySweep(TextWriter output, ConsoleProgress console)
 {
     /// <summary>
     /// The grid of docs/ACCURACY.md. Left out because they do not fit this CPU's time: 320 x 320 at 10% (122,000
@@ -107,13 +108,13 @@ public sealed class AccuracySweep(TextWriter output, IReporter reporter)
         var buildOptions = BuildCommand.ParseOptions(TrainerApp.Parse(new BuildCommand(), args)) with { Device = options.Device };
         output.WriteLine($"{point.Name}: build {string.Join(' ', extra)}");
         var clock = Stopwatch.StartNew();
-        var built = new ModelBuilder(reporter).Build(buildOptions, cancel);
+        var built = new ModelBuilder(console, console).Build(buildOptions, cancel);
         double buildSeconds = clock.Elapsed.TotalSeconds;
         string path = ArtifactPath(options, point);
         ArtifactFile.Write(path, built.Content);
         var artifact = ArtifactFile.Read(path);
         using var scorer = new PatchCoreScorer(artifact.Content, device, BankPrecision.Auto);
-        var report = new Evaluator(reporter).Evaluate(artifact, scorer, DatasetFolder.Open(options.Data), cancel: cancel).Report;
+        var report = new Evaluator(console, console).Evaluate(artifact, scorer, DatasetFolder.Open(options.Data), cancel: cancel).Report;
         var c = artifact.Content;
         var result = new SweepResult(point.Name, point.BuildArguments, c.Bank.Rows, c.Bank.Columns, c.Input.ToString(), buildSeconds,
                                      report.ImageAuroc, report.PixelAuroc, report.Pro);
@@ -143,7 +144,7 @@ public sealed class AccuracySweep(TextWriter output, IReporter reporter)
                     scorer.Score(input, 1);
                     if (i >= 0) times[r.Name].Add(Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
                 }
-                reporter.Progress("timing", round * results.Count + results.IndexOf(r) + 1, rounds * results.Count, r.Name);
+                console.Report(new StageProgress("timing", round * results.Count + results.IndexOf(r) + 1, rounds * results.Count, r.Name));
             }
         return results.Select(r => r with { MedianMs = Percentile.Of(times[r.Name], 0.5), P95Ms = Percentile.Of(times[r.Name], 0.95) }).ToList();
     }

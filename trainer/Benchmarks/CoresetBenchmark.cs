@@ -1,3 +1,5 @@
+using EdgePatchCore.Trainer.Cli;
+using Microsoft.Extensions.Logging;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using EdgePatchCore.Embedding;
@@ -18,7 +20,7 @@ public sealed record CoresetBenchmarkOptions(string? Data, string? ProjectionFil
 /// a bandwidth probe, the plain streaming greedy and the accelerated one; prints times, speed-up,
 /// bandwidth shares, whether the selections are identical, and peak memory.
 /// </summary>
-public sealed class CoresetBenchmark(TextWriter output, IReporter reporter)
+public sealed class CoresetBenchmark(TextWriter output, ConsoleProgress console)
 {
     public void Run(CoresetBenchmarkOptions options, CancellationToken cancel)
     {
@@ -40,14 +42,14 @@ public sealed class CoresetBenchmark(TextWriter output, IReporter reporter)
         {
             var clock = Stopwatch.StartNew();
             using var plainSampler = new PlainGreedySampler();
-            plain = plainSampler.Run(rows, size, options.Seed, new Prefixed(reporter, "plain greedy"), cancel);
+            plain = plainSampler.Run(rows, size, options.Seed, new Renamed(console, "plain greedy"), cancel);
             plainSeconds = clock.Elapsed.TotalSeconds;
             double bandwidth = (double)size * n * rowBytes / plainSeconds;
             output.WriteLine($"plain greedy             {plainSeconds,8:F1} s     streams {bandwidth / 1e9:F1} GB/s = {bandwidth / probe:P0} of the probe; radius {plain.CoverageRadius:G6}");
         }
         var fast = Stopwatch.StartNew();
         using var pruned = new PrunedGreedySampler();
-        var accelerated = pruned.Run(rows, size, options.Seed, new Prefixed(reporter, "accelerated"), cancel);
+        var accelerated = pruned.Run(rows, size, options.Seed, new Renamed(console, "accelerated"), cancel);
         double fastSeconds = fast.Elapsed.TotalSeconds;
         output.WriteLine($"accelerated greedy       {fastSeconds,8:F1} s     {accelerated.PrunedShare:P0} not read (of the int8 row data; the first 32 principal dimensions settle most points); radius {accelerated.CoverageRadius:G6}");
         if (plain is not null)
@@ -63,7 +65,7 @@ public sealed class CoresetBenchmark(TextWriter output, IReporter reporter)
             else
             {
                 var clock = Stopwatch.StartNew();
-                var onGpu = gpu.Run(rows, size, options.Seed, new Prefixed(reporter, "gpu greedy"), cancel);
+                var onGpu = gpu.Run(rows, size, options.Seed, new Renamed(console, "gpu greedy"), cancel);
                 output.WriteLine($"gpu greedy ({gpu.Name}) {clock.Elapsed.TotalSeconds,8:F1} s     radius {onGpu.CoverageRadius:G6}");
                 output.WriteLine("gpu indices: " + Compare(accelerated, onGpu, "cpu", "gpu"));
             }
@@ -84,8 +86,8 @@ public sealed class CoresetBenchmark(TextWriter output, IReporter reporter)
         using var extractor = new FeatureExtractor(backbone, defaults.Input, device);
         var projection = new RandomProjection(extractor.Dimensions, defaults.ProjectionDimensions, options.Seed);
         var reader = new ImageBatchReader(new ImageLoader(), defaults.Input, options.BatchSize);
-        var patches = new EmbeddingPass(extractor, projection, reporter)
-            .Run(files, reader, spill: null, (_, reason) => reporter.Warn($"skipped: {reason}"), cancel);
+        var patches = new EmbeddingPass(extractor, projection, console, console)
+            .Run(files, reader, spill: null, (_, reason) => console.LogWarning($"skipped: {reason}"), cancel);
         return (patches.Rows, $"{patches.Images} images");
     }
 
@@ -96,10 +98,8 @@ public sealed class CoresetBenchmark(TextWriter output, IReporter reporter)
     }
 
     /// <summary>Names the two selection runs apart in the progress output.</summary>
-    private sealed class Prefixed(IReporter inner, string name) : IReporter
+    private sealed class Renamed(IProgress<StageProgress> inner, string name) : IProgress<StageProgress>
     {
-        public void Info(string message) => inner.Info(message);
-        public void Warn(string message) => inner.Warn(message);
-        public void Progress(string stage, long done, long total, string? detail = null) => inner.Progress(name, done, total, detail);
+        public void Report(StageProgress value) => inner.Report(value with { Stage = name });
     }
 }

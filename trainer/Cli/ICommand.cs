@@ -20,5 +20,6 @@ public sealed class CommandContext(TextWriter output, TextWriter error, bool int
     public TextWriter Error { get; } = error;
     public bool Interactive { get; } = interactive;
     public CancellationToken Cancel { get; } = cancel;
-    public ConsoleReporter CreateReporter() => new(Error, Interactive);
+    /// <summary>The command's log and progress on the error stream (a bar on a terminal).</summary>
+    public ConsoleProgress CreateProgress() => new(Error, Interactive);
 }

@@ -61,7 +61,7 @@ public sealed class BenchCommand : ICommand
         if (args.Positional.Count == 1 && args.Positional[0] == "sweep")
         {
             var only = args.Get("points")?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
-            new AccuracySweep(context.Out, context.CreateReporter()).Run(new AccuracySweepOptions(args.Require("data"), args.Require("out"), only,
+            new AccuracySweep(context.Out, context.CreateProgress()).Run(new AccuracySweepOptions(args.Require("data"), args.Require("out"), only,
                 CommonOptions.ParseDevice(args), args.GetInt("timing-frames", 20, 1, 10000)), context.Cancel);
             return TrainerApp.ExitOk;
         }
@@ -91,7 +91,7 @@ public sealed class BenchCommand : ICommand
             CommonOptions.ParseBatch(args),
             CommonOptions.ParseDevice(args),
             args.Has("skip-plain"));
-        new CoresetBenchmark(context.Out, context.CreateReporter()).Run(options, context.Cancel);
+        new CoresetBenchmark(context.Out, context.CreateProgress()).Run(options, context.Cancel);
         return TrainerApp.ExitOk;
     }
 

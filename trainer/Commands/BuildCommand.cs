@@ -79,8 +79,8 @@ public sealed class BuildCommand : ICommand
         using var signingKey = args.Get("sign") is { } keyPath ? SigningKeys.LoadPrivate(keyPath) : null; // a bad key fails now, not after the build
 
         var clock = Stopwatch.StartNew();
-        var reporter = context.CreateReporter();
-        var result = new ModelBuilder(reporter).Build(options, context.Cancel);
+        var console = context.CreateProgress();
+        var result = new ModelBuilder(console, console).Build(options, context.Cancel);
         context.Cancel.ThrowIfCancellationRequested();
         string id = ArtifactFile.Write(output, result.Content, signingKey, release);
 

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging;
+using EdgePatchCore.Diagnostics;
 using System.Security.Cryptography;
 using System.Text.Json;
 using System.Threading.Channels;
@@ -142,7 +144,7 @@ public sealed class DeployCommand : ICommand
         string sha = DeployProtocol.Hex(SHA256.HashData(bytes));
         var begin = new DeployBegin(DeployProtocol.TransferIdOf(sha), Path.GetFileName(path), bytes.Length, sha, chunkSize,
                                     (int)DeployProtocol.ChunkCountFor(bytes.Length, chunkSize), artifact.Content.Manifest.Product, slot, artifact.Release?.Version);
-        var reporter = context.CreateReporter();
+        var progress = context.CreateProgress();
         int rounds = 0, lastMissing = int.MaxValue;
         for (int round = 0; ; round++)
         {
@@ -168,7 +170,7 @@ public sealed class DeployCommand : ICommand
                     .WithUserProperty(DeployProtocol.IndexProperty, Utf8(index.ToString(System.Globalization.CultureInfo.InvariantCulture)))
                     .WithUserProperty(DeployProtocol.HashProperty, Utf8(DeployProtocol.Hex(SHA256.HashData(chunk.Span)))).Build();
                 await client.PublishAsync(message, context.Cancel);
-                reporter.Progress("deploy", i + 1, missing.Length);
+                progress.Report(new StageProgress("deploy", i + 1, missing.Length));
             }
             await PublishAsync(client, prefix, DeployProtocol.Commit, begin.TransferId, [], timeout, context.Cancel);
             context.Out.WriteLine("waiting for the device to verify and load the model");

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging;
+using EdgePatchCore.Diagnostics;
 using System.Globalization;
 using EdgePatchCore.Artifacts;
 using EdgePatchCore.Datasets;
@@ -41,11 +43,11 @@ public sealed class EvaluateCommand : ICommand
         if (html is not null) CommonOptions.CheckWritable(html);
         var dataset = DatasetFolder.Open(data);
         var artifact = ArtifactFile.Read(args.Positional[0]);
-        var reporter = context.CreateReporter();
+        var console = context.CreateProgress();
         var device = new ExecutionDevice(CommonOptions.ParseDevice(args));
         using var scorer = new PatchCoreScorer(artifact.Content, device, CommonOptions.ParsePrecision(args));
-        reporter.Info($"device: {device.Describe()}, {scorer.PrecisionDescription}");
-        var result = new Evaluator(reporter).Evaluate(artifact, scorer, dataset, CommonOptions.ParseBatch(args), protocols, args.Get("dump-maps"), context.Cancel);
+        console.LogInformation($"device: {device.Describe()}, {scorer.PrecisionDescription}");
+        var result = new Evaluator(console, console).Evaluate(artifact, scorer, dataset, CommonOptions.ParseBatch(args), protocols, args.Get("dump-maps"), context.Cancel);
         var report = result.Report;
         PrintTable(report, context.Out);
         if (json is not null)

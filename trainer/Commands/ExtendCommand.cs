@@ -53,7 +53,8 @@ public sealed class ExtendCommand : ICommand
         using var signingKey = args.Get("sign") is { } keyPath ? SigningKeys.LoadPrivate(keyPath) : null;
 
         var clock = Stopwatch.StartNew();
-        var result = new ModelExtender(context.CreateReporter()).Extend(parent, options, context.Cancel);
+        var console = context.CreateProgress();
+        var result = new ModelExtender(console, console).Extend(parent, options, context.Cancel);
         context.Cancel.ThrowIfCancellationRequested();
         var content = result.Content with { Manifest = result.Content.Manifest with { BuildSeconds = clock.Elapsed.TotalSeconds } };
         string id = ArtifactFile.Write(output, content, signingKey, release);

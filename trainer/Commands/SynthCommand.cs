@@ -49,7 +49,7 @@ public sealed class SynthCommand : ICommand
             GainRange = gain.Range,
             Belt = args.GetParsed("belt", (140f, 146f, 156f), ParseBelt),
         };
-        int count = new GasketGenerator(options).Write(output, context.CreateReporter(), context.Cancel);
+        int count = new GasketGenerator(options).Write(output, context.CreateProgress(), context.Cancel);
         context.Out.WriteLine($"wrote {count} images to {output} ({options.TrainCount} train, {options.TestGoodCount} good test, " +
                               $"{options.TestPerDefect} x {GasketGenerator.DefectTypes.Length} defect types with masks)");
         return TrainerApp.ExitOk;
@@ -68,7 +68,7 @@ public sealed class SynthCommand : ICommand
             Width = width,
             Height = height,
         };
-        int count = new SheetGenerator(options).Write(output, context.CreateReporter(), context.Cancel);
+        int count = new SheetGenerator(options).Write(output, context.CreateProgress(), context.Cancel);
         context.Out.WriteLine($"wrote {count} images of {width} x {height} to {output} ({options.TrainCount} train, {options.TestGoodCount} good test, " +
                               $"{options.TestPerDefect} x {SheetGenerator.DefectTypes.Length} defect types with masks)");
         return TrainerApp.ExitOk;

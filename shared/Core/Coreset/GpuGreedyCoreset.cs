@@ -48,9 +48,8 @@ public static class GpuGreedyCoreset
     }
 
     public static CoresetResult Select(QuantizedRows rows, int size, int seed, Accelerator accelerator,
-                                       IReporter? reporter = null, CancellationToken cancel = default)
+                                       IProgress<StageProgress>? progress = null, CancellationToken cancel = default)
     {
-        reporter ??= NullReporter.Instance;
         int n = rows.Count, words = (rows.Dimensions + 3) / 4;
         size = Math.Clamp(size, 1, n);
 
@@ -92,7 +91,7 @@ public static class GpuGreedyCoreset
             if (s % progressEvery == 0 || s == size - 1)
             {
                 trace.Add((s + 1, MathF.Sqrt(farthest) * rows.Scale));
-                reporter.Progress("coreset", s + 1, size, $"radius {MathF.Sqrt(farthest) * rows.Scale:G4}");
+                progress?.Report(new StageProgress("coreset", s + 1, size, $"radius {MathF.Sqrt(farthest) * rows.Scale:G4}"));
             }
         }
         long blocks = (long)size * n * ((rows.Dimensions + 31) / 32);

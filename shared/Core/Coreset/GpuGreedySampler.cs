@@ -10,8 +10,8 @@ public sealed class GpuGreedySampler(GpuAccelerator accelerator) : ICoresetSampl
 {
     public string Name => $"GPU ({accelerator.Name})";
 
-    public CoresetResult Run(QuantizedRows rows, int size, int seed, IReporter? reporter = null, CancellationToken cancel = default) =>
-        GpuGreedyCoreset.Select(rows, size, seed, accelerator.Accelerator, reporter, cancel);
+    public CoresetResult Run(QuantizedRows rows, int size, int seed, IProgress<StageProgress>? progress = null, CancellationToken cancel = default) =>
+        GpuGreedyCoreset.Select(rows, size, seed, accelerator.Accelerator, progress, cancel);
 
     public void Dispose() => accelerator.Dispose();
 }

@@ -30,12 +30,12 @@ namespace EdgePatchCore.Coreset;
 /// </summary>
 public static class GreedyCoreset
 {
-    public static CoresetResult Select(QuantizedRows rows, int size, int seed, IReporter? reporter = null, CancellationToken cancel = default)
-        => new GreedyCoresetPass(rows, size, prune: true).Execute(seed, reporter ?? NullReporter.Instance, cancel);
+    public static CoresetResult Select(QuantizedRows rows, int size, int seed, IProgress<StageProgress>? progress = null, CancellationToken cancel = default)
+        => new GreedyCoresetPass(rows, size, prune: true).Execute(seed, progress, cancel);
 
     /// <summary>The plain algorithm: the full distance of every point to the new centre, every step.</summary>
-    public static CoresetResult SelectPlain(QuantizedRows rows, int size, int seed, IReporter? reporter = null, CancellationToken cancel = default)
-        => new GreedyCoresetPass(rows, size, prune: false).Execute(seed, reporter ?? NullReporter.Instance, cancel);
+    public static CoresetResult SelectPlain(QuantizedRows rows, int size, int seed, IProgress<StageProgress>? progress = null, CancellationToken cancel = default)
+        => new GreedyCoresetPass(rows, size, prune: false).Execute(seed, progress, cancel);
 
     public static int StartIndex(int count, int seed) => new Random(seed).Next(count);
 
@@ -82,5 +82,5 @@ public static class GreedyCoreset
 
     /// <summary>For tests: either selection with the AVX-VNNI kernels switched off (the AVX2 and scalar paths).</summary>
     internal static CoresetResult SelectWithoutVnni(QuantizedRows rows, int size, int seed, bool prune)
-        => new GreedyCoresetPass(rows, size, prune, allowVnni: false).Execute(seed, NullReporter.Instance, default);
+        => new GreedyCoresetPass(rows, size, prune, allowVnni: false).Execute(seed, null, default);
 }

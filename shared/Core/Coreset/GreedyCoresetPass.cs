@@ -88,7 +88,7 @@ internal sealed unsafe class GreedyCoresetPass
         _chunkBlocks = new long[_chunks];
     }
 
-    public CoresetResult Execute(int seed, IReporter reporter, CancellationToken cancel)
+    public CoresetResult Execute(int seed, IProgress<StageProgress>? progress, CancellationToken cancel)
     {
         var indices = new int[_size];
         var trace = new List<(int, float)>();
@@ -105,7 +105,7 @@ internal sealed unsafe class GreedyCoresetPass
             if (step % progressEvery == 0 || step == _size - 1)
             {
                 trace.Add((step + 1, MathF.Sqrt(farthest) * _rows.Scale));
-                reporter.Progress("coreset", step + 1, _size, $"radius {MathF.Sqrt(farthest) * _rows.Scale:G4}");
+                progress?.Report(new StageProgress("coreset", step + 1, _size, $"radius {MathF.Sqrt(farthest) * _rows.Scale:G4}"));
             }
         }
         return new CoresetResult(indices, MathF.Sqrt(farthest) * _rows.Scale, blocks, (long)_size * _n * _blockCount, _minDist, _nearest)

@@ -14,5 +14,5 @@ public interface ICoresetSampler : IDisposable
 
     /// <param name="rows">the projected patches, N x d int8</param>
     /// <param name="size">rows to choose (clamped to 1..N)</param>
-    CoresetResult Run(QuantizedRows rows, int size, int seed, IReporter? reporter = null, CancellationToken cancel = default);
+    CoresetResult Run(QuantizedRows rows, int size, int seed, IProgress<StageProgress>? progress = null, CancellationToken cancel = default);
 }

@@ -7,8 +7,8 @@ public sealed class PlainGreedySampler : ICoresetSampler
 {
     public string Name => "CPU, plain";
 
-    public CoresetResult Run(QuantizedRows rows, int size, int seed, IReporter? reporter = null, CancellationToken cancel = default) =>
-        GreedyCoreset.SelectPlain(rows, size, seed, reporter, cancel);
+    public CoresetResult Run(QuantizedRows rows, int size, int seed, IProgress<StageProgress>? progress = null, CancellationToken cancel = default) =>
+        GreedyCoreset.SelectPlain(rows, size, seed, progress, cancel);
 
     public void Dispose() { }
 }

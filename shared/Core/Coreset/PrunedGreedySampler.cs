@@ -10,8 +10,8 @@ public sealed class PrunedGreedySampler : ICoresetSampler
 {
     public string Name => "CPU, pruned";
 
-    public CoresetResult Run(QuantizedRows rows, int size, int seed, IReporter? reporter = null, CancellationToken cancel = default) =>
-        GreedyCoreset.Select(rows, size, seed, reporter, cancel);
+    public CoresetResult Run(QuantizedRows rows, int size, int seed, IProgress<StageProgress>? progress = null, CancellationToken cancel = default) =>
+        GreedyCoreset.Select(rows, size, seed, progress, cancel);
 
     public void Dispose() { }
 }

@@ -5,6 +5,7 @@ using EdgePatchCore.Imaging;
 using EdgePatchCore.Scoring;
 using EdgePatchCore.Tiling;
 using EdgePatchCore.Training;
+using Microsoft.Extensions.Logging;
 
 namespace EdgePatchCore.Embedding;
 
@@ -23,7 +24,7 @@ public sealed record ProjectedPatches(QuantizedRows Rows, int Images, RandomProj
 /// only their random projections stay in memory: float16 while streaming (the int8 scale needs the
 /// largest value first), then quantized to int8 (peak 384 bytes per patch).
 /// </summary>
-public sealed class EmbeddingPass(FeatureExtractor extractor, RandomProjection projection, IReporter reporter)
+public sealed class EmbeddingPass(FeatureExtractor extractor, RandomProjection projection, ILogger log, IProgress<StageProgress>? progress = null)
 {
     private Half[] _rows = [];
     private float[] _scratch = [];
@@ -42,7 +43,7 @@ public sealed class EmbeddingPass(FeatureExtractor extractor, RandomProjection p
         {
             Add(batch.Data, batch.Count, spill);
             images += batch.Count;
-            reporter.Progress("embedding", batch.SourceIndices[^1] + 1, files.Count, $"{images} images");
+            progress?.Report(new StageProgress("embedding", batch.SourceIndices[^1] + 1, files.Count, $"{images} images"));
         }
         return Finish(files.Count, images, perImage);
     }
@@ -65,7 +66,7 @@ public sealed class EmbeddingPass(FeatureExtractor extractor, RandomProjection p
                 perImage = tiles * extractor.PatchesPerImage;
                 Allocate(files.Count, perImage);
                 inputs = new float[run * extractor.InputLength];
-                reporter.Info($"tiles: {frame.FrameWidth} x {frame.FrameHeight} frames scaled to {frame.Layout.Width} x {frame.Layout.Height}, " +
+                log.LogInformation($"tiles: {frame.FrameWidth} x {frame.FrameHeight} frames scaled to {frame.Layout.Width} x {frame.Layout.Height}, " +
                               $"{frame.Layout.Columns} x {frame.Layout.Rows} = {tiles} tiles of {frame.Layout.TileSize} pixels, {perImage} patches per image");
             }
             for (int first = 0; first < tiles; first += run)
@@ -75,7 +76,7 @@ public sealed class EmbeddingPass(FeatureExtractor extractor, RandomProjection p
                 Add(inputs, n, spill);
             }
             images++;
-            reporter.Progress("embedding", index + 1, files.Count, $"{images} images, {images * tiles} tiles");
+            progress?.Report(new StageProgress("embedding", index + 1, files.Count, $"{images} images, {images * tiles} tiles"));
         }
         return Finish(files.Count, images, perImage);
     }
@@ -111,7 +112,7 @@ public sealed class EmbeddingPass(FeatureExtractor extractor, RandomProjection p
 
     private ProjectedPatches Finish(int files, int images, int perImage)
     {
-        reporter.Progress("embedding", files, files, $"{images} images");
+        progress?.Report(new StageProgress("embedding", files, files, $"{images} images"));
         return new ProjectedPatches(QuantizedRows.Quantize(_rows, (int)_stored, projection.OutputDimensions), images, _aligned ?? projection, perImage);
     }
 }

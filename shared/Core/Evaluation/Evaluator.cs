@@ -5,6 +5,7 @@ using EdgePatchCore.Diagnostics;
 using EdgePatchCore.Imaging;
 using EdgePatchCore.Scoring;
 using EdgePatchCore.Tiling;
+using Microsoft.Extensions.Logging;
 
 namespace EdgePatchCore.Evaluation;
 
@@ -22,7 +23,7 @@ public sealed record EvaluationResult(EvaluationReport Report, IReadOnlyList<Eva
                                       InputSpec MapGeometry);
 
 /// <summary>Scores a labelled test set (MVTec layout) and computes the paper's metrics, overall and per defect type.</summary>
-public sealed class Evaluator(IReporter reporter)
+public sealed class Evaluator(ILogger log, IProgress<StageProgress>? progress = null)
 {
     /// <param name="maskProtocols">how masks are read: the first gives <see cref="EvaluationReport.PixelAuroc"/>, <see cref="EvaluationReport.Pro"/>
     /// and the per-defect figures; every one gets an entry in <see cref="EvaluationReport.PixelMetrics"/></param>
@@ -50,7 +51,7 @@ public sealed class Evaluator(IReporter reporter)
             {
                 scored.Add((tests[index], scorer.ScoreTiled(frame)));
                 perImageMs.Add(batchClock.Elapsed.TotalMilliseconds);
-                reporter.Progress("evaluating", index + 1, tests.Count);
+                progress?.Report(new StageProgress("evaluating", index + 1, tests.Count));
                 batchClock.Restart();
             }
         }
@@ -66,7 +67,7 @@ public sealed class Evaluator(IReporter reporter)
                     scored.Add((tests[batch.SourceIndices[i]], scores[i]));
                     perImageMs.Add(ms);
                 }
-                reporter.Progress("evaluating", batch.SourceIndices[^1] + 1, tests.Count);
+                progress?.Report(new StageProgress("evaluating", batch.SourceIndices[^1] + 1, tests.Count));
                 batchClock.Restart();
             }
         }
@@ -74,7 +75,7 @@ public sealed class Evaluator(IReporter reporter)
         if (scored.Count == 0) throw new DatasetException($"none of the {tests.Count} test images could be read");
         // Maps and masks share this geometry: the model's input, or a tiled model's scaled frame (one size, see above).
         spec = artifact.Content.Tiling is null ? spec : new InputSpec { Width = scored[0].Score.MapWidth, Height = scored[0].Score.MapHeight };
-        foreach (var s in skipped) reporter.Warn($"skipped: {s}");
+        foreach (var s in skipped) log.LogWarning($"skipped: {s}");
 
         // Masks at the input geometry, once per protocol; a defect image without a mask is left out of the pixel metrics.
         var masks = maskProtocols.Select(_ => new byte[]?[scored.Count]).ToArray();
@@ -90,7 +91,7 @@ public sealed class Evaluator(IReporter reporter)
                 for (int m = 0; m < maskProtocols.Count; m++) masks[m][i] = loader.LoadMask(image.MaskPath, spec, MaskProtocols.MinimumLevel(maskProtocols[m]));
                 hasPixelTruth[i] = true;
             }
-            catch (ImageLoadException e) { missingMasks++; reporter.Warn($"mask unreadable: {e.Message}"); }
+            catch (ImageLoadException e) { missingMasks++; log.LogWarning($"mask unreadable: {e.Message}"); }
         }
         if (missingMasks > 0) notes.Add($"{missingMasks} defect images have no readable mask and are left out of the pixel metrics");
 

@@ -15,9 +15,8 @@ public static class MvtecLayoutWriter
     /// <returns>the number of images written</returns>
     public static int Write<TDefect>(string root, int trainCount, int testGoodCount, int perDefect, IReadOnlyList<TDefect> defects,
                                      Func<TDefect, string> folderName, Func<int, int, TDefect, (Image<Rgb24> Image, Image<L8>? Mask)> render,
-                                     IReporter? reporter, CancellationToken cancel) where TDefect : struct, Enum
+                                     IProgress<StageProgress>? progress, CancellationToken cancel) where TDefect : struct, Enum
     {
-        reporter ??= NullReporter.Instance;
         var none = default(TDefect);
         var jobs = new List<(string Image, string? Mask, int Split, int Index, TDefect Defect)>();
         for (int i = 0; i < trainCount; i++) jobs.Add((Path.Combine(root, "train", "good", $"{i:D4}.png"), null, 0, i, none));
@@ -35,7 +34,7 @@ public static class MvtecLayoutWriter
             using (image) image.SaveAsPng(job.Image);
             if (job.Mask is not null) using (mask) mask!.SaveAsPng(job.Mask);
             else mask?.Dispose();
-            reporter.Progress("synth", Interlocked.Increment(ref done), jobs.Count);
+            progress?.Report(new StageProgress("synth", Interlocked.Increment(ref done), jobs.Count));
         });
         return jobs.Count;
     }

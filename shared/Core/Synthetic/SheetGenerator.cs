@@ -38,8 +38,8 @@ public sealed class SheetGenerator(SheetOptions options)
     };
 
     /// <summary>Writes the whole dataset under <paramref name="root"/>; returns the number of images.</summary>
-    public int Write(string root, IReporter? reporter = null, CancellationToken cancel = default) =>
-        MvtecLayoutWriter.Write(root, options.TrainCount, options.TestGoodCount, options.TestPerDefect, DefectTypes, FolderName, Render, reporter, cancel);
+    public int Write(string root, IProgress<StageProgress>? progress = null, CancellationToken cancel = default) =>
+        MvtecLayoutWriter.Write(root, options.TrainCount, options.TestGoodCount, options.TestPerDefect, DefectTypes, FolderName, Render, progress, cancel);
 
     /// <summary>Renders one image and, for a defect, its mask (255 = defect).</summary>
     public (Image<Rgb24> Image, Image<L8>? Mask) Render(int split, int index, SheetDefect defect)

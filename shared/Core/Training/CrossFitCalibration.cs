@@ -16,7 +16,7 @@ public sealed record CrossFitResult(float[] Scores, IReadOnlyList<Fold> Folds);
 /// the shipped model scores a frame (nearest-neighbour distance of every patch, Eq. 7 on the most anomalous one).
 /// The pooled out-of-fold scores are scores of good images that their bank has not seen, as on the line.
 /// </summary>
-public sealed class CrossFitCalibration(IReporter reporter)
+public sealed class CrossFitCalibration(IProgress<StageProgress>? progress = null)
 {
     /// <summary>Query rows per kNN call: 8 images x 784 patches keep the int8 kernel busy and memory small (a tiled image of more rows goes alone).</summary>
     private const int RowsPerCall = 8 * 784;
@@ -31,8 +31,8 @@ public sealed class CrossFitCalibration(IReporter reporter)
         {
             var fold = FoldBanks.Build(rows, patchesPerImage, selection, images, cancel);
             result.Add(fold);
-            reporter.Progress("calibration banks", result.Count, assignment.Length,
-                $"{fold.KeptRows} kept + {fold.AddedRows} added rows for {images.Length} images");
+            progress?.Report(new StageProgress("calibration banks", result.Count, assignment.Length,
+                $"{fold.KeptRows} kept + {fold.AddedRows} added rows for {images.Length} images"));
         }
         return result;
     }
@@ -81,7 +81,7 @@ public sealed class CrossFitCalibration(IReporter reporter)
                     scores[fold.Images[start + i]] = score;
                 }
                 done += count;
-                reporter.Progress("calibration", done, imageCount, "out-of-fold scores");
+                progress?.Report(new StageProgress("calibration", done, imageCount, "out-of-fold scores"));
             }
         }
         return new CrossFitResult(scores, folds);

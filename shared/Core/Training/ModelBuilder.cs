@@ -10,6 +10,7 @@ using EdgePatchCore.Scoring;
 using EdgePatchCore.Tiling;
 using EdgePatchCore.Devices;
 using EdgePatchCore.Search;
+using Microsoft.Extensions.Logging;
 
 namespace EdgePatchCore.Training;
 
@@ -34,7 +35,7 @@ public sealed record BuildResult(ModelContent Content, IReadOnlyList<SkippedFile
 /// see <see cref="CrossFitCalibration"/>), gather the bank, Eq. 7 neighbour table, score every image against
 /// the bank of its fold, pick the threshold from those out-of-fold scores.
 /// </summary>
-public sealed class ModelBuilder(IReporter reporter)
+public sealed class ModelBuilder(ILogger log, IProgress<StageProgress>? progress = null)
 {
     public BuildResult Build(BuildOptions options, CancellationToken cancel = default)
     {
@@ -48,7 +49,7 @@ public sealed class ModelBuilder(IReporter reporter)
         }
         var dataset = DatasetFolder.Open(options.DataDirectory);
         var (bankFiles, calibrationFiles) = ListImages(dataset, options);
-        reporter.Info($"{options.Product}: {bankFiles.Count} images for the memory bank; threshold from " +
+        log.LogInformation($"{options.Product}: {bankFiles.Count} images for the memory bank; threshold from " +
             (calibrationFiles is null ? $"their out-of-fold scores ({options.CalibrationFolds} folds)" : $"{calibrationFiles.Count} images in {options.CalibrationDirectory}"));
 
         var skipped = new List<SkippedFile>();
@@ -56,23 +57,23 @@ public sealed class ModelBuilder(IReporter reporter)
         {
             if (options.Strict) throw new BuildException($"unreadable training image (--strict): {reason}");
             skipped.Add(new SkippedFile(path, reason));
-            reporter.Warn($"skipped: {reason}");
+            log.LogWarning($"skipped: {reason}");
         }
 
         if (options.Tiling is { } t && !t.NetworkInput.Equals(options.Input))
             throw new BuildException($"a tiled build's input is its tile ({t.NetworkInput}), not {options.Input}");
         var device = new ExecutionDevice(options.Device);
-        reporter.Info("preparing backbone " + (options.Backbone.ModelPath ?? "ResNet18 (ImageNet)") + $", layers {string.Join(" + ", options.Backbone.Layers)}");
+        log.LogInformation("preparing backbone " + (options.Backbone.ModelPath ?? "ResNet18 (ImageNet)") + $", layers {string.Join(" + ", options.Backbone.Layers)}");
         var backbone = BackbonePreparer.Prepare(options.Backbone, options.Input);
         using var extractor = new FeatureExtractor(backbone, options.Input, device);
-        reporter.Info($"device: {device.Describe()}");
+        log.LogInformation($"device: {device.Describe()}");
         int dims = extractor.Dimensions, perImage = extractor.PatchesPerImage;
 
         // 1. Embed: full features to disk, int8 projections in memory (128 bytes per patch at 128-d).
         var projection = new RandomProjection(dims, options.ProjectionDimensions, options.Seed);
         using var spill = new FeatureSpill(options.TempDirectory ?? Path.GetTempPath(), dims);
         var loader = new ImageLoader();
-        var pass = new EmbeddingPass(extractor, projection, reporter);
+        var pass = new EmbeddingPass(extractor, projection, log, progress);
         var patches = options.Tiling is { } tiling
             ? pass.RunTiled(bankFiles, new TiledFrameReader(loader, tiling), spill, OnBad, cancel)
             : pass.Run(bankFiles, new ImageBatchReader(loader, options.Input, options.BatchSize), spill, OnBad, cancel);
@@ -87,11 +88,11 @@ public sealed class ModelBuilder(IReporter reporter)
         // 2. Coreset on the projections.
         int size = options.CoresetSize ?? (int)Math.Max(1, Math.Round(patchCount * options.CoresetFraction));
         size = Math.Min(size, patchCount);
-        reporter.Info($"coreset: {size} of {patchCount} patches ({(double)size / patchCount:P1}), {options.ProjectionDimensions}-d int8 projection");
+        log.LogInformation($"coreset: {size} of {patchCount} patches ({(double)size / patchCount:P1}), {options.ProjectionDimensions}-d int8 projection");
         var coreset = SelectCoreset(patches.Rows, size, options.Seed, device, cancel);
-        reporter.Info($"coreset: coverage radius {coreset.CoverageRadius:G5} (projected space); {coreset.PrunedShare:P0} of the row data never needed reading");
+        log.LogInformation($"coreset: coverage radius {coreset.CoverageRadius:G5} (projected space); {coreset.PrunedShare:P0} of the row data never needed reading");
         EndPhase("coreset selection");
-        var crossFit = new CrossFitCalibration(reporter);
+        var crossFit = new CrossFitCalibration(progress);
         var folds = calibrationFiles is null
             ? crossFit.SelectFolds(patches.Rows, perImage, coreset, options.CalibrationFolds, options.Seed, cancel)
             : [];
@@ -108,7 +109,7 @@ public sealed class ModelBuilder(IReporter reporter)
         // 3. Bank and Eq. 7 neighbour table.
         var bankRows = spill.Gather(coreset.Indices);
         int b = Math.Min(options.NeighbourCount, size);
-        var neighbours = NeighbourTable.Build(bankRows, size, dims, b, device, reporter);
+        var neighbours = NeighbourTable.Build(bankRows, size, dims, b, device, progress);
 
         var content = new ModelContent
         {
@@ -151,13 +152,13 @@ public sealed class ModelBuilder(IReporter reporter)
             foreach (var (_, score) in scorer.ScoreFiles(calibrationFiles, loader, options.BatchSize, OnBad, cancel))
             {
                 calibrationScores.Add(score.Score);
-                reporter.Progress("calibration", ++done, calibrationFiles.Count);
+                progress?.Report(new StageProgress("calibration", ++done, calibrationFiles.Count));
             }
             if (calibrationScores.Count == 0) throw new BuildException($"no readable calibration images in {options.CalibrationDirectory}");
         }
         EndPhase(calibrationFiles is null ? "out-of-fold scores" : "calibration scores");
         var calibration = ThresholdCalibrator.Calibrate(calibrationScores, options.FalseRejectRate);
-        reporter.Info($"calibration: {calibrationScores.Count} good images, scores {calibration.SortedScores[0]:G4}..{calibration.SortedScores[^1]:G4}, threshold {calibration.Threshold:G5}");
+        log.LogInformation($"calibration: {calibrationScores.Count} good images, scores {calibration.SortedScores[0]:G4}..{calibration.SortedScores[^1]:G4}, threshold {calibration.Threshold:G5}");
 
         content = content with
         {
@@ -175,8 +176,8 @@ public sealed class ModelBuilder(IReporter reporter)
     private CoresetResult SelectCoreset(QuantizedRows rows, int size, int seed, ExecutionDevice device, CancellationToken cancel)
     {
         using var sampler = CoresetSamplers.For(device.Requested, out string why);
-        reporter.Info($"coreset: on the {sampler.Name}" + (why.Length > 0 ? $" (the GPU kernel cannot run: {why})" : ""));
-        return sampler.Run(rows, size, seed, reporter, cancel);
+        log.LogInformation($"coreset: on the {sampler.Name}" + (why.Length > 0 ? $" (the GPU kernel cannot run: {why})" : ""));
+        return sampler.Run(rows, size, seed, progress, cancel);
     }
 
     /// <summary>

@@ -12,6 +12,7 @@ using EdgePatchCore.Tiling;
 using EdgePatchCore.Devices;
 using EdgePatchCore.Embedding;
 using EdgePatchCore.Search;
+using Microsoft.Extensions.Logging;
 
 namespace EdgePatchCore.Training;
 
@@ -40,7 +41,7 @@ public sealed record ExtendResult(ModelContent Content, int AddedImages, long Ad
 /// every training patch of the parent was within, and the parent's rows are kept as they are. The Eq. 7
 /// neighbour table changes only for rows that gain a nearer neighbour among the added rows, and for the added rows.
 /// </summary>
-public sealed class ModelExtender(IReporter reporter)
+public sealed class ModelExtender(ILogger log, IProgress<StageProgress>? progress = null)
 {
     public ExtendResult Extend(Artifact parent, ExtendOptions options, CancellationToken cancel = default)
     {
@@ -63,7 +64,7 @@ public sealed class ModelExtender(IReporter reporter)
                 throw new BuildException($"the frames in {options.AddDirectory} were judged by a model with another backbone or input ({spec}); {parent.Id} has {c.FeatureSpec()}");
         }
         var skipped = new List<SkippedFile>();
-        void OnBad(string path, string reason) { skipped.Add(new SkippedFile(path, reason)); reporter.Warn($"skipped: {reason}"); }
+        void OnBad(string path, string reason) { skipped.Add(new SkippedFile(path, reason)); log.LogWarning($"skipped: {reason}"); }
 
         var device = new ExecutionDevice(options.Device);
         using var extractor = new FeatureExtractor(c.Backbone, c.Input, device);
@@ -71,7 +72,7 @@ public sealed class ModelExtender(IReporter reporter)
         if (dims != c.Bank.Columns || extractor.GridWidth != c.Embedding.GridWidth || extractor.GridHeight != c.Embedding.GridHeight)
             throw new BuildException($"model {parent.Id}: its backbone gives {dims}-d patches on a {extractor.GridWidth}x{extractor.GridHeight} grid, its bank has {c.Bank.Columns} columns");
         var projection = RandomProjection.FromMatrix(MemoryMarshal.Cast<byte, float>(space.Projection).ToArray(), space.InputDimensions, d);
-        reporter.Info($"extending {c.Manifest.Product} model {parent.Id} ({c.Bank.Rows} rows) with {files.Count} images; device {device.Describe()}");
+        log.LogInformation($"extending {c.Manifest.Product} model {parent.Id} ({c.Bank.Rows} rows) with {files.Count} images; device {device.Describe()}");
 
         // 1. Embed the new images: full rows to a spill file, int8 rows in the parent's selection space.
         using var spill = new FeatureSpill(options.TempDirectory ?? Path.GetTempPath(), dims);
@@ -101,7 +102,7 @@ public sealed class ModelExtender(IReporter reporter)
                     Embed(inputs, n);
                 }
                 images++;
-                reporter.Progress("embedding", index + 1, files.Count, $"{images} images");
+                progress?.Report(new StageProgress("embedding", index + 1, files.Count, $"{images} images"));
             }
         }
         else
@@ -110,7 +111,7 @@ public sealed class ModelExtender(IReporter reporter)
             {
                 Embed(batch.Data, batch.Count);
                 images += batch.Count;
-                reporter.Progress("embedding", batch.SourceIndices[^1] + 1, files.Count, $"{images} images");
+                progress?.Report(new StageProgress("embedding", batch.SourceIndices[^1] + 1, files.Count, $"{images} images"));
             }
         }
         if (images == 0) throw new BuildException($"none of the {files.Count} images in {options.AddDirectory} could be read");
@@ -126,7 +127,7 @@ public sealed class ModelExtender(IReporter reporter)
         int budget = options.MaxRows ?? candidates.Count;
         var added = GreedyCoreset.ExtendToRadius(candidates, minDistances, space.RadiusSquared, budget, cancel);
         bool budgetReached = added.Count == budget && added.Count < beyond;
-        reporter.Info($"selection: {beyond} of {candidates.Count} new patches lie beyond the coverage radius; {added.Count} rows added" +
+        log.LogInformation($"selection: {beyond} of {candidates.Count} new patches lie beyond the coverage radius; {added.Count} rows added" +
                       (budgetReached ? $" (the budget of {budget}: some new patches stay beyond the radius)" : ""));
 
         // 4. The new bank: the parent's rows unchanged, the added rows after them; the Eq. 7 table where it changes.
@@ -165,7 +166,7 @@ public sealed class ModelExtender(IReporter reporter)
                 foreach (var (_, score) in scorer.ScoreFiles(calibrationFiles, new ImageLoader(), options.BatchSize, OnBad, cancel))
                 {
                     scores.Add(score.Score);
-                    reporter.Progress("calibration", scores.Count, calibrationFiles.Count);
+                    progress?.Report(new StageProgress("calibration", scores.Count, calibrationFiles.Count));
                 }
             if (scores.Count == 0) throw new BuildException($"no readable calibration images in {dir}");
             var calibration = ThresholdCalibrator.Calibrate(scores, c.Calibration?.TargetFalseRejectRate ?? 0.01);
@@ -225,7 +226,7 @@ public sealed class ModelExtender(IReporter reporter)
             var nearAdded = new int[oldRows * k];
             var nearDistances = new float[oldRows * k];
             using (var knn = BankSearches.Create(addedRows, addedCount, dims, device))
-                NeighbourTable.Search(knn, bank, oldRows, dims, k, nearAdded, reporter, nearDistances);
+                NeighbourTable.Search(knn, bank, oldRows, dims, k, nearAdded, progress, nearDistances);
             var merged = new List<(float Distance, int Row)>(b + k);
             for (int r = 0; r < oldRows; r++)
             {
@@ -243,7 +244,7 @@ public sealed class ModelExtender(IReporter reporter)
             }
         }
         using (var knn = BankSearches.Create(bank, rowsNow, dims, device))
-            NeighbourTable.Search(knn, addedRows, addedCount, dims, b, table.AsSpan(oldRows * b, addedCount * b), reporter);
+            NeighbourTable.Search(knn, addedRows, addedCount, dims, b, table.AsSpan(oldRows * b, addedCount * b), progress);
         for (int r = oldRows; r < rowsNow; r++) ImageScoreReweighting.SelfFirst(table.AsSpan(r * b, b), r);
         return (table, changed);
     }

@@ -43,13 +43,13 @@ public class FeatureSpillTests
             Product = "p", DataDirectory = data.Path, TempDirectory = dir.Path, Strict = true,
             Device = EdgePatchCore.Devices.DeviceKind.Cpu, BatchSize = 1,
         };
-        Assert.Throws<BuildException>(() => new ModelBuilder(EdgePatchCore.Diagnostics.NullReporter.Instance).Build(options));
+        Assert.Throws<BuildException>(() => new ModelBuilder(Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance).Build(options));
         Assert.Empty(Directory.GetFiles(dir.Path));
 
         using var cancel = new CancellationTokenSource();
         cancel.Cancel();
         Assert.ThrowsAny<OperationCanceledException>(() =>
-            new ModelBuilder(EdgePatchCore.Diagnostics.NullReporter.Instance).Build(options with { Strict = false }, cancel.Token));
+            new ModelBuilder(Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance).Build(options with { Strict = false }, cancel.Token));
         Assert.Empty(Directory.GetFiles(dir.Path));
     }
 }

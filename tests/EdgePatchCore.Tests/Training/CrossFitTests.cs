@@ -21,7 +21,7 @@ public sealed class CrossFitFixture : IDisposable
         // train/good feeds the build; test/good are fresh draws of the same process, never seen by it.
         new GasketGenerator(new GasketOptions { Seed = 11, TrainCount = 80, TestGoodCount = 240, TestPerDefect = 0 }).Write(Folder.Path);
         HeldOutGood = Directory.GetFiles(Path.Combine(Folder.Path, "test", "good")).Order().ToArray();
-        Build = new ModelBuilder(NullReporter.Instance).Build(new BuildOptions
+        Build = new ModelBuilder(Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance).Build(new BuildOptions
         {
             Product = "gasket", DataDirectory = Folder.Path, Device = DeviceKind.Cpu, FalseRejectRate = TargetRate, CalibrationFolds = 5,
         });

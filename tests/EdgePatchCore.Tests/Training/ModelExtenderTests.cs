@@ -85,7 +85,7 @@ public class ModelExtenderTests(DriftFixture fixture) : IClassFixture<DriftFixtu
     }
 
     private static ExtendResult Extend(string parent, string add, string? recalibrate = null) =>
-        new ModelExtender(NullReporter.Instance).Extend(ArtifactFile.Read(parent),
+        new ModelExtender(Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance).Extend(ArtifactFile.Read(parent),
             new ExtendOptions { AddDirectory = add, Device = DeviceKind.Cpu, RecalibrateDirectory = recalibrate });
 
     private static float[] Scores(ModelContent content, IReadOnlyList<string> files, bool reweight = true)
@@ -115,7 +115,7 @@ public class ModelExtenderTests(DriftFixture fixture) : IClassFixture<DriftFixtu
         // The neighbour table equals the one a full computation on the extended bank gives (up to exact ties).
         var bank = child.Bank.ToFloats();
         int rows = child.Bank.Rows, dims = child.Bank.Columns, b = child.Bank.NeighbourCount;
-        var full = NeighbourTable.Build(bank, rows, dims, b, new ExecutionDevice(DeviceKind.Cpu), NullReporter.Instance);
+        var full = NeighbourTable.Build(bank, rows, dims, b, new ExecutionDevice(DeviceKind.Cpu), null);
         var table = child.Bank.NeighbourIndices();
         int differing = 0;
         for (int r = 0; r < rows; r++)

@@ -1,13 +1,14 @@
 using System.Diagnostics;
 using EdgePatchCore.Diagnostics;
+using Microsoft.Extensions.Logging;
 
 namespace EdgePatchCore.Trainer.Cli;
 
 /// <summary>
-/// Progress and log lines on stderr: a redrawn bar with rate and time left on a terminal,
+/// The trainer's ILogger and progress sink: log lines and progress on stderr, a redrawn bar with rate and time left on a terminal,
 /// plain lines every 10% (and at the end) when the output goes to a file or pipe.
 /// </summary>
-public sealed class ConsoleReporter(TextWriter writer, bool interactive) : IReporter
+public sealed class ConsoleProgress(TextWriter writer, bool interactive) : ILogger, IProgress<StageProgress>
 {
     private string? _stage;
     private readonly Stopwatch _stageClock = new();
@@ -15,11 +16,20 @@ public sealed class ConsoleReporter(TextWriter writer, bool interactive) : IRepo
     private long _lastDrawMs = -1000;
     private bool _barOpen;
 
-    public void Info(string message) => Line(message);
-    public void Warn(string message) => Line("warning: " + message);
-
-    public void Progress(string stage, long done, long total, string? detail = null)
+    public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
     {
+        if (!IsEnabled(logLevel)) return;
+        string message = formatter(state, exception);
+        Line(logLevel >= LogLevel.Error ? "error: " + message : logLevel == LogLevel.Warning ? "warning: " + message : message);
+    }
+
+    public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Information;
+
+    public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+    public void Report(StageProgress value)
+    {
+        var (stage, done, total, detail) = value;
         if (stage != _stage)
         {
             CloseBar();
