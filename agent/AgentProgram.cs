@@ -3,13 +3,14 @@ using Microsoft.Extensions.Options;
 using EdgePatchCore.Agent.Configuration;
 using EdgePatchCore.Agent.Publishing;
 using EdgePatchCore.Artifacts;
+using EdgePatchCore.Diagnostics;
 
 namespace EdgePatchCore.Agent;
 
 /// <summary>The agent's command line: run (default), check-config, --help, --version.</summary>
 public static class AgentProgram
 {
-    public const int ExitOk = 0, ExitFailure = 1, ExitUsage = 2, ExitConfig = 78; // 78 = EX_CONFIG: systemd does not restart on it
+    public const int ExitOk = ExitCodes.Ok, ExitFailure = ExitCodes.Failure, ExitUsage = ExitCodes.Usage, ExitConfig = ExitCodes.Configuration;
 
     /// <summary>What --help prints after the commands and options: the configuration, topics and exit codes.</summary>
     public const string ConfigurationHelp = """

@@ -9,6 +9,3 @@ namespace EdgePatchCore.Demo;
 /// <param name="Web">The live page's address on this machine, or "off".</param>
 /// <param name="Hold">Keep the live page up after the last frame until Ctrl-C.</param>
 public sealed record DemoOptions(string Artifact, string Frames, int Limit, int Repeat, double Rate, string Web, bool Hold);
-
-/// <summary>A mistake in how the demo was called (exit code 2).</summary>
-public sealed class DemoUsageException(string message) : Exception(message);

@@ -1,11 +1,12 @@
 using System.CommandLine;
+using EdgePatchCore.Diagnostics;
 
 namespace EdgePatchCore.Demo;
 
 /// <summary>The demo's command line: `demo --artifact P.pcb --frames DIR [options]`.</summary>
 public static class DemoProgram
 {
-    public const int ExitOk = 0, ExitFailure = 1, ExitUsage = 2;
+    public const int ExitOk = ExitCodes.Ok, ExitFailure = ExitCodes.Failure, ExitUsage = ExitCodes.Usage;
 
     public static async Task<int> Main(string[] args) => await RunAsync(args, Console.Out, Console.Error);
 
@@ -39,10 +40,10 @@ public static class DemoProgram
         {
             return await DemoRunner.RunAsync(options, output);
         }
-        catch (DemoUsageException e)
+        catch (UserFacingException e)
         {
-            await error.WriteLineAsync($"error: {e.Message} (see demo --help)");
-            return ExitUsage;
+            await error.WriteLineAsync(e is UsageException ? $"error: {e.Message} (see demo --help)" : $"error: {e.Message}");
+            return e.ExitCode;
         }
     }
 }

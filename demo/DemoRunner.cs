@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using EdgePatchCore.Agent;
 using EdgePatchCore.Agent.ModelStore;
 using EdgePatchCore.Agent.Publishing;
+using EdgePatchCore.Diagnostics;
 using EdgePatchCore.Imaging;
 using MQTTnet;
 using EdgePatchCore.Agent.Web;
@@ -24,16 +25,16 @@ public static class DemoRunner
     public static async Task<int> RunAsync(DemoOptions options, TextWriter output)
     {
         var (artifact, frames, limit, repeat, rate, hold) = (options.Artifact, options.Frames, options.Limit, options.Repeat, options.Rate, options.Hold);
-        if (!File.Exists(artifact)) throw new DemoUsageException($"artifact {artifact} does not exist");
-        if (!Directory.Exists(frames)) throw new DemoUsageException($"frames folder {frames} does not exist");
+        if (!File.Exists(artifact)) throw new UsageException($"artifact {artifact} does not exist");
+        if (!Directory.Exists(frames)) throw new UsageException($"frames folder {frames} does not exist");
         string web = options.Web;
         if (web is "off" or "") web = "";
         else if (!Uri.TryCreate(web, UriKind.Absolute, out var page) || page.Scheme != "http" || !page.IsLoopback)
-            throw new DemoUsageException("--web must be an http://127.0.0.1:PORT address (or off): the demo's page stays on this machine");
+            throw new UsageException("--web must be an http://127.0.0.1:PORT address (or off): the demo's page stays on this machine");
         else if (web == DefaultPage && !PortIsFree(8080)) web = "http://127.0.0.1:0"; // another program has 8080: any free port
         var sources = Directory.EnumerateFiles(frames, "*", SearchOption.AllDirectories)
             .Where(ImageLoader.HasImageExtension).Order(StringComparer.Ordinal).Take(limit).ToList();
-        if (sources.Count == 0) throw new DemoUsageException($"no images in {frames}");
+        if (sources.Count == 0) throw new UsageException($"no images in {frames}");
         // (frame name, source file): a unique, camera-like name per drop; --repeat cycles through the images (soak runs).
         var images = Enumerable.Range(0, repeat).SelectMany(k => sources.Select(path =>
             ((repeat > 1 ? $"r{k:D3}_" : "") + Path.GetRelativePath(frames, path).Replace(Path.DirectorySeparatorChar, '_'), path))).ToList();

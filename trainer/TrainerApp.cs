@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
 using EdgePatchCore.Artifacts;
+using EdgePatchCore.Diagnostics;
 using EdgePatchCore.Embedding;
 using EdgePatchCore.Datasets;
 using EdgePatchCore.Imaging;
@@ -13,7 +14,7 @@ namespace EdgePatchCore.Trainer;
 /// <summary>Dispatches `trainer COMMAND ...` and turns every user-facing failure into one clear line and an exit code.</summary>
 public static class TrainerApp
 {
-    public const int ExitOk = 0, ExitFailure = 1, ExitUsage = 2, ExitCancelled = 130;
+    public const int ExitOk = ExitCodes.Ok, ExitFailure = ExitCodes.Failure, ExitUsage = ExitCodes.Usage, ExitCancelled = ExitCodes.Cancelled;
 
     public static IReadOnlyList<ICommand> Commands { get; } =
     [
@@ -49,18 +50,19 @@ public static class TrainerApp
             if (parsed.Action is System.CommandLine.Help.HelpAction) return parsed.Invoke(new InvocationConfiguration { Output = output, Error = error });
             return command.Run(Read(parsed, commands[command.Name]), new CommandContext(output, error, interactive, cancel));
         }
-        catch (UsageException e)
+        catch (UserFacingException e)
         {
-            error.WriteLine($"error: {e.Message}. See 'trainer {(command is null ? "" : command.Name + " ")}--help'.");
-            return ExitUsage;
+            error.WriteLine(e is UsageException ? $"error: {e.Message}. See 'trainer {(command is null ? "" : command.Name + " ")}--help'." : $"error: {e.Message}");
+            return e.ExitCode;
         }
         catch (OperationCanceledException)
         {
             error.WriteLine("cancelled; nothing was written");
             return ExitCancelled;
         }
-        catch (Exception e) when (e is EdgePatchCore.Diagnostics.UserFacingException or IOException or InvalidDataException or UnauthorizedAccessException)
+        catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException)
         {
+            // The runtime's own file errors (a full disk, a permission) carry a message meant for the user too.
             error.WriteLine($"error: {e.Message}");
             return ExitFailure;
         }

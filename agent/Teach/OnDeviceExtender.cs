@@ -29,7 +29,7 @@ public sealed class OnDeviceExtender(IOptions<AgentOptions> options, ModelStore.
         foreach (var group in taught.GroupBy(t => t.Product))
         {
             try { ExtendOne(group.Key, group.Select(t => t.Image).ToList(), cancel); }
-            catch (Exception e) when (e is UserFacingException or IOException or UnauthorizedAccessException or ModelStore.ModelRefusedException)
+            catch (Exception e) when (e is UserFacingException or IOException or UnauthorizedAccessException)
             {
                 logger.LogError("Teach: the model for {Product} could not be extended on the device: {Reason}", group.Key, e.Message);
                 events.Publish("model-derive-failed", $"extending the model for {group.Key} on the device failed: {e.Message}", new() { ["product"] = group.Key });

@@ -110,7 +110,7 @@ public sealed class ScoringBenchmark(TextWriter output)
         var times = precisions.ToDictionary(p => p, _ => new List<double>());
         using var gemm = new PlainGraph(FloatGemm(q, m, dims), device, [("a", queries, [q, dims]), ("b", bank, [m, dims])]);
         // As in the search: uint8 queries on the CPU, int8 on CUDA (its MatMulInteger takes int8 x int8 only).
-        bool cuda = device.Actual == DeviceKind.Cuda;
+        bool cuda = BankSearches.Int8QueriesSigned(device);
         using var integerGemm = new PlainGraph(IntegerGemm(q, m, dims, cuda), device,
             [("a", cuda ? new sbyte[queries.Length] : new byte[queries.Length], [q, dims])]);
         var gemmTimes = new List<double>();

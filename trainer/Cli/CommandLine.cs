@@ -1,9 +1,7 @@
+using EdgePatchCore.Diagnostics;
 using System.Globalization;
 
 namespace EdgePatchCore.Trainer.Cli;
-
-/// <summary>A mistake in how a command was called; printed as one line with a pointer to --help.</summary>
-public sealed class UsageException(string message) : Exception(message);
 
 /// <summary>One option a command accepts: `--name VALUE` or a flag `--name`.</summary>
 public sealed record OptionSpec(string Name, string Help, string? ValueName = null, string? Default = null)

@@ -1,3 +1,4 @@
+using EdgePatchCore.Diagnostics;
 using EdgePatchCore.Trainer.Benchmarks;
 using EdgePatchCore.Trainer.Cli;
 

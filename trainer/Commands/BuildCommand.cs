@@ -1,3 +1,4 @@
+using EdgePatchCore.Diagnostics;
 using System.Diagnostics;
 using EdgePatchCore.Artifacts;
 using EdgePatchCore.Embedding;

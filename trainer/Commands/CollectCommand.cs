@@ -1,3 +1,4 @@
+using EdgePatchCore.Diagnostics;
 using System.Security.Cryptography;
 using System.Text.Json;
 using System.Threading.Channels;

@@ -1,3 +1,4 @@
+using EdgePatchCore.Diagnostics;
 using EdgePatchCore.Artifacts;
 using EdgePatchCore.Trainer.Cli;
 

@@ -1,3 +1,4 @@
+using EdgePatchCore.Diagnostics;
 using EdgePatchCore.Synthetic;
 using EdgePatchCore.Trainer.Cli;
 

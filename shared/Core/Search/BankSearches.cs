@@ -24,12 +24,11 @@ public static class BankSearches
         var session = new KnnSession(device, tuning.RequireDeviceForEveryNode);
         try
         {
-            bool onCuda = device.Actual == DeviceKind.Cuda;
             return BankPrecisions.Resolve(precision, device).Precision switch
             {
                 BankPrecision.Float32 => new Float32Search(bank, rows, dimensions, session),
                 BankPrecision.Float16 => new Float16Search(bank, rows, dimensions, session),
-                BankPrecision.Int8 when tuning.Int8SelectionInGraph ?? onCuda => new Int8DeviceSearch(bank, rows, dimensions, session),
+                BankPrecision.Int8 when tuning.Int8SelectionInGraph ?? Int8QueriesSigned(device) => new Int8DeviceSearch(bank, rows, dimensions, session),
                 BankPrecision.Int8 => new Int8HostSearch(bank, rows, dimensions, session,
                     queryLevels: tuning.ReducedQueryRange ?? NeedsReducedQueryRange(device) ? 127f : 255f, tuning.ConstantBankLimit),
                 _ => throw new ArgumentOutOfRangeException(nameof(precision)),
@@ -41,6 +40,12 @@ public static class BankSearches
             throw;
         }
     }
+
+    /// <summary>
+    /// Whether the int8 path on this device feeds the GEMM signed queries (0..127 as int8: CUDA's MatMulInteger takes
+    /// int8 x int8 only) rather than uint8; for benchmarks that time the bare GEMM the search runs.
+    /// </summary>
+    public static bool Int8QueriesSigned(ExecutionDevice device) => device.Actual == DeviceKind.Cuda;
 
     /// <summary>
     /// x86 CPUs without VNNI multiply uint8 by int8 with vpmaddubsw, which adds pairs of products into a
