@@ -30,16 +30,6 @@ public sealed class DeployService : BackgroundService
 {
     private sealed record Request(string Type, Dictionary<string, string> Properties, byte[] Payload);
 
-    private sealed class Transfer(DeployBegin begin, string directory, ModelOptions slot)
-    {
-        public DeployBegin Begin { get; } = begin;
-        public string Directory { get; } = directory;
-        public ModelOptions Slot { get; } = slot;
-        public bool[] Received { get; } = new bool[begin.ChunkCount];
-        public int ReceivedCount;
-        public DateTime LastActivityUtc = DateTime.UtcNow;
-    }
-
     private readonly AgentOptions _options;
     private readonly ModelStore.ModelStore _models;
     private readonly ModelAdmission _admission;
@@ -51,7 +41,7 @@ public sealed class DeployService : BackgroundService
         { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
     private readonly TokenBucketRateLimiter _replies = new(new TokenBucketRateLimiterOptions
         { TokenLimit = 50, TokensPerPeriod = 20, ReplenishmentPeriod = TimeSpan.FromSeconds(1), QueueLimit = 0, AutoReplenishment = true });
-    private readonly Dictionary<string, Transfer> _byId = new(StringComparer.Ordinal);
+    private readonly TransferStore<ModelOptions> _transfers;
     private long _droppedRequests, _droppedReplies;
 
     public DeployService(IOptions<AgentOptions> options, ModelStore.ModelStore models, ModelAdmission admission, Outbox outbox, TopicNames topics,
@@ -66,6 +56,7 @@ public sealed class DeployService : BackgroundService
         _prefix = topics.Prefix;
         _statusTopic = DeployProtocol.StatusTopic(topics.Prefix);
         _root = Path.Combine(_options.ResolvedStateDirectory, "deploy");
+        _transfers = new TransferStore<ModelOptions>(_root, logger);
         broker.Subscribe(DeployProtocol.RequestTopic(topics.Prefix), OnRequest);
     }
 
@@ -96,7 +87,9 @@ public sealed class DeployService : BackgroundService
         else if (_admission.Trusted.Count == 0)
             _logger.LogWarning("Agent:Deployment:AllowUnsigned is on: UNSIGNED models are accepted over the air from anyone who can publish to " +
                                "{Topic}. Use this in a lab only; configure Agent:TrustedKeys on a production line", DeployProtocol.RequestTopic(_prefix));
-        Recover();
+        _transfers.Recover(TimeSpan.FromMinutes(_options.Deployment.TransferExpiryMinutes), begin =>
+            begin.Validate(_options.Deployment.MaxArtifactBytes) is null && ResolveSlot(begin.Product!, begin.Slot, out _) is { } slot
+                ? (slot, Path.GetFullPath(slot.Artifact)) : null);
         var sweep = DateTime.UtcNow;
         var sweepEvery = TimeSpan.FromSeconds(Math.Clamp(_options.Deployment.TransferExpiryMinutes * 30, 1, 30)); // twice per expiry, at most every 30 s
         while (!stoppingToken.IsCancellationRequested)
@@ -111,7 +104,7 @@ public sealed class DeployService : BackgroundService
             if (DateTime.UtcNow - sweep >= sweepEvery)
             {
                 sweep = DateTime.UtcNow;
-                Expire();
+                _transfers.Expire(TimeSpan.FromMinutes(_options.Deployment.TransferExpiryMinutes));
             }
             if (request is null) continue;
             string transfer = request.Properties.GetValueOrDefault(DeployProtocol.TransferProperty, "?");
@@ -136,7 +129,8 @@ public sealed class DeployService : BackgroundService
                 Begin(JsonSerializer.Deserialize<DeployBegin>(request.Payload, DeployProtocol.Json) ?? throw new JsonException("empty begin"));
                 break;
             case DeployProtocol.Chunk:
-                Chunk(request.Properties, request.Payload);
+                _transfers.Accept(request.Properties.GetValueOrDefault(DeployProtocol.TransferProperty, ""),
+                    request.Properties.GetValueOrDefault(DeployProtocol.IndexProperty), request.Properties.GetValueOrDefault(DeployProtocol.HashProperty), request.Payload);
                 break;
             case DeployProtocol.Commit:
                 await Task.Run(() => Commit(request.Properties.GetValueOrDefault(DeployProtocol.TransferProperty, "")), cancel);
@@ -165,93 +159,45 @@ public sealed class DeployService : BackgroundService
         }
 
         // One transfer per slot: a new one for the same slot replaces the one in progress.
-        foreach (var other in _byId.Values.Where(t => Path.GetFullPath(t.Slot.Artifact) == slotPath && t.Begin.TransferId != begin.TransferId).ToList())
+        foreach (var other in _transfers.InProgress.Where(t => t.Target == slotPath && t.Begin.TransferId != begin.TransferId).ToList())
         {
             _logger.LogInformation("Deploy {Transfer}: replaces transfer {Old} for the same slot", begin.TransferId, other.Begin.TransferId);
-            Delete(other);
+            _transfers.Delete(other);
         }
-        if (_byId.TryGetValue(begin.TransferId, out var existing) && existing.Begin != begin) Delete(existing); // same id, other layout: start over
-
-        if (!_byId.TryGetValue(begin.TransferId, out var transfer))
+        if (!_transfers.TryGet(begin.TransferId, out var known) || known.Begin != begin)
         {
-            Directory.CreateDirectory(_root);
-            long free = new DriveInfo(_root).AvailableFreeSpace;
-            long needed = 2 * begin.Size + (64L << 20); // the chunks, then the assembled file beside them
-            if (free < needed)
-            {
-                Refuse(begin.TransferId, $"not enough free space in the state directory ({free >> 20} MiB free, {needed >> 20} MiB needed)");
-                return;
-            }
-            string dir = TransferDirectory(begin.TransferId);
-            Directory.CreateDirectory(dir);
-            DurableFile.Write(Path.Combine(dir, "begin.json"), JsonSerializer.SerializeToUtf8Bytes(begin, DeployProtocol.Json), sync: false);
-            transfer = Track(begin, dir, slot);
+            if (_transfers.SpaceProblem(begin) is { } space) { Refuse(begin.TransferId, space); return; }
         }
+        var transfer = _transfers.Open(begin, slot, slotPath);
         transfer.LastActivityUtc = DateTime.UtcNow;
-        var (missing, count) = Missing(transfer);
+        var (missing, count) = TransferStore<ModelOptions>.Missing(transfer);
         _logger.LogInformation("Deploy {Transfer}: receiving {File} for {Product} into {Slot} ({Size} bytes, {Chunks} chunks, {Missing} missing)",
             begin.TransferId, Text.Cap(begin.FileName, 64), begin.Product, slotPath, begin.Size, begin.ChunkCount, count);
         Reply(new DeployStatus(begin.TransferId, DeployProtocol.Receiving, Missing: missing, MissingCount: count));
     }
 
-    private void Chunk(Dictionary<string, string> properties, byte[] payload)
-    {
-        string id = properties.GetValueOrDefault(DeployProtocol.TransferProperty, "");
-        if (!_byId.TryGetValue(id, out var transfer)
-            || !int.TryParse(properties.GetValueOrDefault(DeployProtocol.IndexProperty), out int index) || index < 0 || index >= transfer.Begin.ChunkCount)
-        {
-            _logger.LogDebug("Deploy: chunk for an unknown transfer or index ({Transfer})", Text.Cap(id, 64));
-            return;
-        }
-        transfer.LastActivityUtc = DateTime.UtcNow;
-        if (transfer.Received[index]) return; // a duplicate (QoS 1 redelivery, a resend)
-        if (payload.Length != transfer.Begin.ChunkLength(index)
-            || DeployProtocol.Hex(SHA256.HashData(payload)) != properties.GetValueOrDefault(DeployProtocol.HashProperty))
-        {
-            _logger.LogWarning("Deploy {Transfer}: chunk {Index} damaged in transit; it will be asked for again", id, index);
-            return;
-        }
-        DurableFile.Write(ChunkPath(transfer.Directory, index), payload, sync: false); // the whole file's hash is checked at commit
-        transfer.Received[index] = true;
-        transfer.ReceivedCount++;
-    }
-
     private void Commit(string id)
     {
-        if (!_byId.TryGetValue(id, out var transfer))
+        if (!_transfers.TryGet(id, out var transfer))
         {
             Refuse(id, "unknown transfer: send it again");
             return;
         }
         transfer.LastActivityUtc = DateTime.UtcNow;
         var begin = transfer.Begin;
-        var (missing, count) = Missing(transfer);
+        var (missing, count) = TransferStore<ModelOptions>.Missing(transfer);
         if (count > 0)
         {
             Reply(new DeployStatus(id, DeployProtocol.Receiving, Missing: missing, MissingCount: count));
             return;
         }
-        string assembled = Path.Combine(transfer.Directory, "artifact.pcb");
-        using (var output = File.Create(assembled))
-        using (var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256))
+        if (_transfers.Assemble(transfer) is not { } assembled)
         {
-            for (int i = 0; i < begin.ChunkCount; i++)
-            {
-                var bytes = RegularFile.Read(ChunkPath(transfer.Directory, i), begin.ChunkSize);
-                sha.AppendData(bytes);
-                output.Write(bytes);
-            }
-            output.Flush(flushToDisk: true);
-            if (DeployProtocol.Hex(sha.GetHashAndReset()) != begin.Sha256)
-            {
-                output.Close();
-                Delete(transfer);
-                Refuse(id, "whole-file SHA-256 mismatch: the transfer was corrupted; send it again", report: true);
-                return;
-            }
+            Refuse(id, "whole-file SHA-256 mismatch: the transfer was corrupted; send it again", report: true);
+            return;
         }
 
-        string target = Path.GetFullPath(transfer.Slot.Artifact);
+        string target = transfer.Target;
         string? failure = _models.Exclusive(() =>
         {
             LoadedModel prepared;
@@ -277,7 +223,7 @@ public sealed class DeployService : BackgroundService
             _models.Serve(target, prepared, FileStamp.Of(target));
             return null;
         });
-        Delete(transfer);
+        _transfers.Delete(transfer);
         if (failure is not null)
         {
             _models.Refuse(target, $"deploy {id}: {failure}");
@@ -390,69 +336,6 @@ public sealed class DeployService : BackgroundService
         return null;
     }
 
-    private Transfer Track(DeployBegin begin, string dir, ModelOptions slot)
-    {
-        var transfer = new Transfer(begin, dir, slot);
-        for (int i = 0; i < begin.ChunkCount; i++)
-        {
-            if (!File.Exists(ChunkPath(dir, i))) continue;
-            transfer.Received[i] = true;
-            transfer.ReceivedCount++;
-        }
-        _byId[begin.TransferId] = transfer;
-        return transfer;
-    }
-
-    /// <summary>Picks up transfers interrupted by a restart, and deletes those that expired or no longer fit.</summary>
-    private void Recover()
-    {
-        string transfers = Path.Combine(_root, "transfers");
-        if (!Directory.Exists(transfers)) return;
-        var expiry = TimeSpan.FromMinutes(_options.Deployment.TransferExpiryMinutes);
-        foreach (var dir in Directory.EnumerateDirectories(transfers))
-        {
-            try
-            {
-                var begin = JsonSerializer.Deserialize<DeployBegin>(RegularFile.Read(Path.Combine(dir, "begin.json"), 64 << 10), DeployProtocol.Json);
-                var slot = begin is null || begin.Validate(_options.Deployment.MaxArtifactBytes) is not null || Path.GetFileName(dir) != begin.TransferId
-                    ? null : ResolveSlot(begin.Product!, begin.Slot, out _);
-                if (begin is null || slot is null || DateTime.UtcNow - Directory.GetLastWriteTimeUtc(dir) > expiry
-                    || _byId.Values.Any(t => Path.GetFullPath(t.Slot.Artifact) == Path.GetFullPath(slot.Artifact)))
-                {
-                    Directory.Delete(dir, recursive: true);
-                    continue;
-                }
-                Track(begin, dir, slot);
-                _logger.LogInformation("Deploy {Transfer}: resumable after the restart ({Received} of {Chunks} chunks)", begin.TransferId,
-                                       _byId[begin.TransferId].ReceivedCount, begin.ChunkCount);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException)
-            {
-                _logger.LogWarning("Deploy: removing unreadable transfer {Dir} ({Reason})", dir, e.Message);
-                try { Directory.Delete(dir, recursive: true); } catch (IOException) { }
-            }
-        }
-    }
-
-    private void Expire()
-    {
-        var limit = DateTime.UtcNow - TimeSpan.FromMinutes(_options.Deployment.TransferExpiryMinutes);
-        foreach (var stale in _byId.Values.Where(t => t.LastActivityUtc < limit).ToList())
-        {
-            _logger.LogInformation("Deploy {Transfer}: expired after {Minutes} min without progress; its chunks are deleted", stale.Begin.TransferId,
-                                   _options.Deployment.TransferExpiryMinutes);
-            Delete(stale);
-        }
-    }
-
-    private void Delete(Transfer transfer)
-    {
-        _byId.Remove(transfer.Begin.TransferId);
-        try { Directory.Delete(transfer.Directory, recursive: true); }
-        catch (DirectoryNotFoundException) { }
-        catch (IOException e) { _logger.LogWarning("Deploy: cannot delete {Dir}: {Reason}", transfer.Directory, e.Message); }
-    }
-
     /// <summary>Copies next to the target and renames over it (durably), keeping the served file as the previous one.</summary>
     private void Install(string source, string target)
     {
@@ -461,14 +344,6 @@ public sealed class DeployService : BackgroundService
         Directory.CreateDirectory(Path.GetDirectoryName(target)!);
         if (File.Exists(target)) DurableFile.Copy(target, previous);
         DurableFile.Copy(source, target);
-    }
-
-    private static (int[] Listed, int Count) Missing(Transfer transfer)
-    {
-        var listed = new List<int>(Math.Min(DeployProtocol.MaxMissingListed, transfer.Begin.ChunkCount - transfer.ReceivedCount));
-        for (int i = 0; i < transfer.Received.Length && listed.Count < DeployProtocol.MaxMissingListed; i++)
-            if (!transfer.Received[i]) listed.Add(i);
-        return (listed.ToArray(), transfer.Begin.ChunkCount - transfer.ReceivedCount);
     }
 
     private void Refuse(string transfer, string reason, bool report = false)
@@ -495,8 +370,6 @@ public sealed class DeployService : BackgroundService
         _ = _broker.PublishReliableAsync(_statusTopic, payload, CancellationToken.None);
     }
 
-    private string TransferDirectory(string transfer) => Path.Combine(_root, "transfers", transfer);
-    private static string ChunkPath(string dir, int index) => Path.Combine(dir, $"{index:D6}.chunk");
     private string PreviousPath(string target) => Path.Combine(_root, "previous", Path.GetFileName(target));
 
     public override void Dispose()

@@ -1,3 +1,4 @@
+using EdgePatchCore.Deployment;
 using EdgePatchCore.Diagnostics;
 using EdgePatchCore.Messaging;
 using EdgePatchCore.Trainer.Cli;
