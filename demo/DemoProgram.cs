@@ -10,6 +10,15 @@ public static class DemoProgram
 
     public static async Task<int> Main(string[] args) => await RunAsync(args, Console.Out, Console.Error);
 
+    /// <summary>Refuses a value outside the range; a value that is not a number at all is reported by the parser itself.</summary>
+    private static void AddCheck<T>(Option<T> option, Func<T?, bool> ok, string problem) =>
+        option.Validators.Add(result =>
+        {
+            if (result.Tokens.Count == 0) return; // the default
+            try { if (!ok(result.GetValueOrDefault<T>())) result.AddError(problem); }
+            catch (InvalidOperationException) { } // not a number: the parse error says so
+        });
+
     public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error)
     {
         var artifact = new Option<string>("--artifact") { Description = "the .pcb model", HelpName = "P.pcb", Required = true };
@@ -19,9 +28,9 @@ public static class DemoProgram
         var rate = new Option<double>("--rate") { Description = "frames per second to drop (0: as fast as they copy)", HelpName = "FPS" };
         var web = new Option<string>("--web") { Description = "the live page's address on this machine, or off", HelpName = "URL", DefaultValueFactory = _ => DemoRunner.DefaultPage };
         var hold = new Option<bool>("--hold") { Description = "keep the live page up after the last frame until Ctrl-C" };
-        limit.Validators.Add(r => { if (r.GetValueOrDefault<int?>() < 1) r.AddError("--limit must be a positive number"); });
-        repeat.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) r.AddError("--repeat must be a positive number"); });
-        rate.Validators.Add(r => { if (r.GetValueOrDefault<double>() < 0) r.AddError("--rate must be a positive number of frames per second"); });
+        AddCheck(limit, v => v is null or >= 1, "--limit must be a positive number");
+        AddCheck(repeat, v => v >= 1, "--repeat must be a positive number");
+        AddCheck(rate, v => v >= 0, "--rate must be a positive number of frames per second");
         var root = new RootCommand(
             "EdgePatchCore demo: the real agent against an in-process MQTT broker. Copies the images into a watched folder as a " +
             "camera would and prints every verdict a SCADA subscriber receives.")

@@ -18,6 +18,10 @@ expected="opt/edgepatchcore/agent/agent lib/systemd/system/edgepatchcore-agent.s
 for f in $expected; do
   [ -e "$root/$f" ] || { echo "missing after install: /$f" >&2; exit 1; }
 done
+# The production agent carries no demo and no MQTT broker (demo/ is a separate program).
+for f in demo.dll MQTTnet.Server.dll; do
+  [ ! -e "$root/opt/edgepatchcore/agent/$f" ] || { echo "the package must not carry $f" >&2; exit 1; }
+done
 dpkg --root="$root" -s edgepatchcore-agent | grep -E '^(Status|Version|Architecture)'
 [ "$arch" != amd64 ] || "$root/opt/edgepatchcore/agent/agent" --version
 echo "check-deb: $deb installs cleanly into a throwaway root"

@@ -18,7 +18,7 @@ public static class TrainerApp
 
     public static IReadOnlyList<ICommand> Commands { get; } =
     [
-        new SynthCommand(), new BuildCommand(), new ExtendCommand(), new CollectCommand(), new EvaluateCommand(), new ScoreCommand(), new InspectCommand(), new KeygenCommand(), new SignCommand(), new DeployCommand(), new BenchCommand(),
+        new SynthCommand(), new BuildCommand(), new ExtendCommand(), new CollectCommand(), new EvaluateCommand(), new ScoreCommand(), new InspectCommand(), new KeygenCommand(), new SignCommand(), new DeployCommand(), new BenchCommand(), new CompletionCommand(),
     ];
 
     public static int Run(string[] args, TextWriter output, TextWriter error, bool interactive = false, CancellationToken cancel = default)
@@ -85,6 +85,22 @@ public static class TrainerApp
         foreach (var c in Commands) w.WriteLine($"  {c.Name,-10} {c.Summary}");
         w.WriteLine();
         w.WriteLine("Example: trainer synth --product gasket && trainer build --product gasket --out gasket.pcb");
+    }
+
+    /// <summary>
+    /// What may follow <paramref name="words"/> (the command line as typed: "trainer", then the words, the last one
+    /// the word being completed, possibly empty): the commands, or the current command's options, that start with it.
+    /// </summary>
+    public static IEnumerable<string> Completions(string[] words)
+    {
+        var (root, _) = CommandTree();
+        string partial = words[^1];
+        var parsed = root.Parse(words.Skip(1).SkipLast(1).ToArray());
+        var command = parsed.CommandResult.Command;
+        IEnumerable<string> names = command == root
+            ? root.Subcommands.Select(c => c.Name)
+            : command.Options.Where(o => !o.Hidden).Select(o => o.Name);
+        return names.Where(n => n.StartsWith(partial, StringComparison.Ordinal)).Order(StringComparer.Ordinal);
     }
 
     /// <summary>The parsed arguments of <paramref name="args"/> (without the command name) for one command.</summary>

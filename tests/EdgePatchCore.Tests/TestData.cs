@@ -27,7 +27,6 @@ public static class TestData
         System.IO.File.Move(hidden, System.IO.Path.Combine(folder, name));
     }
 
-    /// <summary><see cref="Drop(string, string, byte[])"/> with a copy of <paramref name="source"/>.</summary>
     /// <summary>A file of this repository (found by walking up from the test binaries to EdgePatchCore.sln).</summary>
     public static string RepositoryFile(string relative)
     {
@@ -36,6 +35,7 @@ public static class TestData
         throw new InvalidOperationException("repository root not found");
     }
 
+    /// <summary><see cref="Drop(string, string, byte[])"/> with a copy of <paramref name="source"/>.</summary>
     public static void DropCopy(string folder, string name, string source) => Drop(folder, name, System.IO.File.ReadAllBytes(source));
 
     /// <summary>A PNG signature and IHDR chunk (valid CRC) claiming the given size, with no pixel data behind it.</summary>
