@@ -138,13 +138,13 @@ public static class TrainerApp
             }
             command.SetAction(_ => ExitOk); // commands run through ICommand.Run, with their exit codes
             root.Subcommands.Add(command);
-            commands[c.Name] = new CommandOptions(command, positional, options);
+            commands[c.Name] = new CommandOptions(command, positional, options, c.Options);
         }
         root.SetAction(_ => ExitUsage);
         return (root, commands);
     }
 
-    private sealed record CommandOptions(Command Command, Argument<string[]> Positional, Dictionary<string, Option> Options);
+    private sealed record CommandOptions(Command Command, Argument<string[]> Positional, Dictionary<string, Option> Options, IReadOnlyList<OptionSpec> Specs);
 
     /// <summary>The parse result as the commands read it; a parse error or an unknown option is a <see cref="UsageException"/>.</summary>
     private static CommandLine Read(ParseResult parsed, CommandOptions command)
@@ -164,6 +164,6 @@ public static class TrainerApp
             if (parsed.GetResult(option) is not { Implicit: false } result) continue;
             values[name] = option is Option<bool> ? null : result.GetValueOrDefault<string>();
         }
-        return new CommandLine(positional, values);
+        return new CommandLine(positional, values, command.Specs);
     }
 }

@@ -3,7 +3,13 @@ using System.Globalization;
 
 namespace EdgePatchCore.Trainer.Cli;
 
-/// <summary>One option a command accepts: `--name VALUE` or a flag `--name`.</summary>
+/// <summary>
+/// One option a command accepts: `--name VALUE` or a flag `--name`. <paramref name="Default"/> is what --help shows;
+/// when it is a value (a number, a word the option accepts), it is also the value the command reads when the option
+/// is not given (<see cref="CommandLine.Int"/>, <see cref="CommandLine.Double"/>, <see cref="CommandLine.Text"/>,
+/// <see cref="CommandLine.Parsed{T}"/>), so help and behaviour cannot disagree. A default that depends on other
+/// options ("the preset's", "P.pcb") is described there and computed by the command.
+/// </summary>
 public sealed record OptionSpec(string Name, string Help, string? ValueName = null, string? Default = null)
 {
     public bool IsFlag => ValueName is null;
@@ -14,10 +20,28 @@ public sealed record OptionSpec(string Name, string Help, string? ValueName = nu
 /// arguments, and the options given, by name without the dashes (a flag's value is null). The typed getters check
 /// ranges and turn a bad value into a <see cref="UsageException"/> that names the option.
 /// </summary>
-public sealed class CommandLine(IReadOnlyList<string> positional, IReadOnlyDictionary<string, string?> options)
+public sealed class CommandLine(IReadOnlyList<string> positional, IReadOnlyDictionary<string, string?> options, IEnumerable<OptionSpec> specs)
 {
     private readonly IReadOnlyDictionary<string, string?> _options = options;
+    private readonly Dictionary<string, OptionSpec> _specs = specs.ToDictionary(s => s.Name, StringComparer.Ordinal);
     public IReadOnlyList<string> Positional { get; } = positional;
+
+    /// <summary>The option's text as given, else its definition's default (which must be a value: a programming error otherwise).</summary>
+    private string GivenOrDefault(string name) =>
+        Get(name) ?? (_specs.TryGetValue(name, out var spec) ? spec.Default : null)
+        ?? throw new InvalidOperationException($"--{name} has no default value in its definition; pass the default in code");
+
+    /// <summary>A whole number: as given, or the definition's default.</summary>
+    public int Int(string name, int min = int.MinValue, int max = int.MaxValue) => ParseInt(name, GivenOrDefault(name), min, max);
+
+    /// <summary>A number: as given, or the definition's default.</summary>
+    public double Double(string name, double min, double max) => ParseDouble(name, GivenOrDefault(name), min, max);
+
+    /// <summary>Text: as given, or the definition's default.</summary>
+    public string Text(string name) => GivenOrDefault(name);
+
+    /// <summary>A value <paramref name="parse"/> makes (throwing ArgumentException for bad text): as given, or from the definition's default.</summary>
+    public T Parsed<T>(string name, Func<string, T> parse) => ParseWith(name, GivenOrDefault(name), parse);
 
     public bool Has(string name) => _options.ContainsKey(name);
     public string? Get(string name) => _options.TryGetValue(name, out var v) ? v : null;
@@ -25,29 +49,34 @@ public sealed class CommandLine(IReadOnlyList<string> positional, IReadOnlyDicti
 
     public string Require(string name) => Get(name) ?? throw new UsageException($"missing --{name}");
 
-    public int GetInt(string name, int fallback, int min = int.MinValue, int max = int.MaxValue)
+    /// <summary>A whole number: as given, or <paramref name="fallback"/> (a default computed by the command).</summary>
+    public int GetInt(string name, int fallback, int min = int.MinValue, int max = int.MaxValue) =>
+        Get(name) is { } text ? ParseInt(name, text, min, max) : fallback;
+
+    private static int ParseInt(string name, string text, int min, int max)
     {
-        var text = Get(name);
-        if (text is null) return fallback;
         if (!int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) || v < min || v > max)
             throw new UsageException($"--{name} must be a whole number between {min} and {max}, not '{text}'");
         return v;
     }
 
-    public double GetDouble(string name, double fallback, double min, double max)
+    /// <summary>A number: as given, or <paramref name="fallback"/> (a default computed by the command).</summary>
+    public double GetDouble(string name, double fallback, double min, double max) =>
+        Get(name) is { } text ? ParseDouble(name, text, min, max) : fallback;
+
+    /// <summary>Parses with a converter that throws ArgumentException for bad text; <paramref name="fallback"/> when not given.</summary>
+    public T GetParsed<T>(string name, T fallback, Func<string, T> parse) =>
+        Get(name) is { } text ? ParseWith(name, text, parse) : fallback;
+
+    private static double ParseDouble(string name, string text, double min, double max)
     {
-        var text = Get(name);
-        if (text is null) return fallback;
         if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) || v < min || v > max || double.IsNaN(v))
             throw new UsageException($"--{name} must be a number between {min} and {max}, not '{text}'");
         return v;
     }
 
-    /// <summary>Parses with a converter that throws ArgumentException for bad text.</summary>
-    public T GetParsed<T>(string name, T fallback, Func<string, T> parse)
+    private static T ParseWith<T>(string name, string text, Func<string, T> parse)
     {
-        var text = Get(name);
-        if (text is null) return fallback;
         try { return parse(text); }
         catch (ArgumentException e) { throw new UsageException($"--{name}: {e.Message}"); }
     }

@@ -56,26 +56,26 @@ public sealed class BenchCommand : ICommand
         if (args.Positional.Count == 1 && args.Positional[0] == "knn")
         {
             new KnnBenchmark(context.Out).Run(new KnnBenchmarkOptions(args.Require("artifact"), args.Get("frames"), args.Require("export"),
-                CommonOptions.ParseDevice(args), args.GetInt("iterations", 10, 1, 10000), CommonOptions.ParsePrecision(args)), context.Cancel);
+                CommonOptions.ParseDevice(args), args.Int("iterations", 1, 10000), CommonOptions.ParsePrecision(args)), context.Cancel);
             return TrainerApp.ExitOk;
         }
         if (args.Positional.Count == 1 && args.Positional[0] == "sweep")
         {
             var only = args.Get("points")?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
             new AccuracySweep(context.Out, context.CreateProgress()).Run(new AccuracySweepOptions(args.Require("data"), args.Require("out"), only,
-                CommonOptions.ParseDevice(args), args.GetInt("timing-frames", 20, 1, 10000)), context.Cancel);
+                CommonOptions.ParseDevice(args), args.Int("timing-frames", 1, 10000)), context.Cancel);
             return TrainerApp.ExitOk;
         }
         if (args.Positional.Count == 1 && args.Positional[0] == "decode")
         {
-            new DecodeBenchmark(context.Out).Run(args.GetInt("iterations", 10, 1, 10000), context.Cancel);
+            new DecodeBenchmark(context.Out).Run(args.Int("iterations", 1, 10000), context.Cancel);
             return TrainerApp.ExitOk;
         }
         if (args.Positional.Count == 1 && args.Positional[0] == "scoring")
         {
             new ScoringBenchmark(context.Out).Run(new ScoringBenchmarkOptions(args.Require("artifact"), args.Get("frames"),
-                CommonOptions.ParseDevice(args), args.GetInt("iterations", 10, 1, 10000), CommonOptions.ParsePrecision(args),
-                args.GetParsed("batches", [1, 8], ParseBatches)), context.Cancel);
+                CommonOptions.ParseDevice(args), args.Int("iterations", 1, 10000), CommonOptions.ParsePrecision(args),
+                args.Parsed("batches", ParseBatches)), context.Cancel);
             return TrainerApp.ExitOk;
         }
         if (args.Positional.Count != 1 || args.Positional[0] != "coreset")
@@ -86,9 +86,9 @@ public sealed class BenchCommand : ICommand
             args.Get("data"),
             args.Get("projection-file"),
             args.Get("save-projection"),
-            args.GetDouble("fraction", 0.1, 1e-6, 1),
+            args.Double("fraction", 1e-6, 1),
             args.Has("images") ? args.GetInt("images", 0, 1) : null,
-            args.GetInt("seed", 0, 0),
+            args.Int("seed", 0),
             CommonOptions.ParseBatch(args),
             CommonOptions.ParseDevice(args),
             args.Has("skip-plain"));

@@ -117,7 +117,7 @@ public sealed class BuildCommand : ICommand
             throw new UsageException($"--product must be a plain name, not '{product}'");
         string data = args.Get("data", Path.Combine("datasets", product));
         string? backbonePath = args.Get("backbone");
-        var preset = args.GetParsed("preset", BuildPreset.Balanced, BuildPreset.Parse);
+        var preset = args.Parsed("preset", BuildPreset.Parse);
         var layers = args.Get("layers", preset.Layers).Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
         if (layers.Length == 0) throw new UsageException("--layers needs at least one layer name");
         var defaultNorm = backbonePath is null ? InputNormalization.Bgr255MeanImage : InputNormalization.ImageNet;
@@ -137,20 +137,20 @@ public sealed class BuildCommand : ICommand
                 ModelPath = backbonePath,
                 Layers = layers,
                 Normalization = args.GetParsed("input-norm", defaultNorm, BackboneOptions.ParseNormalization),
-                Aggregation = args.GetParsed("aggregation", PatchAggregation.Reference, BackboneOptions.ParseAggregation),
+                Aggregation = args.Parsed("aggregation", BackboneOptions.ParseAggregation),
                 LayerDimensions = args.GetInt("layer-dims", preset.Dimensions, 1, 65536),
                 TargetDimensions = args.GetInt("target-dims", preset.Dimensions, 1, 65536),
             },
             CoresetFraction = args.GetDouble("coreset", preset.CoresetFraction, 1e-6, 1.0),
             CoresetSize = args.Has("coreset-size") ? args.GetInt("coreset-size", 0, 1) : null,
-            ProjectionDimensions = args.GetInt("projection", 128, 1, QuantizedRows.MaxDimensions),
-            Seed = args.GetInt("seed", 0, 0),
-            NeighbourCount = args.GetInt("neighbours", 9, 1, 1000),
-            Reweight = args.GetParsed("reweight", true, ParseOnOff),
-            BlurSigma = (float)args.GetDouble("blur-sigma", 4, 0, 100),
+            ProjectionDimensions = args.Int("projection", 1, QuantizedRows.MaxDimensions),
+            Seed = args.Int("seed", 0),
+            NeighbourCount = args.Int("neighbours", 1, 1000),
+            Reweight = args.Parsed("reweight", ParseOnOff),
+            BlurSigma = (float)args.Double("blur-sigma", 0, 100),
             CalibrationDirectory = args.Get("calibration"),
-            CalibrationFolds = args.GetInt("calibration-folds", 5, 2, 50),
-            FalseRejectRate = args.GetDouble("false-reject-rate", 0.01, 1e-6, 0.5),
+            CalibrationFolds = args.Int("calibration-folds", 2, 50),
+            FalseRejectRate = args.Double("false-reject-rate", 1e-6, 0.5),
             Strict = args.Has("strict"),
             BatchSize = CommonOptions.ParseBatch(args),
             Device = CommonOptions.ParseDevice(args),
@@ -171,8 +171,8 @@ public sealed class BuildCommand : ICommand
         var tiling = new Tiling.TilingSpec
         {
             TileSize = args.GetInt("tile", 224, Tiling.TilingSpec.MinTileSize, Tiling.TilingSpec.MaxTileSize),
-            Overlap = args.GetInt("tile-overlap", 16, 0, Tiling.TilingSpec.MaxTileSize / 2),
-            Scale = (float)args.GetDouble("scale", 1, Tiling.TilingSpec.MinScale, Tiling.TilingSpec.MaxScale),
+            Overlap = args.Int("tile-overlap", 0, Tiling.TilingSpec.MaxTileSize / 2),
+            Scale = (float)args.Double("scale", Tiling.TilingSpec.MinScale, Tiling.TilingSpec.MaxScale),
         };
         try { tiling.Validate(); }
         catch (ArgumentException e) { throw new UsageException(e.Message); }

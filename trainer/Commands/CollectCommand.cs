@@ -47,8 +47,8 @@ public sealed class CollectCommand : ICommand
             ? DateTimeOffset.TryParse(sinceText, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var t) ? t
               : throw new UsageException($"--since '{sinceText}' is not a time (ISO 8601, e.g. 2026-11-30T06:00Z)")
             : null;
-        var timeout = TimeSpan.FromSeconds(args.GetDouble("timeout", 60, 1, 86400));
-        int chunkSize = args.GetInt("chunk-size", 256, CollectProtocol.MinChunkBytes >> 10, CollectProtocol.MaxChunkBytes >> 10) << 10;
+        var timeout = TimeSpan.FromSeconds(args.Double("timeout", 1, 86400));
+        int chunkSize = args.Int("chunk-size", CollectProtocol.MinChunkBytes >> 10, CollectProtocol.MaxChunkBytes >> 10) << 10;
         var connect = DeviceLink.Prepare(args, "collect");
         string good = Path.Combine(output, "good");
         Directory.CreateDirectory(good);

@@ -32,13 +32,13 @@ internal static class CommonOptions
                 throw new UsageException($"--release-version must be a positive whole number, not '{text}'");
             version = v;
         }
-        return new EdgePatchCore.Artifacts.ReleaseOptions { Version = version, ValidFor = TimeSpan.FromDays(args.GetDouble("expires-in", 365, 1d / 24, 3650)) };
+        return new EdgePatchCore.Artifacts.ReleaseOptions { Version = version, ValidFor = TimeSpan.FromDays(args.Double("expires-in", 1d / 24, 3650)) };
     }
 
-    public static DeviceKind ParseDevice(CommandLine args) => args.GetParsed("device", DeviceKind.Auto, ExecutionDevice.Parse);
+    public static DeviceKind ParseDevice(CommandLine args) => args.Parsed("device", ExecutionDevice.Parse);
     public static BankPrecision ParsePrecision(CommandLine args) =>
-        args.GetParsed("precision", BankPrecision.Auto, BankSearches.ParsePrecision);
-    public static int ParseBatch(CommandLine args) => args.GetInt("batch", 8, 1, 256);
+        args.Parsed("precision", BankSearches.ParsePrecision);
+    public static int ParseBatch(CommandLine args) => args.Int("batch", 1, 256);
 
     /// <summary>Fails early, before hours of work, when the output file cannot be written.</summary>
     public static void CheckWritable(string path)
@@ -73,7 +73,7 @@ internal static class CommonOptions
         }
         spec = spec with
         {
-            Mode = args.GetParsed("resize", ResizeMode.Stretch, InputSpec.ParseMode),
+            Mode = args.Parsed("resize", InputSpec.ParseMode),
             ResizeTo = args.GetInt("resize-to", Math.Max(spec.Width, spec.Height) * 256 / 224, 32, 8192),
         };
         return spec;

@@ -49,8 +49,8 @@ public sealed class DeployCommand : ICommand
             throw new UsageException(rollback ? "--rollback takes no artifact" : "expected one artifact file");
         string prefix = DeviceLink.Prefix(args);
         var connect = DeviceLink.Prepare(args, "deploy");
-        var timeout = TimeSpan.FromSeconds(args.GetDouble("timeout", 180, 1, 86400));
-        int chunkSize = args.GetInt("chunk-size", 256, DeployProtocol.MinChunkBytes >> 10, DeployProtocol.MaxChunkBytes >> 10) << 10;
+        var timeout = TimeSpan.FromSeconds(args.Double("timeout", 1, 86400));
+        int chunkSize = args.Int("chunk-size", DeployProtocol.MinChunkBytes >> 10, DeployProtocol.MaxChunkBytes >> 10) << 10;
         if (!rollback && (args.Has("sign") || args.Has("to-version"))) throw new UsageException("--sign and --to-version go with --rollback (sign the artifact itself with trainer sign)");
         if (rollback && args.Has("slot")) throw new UsageException("--slot goes with a deployment, not --rollback (use --product)");
         if (args.Get("slot") is { } slotName && !DeployProtocol.IsValidName(slotName)) throw new UsageException($"--slot '{slotName}' is not a valid slot name");

@@ -37,7 +37,7 @@ public sealed class EvaluateCommand : ICommand
         if (args.Positional.Count != 1) throw new UsageException("expected one artifact file");
         string data = args.Require("data");
         string? json = args.Get("json");
-        var protocols = args.GetParsed("mask-protocol", [MaskProtocol.HalfCovered], MaskProtocols.Parse);
+        var protocols = args.Parsed("mask-protocol", MaskProtocols.Parse);
         if (json is not null) CommonOptions.CheckWritable(json);
         string? html = args.Get("report");
         if (html is not null) CommonOptions.CheckWritable(html);

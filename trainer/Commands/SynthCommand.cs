@@ -32,7 +32,7 @@ public sealed class SynthCommand : ICommand
     public int Run(CommandLine args, CommandContext context)
     {
         if (args.Positional.Count > 0) throw new UsageException($"unexpected argument '{args.Positional[0]}'");
-        string product = args.Get("product", "gasket");
+        string product = args.Text("product");
         if (product is not ("gasket" or "sheet")) throw new UsageException($"unknown synthetic product '{product}' (available: gasket, sheet)");
         string output = args.Get("out", Path.Combine("datasets", product));
         if (Directory.Exists(output) && Directory.EnumerateFileSystemEntries(output).Any())
@@ -41,14 +41,14 @@ public sealed class SynthCommand : ICommand
         var gain = args.GetParsed("gain", (Min: 0.85f, Range: 0.3f), ParseGain);
         var options = new GasketOptions
         {
-            Seed = args.GetInt("seed", 0, 0),
+            Seed = args.Int("seed", 0),
             TrainCount = args.GetInt("count", 200, 1, 1_000_000),
             TestGoodCount = args.GetInt("test-good", 40, 0, 100_000),
             TestPerDefect = args.GetInt("test-defects", 12, 0, 100_000),
             Size = args.GetInt("size", 256, 64, 4096),
             GainMin = gain.Min,
             GainRange = gain.Range,
-            Belt = args.GetParsed("belt", (140f, 146f, 156f), ParseBelt),
+            Belt = args.Parsed("belt", ParseBelt),
         };
         int count = new GasketGenerator(options).Write(output, context.CreateProgress(), context.Cancel);
         context.Out.WriteLine($"wrote {count} images to {output} ({options.TrainCount} train, {options.TestGoodCount} good test, " +
@@ -62,7 +62,7 @@ public sealed class SynthCommand : ICommand
         var (width, height) = args.GetParsed("size", (1600, 1200), ParseSize);
         var options = new SheetOptions
         {
-            Seed = args.GetInt("seed", 0, 0),
+            Seed = args.Int("seed", 0),
             TrainCount = args.GetInt("count", 10, 1, 100_000),
             TestGoodCount = args.GetInt("test-good", 12, 0, 100_000),
             TestPerDefect = args.GetInt("test-defects", 6, 0, 100_000),
