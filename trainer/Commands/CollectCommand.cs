@@ -36,8 +36,6 @@ public sealed class CollectCommand : ICommand
 
     public int Run(CommandLine args, CommandContext context) => RunAsync(args, context).GetAwaiter().GetResult();
 
-    private sealed record Received(string? Type, string? File, int Index, int Count, string? Sha256, byte[] Payload);
-
     private async Task<int> RunAsync(CommandLine args, CommandContext context)
     {
         if (args.Positional.Count > 0) throw new UsageException($"unexpected argument '{args.Positional[0]}'");
@@ -53,44 +51,10 @@ public sealed class CollectCommand : ICommand
         string good = Path.Combine(output, "good");
         Directory.CreateDirectory(good);
 
-        string collectId = Convert.ToHexString(RandomNumberGenerator.GetBytes(8)).ToLowerInvariant();
-        var received = Channel.CreateUnbounded<Received>();
-        using var client = await connect(e =>
-        {
-            var m = e.ApplicationMessage;
-            string? Property(string name) => m.UserProperties?.FirstOrDefault(p => p.Name == name)?.ReadValueAsString();
-            int Number(string name) => int.TryParse(Property(name), out int v) ? v : -1;
-            received.Writer.TryWrite(new Received(Property(DeployProtocol.TypeProperty), Property(CollectProtocol.FileProperty), Number(DeployProtocol.IndexProperty),
-                                                  Number("count"), Property(DeployProtocol.HashProperty), System.Buffers.BuffersExtensions.ToArray(m.Payload)));
-            return Task.CompletedTask;
-        }, context.Cancel);
-        await client.SubscribeAsync(new MqttClientSubscribeOptionsBuilder()
-            .WithTopicFilter(CollectProtocol.AnswerTopic(prefix, collectId), MqttQualityOfServiceLevel.AtLeastOnce).Build(), context.Cancel);
-
-        async Task Ask(CollectRequest request) =>
-            await client.PublishAsync(new MqttApplicationMessageBuilder().WithTopic(CollectProtocol.RequestTopic(prefix))
-                .WithPayload(JsonSerializer.SerializeToUtf8Bytes(request, DeployProtocol.Json)).WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build(), context.Cancel);
-        async Task<Received> Next(string waitingFor)
-        {
-            using var wait = CancellationTokenSource.CreateLinkedTokenSource(context.Cancel);
-            wait.CancelAfter(timeout);
-            try { return await received.Reader.ReadAsync(wait.Token); }
-            catch (OperationCanceledException) when (!context.Cancel.IsCancellationRequested)
-            {
-                throw new DeployException($"no answer from {prefix} in {timeout.TotalSeconds:F0} s while waiting for {waitingFor} (is the agent running and connected?)");
-            }
-        }
+        using var client = await CollectClient.ConnectAsync(connect, prefix, timeout, context.Cancel);
 
         // 1. The list.
-        await Ask(new CollectRequest(CollectProtocol.List, collectId, since));
-        CollectAnswer? list = null;
-        while (list is null)
-        {
-            var answer = await Next("the teach set's list");
-            if (answer.Type is not null) continue; // a chunk of an earlier request
-            list = JsonSerializer.Deserialize<CollectAnswer>(answer.Payload, DeployProtocol.Json);
-        }
-        if (list.Type == CollectProtocol.Error) throw new DeployException($"{prefix}: {list.Message}");
+        var list = await client.ListAsync(since, context.Cancel);
         if (list.Entries.Count == 0)
             throw new DeployException($"the teach set of {prefix} is empty{(since is null ? "" : $" since {since:O}")}: nothing was taught (publish {{\"frameIds\": [...], \"label\": \"good\"}} on {prefix}/teach)");
         context.Out.WriteLine($"{prefix} ({list.DeviceId}): {list.Entries.Count} taught frame(s)");
@@ -99,44 +63,11 @@ public sealed class CollectCommand : ICommand
         int fetched = 0, kept = 0, resumed = 0;
         foreach (var entry in list.Entries)
         {
-            string name = Path.GetFileName(entry.File);
-            if (name.Length == 0 || name != entry.File[(entry.File.LastIndexOf('/') + 1)..] || name.StartsWith('.'))
-                throw new DeployException($"{prefix} listed a file name this collector will not write: '{entry.File}'");
-            string target = Path.Combine(good, name), part = Path.Combine(good, "." + name + ".part");
-            if (File.Exists(target) && DeployProtocol.Hex(SHA256.HashData(File.ReadAllBytes(target))) == entry.Sha256) { kept++; continue; }
-            int from = 0;
-            if (File.Exists(part))
-            {
-                from = (int)(new FileInfo(part).Length / chunkSize);
-                using (var trim = File.OpenWrite(part)) trim.SetLength((long)from * chunkSize); // drop a torn last chunk
-                if (from > 0) resumed++;
-            }
-            else File.WriteAllBytes(part, []);
-            int count = (int)DeployProtocol.ChunkCountFor(entry.Size, chunkSize);
-            if (from < count)
-            {
-                await Ask(new CollectRequest(CollectProtocol.Get, collectId, File: entry.File, From: from, ChunkSize: chunkSize));
-                using var stream = new FileStream(part, FileMode.Append, FileAccess.Write);
-                for (int index = from; index < count;)
-                {
-                    var chunk = await Next($"chunk {index} of {entry.File}");
-                    if (chunk.Type is null && JsonSerializer.Deserialize<CollectAnswer>(chunk.Payload, DeployProtocol.Json) is { Type: CollectProtocol.Error } refused)
-                        throw new DeployException($"{prefix}: {refused.Message}");
-                    if (chunk.Type != CollectProtocol.Chunk || chunk.File != entry.File || chunk.Index != index) continue; // another file's or a repeated chunk
-                    if (chunk.Count != count || DeployProtocol.Hex(SHA256.HashData(chunk.Payload)) != chunk.Sha256)
-                        throw new DeployException($"chunk {index} of {entry.File} arrived damaged (hash or count mismatch); run collect again to resume");
-                    stream.Write(chunk.Payload);
-                    index++;
-                }
-            }
-            if (DeployProtocol.Hex(SHA256.HashData(File.ReadAllBytes(part))) != entry.Sha256)
-            {
-                File.Delete(part);
-                throw new DeployException($"{entry.File}: the whole file's SHA-256 does not match the list; it was deleted, run collect again");
-            }
-            File.Move(part, target, overwrite: true);
+            var result = await client.FetchAsync(entry, good, chunkSize, context.Cancel);
+            if (result == CollectClient.Fetch.Kept) { kept++; continue; }
             fetched++;
-            context.Out.WriteLine($"  {entry.FrameId} -> good/{name} ({entry.Size / 1024.0:F0} KiB; {entry.Verdict} {entry.Score:G4}, taught by {entry.By ?? "?"})");
+            if (result == CollectClient.Fetch.Resumed) resumed++;
+            context.Out.WriteLine($"  {entry.FrameId} -> good/{Path.GetFileName(entry.File)} ({entry.Size / 1024.0:F0} KiB; {entry.Verdict} {entry.Score:G4}, taught by {entry.By ?? "?"})");
         }
 
         // 3. The manifest: what each frame is, what the model said, who taught it.
@@ -148,17 +79,9 @@ public sealed class CollectCommand : ICommand
         if (args.Has("clear"))
         {
             // Only now, with every file here and checked: the device forgets exactly these frames.
-            await Ask(new CollectRequest(CollectProtocol.Clear, collectId, Files: list.Entries.Select(e => e.File).ToList()));
-            while (true)
-            {
-                var answer = await Next("the device to clear its teach set");
-                if (answer.Type is not null) continue;
-                var cleared = JsonSerializer.Deserialize<CollectAnswer>(answer.Payload, DeployProtocol.Json);
-                if (cleared?.Type != CollectProtocol.Cleared) continue;
-                context.Out.WriteLine($"{prefix}: {cleared.Message}");
-                break;
-            }
+            context.Out.WriteLine($"{prefix}: {await client.ClearAsync(list.Entries.Select(e => e.File).ToList(), context.Cancel)}");
         }
+        await client.DisconnectAsync();
         return TrainerApp.ExitOk;
     }
 }
