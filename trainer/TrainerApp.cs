@@ -1,13 +1,8 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
-using EdgePatchCore.Artifacts;
 using EdgePatchCore.Diagnostics;
-using EdgePatchCore.Embedding;
-using EdgePatchCore.Datasets;
-using EdgePatchCore.Imaging;
 using EdgePatchCore.Trainer.Cli;
 using EdgePatchCore.Trainer.Commands;
-using EdgePatchCore.Training;
 
 namespace EdgePatchCore.Trainer;
 

@@ -61,7 +61,7 @@ internal sealed class Float32Search : NearestNeighbourSearch
 
     protected override void Dispose(bool disposing)
     {
+        base.Dispose(disposing); // the sessions and bindings first, then the tensors they were bound to
         if (disposing) _buffers.Dispose();
-        base.Dispose(disposing);
     }
 }

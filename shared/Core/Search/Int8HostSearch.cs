@@ -69,8 +69,8 @@ internal sealed class Int8HostSearch : Int8Search
 
     protected override void Dispose(bool disposing)
     {
+        base.Dispose(disposing); // the sessions and bindings first, then the tensors they were bound to
         if (disposing)
             foreach (var dots in _dotsTensors.Values) dots.Dispose();
-        base.Dispose(disposing);
     }
 }

@@ -90,7 +90,7 @@ internal abstract class RerankedSearch : NearestNeighbourSearch
 
     protected override void Dispose(bool disposing)
     {
+        base.Dispose(disposing); // the sessions and bindings first, then the tensors they were bound to
         if (disposing) Buffers.Dispose();
-        base.Dispose(disposing);
     }
 }
