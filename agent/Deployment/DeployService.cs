@@ -42,6 +42,10 @@ public sealed class DeployService : BackgroundService
     private readonly TokenBucketRateLimiter _replies = new(new TokenBucketRateLimiterOptions
         { TokenLimit = 50, TokensPerPeriod = 20, ReplenishmentPeriod = TimeSpan.FromSeconds(1), QueueLimit = 0, AutoReplenishment = true });
     private readonly TransferStore<ModelOptions> _transfers;
+    // The final answers of the last few commits: a commit repeated by the trainer (it re-sends one that got no answer
+    // in time) gets the same answer again instead of "unknown transfer".
+    private readonly Dictionary<string, DeployStatus> _finished = new(StringComparer.Ordinal);
+    private readonly Queue<string> _finishedOrder = new();
     private long _droppedRequests, _droppedReplies;
 
     public DeployService(IOptions<AgentOptions> options, ModelStore.ModelStore models, ModelAdmission admission, Outbox outbox, TopicNames topics,
@@ -180,7 +184,8 @@ public sealed class DeployService : BackgroundService
     {
         if (!_transfers.TryGet(id, out var transfer))
         {
-            Refuse(id, "unknown transfer: send it again");
+            if (_finished.TryGetValue(id, out var answered)) Reply(answered); // a repeated commit
+            else Refuse(id, "unknown transfer: send it again");
             return;
         }
         transfer.LastActivityUtc = DateTime.UtcNow;
@@ -227,12 +232,12 @@ public sealed class DeployService : BackgroundService
         if (failure is not null)
         {
             _models.Refuse(target, $"deploy {id}: {failure}");
-            Reply(new DeployStatus(id, DeployProtocol.Refused, Reason: Text.Cap(failure, 1024)), durable: true);
+            Reply(Finished(new DeployStatus(id, DeployProtocol.Refused, Reason: Text.Cap(failure, 1024))), durable: true);
             return;
         }
         var served = _models.Snapshot().FirstOrDefault(m => m.Path == target);
         _logger.LogInformation("Deploy {Transfer}: model {Model} deployed to {Target}", id, served?.Id, target);
-        Reply(new DeployStatus(id, DeployProtocol.Deployed, Model: served?.Id, ReleaseVersion: served?.Release), durable: true);
+        Reply(Finished(new DeployStatus(id, DeployProtocol.Deployed, Model: served?.Id, ReleaseVersion: served?.Release)), durable: true);
     }
 
     private void Rollback(DeployRollback request)
@@ -344,6 +349,15 @@ public sealed class DeployService : BackgroundService
         Directory.CreateDirectory(Path.GetDirectoryName(target)!);
         if (File.Exists(target)) DurableFile.Copy(target, previous);
         DurableFile.Copy(source, target);
+    }
+
+    /// <summary>Remembers a commit's final answer (the last 16) for a repeated commit.</summary>
+    private DeployStatus Finished(DeployStatus status)
+    {
+        if (_finished.TryAdd(status.TransferId, status)) _finishedOrder.Enqueue(status.TransferId);
+        else _finished[status.TransferId] = status;
+        while (_finishedOrder.Count > 16) _finished.Remove(_finishedOrder.Dequeue());
+        return status;
     }
 
     private void Refuse(string transfer, string reason, bool report = false)

@@ -105,8 +105,8 @@ public sealed class DeployClient : IDisposable
         int rounds = 0, lastMissing = int.MaxValue;
         for (int round = 0; ; round++)
         {
-            await PublishAsync(DeployProtocol.Begin, begin.TransferId, JsonSerializer.SerializeToUtf8Bytes(begin, DeployProtocol.Json), cancel);
-            var status = await AwaitAsync(begin.TransferId, cancel);
+            var beginPayload = JsonSerializer.SerializeToUtf8Bytes(begin, DeployProtocol.Json);
+            var status = await RequestAsync(DeployProtocol.Begin, begin.TransferId, beginPayload, cancel);
             if (status.State == DeployProtocol.Refused) throw new DeployException($"refused by the device: {status.Reason}");
             var missing = status.Missing ?? [];
             int missingCount = status.MissingCount ?? missing.Length;
@@ -129,9 +129,8 @@ public sealed class DeployClient : IDisposable
                 await _client.PublishAsync(message, cancel);
                 progress?.Report(new StageProgress("deploy", i + 1, missing.Length));
             }
-            await PublishAsync(DeployProtocol.Commit, begin.TransferId, [], cancel);
             note("waiting for the device to verify and load the model");
-            status = await AwaitAsync(begin.TransferId, cancel);
+            status = await RequestAsync(DeployProtocol.Commit, begin.TransferId, [], cancel);
             switch (status.State)
             {
                 case DeployProtocol.Deployed:
@@ -148,8 +147,9 @@ public sealed class DeployClient : IDisposable
     public async Task<DeployStatus> RollbackAsync(string? product, RollbackAuthorization? authorization, CancellationToken cancel)
     {
         var request = new DeployRollback(Convert.ToHexString(RandomNumberGenerator.GetBytes(8)).ToLowerInvariant(), product, authorization);
+        // Not repeated when unanswered: a rollback is not idempotent (a second one would go back further).
         await PublishAsync(DeployProtocol.Rollback, request.TransferId, JsonSerializer.SerializeToUtf8Bytes(request, DeployProtocol.Json), cancel);
-        var status = await AwaitAsync(request.TransferId, cancel);
+        var status = await AwaitAsync(request.TransferId, resend: null, cancel);
         if (status.State != DeployProtocol.RolledBack) throw new DeployException($"rollback refused by the device: {status.Reason}");
         return status;
     }
@@ -166,16 +166,39 @@ public sealed class DeployClient : IDisposable
             .WithUserProperty(DeployProtocol.TypeProperty, Utf8(type))
             .WithUserProperty(DeployProtocol.TransferProperty, Utf8(transfer)).Build(), cancel);
 
-    private async Task<DeployStatus> AwaitAsync(string transfer, CancellationToken cancel)
+    /// <summary>
+    /// Publishes a begin or commit (both idempotent on the device) and waits for its answer, publishing it again
+    /// while none comes: under a flood the device drops requests rather than queue them without bound, and a lost
+    /// commit must not leave the trainer waiting out the whole timeout. Answers to earlier requests still in the
+    /// queue are dropped first, so that a stale "receiving" is not taken for this request's answer.
+    /// </summary>
+    private async Task<DeployStatus> RequestAsync(string type, string transfer, byte[] payload, CancellationToken cancel)
+    {
+        while (_answers.Reader.TryRead(out _)) { }
+        await PublishAsync(type, transfer, payload, cancel);
+        return await AwaitAsync(transfer, () => PublishAsync(type, transfer, payload, cancel), cancel);
+    }
+
+    private async Task<DeployStatus> AwaitAsync(string transfer, Func<Task>? resend, CancellationToken cancel)
     {
         using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancel);
         limit.CancelAfter(_timeout);
+        var nudge = TimeSpan.FromSeconds(Math.Clamp(_timeout.TotalSeconds / 4, 5, 30));
         try
         {
             while (true)
             {
-                var status = await _answers.Reader.ReadAsync(limit.Token);
-                if (status.TransferId == transfer) return status;
+                using var wait = CancellationTokenSource.CreateLinkedTokenSource(limit.Token);
+                if (resend is not null) wait.CancelAfter(nudge);
+                try
+                {
+                    var status = await _answers.Reader.ReadAsync(wait.Token);
+                    if (status.TransferId == transfer) return status;
+                }
+                catch (OperationCanceledException) when (!limit.IsCancellationRequested)
+                {
+                    await resend!(); // no answer yet: the request may have been dropped
+                }
             }
         }
         catch (OperationCanceledException) when (!cancel.IsCancellationRequested)

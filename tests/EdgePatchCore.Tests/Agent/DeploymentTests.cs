@@ -292,6 +292,14 @@ public class DeploymentTests(AgentFixture fixture)
         Assert.Contains($"resuming: 3 of {begin.ChunkCount} chunks are already on the device", resumed.Out);
         Assert.Equal(Id(b), (await line.ServingAsync()).Model);
 
+        // A commit repeated after its answer (the trainer re-sends one that got no answer in time) gets the same answer.
+        int answers = line.Probe.Messages("/deploy/status").Count;
+        await line.Probe.PublishAsync(request, [], (DeployProtocol.TypeProperty, DeployProtocol.Commit), (DeployProtocol.TransferProperty, begin.TransferId));
+        Assert.True(await line.Probe.WaitForAsync(p => p.Messages("/deploy/status").Count > answers, Patience), "no answer to a repeated commit");
+        var repeated = line.Probe.Messages("/deploy/status")[answers].Json;
+        Assert.Equal("deployed", repeated.GetProperty("state").GetString());
+        Assert.Equal(Id(b), repeated.GetProperty("model").GetString());
+
         // A transfer that stops moving is deleted after Deployment:TransferExpiryMinutes (6 s here).
         var stale = new DeployBegin("cccccccccccccccc", "stale.pcb", 1 << 20, sha, 64 << 10, 16, "gasket", ReleaseVersion: 3);
         await BeginAsync(stale);
