@@ -34,6 +34,10 @@ public sealed class CommandLine(IReadOnlyList<string> positional, IReadOnlyDicti
     /// <summary>A whole number: as given, or the definition's default.</summary>
     public int Int(string name, int min = int.MinValue, int max = int.MaxValue) => ParseInt(name, GivenOrDefault(name), min, max);
 
+    /// <summary>A whole number when the option is given, else null (an option without a default).</summary>
+    public int? OptionalInt(string name, int min = int.MinValue, int max = int.MaxValue) =>
+        Get(name) is { } text ? ParseInt(name, text, min, max) : null;
+
     /// <summary>A number: as given, or the definition's default.</summary>
     public double Double(string name, double min, double max) => ParseDouble(name, GivenOrDefault(name), min, max);
 

@@ -87,7 +87,7 @@ public sealed class BenchCommand : ICommand
             args.Get("projection-file"),
             args.Get("save-projection"),
             args.Double("fraction", 1e-6, 1),
-            args.Has("images") ? args.GetInt("images", 0, 1) : null,
+            args.OptionalInt("images", 1),
             args.Int("seed", 0),
             CommonOptions.ParseBatch(args),
             CommonOptions.ParseDevice(args),

@@ -142,7 +142,7 @@ public sealed class BuildCommand : ICommand
                 TargetDimensions = args.GetInt("target-dims", preset.Dimensions, 1, 65536),
             },
             CoresetFraction = args.GetDouble("coreset", preset.CoresetFraction, 1e-6, 1.0),
-            CoresetSize = args.Has("coreset-size") ? args.GetInt("coreset-size", 0, 1) : null,
+            CoresetSize = args.OptionalInt("coreset-size", 1),
             ProjectionDimensions = args.Int("projection", 1, QuantizedRows.MaxDimensions),
             Seed = args.Int("seed", 0),
             NeighbourCount = args.Int("neighbours", 1, 1000),
@@ -161,7 +161,7 @@ public sealed class BuildCommand : ICommand
     /// <summary>--tile N [--tile-overlap P] [--scale S]; null without --tile. The tile is the network input, so --size and --resize do not apply.</summary>
     private static Tiling.TilingSpec? ParseTiling(CommandLine args)
     {
-        if (!args.Has("tile"))
+        if (args.OptionalInt("tile", Tiling.TilingSpec.MinTileSize, Tiling.TilingSpec.MaxTileSize) is not { } tileSize)
         {
             if (args.Has("tile-overlap") || args.Has("scale")) throw new UsageException("--tile-overlap and --scale need --tile N");
             return null;
@@ -170,7 +170,7 @@ public sealed class BuildCommand : ICommand
             if (args.Has(other)) throw new UsageException($"--{other} does not apply with --tile (each tile is a network input of N x N pixels)");
         var tiling = new Tiling.TilingSpec
         {
-            TileSize = args.GetInt("tile", 224, Tiling.TilingSpec.MinTileSize, Tiling.TilingSpec.MaxTileSize),
+            TileSize = tileSize,
             Overlap = args.Int("tile-overlap", 0, Tiling.TilingSpec.MaxTileSize / 2),
             Scale = (float)args.Double("scale", Tiling.TilingSpec.MinScale, Tiling.TilingSpec.MaxScale),
         };

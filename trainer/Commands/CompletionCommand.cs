@@ -22,9 +22,8 @@ public sealed class CompletionCommand : ICommand
 
     public int Run(CommandLine args, CommandContext context)
     {
-        if (args.Has("complete"))
+        if (args.OptionalInt("complete", 1, 1000) is { } current)
         {
-            int current = args.GetInt("complete", 0, 1, 1000);
             var words = args.Positional.Take(current + 1).ToList(); // the words up to the one being completed
             while (words.Count <= current) words.Add("");
             foreach (var item in TrainerApp.Completions([.. words]))

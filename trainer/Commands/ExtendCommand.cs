@@ -41,7 +41,7 @@ public sealed class ExtendCommand : ICommand
         var options = new ExtendOptions
         {
             AddDirectory = add,
-            MaxRows = args.Has("max-rows") ? args.GetInt("max-rows", 0, 0) : null,
+            MaxRows = args.OptionalInt("max-rows", 0),
             RecalibrateDirectory = args.Get("recalibrate"),
             Device = CommonOptions.ParseDevice(args),
             BatchSize = CommonOptions.ParseBatch(args),

@@ -50,13 +50,16 @@ internal sealed class Float16Search : RerankedSearch
         int n = q * Dimensions;
         TensorPrimitives.Multiply(queries, 1f / _halfScale, Queries.AsSpan(0, n));
         TensorPrimitives.ConvertToHalf(Queries.AsSpan(0, n), Halves(_queryHalves.AsSpan(0, n)));
-        var run = Buffers.For(q, width, () => OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, _queryHalves.AsMemory(0, n), [q, Dimensions]));
+        var run = Buffers.For(q, width);
         var binding = Ort.Binding(Graph, KnnGraphs.Float16Candidates);
         Ort.SetK(width);
         binding.BindInput("query", run.Query);
         binding.BindOutput("index", run.Index);
         Ort.Run(Graph, binding);
     }
+
+    private protected override OrtValue QueryTensor(int q) =>
+        OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, _queryHalves.AsMemory(0, q * Dimensions), [q, Dimensions]);
 
     private protected override float DistanceSquared(ReadOnlySpan<float> query, float queryNorm, int m, Span<float> row) =>
         queryNorm - 2f * TensorPrimitives.Dot(query, WidenRow(m, row)) + Norms[m];

@@ -29,13 +29,13 @@ internal sealed class Float32Search : NearestNeighbourSearch
         Ort.Upload("bank", bank, [rows, dimensions]);
         Ort.Upload("bank_norms", Norms, [rows]);
         _queries = GC.AllocateArray<float>(LargestRun * dimensions, pinned: true);
-        _buffers = new RunBuffers(LargestRun, RunBuffers.DefaultWidth(rows), withPartial: true);
+        _buffers = new RunBuffers(LargestRun, RunBuffers.DefaultWidth(rows), withPartial: true, QueryTensor);
     }
 
     private protected override void SearchRun(ReadOnlySpan<float> queries, int q, int k, Span<float> distances, Span<int> indices)
     {
         queries.CopyTo(_queries);
-        var run = _buffers.For(q, k, () => OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, _queries.AsMemory(0, q * Dimensions), [q, Dimensions]));
+        var run = _buffers.For(q, k);
         string graph = k == 1 ? "nearest" : "topk";
         var binding = Ort.Binding(graph, k == 1 ? KnnGraphs.Nearest : KnnGraphs.TopK);
         Ort.SetK(k);
@@ -55,6 +55,9 @@ internal sealed class Float32Search : NearestNeighbourSearch
             }
         }
     }
+
+    private OrtValue QueryTensor(int q) =>
+        OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, _queries.AsMemory(0, q * Dimensions), [q, Dimensions]);
 
     public override float Distance(ReadOnlySpan<float> query, int bankIndex) =>
         SquaredToDistance(TensorPrimitives.Dot(query, query) - 2f * TensorPrimitives.Dot(query, _bank.AsSpan(bankIndex * Dimensions, Dimensions)) + Norms[bankIndex]);

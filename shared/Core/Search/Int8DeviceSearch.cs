@@ -20,13 +20,15 @@ internal sealed class Int8DeviceSearch : Int8Search
         Ort.Upload("bank", TransposedBank(), [dimensions, rows]);
     }
 
+    // The same bytes (0..127) read as int8; the array is pinned, so its address stays put.
+    private protected override OrtValue QueryTensor(int q) =>
+        OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, TensorElementType.Int8, [q, Dimensions],
+            Marshal.UnsafeAddrOfPinnedArrayElement(QueryBytes, 0), q * Dimensions);
+
     private protected override void FindCandidates(ReadOnlySpan<float> queries, int q, int width)
     {
         Quantize(queries);
-        int n = q * Dimensions;
-        // The same bytes (0..127) read as int8; the array is pinned, so its address stays put.
-        var run = Buffers.For(q, width, () => OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, TensorElementType.Int8, [q, Dimensions],
-            Marshal.UnsafeAddrOfPinnedArrayElement(QueryBytes, 0), n));
+        var run = Buffers.For(q, width);
         var binding = Ort.Binding(Graph, KnnGraphs.Int8Candidates, Offsets);
         Ort.SetK(width);
         binding.BindInput("query", run.Query);

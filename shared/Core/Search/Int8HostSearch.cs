@@ -42,14 +42,16 @@ internal sealed class Int8HostSearch : Int8Search
         }
         if (!_dotsTensors.TryGetValue(q, out var dots))
             _dotsTensors[q] = dots = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, _dots.AsMemory(0, q * Rows), [q, Rows]);
-        int n = q * Dimensions;
-        var run = Buffers.For(q, width, () => OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, QueryBytes.AsMemory(0, n), [q, Dimensions]));
+        var run = Buffers.For(q, width);
         var binding = Ort.Binding(Graph, () => KnnGraphs.Int8Dots());
         binding.BindInput("query", run.Query);
         binding.BindOutput("dots", dots);
         Ort.Run(Graph, binding);
         SelectCandidates(q, width);
     }
+
+    private protected override OrtValue QueryTensor(int q) =>
+        OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, QueryBytes.AsMemory(0, q * Dimensions), [q, Dimensions]);
 
     /// <summary>Per query row, the <paramref name="width"/> bank rows with the largest dot - offset, into the run's indices.</summary>
     private void SelectCandidates(int q, int width)

@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using Microsoft.ML.OnnxRuntime;
 
 namespace EdgePatchCore.Search;
 
@@ -20,7 +21,7 @@ internal abstract class RerankedSearch : NearestNeighbourSearch
         : base(bank, rows, dimensions, session, valuesPerRun)
     {
         Queries = GC.AllocateArray<float>(LargestRun * dimensions, pinned: true);
-        Buffers = new RunBuffers(LargestRun, RunBuffers.DefaultWidth(rows), withPartial: false);
+        Buffers = new RunBuffers(LargestRun, RunBuffers.DefaultWidth(rows), withPartial: false, QueryTensor);
     }
 
     /// <summary>
@@ -28,6 +29,9 @@ internal abstract class RerankedSearch : NearestNeighbourSearch
     /// of <see cref="Buffers"/> with <paramref name="width"/> candidate rows per query (q x width).
     /// </summary>
     private protected abstract void FindCandidates(ReadOnlySpan<float> queries, int q, int width);
+
+    /// <summary>The GEMM's input tensor over the path's own query buffer for q queries (made once per run shape, not per run).</summary>
+    private protected abstract OrtValue QueryTensor(int q);
 
     /// <summary>||q||^2 - 2 q.m + ||m||^2 in the search's units; <paramref name="row"/> is scratch of <see cref="RowScratch"/> values.</summary>
     private protected abstract float DistanceSquared(ReadOnlySpan<float> query, float queryNorm, int m, Span<float> row);

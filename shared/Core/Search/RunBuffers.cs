@@ -6,8 +6,9 @@ namespace EdgePatchCore.Search;
 /// A search's per-run outputs (indices, and for float32 the partial distances), q x width, allocated once for the
 /// largest run and pinned, with ONNX Runtime tensors over them made once per (q, width) and reused. A width
 /// larger than the buffers were made for (k > 64 on a large run) grows them and drops the tensors over the old ones.
+/// <c>queryTensor</c> makes the input tensor over the search's own query buffer for q queries (once per q and width).
 /// </summary>
-internal sealed class RunBuffers(int largestRun, int width, bool withPartial) : IDisposable
+internal sealed class RunBuffers(int largestRun, int width, bool withPartial, Func<int, OrtValue> queryTensor) : IDisposable
 {
     /// <summary>The width the buffers are made for: k up to 64, or its 2k candidates (at least 8, at most the bank).</summary>
     public static int DefaultWidth(int rows) => Math.Min(rows, Math.Max(NearestNeighbourSearch.MinimumCandidates, 2 * Math.Min(rows, 64)));
@@ -21,8 +22,8 @@ internal sealed class RunBuffers(int largestRun, int width, bool withPartial) : 
     /// <summary>Float32: q x width values ||m||^2 - 2 q.m of the last run.</summary>
     public float[] Partial { get; private set; } = withPartial ? GC.AllocateArray<float>(largestRun * width, pinned: true) : [];
 
-    /// <summary>The tensors for a run of q queries and width outputs each; <paramref name="query"/> makes its input tensor.</summary>
-    public Run For(int q, int width, Func<OrtValue> query)
+    /// <summary>The tensors for a run of q queries and width outputs each (made on first use, then reused).</summary>
+    public Run For(int q, int width)
     {
         if ((long)q * width > Index.Length)
         {
@@ -36,7 +37,7 @@ internal sealed class RunBuffers(int largestRun, int width, bool withPartial) : 
         var partial = Partial.Length > 0
             ? OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, Partial.AsMemory(0, q * width), [q, width])
             : null;
-        run = new Run(query(), index, partial);
+        run = new Run(queryTensor(q), index, partial);
         _runs[(q, width)] = run;
         return run;
     }
