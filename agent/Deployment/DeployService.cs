@@ -37,8 +37,12 @@ public sealed class DeployService : BackgroundService
     private readonly BrokerConnection _broker;
     private readonly string _prefix, _statusTopic, _root;
     private readonly ILogger<DeployService> _logger;
-    private readonly Channel<Request> _requests = Channel.CreateBounded<Request>(new BoundedChannelOptions(64)
-        { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
+    // Requests in arrival order. A flood is dropped rather than queued without bound, but chunks (up to 4 MiB each)
+    // and the small control requests (begin, commit, rollback) have separate limits: a burst of chunks can never
+    // push out the commit that follows it.
+    private readonly Channel<Request> _requests = Channel.CreateUnbounded<Request>(new UnboundedChannelOptions { SingleReader = true });
+    private const int MaxPendingChunks = 64, MaxPendingControl = 16, MaxControlBytes = 64 << 10; // a begin or rollback is a few hundred bytes of JSON
+    private int _pendingChunks, _pendingControl;
     private readonly TokenBucketRateLimiter _replies = new(new TokenBucketRateLimiterOptions
         { TokenLimit = 50, TokensPerPeriod = 20, ReplenishmentPeriod = TimeSpan.FromSeconds(1), QueueLimit = 0, AutoReplenishment = true });
     private readonly TransferStore<ModelOptions> _transfers;
@@ -74,8 +78,13 @@ public sealed class DeployService : BackgroundService
         foreach (var p in (message.UserProperties ?? []).Take(16))
             properties.TryAdd(p.Name, p.ReadValueAsString());
         string type = properties.GetValueOrDefault(DeployProtocol.TypeProperty, "");
-        if (message.Payload.Length > DeployProtocol.MaxChunkBytes || !_requests.Writer.TryWrite(new Request(type, properties, System.Buffers.BuffersExtensions.ToArray(message.Payload))))
+        bool chunk = type == DeployProtocol.Chunk;
+        ref int pending = ref chunk ? ref _pendingChunks : ref _pendingControl;
+        bool room = Interlocked.Increment(ref pending) <= (chunk ? MaxPendingChunks : MaxPendingControl);
+        if (!room || message.Payload.Length > (chunk ? DeployProtocol.MaxChunkBytes : MaxControlBytes)
+            || !_requests.Writer.TryWrite(new Request(type, properties, System.Buffers.BuffersExtensions.ToArray(message.Payload))))
         {
+            Interlocked.Decrement(ref pending);
             long n = Interlocked.Increment(ref _droppedRequests);
             if (n == 1 || n % 1000 == 0) _logger.LogWarning("Deploy: dropped a {Type} request (queue full or payload too large; {Count} so far)", type, n);
         }
@@ -111,6 +120,7 @@ public sealed class DeployService : BackgroundService
                 _transfers.Expire(TimeSpan.FromMinutes(_options.Deployment.TransferExpiryMinutes));
             }
             if (request is null) continue;
+            Interlocked.Decrement(ref request.Type == DeployProtocol.Chunk ? ref _pendingChunks : ref _pendingControl);
             string transfer = request.Properties.GetValueOrDefault(DeployProtocol.TransferProperty, "?");
             try
             {
