@@ -71,8 +71,10 @@ public static class AgentHost
         services.AddSingleton(sp =>
         {
             var o = sp.GetRequiredService<IOptions<AgentOptions>>().Value;
-            return new Teach.TeachSet(Path.Combine(o.ResolvedStateDirectory, "teach"), o.Teach.MaxTaught);
+            return new Teach.TeachSet(Path.Combine(o.ResolvedStateDirectory, "teach"), o.Teach.MaxTaught, o.Teach.MaxTaughtBytes);
         });
+        services.AddSingleton(sp => new Trust.NonceLedger(sp.GetRequiredService<IOptions<AgentOptions>>().Value.ResolvedStateDirectory));
+        services.AddSingleton<DropCounter>();
         services.AddSingleton(sp =>
         {
             var o = sp.GetRequiredService<IOptions<AgentOptions>>().Value;

@@ -116,7 +116,7 @@ public static class AgentProgram
 
     private static async Task<int> RunServiceAsync(string? configFile, string[] hostArgs)
     {
-        var builder = AgentHost.CreateBuilder(hostArgs, configFile);
+        if (Builder(hostArgs, configFile) is not { } builder) return ExitConfig;
         var problems = Validate(AgentHost.ReadOptions(builder.Configuration));
         if (problems.Count > 0)
         {
@@ -167,7 +167,8 @@ public static class AgentProgram
 
     private static int CheckConfig(string? configFile, string[] hostArgs)
     {
-        var options = AgentHost.ReadOptions(AgentHost.CreateBuilder(hostArgs, configFile).Configuration);
+        if (Builder(hostArgs, configFile) is not { } builder) return ExitConfig;
+        var options = AgentHost.ReadOptions(builder.Configuration);
         var problems = Validate(options);
         foreach (var m in options.AllModels.Where(m => !string.IsNullOrWhiteSpace(m.Artifact)))
         {
@@ -188,29 +189,48 @@ public static class AgentProgram
         }
         Console.WriteLine($"device id {options.DeviceId}, topics {options.ResolvedTopicPrefix}/..., state {options.ResolvedStateDirectory}, broker {(string.IsNullOrEmpty(options.Broker.Host) ? "(none)" : $"{options.Broker.Host}:{options.Broker.Port}")}");
         Console.WriteLine(options.Web.Enabled ? $"live page {options.Web.Urls}{(options.Web.LoopbackOnly ? " (this machine only)" : " (token required)")}" : "live page off");
+        Console.WriteLine(options.Teach.DerivedModelsSentence(options.SignatureRequired));
+        Console.WriteLine(options.Teach.ResolvedSecretFile.Length > 0 ? $"teaching: messages authenticated with secret '{options.Teach.SecretId}'"
+                                                                       : "teaching: off (no Agent:Teach:SecretFile)");
         foreach (var p in problems) Console.Error.WriteLine($"error: {p}");
         Console.WriteLine(problems.Count == 0 ? "configuration OK" : $"{problems.Count} problem(s)");
         return problems.Count == 0 ? ExitOk : ExitConfig;
     }
 
-    /// <summary>The validator's findings plus what only the file system can tell (the state directory must be writable).</summary>
+    /// <summary>The host's builder; null, after one line naming the file, line and column, when a configuration file is not valid JSON.</summary>
+    private static HostApplicationBuilder? Builder(string[] hostArgs, string? configFile)
+    {
+        try { return AgentHost.CreateBuilder(hostArgs, configFile); }
+        catch (InvalidDataException e)
+        {
+            Console.Error.WriteLine($"error: {ConfigurationFileError(e, configFile ?? AgentHost.DefaultConfigFile)}");
+            Console.Error.WriteLine("the agent did not start: fix the configuration (agent check-config shows the same)");
+            return null;
+        }
+    }
+
+    /// <summary>"FILE: not valid JSON at line L, column C (what the parser expected)" from the configuration library's exception.</summary>
+    public static string ConfigurationFileError(InvalidDataException e, string fallbackFile)
+    {
+        var quoted = System.Text.RegularExpressions.Regex.Match(e.Message, "'([^']+)'");
+        string file = quoted.Success ? quoted.Groups[1].Value : fallbackFile;
+        for (Exception? inner = e; inner is not null; inner = inner.InnerException)
+        {
+            if (inner is not System.Text.Json.JsonException json) continue;
+            string reason = json.Message.Split(" LineNumber:")[0].Split(" Path:")[0].TrimEnd(' ', '.');
+            return $"{file}: not valid JSON at line {(json.LineNumber ?? 0) + 1}, column {(json.BytePositionInLine ?? 0) + 1} ({reason})";
+        }
+        return $"{file}: {e.GetBaseException().Message}";
+    }
+
+    /// <summary>The validator's findings plus what only the file system can tell (the state directory must be writable); writes nothing.</summary>
     public static List<string> Validate(AgentOptions options)
     {
         var problems = OptionsValidator.Validate(options);
         string state = options.ResolvedStateDirectory;
         try { _ = new Trust.ReleaseLedger(state); }
         catch (InvalidOperationException e) { problems.Add(e.Message); }
-        try
-        {
-            Directory.CreateDirectory(Path.Combine(state, "outbox"));
-            string probe = Path.Combine(state, "outbox", ".write-test");
-            File.WriteAllText(probe, "");
-            File.Delete(probe);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            problems.Add($"state directory {state} is not writable ({e.Message}); set Agent:StateDirectory");
-        }
+        if (EdgePatchCore.FileSystem.WritableFolder.Problem(state) is { } why) problems.Add($"state directory {state} cannot be written: {why}; set Agent:StateDirectory");
         return problems;
     }
 }

@@ -6,7 +6,8 @@ namespace EdgePatchCore.Agent.Configuration;
 /// Reads the "Agent" section into <see cref="AgentOptions"/>. The configuration binder throws on the first setting
 /// it cannot convert (an enum name such as Agent:Device=tpu), which would hide every other problem: such settings
 /// are set aside first, named in <see cref="AgentOptions.UnreadableSettings"/> with the values they accept, and the
-/// rest is bound, so that check-config and the start-up validation list every problem at once.
+/// rest is bound, so that check-config and the start-up validation list every problem at once. Keys that no option
+/// reads are problems too (<see cref="ConfigurationKeys"/>).
 /// </summary>
 public static class AgentConfiguration
 {
@@ -34,6 +35,7 @@ public static class AgentConfiguration
         }
         var source = setAside.Count == 0 ? configuration : new ConfigurationBuilder().AddConfiguration(configuration).AddInMemoryCollection(setAside).Build();
         source.GetSection(AgentOptions.Section).Bind(options);
+        problems.AddRange(ConfigurationKeys.Unknown(configuration));
         options.UnreadableSettings = problems;
     }
 }

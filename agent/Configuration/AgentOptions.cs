@@ -169,6 +169,10 @@ public sealed class PipelineOptions
     public int QueueCapacity { get; set; } = 32;
     /// <summary>Frames scored together when they queue up.</summary>
     public int MaxBatch { get; set; } = 8;
+    /// <summary>Most bytes of decoded frames a batch holds at once (a batch takes frames while their decoded size fits; one frame always).</summary>
+    public long MaxBatchBytes { get; set; } = 512L << 20;
+    /// <summary>The memory the agent may use, checked against the batch; 0: the service's MemoryMax (cgroup memory.max) when there is one.</summary>
+    public long MemoryMaxBytes { get; set; }
 }
 
 public sealed class PublishingOptions
@@ -231,8 +235,28 @@ public sealed class WebOptions
     public bool Enabled => !string.IsNullOrWhiteSpace(Urls);
     public IReadOnlyList<string> UrlList => Urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
-    /// <summary>True when every URL binds a loopback address (127.0.0.1, [::1] or localhost).</summary>
-    public bool LoopbackOnly => UrlList.All(u => Uri.TryCreate(u, UriKind.Absolute, out var uri) && uri.IsLoopback);
+    /// <summary>
+    /// True when every URL binds a loopback address: an IP literal in 127.0.0.0/8 or [::1], or "localhost" (which the
+    /// web server binds to both loopback addresses). Any other host name is not loopback here, whatever it resolves to:
+    /// the server would listen on every interface for it.
+    /// </summary>
+    public bool LoopbackOnly => UrlList.All(u => IsLoopbackHost(HostOf(u)));
+
+    public static bool IsLoopbackHost(string host) =>
+        host.Equals("localhost", StringComparison.OrdinalIgnoreCase)
+        || (System.Net.IPAddress.TryParse(host.Trim('[', ']'), out var ip) && System.Net.IPAddress.IsLoopback(ip));
+
+    /// <summary>
+    /// The host exactly as written in <paramref name="url"/>, as the web server reads it. (System.Uri is no judge here: it
+    /// rewrites the host "loopback" to "localhost", while the server binds every interface for it.)
+    /// </summary>
+    public static string HostOf(string url)
+    {
+        int start = url.IndexOf("://", StringComparison.Ordinal);
+        string rest = start < 0 ? url : url[(start + 3)..];
+        int end = rest.StartsWith('[') ? rest.IndexOf(']') + 1 : rest.IndexOfAny([':', '/']);
+        return end <= 0 ? rest : rest[..end];
+    }
 
     /// <summary>The token from <see cref="TokenFile"/> or <see cref="Token"/>; empty when neither is set.</summary>
     public string ReadToken() => !string.IsNullOrEmpty(TokenFile) ? File.ReadAllText(TokenFile).Trim() : Token.Trim();
@@ -265,4 +289,35 @@ public sealed class TeachOptions
     public bool OnDevice { get; set; }
     /// <summary>With RequireSignature (trusted keys), serving those unsigned derived models must be allowed explicitly.</summary>
     public bool AllowUnsignedDerived { get; set; }
+    /// <summary>Most rows a derived model may add to its signed parent's bank; a teach that would add more is not served (the signed model stays).</summary>
+    public int MaxDerivedRows { get; set; } = 20_000;
+    /// <summary>Most bytes of images the teach set holds (beside <see cref="MaxTaught"/>).</summary>
+    public long MaxTaughtBytes { get; set; } = 1L << 30;
+    /// <summary>A file holding the line's secret (at least 32 characters) that SCADA's teach messages are authenticated with (HMAC-SHA256).</summary>
+    public string SecretFile { get; set; } = "";
+    /// <summary>The secret's name: teach messages carry it as keyId, and taught frames record it as who taught them.</summary>
+    public string SecretId { get; set; } = "scada";
+    /// <summary>A teach message is taken within this many seconds of its issuedAt (either side), and its nonce remembered that long.</summary>
+    public double MaxAgeSeconds { get; set; } = 300;
+
+    /// <summary>What this device does with unsigned derived models, in one sentence (said at start-up and by check-config).</summary>
+    public string DerivedModelsSentence(bool signatureRequired) => !OnDevice
+        ? "unsigned derived models allowed: no (Agent:Teach:OnDevice is off)"
+        : $"unsigned derived models allowed: yes: on-device teaching (Agent:Teach:OnDevice) extends the signed model with the taught frames and serves " +
+          $"the result unsigned{(signatureRequired ? ", although this device requires signatures (Agent:Teach:AllowUnsignedDerived)" : "")}; " +
+          $"at most {MaxDerivedRows} added rows; trainer collect --revert --sign KEY.pem serves the signed model again";
+
+    /// <summary>systemd's LoadCredential= name for the secret: $CREDENTIALS_DIRECTORY/teach-secret.</summary>
+    public const string SecretCredential = "teach-secret";
+    public const int MinSecretLength = 32;
+
+    /// <summary><see cref="SecretFile"/>, else the systemd credential when one was passed; empty when neither.</summary>
+    public string ResolvedSecretFile =>
+        !string.IsNullOrEmpty(SecretFile) ? SecretFile
+        : Environment.GetEnvironmentVariable("CREDENTIALS_DIRECTORY") is { Length: > 0 } dir && File.Exists(Path.Combine(dir, SecretCredential))
+            ? Path.Combine(dir, SecretCredential) : "";
+
+    /// <summary>The secret's bytes (the file's text, trimmed); empty when none is configured.</summary>
+    public byte[] ReadSecret() =>
+        ResolvedSecretFile is { Length: > 0 } file ? System.Text.Encoding.UTF8.GetBytes(File.ReadAllText(file).Trim()) : [];
 }

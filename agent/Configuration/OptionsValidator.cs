@@ -1,3 +1,4 @@
+using EdgePatchCore.Deployment;
 namespace EdgePatchCore.Agent.Configuration;
 
 /// <summary>Checks the configuration at start-up and for `agent check-config`: one plain sentence per problem.</summary>
@@ -15,15 +16,15 @@ public static class OptionsValidator
         for (int i = 0; i < o.Models.Count; i++)
             Check(!string.IsNullOrWhiteSpace(o.Models[i].Artifact), $"Agent:Models:{i}:Artifact is empty");
         foreach (var model in o.AllModels)
-            Check(model.Product is null || EdgePatchCore.Deployment.DeployProtocol.IsValidName(model.Product), $"the product of {model.Artifact} must be a short name without '/'");
+            Check(model.Product is null || DeployProtocol.IsValidName(model.Product), $"the product of {model.Artifact} must be a short name without '/'");
         Check(o.AllModels.Select(m => m.Artifact).Where(a => !string.IsNullOrWhiteSpace(a)).Select(Path.GetFullPath).Distinct().Count()
               == o.AllModels.Count(m => !string.IsNullOrWhiteSpace(m.Artifact)), "two models are configured with the same artifact file");
         var d = o.Deployment;
         Check(d.MaxArtifactBytes is >= 1 and <= Artifacts.ArtifactFile.MaxBytes, $"Agent:Deployment:MaxArtifactBytes must be 1..{Artifacts.ArtifactFile.MaxBytes}");
-        Check(d.TransferExpiryMinutes > 0, "Agent:Deployment:TransferExpiryMinutes must be positive");
+        Check(d.TransferExpiryMinutes is >= 1 and <= 10_080, "Agent:Deployment:TransferExpiryMinutes must be 1..10080 (a week)");
         foreach (var model in o.AllModels)
             Check(model.Threshold is null || (model.Threshold > 0 && double.IsFinite(model.Threshold.Value)), $"threshold for {model.Artifact} must be a positive number");
-        Check(o.ArtifactPollSeconds > 0, "Agent:ArtifactPollSeconds must be positive");
+        Check(o.ArtifactPollSeconds is >= 0.05 and <= 3600, "Agent:ArtifactPollSeconds must be 0.05..3600");
         Check(!(o.RequireSignature == true && o.TrustedKeys.Count == 0), "Agent:RequireSignature is on but no Agent:TrustedKeys are configured");
         foreach (var key in o.TrustedKeys)
         {
@@ -36,8 +37,10 @@ public static class OptionsValidator
         {
             Check(b.Port is > 0 and < 65536, $"Agent:Broker:Port {b.Port} is not a TCP port");
             Check(b.KeepAliveSeconds is >= 1 and <= 65535, "Agent:Broker:KeepAliveSeconds must be 1..65535");
-            Check(b.ReconnectMinMilliseconds > 0 && b.ReconnectMaxMilliseconds >= b.ReconnectMinMilliseconds,
-                  "Agent:Broker:ReconnectMinMilliseconds must be positive and not above ReconnectMaxMilliseconds");
+            Check(b.ReconnectMinMilliseconds is >= 1 and <= 3_600_000 && b.ReconnectMaxMilliseconds is >= 1 and <= 3_600_000
+                  && b.ReconnectMaxMilliseconds >= b.ReconnectMinMilliseconds,
+                  "Agent:Broker:ReconnectMinMilliseconds and :ReconnectMaxMilliseconds must be 1..3600000, the first not above the second");
+            Check(b.SessionExpirySeconds <= 30 * 86_400, "Agent:Broker:SessionExpirySeconds must be 0..2592000 (30 days)");
             Check(string.IsNullOrEmpty(b.PasswordFile) || File.Exists(b.PasswordFile), $"Agent:Broker:PasswordFile {b.PasswordFile} does not exist");
             Check(string.IsNullOrEmpty(b.PasswordFile) || string.IsNullOrEmpty(b.Password), "set Agent:Broker:PasswordFile or :Password, not both");
             Check(b.Tls || (string.IsNullOrEmpty(b.CaFile) && string.IsNullOrEmpty(b.ClientCertificateFile)),
@@ -55,7 +58,8 @@ public static class OptionsValidator
         if (s.Folder is { } f)
         {
             Check(!string.IsNullOrWhiteSpace(f.Path), "Agent:Sources:Folder:Path is empty");
-            Check(f.SettleMilliseconds >= 0 && f.PollMilliseconds > 0, "Agent:Sources:Folder: SettleMilliseconds must be >= 0 and PollMilliseconds > 0");
+            Check(f.SettleMilliseconds is >= 0 and <= 600_000 && f.PollMilliseconds is >= 1 and <= 60_000,
+                  "Agent:Sources:Folder: SettleMilliseconds must be 0..600000 and PollMilliseconds 1..60000");
         }
         if (s.Mqtt is { } m)
         {
@@ -65,35 +69,51 @@ public static class OptionsValidator
         if (s.Mjpeg is { } j)
         {
             Check(!string.IsNullOrWhiteSpace(j.Command), "Agent:Sources:Mjpeg:Command is empty (use \"-\" for standard input)");
-            Check(j.RestartSeconds >= 0, "Agent:Sources:Mjpeg:RestartSeconds must be >= 0");
+            Check(j.RestartSeconds is >= 0 and <= 3600, "Agent:Sources:Mjpeg:RestartSeconds must be 0..3600");
         }
         if (s.Http is { } h)
         {
             Check(Uri.TryCreate(h.Url, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https", $"Agent:Sources:Http:Url '{h.Url}' is not an http(s) URL");
-            Check(h.IntervalMilliseconds > 0 && h.TimeoutMilliseconds > 0, "Agent:Sources:Http: IntervalMilliseconds and TimeoutMilliseconds must be positive");
+            Check(h.IntervalMilliseconds is >= 1 and <= 86_400_000 && h.TimeoutMilliseconds is >= 1 and <= 600_000,
+                  "Agent:Sources:Http: IntervalMilliseconds must be 1..86400000 and TimeoutMilliseconds 1..600000");
         }
 
-        Check(o.Pipeline.QueueCapacity >= 1, "Agent:Pipeline:QueueCapacity must be at least 1");
+        Check(o.Pipeline.QueueCapacity is >= 1 and <= 10_000, "Agent:Pipeline:QueueCapacity must be 1..10000");
         Check(o.Pipeline.MaxBatch is >= 1 and <= 64, "Agent:Pipeline:MaxBatch must be 1..64");
-        Check(o.Publishing.MetricsIntervalSeconds > 0, "Agent:Publishing:MetricsIntervalSeconds must be positive");
-        Check(o.Publishing.OutboxMaxMessages >= 1, "Agent:Publishing:OutboxMaxMessages must be at least 1");
-        Check(o.Publishing.OutboxMaxBytes >= 1 << 20, "Agent:Publishing:OutboxMaxBytes must be at least 1 MiB");
-        Check(o.Publishing.MaxPublishAttempts >= 1, "Agent:Publishing:MaxPublishAttempts must be at least 1");
+        Check(o.Pipeline.MaxBatchBytes is >= 1 << 20 and <= 1L << 40, "Agent:Pipeline:MaxBatchBytes must be 1 MiB..1 TiB");
+        Check(o.Pipeline.MemoryMaxBytes is >= 0 and <= 1L << 44, "Agent:Pipeline:MemoryMaxBytes must be 0 (the service's MemoryMax) or at most 16 TiB");
+        if (MemoryLimit.Check(o, MemoryLimit.Of(o.Pipeline)) is { } memory) problems.Add(memory);
+        Check(o.Publishing.MetricsIntervalSeconds is >= 0.1 and <= 86_400, "Agent:Publishing:MetricsIntervalSeconds must be 0.1..86400");
+        Check(o.Publishing.OutboxMaxMessages is >= 1 and <= 100_000_000, "Agent:Publishing:OutboxMaxMessages must be 1..100000000");
+        Check(o.Publishing.OutboxMaxBytes is >= 1 << 20 and <= 1L << 40, "Agent:Publishing:OutboxMaxBytes must be 1 MiB..1 TiB");
+        Check(o.Publishing.MaxPublishAttempts is >= 1 and <= 1000, "Agent:Publishing:MaxPublishAttempts must be 1..1000");
         Check(o.Publishing.RepublishWindowSeconds is >= 0 and <= 3600, "Agent:Publishing:RepublishWindowSeconds must be 0..3600");
         var l = o.Limits;
-        Check(l.MaxFrameBytes > 0 && l.ResolvedMaxPixels > 0, "Agent:Limits: MaxFrameBytes and MaxPixels must be positive");
-        Check(l.MaxWidth >= 8 && l.MaxHeight >= 8, "Agent:Limits: MaxWidth and MaxHeight must be at least 8");
-        Check(l.MaxAspectRatio >= 1, "Agent:Limits:MaxAspectRatio must be at least 1");
-        Check(l.MaxJpegScans >= 1, "Agent:Limits:MaxJpegScans must be at least 1");
-        Check(l.DecodeTimeoutMilliseconds >= 10, "Agent:Limits:DecodeTimeoutMilliseconds must be at least 10");
+        Check(l.MaxFrameBytes is >= 1 and <= 1L << 30, "Agent:Limits:MaxFrameBytes must be 1..1073741824 (1 GiB)");
+        Check(l.ResolvedMaxPixels is >= 64 and <= 1L << 30, "Agent:Limits:MaxPixels must be 64..1073741824");
+        Check(l.MaxWidth is >= 8 and <= 65_535 && l.MaxHeight is >= 8 and <= 65_535, "Agent:Limits: MaxWidth and MaxHeight must be 8..65535");
+        Check(l.MaxAspectRatio is >= 1 and <= 1000, "Agent:Limits:MaxAspectRatio must be 1..1000");
+        Check(l.MaxJpegScans is >= 1 and <= 1000, "Agent:Limits:MaxJpegScans must be 1..1000");
+        Check(l.DecodeTimeoutMilliseconds is >= 10 and <= 600_000, "Agent:Limits:DecodeTimeoutMilliseconds must be 10..600000");
         ValidateWeb(o.Web, Check);
         Check(o.Teach.KeepFrames is >= 0 and <= 1_000_000, "Agent:Teach:KeepFrames must be 0..1000000");
-        Check(o.Teach.KeepBytes >= 1 << 20, "Agent:Teach:KeepBytes must be at least 1 MiB");
+        Check(o.Teach.KeepBytes is >= 1 << 20 and <= 1L << 40, "Agent:Teach:KeepBytes must be 1 MiB..1 TiB");
         Check(o.Teach.KeepRejects is >= 0 and <= 1_000_000, "Agent:Teach:KeepRejects must be 0..1000000");
         Check(o.Teach.MaxTaught is >= 1 and <= 100_000, "Agent:Teach:MaxTaught must be 1..100000");
         Check(!(o.Teach.OnDevice && o.SignatureRequired && !o.Teach.AllowUnsignedDerived),
               "Agent:Teach:OnDevice serves unsigned models derived on the device, which Agent:RequireSignature forbids; " +
               "set Agent:Teach:AllowUnsignedDerived=true to accept that (docs/TEACH.md)");
+        Check(o.Teach.MaxDerivedRows is >= 1 and <= 10_000_000, "Agent:Teach:MaxDerivedRows must be 1..10000000");
+        Check(o.Teach.MaxTaughtBytes is >= 1 << 20 and <= 1L << 40, "Agent:Teach:MaxTaughtBytes must be 1 MiB..1 TiB");
+        Check(o.Teach.MaxAgeSeconds is >= 10 and <= 86_400, "Agent:Teach:MaxAgeSeconds must be 10..86400");
+        Check(DeployProtocol.IsValidName(o.Teach.SecretId), "Agent:Teach:SecretId must be a short name without '/'");
+        Check(string.IsNullOrEmpty(o.Teach.SecretFile) || File.Exists(o.Teach.SecretFile), $"Agent:Teach:SecretFile {o.Teach.SecretFile} does not exist");
+        try
+        {
+            Check(o.Teach.ResolvedSecretFile.Length == 0 || o.Teach.ReadSecret().Length >= TeachOptions.MinSecretLength,
+                  $"the teach secret ({o.Teach.ResolvedSecretFile}) must be at least {TeachOptions.MinSecretLength} characters");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { problems.Add($"the teach secret cannot be read: {e.Message}"); }
         Check(!o.Teach.OnDevice || o.Teach.KeepFrames > 0, "Agent:Teach:OnDevice needs kept frames (Agent:Teach:KeepFrames > 0)");
         if (o.Sparkplug.Enabled)
         {
@@ -113,6 +133,9 @@ public static class OptionsValidator
         foreach (var url in w.UrlList)
             check(Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.Scheme == "http" && uri.AbsolutePath == "/" && !url.Contains('*') && !url.Contains('+'),
                   $"Agent:Web:Urls: '{url}' is not an http://address:port URL (use 0.0.0.0 for every address; empty Urls turns the page off)");
+        foreach (var url in w.UrlList)
+            check(WebOptions.HostOf(url) is var host && (System.Net.IPAddress.TryParse(host.Trim('[', ']'), out _) || host.Equals("localhost", StringComparison.OrdinalIgnoreCase)),
+                  $"Agent:Web:Urls: '{url}' names a host; use an IP address (127.0.0.1 for this machine, 0.0.0.0 for every address) or localhost");
         check(string.IsNullOrEmpty(w.TokenFile) || File.Exists(w.TokenFile), $"Agent:Web:TokenFile {w.TokenFile} does not exist");
         check(string.IsNullOrEmpty(w.TokenFile) || string.IsNullOrEmpty(w.Token), "set Agent:Web:TokenFile or :Token, not both");
         string token = "";

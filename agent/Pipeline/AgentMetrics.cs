@@ -25,6 +25,15 @@ public sealed class AgentMetrics
     public void OutboxWritable(bool writable) => _outboxWritable = writable;
 
     public void FrameIn() => Interlocked.Increment(ref _framesIn);
+
+    private long _largestBatchBytes;
+    /// <summary>The most bytes of decoded frames one batch has held (Agent:Pipeline:MaxBatchBytes bounds it, one frame over at most).</summary>
+    public long LargestBatchBytes => Interlocked.Read(ref _largestBatchBytes);
+    public void BatchHeld(long bytes)
+    {
+        long seen;
+        while (bytes > (seen = Interlocked.Read(ref _largestBatchBytes)) && Interlocked.CompareExchange(ref _largestBatchBytes, bytes, seen) != seen) { }
+    }
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _droppedByProduct = new();
 
     /// <summary>Counts a dropped frame, and against its product when the frame named one.</summary>

@@ -22,11 +22,12 @@ namespace EdgePatchCore.Agent.Pipeline;
 /// </summary>
 public sealed class ScoringWorker(
     IOptions<AgentOptions> options, FrameQueue queue, ModelStore.ModelStore models, ArtifactWatcher watcher,
-    Outbox outbox, TopicNames topics, BrokerConnection broker, AgentMetrics metrics, Web.RecentFrames recent, Sparkplug.SparkplugFeed sparkplug, Teach.FrameKeeper kept, ILogger<ScoringWorker> logger) : BackgroundService
+    Outbox outbox, TopicNames topics, BrokerConnection broker, AgentMetrics metrics, Web.RecentFrames recent, Sparkplug.SparkplugFeed sparkplug, Teach.FrameKeeper kept, DropCounter drops, ILogger<ScoringWorker> logger) : BackgroundService
 {
     private readonly ImageLoader _loader = new(options.Value.Limits.ToImageLimits());
     private readonly bool _heatmaps = options.Value.Publishing.Heatmaps;
     private readonly bool _keepImages = options.Value.Publishing.Heatmaps || recent.Capacity > 0 || sparkplug.Enabled;
+    private readonly long _maxBatchBytes = options.Value.Pipeline.MaxBatchBytes;
     private float[] _inputs = [];
     private const int HeatmapMaxSide = 1024;
 
@@ -59,8 +60,18 @@ public sealed class ScoringWorker(
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested) { break; }
             wait = null;
-            while (batch.Count < maxBatch && queue.Reader.TryRead(out var frame)) batch.Add(frame);
+            // A batch takes frames while their decoded size fits MaxBatchBytes (always one): megapixel frames come in small batches.
+            long held = 0;
+            while (batch.Count < maxBatch && queue.Reader.TryPeek(out var next))
+            {
+                long cost = DecodedBytes(next);
+                if (batch.Count > 0 && held + cost > _maxBatchBytes) break;
+                if (!queue.Reader.TryRead(out var frame)) break;
+                batch.Add(frame);
+                held += cost;
+            }
             if (batch.Count == 0) continue;
+            metrics.BatchHeld(held);
             var items = batch.Select(f => new Item(f)).ToArray();
             try
             {
@@ -168,6 +179,14 @@ public sealed class ScoringWorker(
                 item.Image = null;
             }
         }
+    }
+
+    /// <summary>What decoding <paramref name="frame"/> will hold (RGB, 3 bytes a pixel), from its header; its encoded size when the header cannot be read.</summary>
+    private static long DecodedBytes(Frame frame)
+    {
+        if (frame.RejectReason is not null || frame.Bytes.Length == 0) return 0;
+        try { return Image.Identify(frame.Bytes) is { } info ? (long)info.Width * info.Height * 3 : frame.Bytes.LongLength; }
+        catch (Exception e) when (e is UnknownImageFormatException or InvalidImageContentException or NotSupportedException) { return frame.Bytes.LongLength; }
     }
 
     /// <summary>
@@ -285,8 +304,13 @@ public sealed class ScoringWorker(
             logger.LogWarning("Frame {Frame}: its source could not be told it is done ({Reason})", frameId, e.Message);
         }
         if (_heatmaps && verdict.Result == Verdict.Defect && overlay is not null)
-            _ = broker.PublishTransientAsync(topics.Heatmap, overlay, CancellationToken.None, frameId);
-        if (frame.Bytes is { Length: > 0 } && frame.RejectReason is null) kept.Keep(frameId, frame.Bytes, verdict); // for teaching, written off this loop
+            _ = broker.PublishTransientAsync(topics.Heatmap, overlay, CancellationToken.None, frameId).ContinueWith(published =>
+            {
+                if (!published.IsCompletedSuccessfully || !published.Result)
+                    drops.Drop("heatmap", "a heat map was not published (broker unreachable, or over its packet size): heat maps are not kept for later");
+            }, TaskScheduler.Default);
+        // For teaching, written off this loop; a frame that was not scored cannot teach anything, so it is not kept.
+        if (frame.Bytes is { Length: > 0 } && verdict.Result != Verdict.Error) kept.Keep(frameId, frame.Bytes, verdict);
         recent.Add(verdict, overlay);
     }
 

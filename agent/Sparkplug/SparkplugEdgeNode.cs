@@ -22,8 +22,14 @@ namespace EdgePatchCore.Agent.Sparkplug;
 /// </summary>
 public sealed class SparkplugEdgeNode(
     IOptions<AgentOptions> options, SparkplugFeed feed, ModelStore.ModelStore models, ModelStore.ArtifactWatcher watcher,
-    AgentMetrics metrics, Outbox jsonOutbox, BrokerConnection jsonBroker, ILogger<SparkplugEdgeNode> logger) : BackgroundService
+    AgentMetrics metrics, Outbox jsonOutbox, BrokerConnection jsonBroker, DropCounter drops, ILogger<SparkplugEdgeNode> logger) : BackgroundService
 {
+    /// <summary>Commands waiting for the publishing loop; beyond it they are dropped and counted (rebirths are merged and never wait twice).</summary>
+    public const int CommandQueue = 64;
+    /// <summary>Metric names in logs and refusals are cut to this many characters.</summary>
+    public const int MaxNameInText = 64;
+    /// <summary>A primary host's STATE stamped further than this ahead of this device's clock is ignored (one stamped in the far future would hide every later STATE).</summary>
+    public static readonly TimeSpan MaxStateAhead = TimeSpan.FromMinutes(10);
     private abstract record Command;
     private sealed record RebirthCommand : Command;
     private sealed record RefusedCommand(string Reason) : Command;
@@ -33,7 +39,9 @@ public sealed class SparkplugEdgeNode(
     private readonly SparkplugTopics _topics = new(options.Value.Sparkplug.GroupId,
         string.IsNullOrEmpty(options.Value.Sparkplug.EdgeNodeId) ? options.Value.DeviceId : options.Value.Sparkplug.EdgeNodeId);
     private readonly BdSeqCounter _bdSeq = new(Path.Combine(options.Value.ResolvedStateDirectory, "sparkplug"));
-    private readonly Channel<Command> _commands = Channel.CreateUnbounded<Command>();
+    private readonly Channel<Command> _commands =
+        Channel.CreateBounded<Command>(new BoundedChannelOptions(CommandQueue) { FullMode = BoundedChannelFullMode.Wait, SingleReader = true });
+    private int _rebirthQueued; // 1 while a rebirth waits in _commands: more requests merge into it
     private readonly Dictionary<string, DeviceState> _devices = new(StringComparer.Ordinal);
     private readonly Queue<(DateTime SentAt, Verdict Verdict)> _recentlySent = new();
     private readonly Dictionary<MetricDefinition, object?> _nodeValues = new();
@@ -99,7 +107,10 @@ public sealed class SparkplugEdgeNode(
                     await Task.Delay(100, stop);
                 }
                 while (_commands.Reader.TryRead(out var early)) // the births below answer whatever came before them
+                {
                     if (early is RefusedCommand r) logger.LogWarning("Sparkplug: command refused: {Reason}", r.Reason);
+                    else if (early is RebirthCommand) Interlocked.Exchange(ref _rebirthQueued, 0);
+                }
             }
             var birthed = new HashSet<string>(StringComparer.Ordinal);
             await BirthAsync(client, session, birthed, stop);
@@ -255,6 +266,7 @@ public sealed class SparkplugEdgeNode(
             switch (command)
             {
                 case RebirthCommand:
+                    Interlocked.Exchange(ref _rebirthQueued, 0);
                     logger.LogInformation("Sparkplug: rebirth requested");
                     _lastCommand = $"{DateTime.UtcNow:O} rebirth: done";
                     await BirthAsync(client, session, birthed, stop);
@@ -286,36 +298,54 @@ public sealed class SparkplugEdgeNode(
                 using var json = JsonDocument.Parse(payload);
                 bool online = json.RootElement.GetProperty("online").GetBoolean();
                 long timestamp = json.RootElement.TryGetProperty("timestamp", out var t) ? t.GetInt64() : 0;
+                long latest = DateTimeOffset.UtcNow.Add(MaxStateAhead).ToUnixTimeMilliseconds();
+                if (timestamp > latest || timestamp < 0)
+                {
+                    drops.Drop("sparkplug-state", $"a STATE of {PrimaryHost} stamped outside this device's clock (more than {MaxStateAhead.TotalMinutes:F0} min ahead, or negative)");
+                    return Task.CompletedTask;
+                }
                 if (timestamp < _hostStateTimestamp) return Task.CompletedTask; // an older STATE than one already seen
                 _hostStateTimestamp = timestamp;
                 _hostOnline = online;
-                _commands.Writer.TryWrite(new HostStateCommand(online, timestamp));
+                Enqueue(new HostStateCommand(online, timestamp));
             }
             else if (topic == _topics.NodeCommands)
             {
-                foreach (var metric in Payload.Parser.ParseFrom(payload).Metrics)
-                {
-                    bool rebirth = metric.Name == NodeMetrics.Rebirth.Name || (!metric.HasName && metric.Alias == NodeMetrics.Rebirth.Alias);
-                    _commands.Writer.TryWrite(rebirth && metric.HasBooleanValue && metric.BooleanValue
-                        ? new RebirthCommand()
-                        : new RefusedCommand($"NCMD {MetricName(metric)}: only {NodeMetrics.Rebirth.Name} = true is accepted"));
-                }
+                // One NCMD is at most one rebirth (merged with any still waiting) and at most one refusal naming what was refused.
+                var metrics = Payload.Parser.ParseFrom(payload).Metrics;
+                var refused = metrics.Where(m => !IsRebirth(m)).ToList();
+                if (metrics.Count > refused.Count && Interlocked.Exchange(ref _rebirthQueued, 1) == 0) Enqueue(new RebirthCommand());
+                if (refused.Count > 0) Enqueue(new RefusedCommand($"NCMD {Names(refused)}: only {NodeMetrics.Rebirth.Name} = true is accepted"));
             }
             else
             {
-                string device = topic[(topic.LastIndexOf('/') + 1)..];
-                foreach (var metric in Payload.Parser.ParseFrom(payload).Metrics)
-                    _commands.Writer.TryWrite(new RefusedCommand($"DCMD {device}/{MetricName(metric)}: device metrics are read-only"));
+                string device = Publishing.Text.Cap(topic[(topic.LastIndexOf('/') + 1)..], MaxNameInText);
+                Enqueue(new RefusedCommand($"DCMD {device}/{Names(Payload.Parser.ParseFrom(payload).Metrics)}: device metrics are read-only"));
             }
         }
         catch (Exception ex) when (ex is JsonException or InvalidOperationException or KeyNotFoundException or Google.Protobuf.InvalidProtocolBufferException)
         {
-            _commands.Writer.TryWrite(new RefusedCommand($"unreadable message on {topic}: {ex.Message}"));
+            Enqueue(new RefusedCommand($"unreadable message on {Publishing.Text.Cap(topic, 256)}: {Publishing.Text.Cap(ex.Message, 256)}"));
         }
         return Task.CompletedTask;
     }
 
-    private static string MetricName(Payload.Types.Metric m) => m.HasName ? m.Name : $"alias {m.Alias}";
+    private static bool IsRebirth(Payload.Types.Metric m) =>
+        (m.Name == NodeMetrics.Rebirth.Name || (!m.HasName && m.Alias == NodeMetrics.Rebirth.Alias)) && m.HasBooleanValue && m.BooleanValue;
+
+    private void Enqueue(Command command)
+    {
+        if (_commands.Writer.TryWrite(command)) return;
+        if (command is RebirthCommand) Interlocked.Exchange(ref _rebirthQueued, 0);
+        drops.Drop("sparkplug-command", $"{CommandQueue} Sparkplug commands are waiting already");
+    }
+
+    /// <summary>The metrics' names for a log line or a refusal: each capped, at most three, then how many more.</summary>
+    private static string Names(IReadOnlyCollection<Payload.Types.Metric> metrics)
+    {
+        var names = metrics.Take(3).Select(m => Publishing.Text.Cap(m.HasName ? m.Name : $"alias {m.Alias}", MaxNameInText)).ToList();
+        return metrics.Count > 3 ? $"{string.Join(", ", names)} and {metrics.Count - 3} more" : string.Join(", ", names);
+    }
 
     private List<(MetricDefinition Metric, object? Value)> NodeValues()
     {

@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using EdgePatchCore.Agent.Pipeline;
 using EdgePatchCore.Agent.Publishing;
 
 namespace EdgePatchCore.Agent.Teach;
@@ -6,16 +7,16 @@ namespace EdgePatchCore.Agent.Teach;
 /// <summary>
 /// Writes scored frames into the <see cref="FrameStore"/> off the scoring loop, so that a slow disk (an SD card
 /// taking a 5 MB frame) never holds up scoring. When the writes fall behind by <see cref="Capacity"/> frames, new
-/// frames are not kept (counted and logged): keeping frames for teaching is a cache, scoring is not.
+/// frames are not kept (counted as "frame-not-kept" and logged at a limited rate): keeping frames for teaching is a
+/// cache, scoring is not. A frame whose id is kept already is not kept either ("frame-id-repeated", see FrameStore).
 /// </summary>
-public sealed class FrameKeeper(FrameStore store, ILogger<FrameKeeper> logger) : BackgroundService
+public sealed class FrameKeeper(FrameStore store, DropCounter drops) : BackgroundService
 {
     public const int Capacity = 16;
+    // Wait mode with TryWrite: a full channel answers false (DropWrite would answer true and lose the frame unseen).
     private readonly Channel<(string FrameId, byte[] Image, Verdict Verdict)> _frames =
-        Channel.CreateBounded<(string, byte[], Verdict)>(new BoundedChannelOptions(Capacity) { SingleReader = true, FullMode = BoundedChannelFullMode.DropWrite });
-    private long _pending, _skipped;
-
-    public long Skipped => Interlocked.Read(ref _skipped);
+        Channel.CreateBounded<(string, byte[], Verdict)>(new BoundedChannelOptions(Capacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+    private long _pending;
 
     /// <summary>Queues a frame to be kept; never waits.</summary>
     public void Keep(string frameId, byte[] image, Verdict verdict)
@@ -24,8 +25,7 @@ public sealed class FrameKeeper(FrameStore store, ILogger<FrameKeeper> logger) :
         Interlocked.Increment(ref _pending);
         if (_frames.Writer.TryWrite((frameId, image, verdict))) return;
         Interlocked.Decrement(ref _pending);
-        long n = Interlocked.Increment(ref _skipped);
-        if (n == 1 || n % 100 == 0) logger.LogWarning("Frames are scored faster than the disk keeps them: {Count} not kept for teaching so far", n);
+        drops.Drop("frame-not-kept", $"frames are scored faster than the disk keeps them for teaching (queue of {Capacity})");
     }
 
     /// <summary>Waits (at most <paramref name="timeout"/>) until every frame queued so far is written: a teach request sees the frames scored before it.</summary>
@@ -39,8 +39,12 @@ public sealed class FrameKeeper(FrameStore store, ILogger<FrameKeeper> logger) :
     {
         await foreach (var (frameId, image, verdict) in _frames.Reader.ReadAllAsync(stoppingToken))
         {
-            store.Add(frameId, image, verdict); // logs and skips what it cannot write
-            Interlocked.Decrement(ref _pending);
+            try
+            {
+                if (store.Add(frameId, image, verdict) == KeepResult.RepeatedId)
+                    drops.Drop("frame-id-repeated", "a frame came with an id already kept: the first is kept, and teaching that id is refused");
+            }
+            finally { Interlocked.Decrement(ref _pending); }
         }
     }
 }

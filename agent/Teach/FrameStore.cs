@@ -8,8 +8,9 @@ public sealed record StoredFrame(long Number, string FrameId, string ImagePath, 
 
 /// <summary>
 /// The last frames the agent scored, on disk under {StateDirectory}/frames, so that an operator can teach
-/// one as good afterwards (docs/TEACH.md). Bounded by count and by bytes, oldest out first; keyed by frame id
-/// (a repeated id refers to its latest frame). With a separate bound for defect and error frames they are kept
+/// one as good afterwards (docs/TEACH.md). Bounded by count and by bytes, oldest out first; keyed by frame id,
+/// first come: a later frame with an id already kept is not kept, and the kept one is marked ambiguous (a
+/// N.dup file beside it), because a mark naming that id could mean either frame: teaching it is refused. With a separate bound for defect and error frames they are kept
 /// apart, so a long run of good parts does not push out the rejects an operator may want to teach. Each frame is
 /// two files, N.img and N.json (its verdict); the index is rebuilt from them at start. A cache: a frame that cannot be stored is logged and skipped, never
 /// holding up scoring.
@@ -22,6 +23,7 @@ public sealed class FrameStore
     private readonly ILogger _logger;
     private readonly LinkedList<StoredFrame> _frames = new(), _rejects = new();
     private readonly Dictionary<string, LinkedListNode<StoredFrame>> _byId = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _ambiguous = new(StringComparer.Ordinal);
     private readonly object _lock = new();
     private long _bytes, _next;
 
@@ -40,14 +42,23 @@ public sealed class FrameStore
     public int Count { get { lock (_lock) return _frames.Count + _rejects.Count; } }
     public long Bytes { get { lock (_lock) return _bytes; } }
 
-    public void Add(string frameId, byte[] image, Verdict verdict)
+    /// <summary>Keeps a frame, first come: a later frame with a kept id is not kept.</summary>
+    public KeepResult Add(string frameId, byte[] image, Verdict verdict)
     {
-        if (!Enabled) return;
+        if (!Enabled) return KeepResult.Off;
         try
         {
             Directory.CreateDirectory(_directory);
             long number;
-            lock (_lock) number = ++_next;
+            lock (_lock)
+            {
+                if (_byId.TryGetValue(frameId, out var first))
+                {
+                    if (_ambiguous.Add(frameId)) File.WriteAllBytes(Path.ChangeExtension(first.Value.ImagePath, ".dup"), []);
+                    return KeepResult.RepeatedId;
+                }
+                number = ++_next;
+            }
             string imagePath = Path.Combine(_directory, $"{number:D12}.img");
             File.WriteAllBytes(imagePath, image);
             File.WriteAllBytes(Path.Combine(_directory, $"{number:D12}.json"), verdict.ToJson());
@@ -56,11 +67,19 @@ public sealed class FrameStore
                 Index(new StoredFrame(number, frameId, imagePath, image.LongLength, verdict));
                 Trim();
             }
+            return KeepResult.Kept;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             _logger.LogWarning("Frame {Frame} not kept for teaching ({Reason})", frameId, e.Message);
+            return KeepResult.NotWritten;
         }
+    }
+
+    /// <summary>Whether more than one frame came with <paramref name="frameId"/> while it was kept (a mark cannot tell which was meant).</summary>
+    public bool IsAmbiguous(string frameId)
+    {
+        lock (_lock) return _ambiguous.Contains(frameId);
     }
 
     public StoredFrame? Find(string frameId)
@@ -72,7 +91,7 @@ public sealed class FrameStore
 
     private void Index(StoredFrame frame)
     {
-        if (_byId.TryGetValue(frame.FrameId, out var previous)) Remove(previous); // the id now names the newer frame
+        if (_byId.ContainsKey(frame.FrameId)) return; // first come (files of an older layout)
         _byId[frame.FrameId] = ListFor(frame.Verdict).AddLast(frame);
         _bytes += frame.Bytes;
     }
@@ -89,12 +108,17 @@ public sealed class FrameStore
     {
         var f = node.Value;
         node.List!.Remove(node);
-        if (_byId.TryGetValue(f.FrameId, out var current) && current == node) _byId.Remove(f.FrameId);
+        if (_byId.TryGetValue(f.FrameId, out var current) && current == node)
+        {
+            _byId.Remove(f.FrameId);
+            _ambiguous.Remove(f.FrameId);
+        }
         _bytes -= f.Bytes;
         try
         {
             File.Delete(f.ImagePath);
             File.Delete(Path.ChangeExtension(f.ImagePath, ".json"));
+            File.Delete(Path.ChangeExtension(f.ImagePath, ".dup"));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { _logger.LogWarning("Cannot delete kept frame {Path}: {Reason}", f.ImagePath, e.Message); }
     }
@@ -111,6 +135,7 @@ public sealed class FrameStore
                 var verdict = Verdict.FromJson(File.ReadAllBytes(json)) ?? throw new JsonException("empty");
                 long number = long.Parse(Path.GetFileNameWithoutExtension(json), System.Globalization.CultureInfo.InvariantCulture);
                 Index(new StoredFrame(number, verdict.FrameId, image, new FileInfo(image).Length, verdict));
+                if (File.Exists(Path.ChangeExtension(json, ".dup"))) _ambiguous.Add(verdict.FrameId);
                 _next = Math.Max(_next, number);
             }
             catch (Exception e) when (e is IOException or JsonException or FormatException or OverflowException)

@@ -27,9 +27,19 @@ public sealed class AgentInstruments
         meter.CreateObservableGauge("edgepatchcore.outbox.bytes", () => state.Outbox.Bytes, "By", "Bytes waiting for the broker");
         meter.CreateObservableGauge("edgepatchcore.broker.connected", () => state.Broker.IsConnected ? 1 : 0, null, "1 while the MQTT connection is up");
         meter.CreateObservableGauge("edgepatchcore.models.loaded", () => state.Models().Count, "{model}", "Models being served");
-        meter.CreateObservableGauge("edgepatchcore.latency.p50", () => state.Metrics.LatencyPercentiles()?.P50 ?? double.NaN, "ms",
+        // Prometheus conventions: base units (seconds), so the exporter names them *_seconds.
+        meter.CreateObservableGauge("edgepatchcore.latency.p50", () => state.Metrics.LatencyPercentiles()?.P50 / 1000 ?? double.NaN, "s",
                                     "Median frame latency (receipt to stored verdict) over the last 5 minutes");
-        meter.CreateObservableGauge("edgepatchcore.latency.p95", () => state.Metrics.LatencyPercentiles()?.P95 ?? double.NaN, "ms",
+        meter.CreateObservableGauge("edgepatchcore.latency.p95", () => state.Metrics.LatencyPercentiles()?.P95 / 1000 ?? double.NaN, "s",
                                     "95th percentile frame latency over the last 5 minutes");
+        meter.CreateObservableGauge("edgepatchcore.outbox.oldest.age", () => state.Outbox.OldestAge?.TotalSeconds ?? 0, "s",
+                                    "How long the oldest message has waited for the broker (0: none waits)");
+        meter.CreateObservableGauge("edgepatchcore.health.degraded", () => state.Health().Status == "ok" ? 0 : 1, null,
+                                    "1 while the agent is degraded or unhealthy (/healthz says why)");
+        meter.CreateObservableGauge("edgepatchcore.batch.decoded.largest", () => m.LargestBatchBytes, "By",
+                                    "The most bytes of decoded frames one scoring batch has held (Agent:Pipeline:MaxBatchBytes)");
+        meter.CreateObservableCounter("edgepatchcore.dropped", () => state.Drops.Snapshot()
+            .Select(d => new Measurement<long>(d.Value, new KeyValuePair<string, object?>("what", d.Key))), "{item}",
+            "Things let go instead of waiting, by kind (what): frames not kept for teaching, requests over their queue, heat maps, ...");
     }
 }

@@ -36,9 +36,10 @@ public static class LivePageEndpoints
             context.Response.Headers.CacheControl = "private, max-age=3600, immutable"; // a frame's number never names another image
             return Results.Bytes(jpeg, "image/jpeg");
         });
-        app.MapGet("/healthz", () => state.Health() is { Count: > 0 } problems
-            ? Results.Json(new { status = "unhealthy", problems }, Json, statusCode: StatusCodes.Status503ServiceUnavailable)
-            : Results.Json(new { status = "ok" }, Json));
+        // 503 only when the agent cannot inspect; degraded (inspecting, SCADA not reached) is 200 with the reasons.
+        app.MapGet("/healthz", () => state.Health() is var h && h.Status == "unhealthy"
+            ? Results.Json(h, Json, statusCode: StatusCodes.Status503ServiceUnavailable)
+            : Results.Json(h, Json));
         app.MapGet("/events", (HttpContext context) => StreamAsync(context, state, stopping));
     }
 

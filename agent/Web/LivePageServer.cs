@@ -18,8 +18,11 @@ public sealed class LivePageServer(IOptions<AgentOptions> options, LiveState sta
     : BackgroundService
 {
     public static readonly TimeSpan RetryInterval = TimeSpan.FromSeconds(30);
-    /// <summary>Open connections the page accepts at once (a handful of operators and a Prometheus scraper).</summary>
-    public const int MaxConnections = 32;
+    /// <summary>Admitted page clients served at once (a handful of operators and a Prometheus scraper); refused requests do not count.</summary>
+    public const int MaxClients = 32;
+    /// <summary>Open TCP connections at all (a bound on file descriptors); idle ones are closed after <see cref="HeadersTimeout"/>.</summary>
+    public const int MaxConnections = 1024;
+    public static readonly TimeSpan HeadersTimeout = TimeSpan.FromSeconds(5);
     private readonly TaskCompletionSource<IReadOnlyList<string>> _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>The addresses the page listens on (ports resolved), once it does.</summary>
@@ -73,7 +76,9 @@ public sealed class LivePageServer(IOptions<AgentOptions> options, LiveState sta
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.Limits.MaxRequestBodySize = 0; // the page takes no uploads
-            k.Limits.MaxConcurrentConnections = MaxConnections; // each open page holds one /events stream
+            k.Limits.MaxConcurrentConnections = MaxConnections;
+            k.Limits.RequestHeadersTimeout = HeadersTimeout; // a connection that says nothing goes quickly
+            k.Limits.KeepAliveTimeout = TimeSpan.FromSeconds(30);
         });
         builder.Services.AddSingleton(state);
         builder.Services.AddSingleton<AgentInstruments>();
@@ -83,7 +88,7 @@ public sealed class LivePageServer(IOptions<AgentOptions> options, LiveState sta
 
         var app = builder.Build();
         _ = app.Services.GetRequiredService<AgentInstruments>(); // creates the instruments
-        var guard = new AccessGuard(web.LoopbackOnly, web.ReadToken());
+        var guard = new AccessGuard(web.LoopbackOnly, web.ReadToken(), MaxClients, state.Drops);
         app.Use(LivePageEndpoints.SecurityHeaders);
         app.Use(guard.InvokeAsync);
         LivePageEndpoints.Map(app, state, stopping);

@@ -12,10 +12,14 @@ namespace EdgePatchCore.Agent.Web;
 /// </summary>
 public sealed class LiveState(
     IOptions<AgentOptions> options, AgentMetrics metrics, FrameQueue queue, Outbox outbox,
-    ModelStore.ModelStore models, BrokerConnection broker, RecentFrames recent)
+    ModelStore.ModelStore models, BrokerConnection broker, RecentFrames recent, DropCounter drops)
 {
     /// <summary>The scoring loop beats at least once a second; this much silence means it is stuck.</summary>
     public static readonly TimeSpan StallLimit = TimeSpan.FromSeconds(30);
+    /// <summary>Verdicts waiting for the broker longer than this make the agent degraded: SCADA is not hearing from it.</summary>
+    public static readonly TimeSpan OutboxAgeLimit = TimeSpan.FromSeconds(30);
+
+    public DropCounter Drops => drops;
 
     public AgentMetrics Metrics => metrics;
     public FrameQueue Queue => queue;
@@ -35,34 +39,49 @@ public sealed class LiveState(
                                        f.Verdict.Score, f.Verdict.Threshold, f.Verdict.NormalizedScore, f.Verdict.ScoredAt,
                                        f.Verdict.LatencyMs.Total, f.Verdict.ErrorText, f.Overlay is null ? null : $"frames/{f.Number}.jpg"))
             .ToList();
+        var health = Health();
         return new LiveSnapshot(
-            DateTimeOffset.UtcNow, o.DeviceId, BrokerConnection.Version, Health(),
+            DateTimeOffset.UtcNow, o.DeviceId, BrokerConnection.Version, health.Status, [.. health.Problems, .. health.Degraded],
             new LiveCounters(metrics.FramesIn, metrics.Scored, metrics.Defects, metrics.Errors, metrics.Dropped),
             latency is { } l ? new LiveLatency(Math.Round(l.P50, 1), Math.Round(l.P95, 1), l.Frames, AgentMetrics.LatencyWindow.TotalMinutes) : null,
             queue.Count,
-            new LiveOutbox(outbox.Count, outbox.Bytes, metrics.IsOutboxWritable),
+            new LiveOutbox(outbox.Count, outbox.Bytes, metrics.IsOutboxWritable, health.OutboxAgeSeconds),
             new LiveBroker(string.IsNullOrWhiteSpace(o.Broker.Host) ? null : $"{o.Broker.Host}:{o.Broker.Port}", broker.IsConnected),
             Models().Select(m => new LiveModel(m.Id, m.Product, m.Threshold, m.Device, m.CreatedAt, m.SignedBy, m.Release, m.ParentId)).ToList(),
             frames);
     }
 
-    /// <summary>Why the agent cannot do its job right now; empty when it can. A broker outage is not listed: the outbox keeps verdicts until it returns.</summary>
-    public IReadOnlyList<string> Health()
+    /// <summary>
+    /// Unhealthy: the agent cannot do its job (the scoring loop is stuck, the outbox cannot be written, no model).
+    /// Degraded: it inspects, and keeps every verdict, but SCADA is not getting them (the broker is unreachable, or
+    /// verdicts have waited in the outbox longer than <see cref="OutboxAgeLimit"/>).
+    /// </summary>
+    public HealthReport Health()
     {
         var problems = new List<string>();
         if (metrics.SinceHeartbeat > StallLimit) problems.Add($"the scoring loop has not made progress for {metrics.SinceHeartbeat.TotalSeconds:F0} s");
         if (!metrics.IsOutboxWritable) problems.Add("the outbox cannot be written (state directory full or failing)");
         if (models.Snapshot().Count == 0) problems.Add("no model is loaded");
-        return problems;
+        var degraded = new List<string>();
+        var o = options.Value;
+        if (!string.IsNullOrWhiteSpace(o.Broker.Host) && !broker.IsConnected)
+            degraded.Add($"the broker {o.Broker.Host}:{o.Broker.Port} is unreachable: verdicts wait in the outbox ({outbox.Count})");
+        var age = outbox.OldestAge;
+        if (age > OutboxAgeLimit) degraded.Add($"{outbox.Count} message(s) have waited for the broker for up to {age.Value.TotalSeconds:F0} s");
+        string status = problems.Count > 0 ? "unhealthy" : degraded.Count > 0 ? "degraded" : "ok";
+        return new HealthReport(status, problems, degraded, age is { } a ? Math.Round(a.TotalSeconds, 1) : null);
     }
 }
 
+/// <summary>What /healthz and the page's badge say: ok, degraded (inspecting, SCADA not reached) or unhealthy (not inspecting).</summary>
+public sealed record HealthReport(string Status, IReadOnlyList<string> Problems, IReadOnlyList<string> Degraded, double? OutboxAgeSeconds);
+
 public sealed record LiveSnapshot(
-    DateTimeOffset At, string DeviceId, string Version, IReadOnlyList<string> Problems, LiveCounters Counters, LiveLatency? LatencyMs,
+    DateTimeOffset At, string DeviceId, string Version, string Health, IReadOnlyList<string> Problems, LiveCounters Counters, LiveLatency? LatencyMs,
     int QueueDepth, LiveOutbox Outbox, LiveBroker Broker, IReadOnlyList<LiveModel> Models, IReadOnlyList<LiveFrame> Frames);
 public sealed record LiveCounters(long FramesIn, long Scored, long Defects, long Errors, long Dropped);
 public sealed record LiveLatency(double P50, double P95, int Frames, double WindowMinutes);
-public sealed record LiveOutbox(int Pending, long Bytes, bool Writable);
+public sealed record LiveOutbox(int Pending, long Bytes, bool Writable, double? OldestAgeSeconds);
 public sealed record LiveBroker(string? Address, bool Connected);
 public sealed record LiveModel(string Id, string Product, float Threshold, string Device, DateTime CreatedAt, string? SignedBy, long? Release, string? ParentId);
 public sealed record LiveFrame(long Number, string FrameId, string Source, string? Product, string Verdict, float? Score, float? Threshold,

@@ -57,8 +57,8 @@ function renderFrames(frames) {
 function render(s) {
   text("device", s.deviceId + " · agent " + s.version);
   const health = document.getElementById("health");
-  health.textContent = s.problems.length === 0 ? "healthy" : "unhealthy";
-  health.className = "badge " + (s.problems.length === 0 ? "ok" : "bad");
+  health.textContent = s.health === "ok" ? "healthy" : s.health;
+  health.className = "badge " + (s.health === "ok" ? "ok" : s.health === "degraded" ? "warn" : "bad");
   const problems = document.getElementById("problems");
   problems.hidden = s.problems.length === 0;
   problems.textContent = s.problems.join("; ");
@@ -69,7 +69,8 @@ function render(s) {
   text("latency", s.latencyMs ? `${number(s.latencyMs.p50, 0)} / ${number(s.latencyMs.p95, 0)}` : "–");
   text("latencyLabel", s.latencyMs ? `latency p50 / p95 (ms), last ${s.latencyMs.windowMinutes} min` : "latency p50 / p95 (ms)");
   text("queue", s.queueDepth);
-  text("outbox", s.outbox.writable ? s.outbox.pending : s.outbox.pending + " (disk!)");
+  const waited = s.outbox.oldestAgeSeconds == null ? "" : " (oldest " + Math.round(s.outbox.oldestAgeSeconds) + " s)";
+  text("outbox", (s.outbox.writable ? s.outbox.pending : s.outbox.pending + " (disk!)") + waited);
   text("broker", s.broker.address === null ? "none" : s.broker.connected ? "connected" : "offline");
   text("brokerAddress", s.broker.address === null ? "broker" : "broker " + s.broker.address);
   renderModels(s.models);

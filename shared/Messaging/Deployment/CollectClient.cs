@@ -11,35 +11,46 @@ namespace EdgePatchCore.Deployment;
 /// The collecting half of the collect protocol (<see cref="CollectProtocol"/>; the agent's TeachService answers):
 /// asks for the teach set's list, fetches each listed file chunk by chunk (each checked against its SHA-256, the
 /// whole file against the list, resuming a file from its last complete chunk), and asks the device to clear what
-/// was collected.
+/// was collected. Every request is signed with the operator's key (unsigned without one, which only a lab agent
+/// without trusted keys takes); an answer counts only when it names the device asked (its id when one was given, its
+/// topic prefix) and the nonce of the request it answers: anything else on the answer topic is ignored and counted.
 /// </summary>
 public sealed class CollectClient : IDisposable
 {
     /// <summary>What fetching one file did.</summary>
     public enum Fetch { Kept, Fetched, Resumed }
 
-    private sealed record Received(string? Type, string? File, int Index, int Count, string? Sha256, byte[] Payload);
+    private sealed record Received(string? Type, string? File, int Index, int Count, string? Sha256, string? Request, byte[] Payload);
 
     private readonly IMqttClient _client;
     private readonly string _prefix, _collectId;
+    private readonly string? _deviceId;
+    private readonly ECDsa? _key;
     private readonly TimeSpan _timeout;
     private readonly Channel<Received> _received;
+    private string _nonce = "";
 
-    private CollectClient(IMqttClient client, string prefix, string collectId, TimeSpan timeout, Channel<Received> received)
+    private CollectClient(IMqttClient client, string prefix, string? deviceId, ECDsa? key, string collectId, TimeSpan timeout, Channel<Received> received)
     {
         _client = client;
         _prefix = prefix;
+        _deviceId = deviceId;
+        _key = key;
         _collectId = collectId;
         _timeout = timeout;
         _received = received;
     }
 
+    /// <summary>Messages on the answer topic that did not answer this collector's request (another device's, a forged or an old one).</summary>
+    public int Ignored { get; private set; }
+
     /// <summary>
     /// Connects (<paramref name="connect"/> makes the MQTT connection with the given receive handler) and subscribes to
-    /// this collection's answer topic. <paramref name="timeout"/> bounds each wait for an answer.
+    /// this collection's answer topic. <paramref name="timeout"/> bounds each wait for an answer. Requests are signed with
+    /// <paramref name="key"/> (when given); answers must come from <paramref name="deviceId"/> (when given) under <paramref name="prefix"/>.
     /// </summary>
     public static async Task<CollectClient> ConnectAsync(Func<Func<MqttApplicationMessageReceivedEventArgs, Task>, CancellationToken, Task<IMqttClient>> connect,
-                                                         string prefix, TimeSpan timeout, CancellationToken cancel)
+                                                         string prefix, string? deviceId, ECDsa? key, TimeSpan timeout, CancellationToken cancel)
     {
         string collectId = Convert.ToHexString(RandomNumberGenerator.GetBytes(8)).ToLowerInvariant();
         var received = Channel.CreateUnbounded<Received>();
@@ -49,12 +60,13 @@ public sealed class CollectClient : IDisposable
             string? Property(string name) => m.UserProperties?.FirstOrDefault(p => p.Name == name)?.ReadValueAsString();
             int Number(string name) => int.TryParse(Property(name), out int v) ? v : -1;
             received.Writer.TryWrite(new Received(Property(DeployProtocol.TypeProperty), Property(CollectProtocol.FileProperty), Number(DeployProtocol.IndexProperty),
-                                                  Number("count"), Property(DeployProtocol.HashProperty), System.Buffers.BuffersExtensions.ToArray(m.Payload)));
+                                                  Number("count"), Property(DeployProtocol.HashProperty), Property(CollectProtocol.RequestProperty),
+                                                  System.Buffers.BuffersExtensions.ToArray(m.Payload)));
             return Task.CompletedTask;
         }, cancel);
         await client.SubscribeAsync(new MqttClientSubscribeOptionsBuilder()
             .WithTopicFilter(CollectProtocol.AnswerTopic(prefix, collectId), MqttQualityOfServiceLevel.AtLeastOnce).Build(), cancel);
-        return new CollectClient(client, prefix, collectId, timeout, received);
+        return new CollectClient(client, prefix, deviceId, key, collectId, timeout, received);
     }
 
     /// <summary>The teach set's list (frames taught at or after <paramref name="since"/>).</summary>
@@ -62,16 +74,35 @@ public sealed class CollectClient : IDisposable
     public async Task<CollectAnswer> ListAsync(DateTimeOffset? since, CancellationToken cancel)
     {
         await AskAsync(new CollectRequest(CollectProtocol.List, _collectId, since), cancel);
+        return await AnswerAsync(CollectProtocol.List, "the teach set's list", cancel);
+    }
+
+    /// <summary>Makes the device serve the signed model for <paramref name="product"/> (null: every product) again, instead of one derived by teaching.</summary>
+    public async Task<string?> RevertAsync(string? product, CancellationToken cancel)
+    {
+        await AskAsync(new CollectRequest(CollectProtocol.Revert, _collectId, Product: product), cancel);
+        return (await AnswerAsync(CollectProtocol.Reverted, "the device to revert its derived model", cancel)).Message;
+    }
+
+    /// <summary>The next answer of <paramref name="type"/> to the request just sent (an error answer throws); chunks and others' messages are skipped.</summary>
+    private async Task<CollectAnswer> AnswerAsync(string type, string waitingFor, CancellationToken cancel)
+    {
         while (true)
         {
-            var answer = await NextAsync("the teach set's list", cancel);
-            if (answer.Type is not null) continue; // a chunk of an earlier request
-            var list = JsonSerializer.Deserialize<CollectAnswer>(answer.Payload, DeployProtocol.Json);
-            if (list is null) continue;
-            if (list.Type == CollectProtocol.Error) throw new DeployException($"{_prefix}: {list.Message}");
-            return list;
+            var received = await NextAsync(waitingFor, cancel);
+            if (received.Type is not null) continue; // a chunk of an earlier request
+            CollectAnswer? answer;
+            try { answer = JsonSerializer.Deserialize<CollectAnswer>(received.Payload, DeployProtocol.Json); }
+            catch (JsonException) { answer = null; }
+            if (answer is null || !FromDevice(answer)) { Ignored++; continue; }
+            if (answer.Type == CollectProtocol.Error) throw new DeployException($"{_prefix}: {answer.Message}");
+            if (answer.Type == type) return answer;
         }
     }
+
+    /// <summary>Whether <paramref name="answer"/> answers this collector's last request, from the device it asked.</summary>
+    private bool FromDevice(CollectAnswer answer) =>
+        answer.RequestNonce == _nonce && answer.Prefix == _prefix && (_deviceId is null || answer.DeviceId == _deviceId);
 
     /// <summary>
     /// One listed file into <paramref name="folder"/> under its own name: kept when it is already there with the listed
@@ -101,8 +132,9 @@ public sealed class CollectClient : IDisposable
             for (int index = from; index < count;)
             {
                 var chunk = await NextAsync($"chunk {index} of {entry.File}", cancel);
-                if (chunk.Type is null && JsonSerializer.Deserialize<CollectAnswer>(chunk.Payload, DeployProtocol.Json) is { Type: CollectProtocol.Error } refused)
+                if (chunk.Type is null && Answer(chunk) is { Type: CollectProtocol.Error } refused && FromDevice(refused))
                     throw new DeployException($"{_prefix}: {refused.Message}");
+                if (chunk.Type == CollectProtocol.Chunk && chunk.Request != _nonce) { Ignored++; continue; } // not an answer to this request
                 if (chunk.Type != CollectProtocol.Chunk || chunk.File != entry.File || chunk.Index != index) continue; // another file's or a repeated chunk
                 if (chunk.Count != count || DeployProtocol.Hex(SHA256.HashData(chunk.Payload)) != chunk.Sha256)
                     throw new DeployException($"chunk {index} of {entry.File} arrived damaged (hash or count mismatch); run collect again to resume");
@@ -123,22 +155,30 @@ public sealed class CollectClient : IDisposable
     public async Task<string?> ClearAsync(IReadOnlyList<string> files, CancellationToken cancel)
     {
         await AskAsync(new CollectRequest(CollectProtocol.Clear, _collectId, Files: files), cancel);
-        while (true)
-        {
-            var answer = await NextAsync("the device to clear its teach set", cancel);
-            if (answer.Type is not null) continue;
-            var cleared = JsonSerializer.Deserialize<CollectAnswer>(answer.Payload, DeployProtocol.Json);
-            if (cleared?.Type == CollectProtocol.Cleared) return cleared.Message;
-        }
+        return (await AnswerAsync(CollectProtocol.Cleared, "the device to clear its teach set", cancel)).Message;
+    }
+
+    private static CollectAnswer? Answer(Received received)
+    {
+        try { return JsonSerializer.Deserialize<CollectAnswer>(received.Payload, DeployProtocol.Json); }
+        catch (JsonException) { return null; }
     }
 
     public Task DisconnectAsync() => _client.DisconnectAsync(cancellationToken: CancellationToken.None);
 
     public void Dispose() => _client.Dispose();
 
-    private Task AskAsync(CollectRequest request, CancellationToken cancel) =>
-        _client.PublishAsync(new MqttApplicationMessageBuilder().WithTopic(CollectProtocol.RequestTopic(_prefix))
-            .WithPayload(JsonSerializer.SerializeToUtf8Bytes(request, DeployProtocol.Json)).WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build(), cancel);
+    /// <summary>Sends <paramref name="request"/> bound to this device, now and a fresh nonce, signed when a key was given.</summary>
+    private Task AskAsync(CollectRequest request, CancellationToken cancel)
+    {
+        var now = DateTimeOffset.UtcNow;
+        _nonce = Convert.ToHexString(RandomNumberGenerator.GetBytes(16)).ToLowerInvariant();
+        byte[] statement = JsonSerializer.SerializeToUtf8Bytes(request with { Device = _prefix, IssuedAt = now, ExpiresAt = now + CollectProtocol.Validity, Nonce = _nonce },
+                                                               DeployProtocol.Json);
+        var signed = _key is null ? SignedStatement.Unsigned(statement) : SignedStatement.Sign(statement, _key);
+        return _client.PublishAsync(new MqttApplicationMessageBuilder().WithTopic(CollectProtocol.RequestTopic(_prefix))
+            .WithPayload(JsonSerializer.SerializeToUtf8Bytes(signed, DeployProtocol.Json)).WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build(), cancel);
+    }
 
     private async Task<Received> NextAsync(string waitingFor, CancellationToken cancel)
     {

@@ -25,34 +25,14 @@ public sealed record RollbackAuthorization(string Statement, string KeyId, strin
 {
     public static RollbackAuthorization Sign(RollbackStatement statement, ECDsa key)
     {
-        byte[] bytes = JsonSerializer.SerializeToUtf8Bytes(statement, DeployProtocol.Json);
-        return new(Convert.ToBase64String(bytes), SigningKeys.KeyIdOf(key), Convert.ToBase64String(SigningKeys.SignData(key, bytes)));
+        var signed = SignedStatement.Sign(JsonSerializer.SerializeToUtf8Bytes(statement, DeployProtocol.Json), key);
+        return new(signed.Statement!, signed.KeyId!, signed.Signature!);
     }
 
     /// <summary>The statement, when the signature verifies under one of <paramref name="trusted"/>; else null and why not.</summary>
     public RollbackStatement? Verify(TrustedKeys trusted, out string? why)
     {
-        byte[] bytes, signature;
-        try
-        {
-            bytes = Convert.FromBase64String(Statement ?? "");
-            signature = Convert.FromBase64String(Signature ?? "");
-        }
-        catch (FormatException)
-        {
-            why = "the rollback authorisation is not valid base64";
-            return null;
-        }
-        if (KeyId is null || !trusted.Contains(KeyId))
-        {
-            why = $"the rollback is signed with key {KeyId}, which is not among the trusted keys";
-            return null;
-        }
-        if (!trusted.Verify(KeyId, bytes, signature))
-        {
-            why = $"the rollback's signature (key {KeyId}) does not verify";
-            return null;
-        }
+        if (new SignedStatement(Statement, KeyId, Signature).Verify(trusted, "the rollback authorisation", out why) is not { } bytes) return null;
         try
         {
             var statement = JsonSerializer.Deserialize<RollbackStatement>(bytes, DeployProtocol.Json);
@@ -62,7 +42,6 @@ public sealed record RollbackAuthorization(string Statement, string KeyId, strin
                 why = "the rollback statement is malformed";
                 return null;
             }
-            why = null;
             return statement;
         }
         catch (JsonException)

@@ -55,6 +55,22 @@ public sealed class Outbox
     public int Count { get { lock (_lock) return _pending.Count; } }
     public long Bytes { get { lock (_lock) return _bytes; } }
     public long Discarded => Interlocked.Read(ref _discarded);
+    /// <summary>How long the oldest message has waited for the broker (since it was written); null when none waits.</summary>
+    public TimeSpan? OldestAge
+    {
+        get
+        {
+            long seq;
+            lock (_lock)
+            {
+                if (_pending.Count == 0) return null;
+                seq = _pending.Keys.First();
+            }
+            var written = File.GetLastWriteTimeUtc(PathOf(seq)); // 1601 when it was published meanwhile
+            return written.Year < 2000 ? null : DateTime.UtcNow - written;
+        }
+    }
+
     /// <summary>Messages moved to rejected/ because the broker would not take them.</summary>
     public long SetAsideCount => Interlocked.Read(ref _setAside);
 

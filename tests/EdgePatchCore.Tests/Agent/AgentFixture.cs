@@ -29,8 +29,22 @@ public sealed class AgentFixture : IDisposable
     public IReadOnlyList<string> Pngs { get; }
     public IReadOnlyList<string> Jpegs { get; }
 
+    /// <summary>The line's teach secret (what SCADA signs teach marks with), in a file every test agent is configured with.</summary>
+    public const string TeachSecret = "line-secret-7d0c9a51e2b84f36a9c1d05e8b7f42aa";
+    public string TeachSecretFile => Folder.File("teach-secret");
+
+    /// <summary>A teach message as the line's SCADA sends it (HMAC over the body, this device, now, a fresh nonce); every part can be overridden.</summary>
+    public static byte[] TeachMessage(string device, string[] frameIds, string label = "good", string? @operator = null, string? note = null,
+                                      string? product = null, DateTimeOffset? issuedAt = null, string? nonce = null, string keyId = "scada",
+                                      string secret = TeachSecret, string? requestId = null) =>
+        EdgePatchCore.Agent.Teach.TeachAuthentication.Seal(
+            new EdgePatchCore.Agent.Teach.TeachRequest(frameIds, label, @operator, note, product, requestId, device, issuedAt ?? DateTimeOffset.UtcNow,
+                                                       nonce ?? Guid.NewGuid().ToString("N")),
+            keyId, System.Text.Encoding.UTF8.GetBytes(secret));
+
     public AgentFixture()
     {
+        File.WriteAllText(TeachSecretFile, TeachSecret + "\n");
         SigningKeys.Generate(PlantKey);
         Build(ModelA, seed: 3);
         Build(ModelB, seed: 5);
@@ -92,6 +106,7 @@ public sealed class AgentFixture : IDisposable
         ["Agent:Broker:ReconnectMaxMilliseconds"] = "1000",
         ["Agent:Publishing:MetricsIntervalSeconds"] = "1",
         ["Agent:Web:Urls"] = "", // the live page only where a test asks for it (AgentPageTests): no port shared between tests
+        ["Agent:Teach:SecretFile"] = TeachSecretFile,
         ["Logging:LogLevel:Default"] = "Warning",
     };
 

@@ -156,7 +156,8 @@ public partial class AgentPageTests(AgentFixture fixture)
     [Fact]
     public async Task Bound_to_loopback_the_guard_refuses_a_request_from_another_machine()
     {
-        var guard = new AccessGuard(loopbackOnly: true, token: "");
+        var guard = new AccessGuard(loopbackOnly: true, token: "", maxClients: 4,
+                                    new EdgePatchCore.Agent.Pipeline.DropCounter(Microsoft.Extensions.Logging.Abstractions.NullLogger<EdgePatchCore.Agent.Pipeline.DropCounter>.Instance));
         bool served = false;
         var context = new DefaultHttpContext();
         context.Request.Host = new HostString("127.0.0.1", 8080);
@@ -184,6 +185,10 @@ public partial class AgentPageTests(AgentFixture fixture)
         Assert.DoesNotContain(Problems(new WebOptions { Urls = "http://0.0.0.0:8080", Token = Token }), p => p.Contains("Agent:Web", StringComparison.Ordinal));
         Assert.DoesNotContain(Problems(new WebOptions()), p => p.Contains("Agent:Web", StringComparison.Ordinal)); // the default: loopback, no token
         Assert.DoesNotContain(Problems(new WebOptions { Urls = "" }), p => p.Contains("Agent:Web", StringComparison.Ordinal)); // off
+        // A host name is not loopback, whatever it resolves to: Kestrel would listen on every interface for it.
+        Assert.False(new WebOptions { Urls = "http://loopback:8080" }.LoopbackOnly);
+        Assert.Contains(Problems(new WebOptions { Urls = "http://loopback:8080" }), p => p.Contains("names a host", StringComparison.Ordinal));
+        Assert.True(new WebOptions { Urls = "http://127.0.0.2:8080;http://[::1]:8080;http://localhost:8080" }.LoopbackOnly);
     }
 
     [Fact]

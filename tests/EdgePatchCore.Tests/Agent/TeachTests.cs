@@ -45,15 +45,18 @@ public class FrameStoreTests
         Assert.NotNull(store.Find("f4"));
         Assert.Equal(6, Directory.GetFiles(folder.Path).Length); // image and verdict of each kept frame, nothing else
 
-        store.Add("f4", new byte[200], V("f4")); // a repeated id names its latest frame
-        Assert.Equal(200, store.Find("f4")!.Bytes);
+        Assert.False(store.IsAmbiguous("f4"));
+        Assert.Equal(KeepResult.RepeatedId, store.Add("f4", new byte[200], V("f4"))); // first come: a later frame never replaces a kept one
+        Assert.Equal(100, store.Find("f4")!.Bytes);
+        Assert.True(store.IsAmbiguous("f4")); // and a mark naming that id cannot say which frame it meant
         Assert.Equal(3, store.Count);
 
         var reopened = new FrameStore(folder.Path, maxFrames: 3, maxBytes: 1 << 20, NullLogger.Instance);
-        Assert.Equal(200, reopened.Find("f4")!.Bytes);
+        Assert.Equal(100, reopened.Find("f4")!.Bytes);
+        Assert.True(reopened.IsAmbiguous("f4"));
         Assert.Equal(store.Count, reopened.Count);
 
-        var small = new FrameStore(folder.Path, maxFrames: 10, maxBytes: 250, NullLogger.Instance); // bytes bound the rest
+        var small = new FrameStore(folder.Path, maxFrames: 10, maxBytes: 150, NullLogger.Instance); // bytes bound the rest
         Assert.Equal(1, small.Count);
         Assert.NotNull(small.Find("f4"));
     }
@@ -79,34 +82,36 @@ public class TeachTests(AgentFixture fixture)
         TestData.Drop(work.File("inbox"), "cam1-broken.png", "not an image"u8.ToArray());
         Assert.True(await probe.WaitForAsync(p => p.Verdicts().Count == 4, Patience), "frames were not scored");
 
-        async Task<JsonElement> Teach(object request, int answers)
+        async Task<JsonElement> Teach(byte[] message, int answers)
         {
-            await probe.PublishAsync("edgepatchcore/teach-test/teach", JsonSerializer.SerializeToUtf8Bytes(request));
+            await probe.PublishAsync("edgepatchcore/teach-test/teach", message);
             Assert.True(await probe.WaitForAsync(p => p.Messages("/teach/status").Count == answers, Patience), "no answer on teach/status");
             return probe.Messages("/teach/status")[^1].Json;
         }
         static string[] List(JsonElement status, string name) => status.GetProperty(name).EnumerateArray().Select(e => e.GetString()!).ToArray();
 
-        var first = await Teach(new { frameIds = new[] { "cam1-0000.png", "cam1-0002.png", "cam1-9999.png" }, label = "good", by = "j.smith", note = "new belt" }, 1);
+        byte[] T(string[] ids, string label = "good", string? product = null, string? @operator = null, string? note = null) =>
+            AgentFixture.TeachMessage("teach-test", ids, label, @operator, note, product);
+        var first = await Teach(T(["cam1-0000.png", "cam1-0002.png", "cam1-9999.png"], @operator: "j.smith", note: "new belt"), 1);
         Assert.Equal(["cam1-0000.png", "cam1-0002.png"], List(first, "accepted"));
         Assert.Equal(["cam1-9999.png"], List(first, "unknown"));
         Assert.Equal(2, first.GetProperty("teachSetSize").GetInt32());
 
         // The same marks again change nothing; an error frame, another product and another label are refused with the reason.
-        var again = await Teach(new { frameIds = new[] { "cam1-0000.png", "cam1-broken.png" }, label = "good" }, 2);
+        var again = await Teach(T(["cam1-0000.png", "cam1-broken.png"]), 2);
         Assert.Equal(["cam1-0000.png"], List(again, "alreadyTaught"));
-        Assert.Contains("was not scored", again.GetProperty("refused")[0].GetProperty("reason").GetString());
-        var full = await Teach(new { frameIds = new[] { "cam1-0001.png" }, label = "good" }, 3); // Agent:Teach:MaxTaught = 2
+        Assert.Equal(["cam1-broken.png"], List(again, "unknown")); // a frame that was not scored is not kept: it cannot teach anything
+        var full = await Teach(T(["cam1-0001.png"]), 3); // Agent:Teach:MaxTaught = 2
         Assert.Contains("the teach set is full", full.GetProperty("refused")[0].GetProperty("reason").GetString());
-        var product = await Teach(new { frameIds = new[] { "cam1-0001.png" }, label = "good", product = "bracket" }, 4);
+        var product = await Teach(T(["cam1-0001.png"], product: "bracket"), 4);
         Assert.Contains("is product 'gasket', not 'bracket'", product.GetProperty("refused")[0].GetProperty("reason").GetString());
-        var label = await Teach(new { frameIds = new[] { "cam1-0001.png" }, label = "bad" }, 5);
+        var label = await Teach(T(["cam1-0001.png"], label: "bad"), 5);
         Assert.Contains("only \"good\"", label.GetProperty("error").GetString());
-        var empty = await Teach(new { frameIds = Array.Empty<string>(), label = "good" }, 6);
+        var empty = await Teach(T([]), 6);
         Assert.Contains("at least one frame id", empty.GetProperty("error").GetString());
         await probe.PublishAsync("edgepatchcore/teach-test/teach", Encoding.UTF8.GetBytes("{not json"));
         Assert.True(await probe.WaitForAsync(p => p.Messages("/teach/status").Count == 7, Patience));
-        Assert.Contains("not a teach request", probe.Messages("/teach/status")[^1].Json.GetProperty("error").GetString());
+        Assert.Contains("not a teach message", probe.Messages("/teach/status")[^1].Json.GetProperty("error").GetString());
 
         // The teach set: the two images, byte for byte, and a manifest naming who taught them and what the model said.
         string teach = Path.Combine(work.File("state"), "teach");
@@ -114,10 +119,13 @@ public class TeachTests(AgentFixture fixture)
         Assert.Equal(2, files.Length);
         Assert.All(files, f => Assert.EndsWith(".png", f));
         Assert.Equal(File.ReadAllBytes(fixture.Pngs[0]), File.ReadAllBytes(files.Single(f => Path.GetFileName(f).StartsWith("cam1-0000", StringComparison.Ordinal))));
-        using var manifest = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(teach, "manifest.json")));
-        var entry = manifest.RootElement[0];
+        string[] lines = File.ReadAllLines(Path.Combine(teach, "manifest.jsonl"));
+        Assert.Equal(2, lines.Length); // one line per taught frame, appended
+        using var manifest = JsonDocument.Parse(lines[0]);
+        var entry = manifest.RootElement;
         Assert.Equal("cam1-0000.png", entry.GetProperty("frameId").GetString());
-        Assert.Equal("j.smith", entry.GetProperty("by").GetString());
+        Assert.Equal("scada", entry.GetProperty("by").GetString()); // who authenticated the mark
+        Assert.Equal("j.smith", entry.GetProperty("operator").GetString()); // the name that sender reported
         Assert.Equal("gasket", entry.GetProperty("product").GetString());
         Assert.Equal(probe.Verdicts().Single(v => v.FrameId == "cam1-0000.png").Score, entry.GetProperty("score").GetSingle());
     }
@@ -140,6 +148,7 @@ public class TeachLoopTests(AgentFixture fixture)
         config["Agent:Artifact"] = served;
         config["Agent:TrustedKeys:0"] = fixture.PlantPublicKey;
         await using var probe = new MqttProbe(fixture.Broker.Port, "edgepatchcore/teach-loop/#");
+        string[] sign = ["--sign", fixture.PlantKey];
         await probe.StartAsync();
         using var host = await AgentFixture.StartAgentAsync(config);
         string broker = $"127.0.0.1:{fixture.Broker.Port}";
@@ -147,12 +156,12 @@ public class TeachLoopTests(AgentFixture fixture)
         // 1. Frames are scored; an operator marks two of them good.
         for (int i = 0; i < 4; i++) TestData.DropCopy(work.File("inbox"), $"line-{i}.png", fixture.Pngs[i == 3 ? 5 : i]);
         Assert.True(await probe.WaitForAsync(p => p.Verdicts().Count == 4, Patience), "frames were not scored");
-        await probe.PublishAsync("edgepatchcore/teach-loop/teach", JsonSerializer.SerializeToUtf8Bytes(new { frameIds = new[] { "line-0.png", "line-3.png" }, label = "good", by = "op1" }));
+        await probe.PublishAsync("edgepatchcore/teach-loop/teach", AgentFixture.TeachMessage("teach-loop", ["line-0.png", "line-3.png"], @operator: "op1"));
         Assert.True(await probe.WaitForAsync(p => p.Messages("/teach/status").Count == 1, Patience), "no teach answer");
 
         // 2. collect downloads exactly those frames, in small chunks; run again after an interruption, it resumes.
         string collected = work.File("collected");
-        var collect = await Task.Run(() => TrainerRunner.Run("collect", "--broker", broker, "--device", "teach-loop", "--out", collected, "--chunk-size", "4", "--timeout", "30"));
+        var collect = await Task.Run(() => TrainerRunner.Run(["collect", "--broker", broker, "--device", "teach-loop", "--out", collected, "--chunk-size", "4", "--timeout", "30", .. sign]));
         Assert.True(collect.ExitCode == 0, collect.Error + collect.Out);
         var files = Directory.GetFiles(Path.Combine(collected, "good")).Select(Path.GetFileName).Order().ToArray();
         Assert.Equal(2, files.Length);
@@ -162,7 +171,7 @@ public class TeachLoopTests(AgentFixture fixture)
         Assert.Contains(new[] { File.ReadAllBytes(fixture.Pngs[0]), File.ReadAllBytes(fixture.Pngs[5]) }, b => b.AsSpan().SequenceEqual(original));
         File.Delete(first);
         File.WriteAllBytes(Path.Combine(collected, "good", "." + files[0] + ".part"), original[..(2 * 4096 + 100)]); // two chunks and a torn third
-        var again = await Task.Run(() => TrainerRunner.Run("collect", "--broker", broker, "--device", "teach-loop", "--out", collected, "--chunk-size", "4", "--timeout", "30"));
+        var again = await Task.Run(() => TrainerRunner.Run(["collect", "--broker", broker, "--device", "teach-loop", "--out", collected, "--chunk-size", "4", "--timeout", "30", .. sign]));
         Assert.True(again.ExitCode == 0, again.Error + again.Out);
         Assert.Contains("1 fetched (1 resumed), 1 already here", again.Out);
         Assert.Equal(original, File.ReadAllBytes(first));
@@ -173,7 +182,7 @@ public class TeachLoopTests(AgentFixture fixture)
                        f => Assert.Equal(ArtifactFile.Read(served).Content.FeatureSpec(), f.GetProperty("featureSpec").GetString()));
         }
         // With everything here, --clear empties the device's teach set (it is bounded).
-        var clear = await Task.Run(() => TrainerRunner.Run("collect", "--broker", broker, "--device", "teach-loop", "--out", collected, "--clear", "--timeout", "30"));
+        var clear = await Task.Run(() => TrainerRunner.Run(["collect", "--broker", broker, "--device", "teach-loop", "--out", collected, "--clear", "--timeout", "30", .. sign]));
         Assert.True(clear.ExitCode == 0, clear.Error + clear.Out);
         Assert.Contains("2 already here", clear.Out);
         Assert.Contains("2 frame(s) removed, 0 left", clear.Out);
@@ -206,7 +215,7 @@ public class TeachLoopTests(AgentFixture fixture)
         var otherSpec = TrainerRunner.Run("extend", served, "--add", foreign, "--out", work.File("wrong.pcb"), "--device", "cpu");
         Assert.NotEqual(0, otherSpec.ExitCode);
         Assert.Contains("another backbone or input", otherSpec.Error);
-        var empty = await Task.Run(() => TrainerRunner.Run("collect", "--broker", broker, "--device", "teach-loop", "--out", work.File("none"), "--timeout", "30"));
+        var empty = await Task.Run(() => TrainerRunner.Run(["collect", "--broker", broker, "--device", "teach-loop", "--out", work.File("none"), "--timeout", "30", .. sign]));
         Assert.NotEqual(0, empty.ExitCode);
         Assert.Contains("is empty", empty.Error);
         foreach (var r in new[] { wrong, otherSpec, empty }) r.AssertNoStackTrace();
@@ -230,7 +239,7 @@ public class OnDeviceTeachTests(AgentFixture fixture)
         string parent = ArtifactFile.Read(fixture.ModelA).Id;
         for (int i = 0; i < 3; i++) TestData.DropCopy(work.File("inbox"), $"d{i}.png", fixture.Pngs[i]);
         Assert.True(await probe.WaitForAsync(p => p.Verdicts().Count == 3, TimeSpan.FromSeconds(90)));
-        await probe.PublishAsync("edgepatchcore/teach-device/teach", JsonSerializer.SerializeToUtf8Bytes(new { frameIds = new[] { "d0.png", "d1.png" }, label = "good" }));
+        await probe.PublishAsync("edgepatchcore/teach-device/teach", AgentFixture.TeachMessage("teach-device", ["d0.png", "d1.png"]));
         Assert.True(await probe.WaitForAsync(p => p.Messages("/event").Any(m => m.Json.GetProperty("type").GetString() == "model-derived"), TimeSpan.FromSeconds(90)),
                     string.Join("\n", probe.Messages("/event").Select(m => System.Text.Encoding.UTF8.GetString(m.Payload))));
         string derived = probe.Messages("/event").First(m => m.Json.GetProperty("type").GetString() == "model-derived").Json.GetProperty("details").GetProperty("model").GetString()!;
