@@ -40,15 +40,20 @@ public static class AgentProgram
                                       DecodeTimeoutMilliseconds (5000), AcceptTiff (false)
           Agent:Web:Urls              the live page, /metrics and /healthz (default http://127.0.0.1:8080; empty: off);
                                       another address needs Agent:Web:TokenFile; :RecentFrames (24)
-          Agent:Teach                 KeepFrames (500), KeepRejects (0), KeepBytes (1 GiB): scored frames kept so operators can
-                                      mark them good on {prefix}/teach; MaxTaught (1000); OnDevice (false): extend
-                                      and serve an unsigned derived model at once (docs/TEACH.md)
+          Agent:Teach                 SecretFile (or the systemd credential teach-secret): the line's secret that SCADA's
+                                      marks on {prefix}/teach are authenticated with (HMAC-SHA256; none: teaching off),
+                                      SecretId (scada), MaxAgeSeconds (300); KeepFrames (500), KeepRejects (0), KeepBytes
+                                      (1 GiB): scored frames kept so they can be marked good; MaxTaught (1000),
+                                      MaxTaughtBytes (1 GiB); OnDevice (false): extend the signed model and serve the
+                                      unsigned result at once, MaxDerivedRows (20000) (docs/TEACH.md)
           Agent:Sparkplug             Enabled (false), GroupId, EdgeNodeId (default DeviceId), PrimaryHostId:
                                       a Sparkplug B 3.0 edge node beside the JSON topics (docs/SPARKPLUG.md)
-          Agent:Pipeline:QueueCapacity / MaxBatch, Agent:Publishing:Heatmaps / MetricsIntervalSeconds /
+          Agent:Pipeline:QueueCapacity / MaxBatch / MaxBatchBytes (512 MiB of decoded frames; checked against
+                                      the unit's MemoryMax, or MemoryMaxBytes), Agent:Publishing:Heatmaps / MetricsIntervalSeconds /
                                       OutboxMaxMessages / OutboxMaxBytes / MaxPublishAttempts / RepublishWindowSeconds
         topics: {prefix}/verdict, /status (retained, Will = offline), /metrics, /heatmap, /event,
                 /deploy/request and /deploy/status (trainer deploy), /teach, /teach/status, /teach/collect
+        unknown keys, JSON syntax errors and numbers out of range are configuration errors (exit 78)
         exit codes: 0 stopped on request, 1 a failure stopped the agent (systemd restarts it), 2 usage,
                     78 configuration error (systemd does not restart)
         """;

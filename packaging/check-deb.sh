@@ -12,7 +12,7 @@ mkdir -p "$root/var/lib/dpkg/info" "$root/var/lib/dpkg/updates"
 touch "$root/var/lib/dpkg/status" "$root/var/lib/dpkg/available"
 dpkg --root="$root" --force-depends --force-architecture --force-script-chrootless --force-not-root -i "$deb"
 arch=$(dpkg-deb -f "$deb" Architecture)
-expected="opt/edgepatchcore/agent/agent lib/systemd/system/edgepatchcore-agent.service etc/edgepatchcore/agent.json etc/edgepatchcore/mqtt-password var/lib/edgepatchcore/models srv/edgepatchcore/drop"
+expected="opt/edgepatchcore/agent/agent lib/systemd/system/edgepatchcore-agent.service etc/edgepatchcore/agent.json etc/edgepatchcore/mqtt-password etc/edgepatchcore/teach-secret var/lib/edgepatchcore/models srv/edgepatchcore/drop"
 # amd64 carries ONNX Runtime (CUDA + CPU); on arm64 (Jetson) the agent uses JetPack's libonnxruntime.so (packaging/JETSON.md).
 [ "$arch" = amd64 ] && expected="$expected opt/edgepatchcore/agent/libonnxruntime.so"
 for f in $expected; do

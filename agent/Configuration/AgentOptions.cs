@@ -311,10 +311,10 @@ public sealed class TeachOptions
     public const string SecretCredential = "teach-secret";
     public const int MinSecretLength = 32;
 
-    /// <summary><see cref="SecretFile"/>, else the systemd credential when one was passed; empty when neither.</summary>
+    /// <summary><see cref="SecretFile"/>, else the systemd credential when one was passed and is not empty; empty when neither.</summary>
     public string ResolvedSecretFile =>
         !string.IsNullOrEmpty(SecretFile) ? SecretFile
-        : Environment.GetEnvironmentVariable("CREDENTIALS_DIRECTORY") is { Length: > 0 } dir && File.Exists(Path.Combine(dir, SecretCredential))
+        : Environment.GetEnvironmentVariable("CREDENTIALS_DIRECTORY") is { Length: > 0 } dir && new FileInfo(Path.Combine(dir, SecretCredential)) is { Exists: true, Length: > 0 }
             ? Path.Combine(dir, SecretCredential) : "";
 
     /// <summary>The secret's bytes (the file's text, trimmed); empty when none is configured.</summary>

@@ -88,6 +88,61 @@ public class AgentCommandLineTests
     }
 
     [Fact]
+    public void Misspelled_keys_syntax_errors_and_out_of_range_numbers_are_refused_with_exit_78_and_check_config_writes_nothing()
+    {
+        using var folder = new TempFolder();
+        string state = folder.File("state");
+        string config = folder.File("agent.json");
+        File.WriteAllText(config, $$"""
+            { "Agent": { "Artifact": "/nowhere/model.pcb", "StateDirectory": "{{state}}", "Brokr": { "Host": "x" }, "StateDir": "/tmp",
+                         "Sources": { "Folder": { "Path": "/tmp", "Settle": 5 } },
+                         "Publishing": { "MetricsIntervalSeconds": 1e-9 }, "Deployment": { "TransferExpiryMinutes": 1e300 },
+                         "Pipeline": { "MaxBatchBytes": 1073741824, "MemoryMaxBytes": 1073741824 } },
+              "Publish": { "Heatmaps": true } }
+            """);
+        foreach (var args in new[] { new[] { "check-config", "--config", config }, new[] { "--config", config } })
+        {
+            var r = Agent(args);
+            Assert.Equal(78, r.Code);
+            Assert.Contains("unknown setting Agent:Brokr (did you mean Agent:Broker?)", r.Error);
+            Assert.Contains("unknown setting Agent:StateDir (did you mean Agent:StateDirectory?)", r.Error);
+            Assert.Contains("unknown setting Agent:Sources:Folder:Settle (did you mean Agent:Sources:Folder:SettleMilliseconds?)", r.Error);
+            Assert.Contains("unknown setting Publish (did you mean Agent:Publishing?)", r.Error);
+            Assert.Contains("Agent:Publishing:MetricsIntervalSeconds must be 0.1..86400", r.Error);
+            Assert.Contains("Agent:Deployment:TransferExpiryMinutes must be 1..10080", r.Error);
+            Assert.Contains("MemoryMax", r.Error); // the batch cannot fit in the memory the agent may use
+            Assert.DoesNotContain("   at ", r.Error);
+        }
+        Assert.False(Directory.Exists(state), "check-config (and a refused start) must leave the state directory alone");
+
+        File.WriteAllText(config, """
+            { "Agent": { "Artifact": "/nowhere/model.pcb"
+                         "DeviceId": "x" } }
+            """);
+        foreach (var args in new[] { new[] { "check-config", "--config", config }, new[] { "--config", config } })
+        {
+            var r = Agent(args);
+            Assert.Equal(78, r.Code);
+            Assert.StartsWith($"error: {config}: not valid JSON at line 2, column 14", r.Error);
+            Assert.Equal(2, r.Error.Trim().Split('\n').Length); // the one line, and what to do
+        }
+    }
+
+    [Fact]
+    public void Check_config_says_whether_unsigned_derived_models_are_allowed()
+    {
+        using var folder = new TempFolder();
+        string config = folder.File("agent.json");
+        File.WriteAllText(config, $$"""
+            { "Agent": { "Artifact": "/nowhere/model.pcb", "StateDirectory": "{{folder.File("state")}}", "Sources": { "Folder": { "Path": "/tmp" } },
+                         "Teach": { "OnDevice": true } } }
+            """);
+        var r = Agent("check-config", "--config", config);
+        Assert.Contains("unsigned derived models allowed: yes", r.Out);
+        Assert.Contains("teaching: off (no Agent:Teach:SecretFile)", r.Out);
+    }
+
+    [Fact]
     public void Validator_accepts_a_complete_configuration()
     {
         var o = new AgentOptions { Artifact = "m.pcb", Sources = new SourcesOptions { Folder = new FolderSourceOptions { Path = "/srv/drop" } } };

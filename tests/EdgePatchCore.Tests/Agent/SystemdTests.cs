@@ -23,7 +23,7 @@ public class SystemdTests
         foreach (var line in new[] { "Type=notify", "WatchdogSec=60", "Restart=on-failure", "User=edgepatchcore", "StateDirectory=edgepatchcore",
                                      "ProtectSystem=strict", "NoNewPrivileges=true", "RestartPreventExitStatus=78",
                                      "SystemCallFilter=@system-service", "ProcSubset=pid", "MemoryMax=4G", "TasksMax=512",
-                                     "LoadCredential=mqtt-password:/etc/edgepatchcore/mqtt-password" })
+                                     "LoadCredential=mqtt-password:/etc/edgepatchcore/mqtt-password", "LoadCredential=teach-secret:/etc/edgepatchcore/teach-secret" })
             Assert.Contains(line, unit);
     }
 
@@ -73,6 +73,7 @@ public class SystemdTests
         Assert.Contains(install, c => c.StartsWith("chown edgepatchcore:edgepatchcore", StringComparison.Ordinal) && c.Contains("/srv/edgepatchcore/drop"));
         Assert.DoesNotContain(install, c => c.StartsWith("chown -R", StringComparison.Ordinal));
         Assert.Contains(install, c => c.Contains("/etc/edgepatchcore/mqtt-password"));
+        Assert.Contains(install, c => c.Contains("/etc/edgepatchcore/teach-secret"));
 
         var upgrade = RunPostinst("configure", "0.1.0");
         Assert.DoesNotContain(upgrade, c => c.StartsWith("chown", StringComparison.Ordinal) && c.Contains("/srv/edgepatchcore"));
