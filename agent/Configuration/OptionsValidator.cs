@@ -21,7 +21,7 @@ public static class OptionsValidator
               == o.AllModels.Count(m => !string.IsNullOrWhiteSpace(m.Artifact)), "two models are configured with the same artifact file");
         var d = o.Deployment;
         Check(d.MaxArtifactBytes is >= 1 and <= Artifacts.ArtifactFile.MaxBytes, $"Agent:Deployment:MaxArtifactBytes must be 1..{Artifacts.ArtifactFile.MaxBytes}");
-        Check(d.TransferExpiryMinutes is >= 1 and <= 10_080, "Agent:Deployment:TransferExpiryMinutes must be 1..10080 (a week)");
+        Check(d.TransferExpiryMinutes is >= 0.05 and <= 10_080, "Agent:Deployment:TransferExpiryMinutes must be 0.05..10080 (3 s to a week)");
         foreach (var model in o.AllModels)
             Check(model.Threshold is null || (model.Threshold > 0 && double.IsFinite(model.Threshold.Value)), $"threshold for {model.Artifact} must be a positive number");
         Check(o.ArtifactPollSeconds is >= 0.05 and <= 3600, "Agent:ArtifactPollSeconds must be 0.05..3600");

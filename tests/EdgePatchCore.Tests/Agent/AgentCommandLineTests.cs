@@ -109,7 +109,7 @@ public class AgentCommandLineTests
             Assert.Contains("unknown setting Agent:Sources:Folder:Settle (did you mean Agent:Sources:Folder:SettleMilliseconds?)", r.Error);
             Assert.Contains("unknown setting Publish (did you mean Agent:Publishing?)", r.Error);
             Assert.Contains("Agent:Publishing:MetricsIntervalSeconds must be 0.1..86400", r.Error);
-            Assert.Contains("Agent:Deployment:TransferExpiryMinutes must be 1..10080", r.Error);
+            Assert.Contains("Agent:Deployment:TransferExpiryMinutes must be 0.05..10080", r.Error);
             Assert.Contains("MemoryMax", r.Error); // the batch cannot fit in the memory the agent may use
             Assert.DoesNotContain("   at ", r.Error);
         }
