@@ -43,7 +43,7 @@ public sealed class DecodeBenchmark(TextWriter output)
                 var rows = new List<double>[4];
                 for (int r = 0; r < rows.Length; r++) rows[r] = [];
                 var layout = tiling.Layout(w, h);
-                var inputs = new float[PatchCoreScorer.TilesPerRun * 3 * 224 * 224];
+                var inputs = new float[TileLayout.TilesPerRun * 3 * 224 * 224];
                 for (int round = -1; round < iterations; round++) // round -1 untimed
                 {
                     cancel.ThrowIfCancellationRequested();
@@ -57,8 +57,8 @@ public sealed class DecodeBenchmark(TextWriter output)
                     long t3 = Stopwatch.GetTimestamp();
                     using (var decoded = loader.Decode(bytes, "frame"))
                     using (var frame = TiledFrame.From(decoded, tiling))
-                        for (int first = 0; first < layout.Count; first += PatchCoreScorer.TilesPerRun)
-                            frame.WriteTiles(first, Math.Min(PatchCoreScorer.TilesPerRun, layout.Count - first), inputs);
+                        for (int first = 0; first < layout.Count; first += TileLayout.TilesPerRun)
+                            frame.WriteTiles(first, Math.Min(TileLayout.TilesPerRun, layout.Count - first), inputs);
                     long t4 = Stopwatch.GetTimestamp();
                     if (round < 0) continue;
                     rows[0].Add(Ms(t0, t1));

@@ -15,7 +15,7 @@ namespace EdgePatchCore.Trainer.Benchmarks;
 /// </summary>
 public sealed class TiledScoringBenchmark(TextWriter output)
 {
-    /// <returns>the patches of the last frame's first <see cref="PatchCoreScorer.TilesPerRun"/> tiles, for the kNN-alone figures</returns>
+    /// <returns>the patches of the last frame's first <see cref="TileLayout.TilesPerRun"/> tiles, for the kNN-alone figures</returns>
     public float[] Run(Artifact artifact, PatchCoreScorer scorer, ExecutionDevice device, IReadOnlyList<string> images, int iterations, CancellationToken cancel)
     {
         var content = artifact.Content;
@@ -27,7 +27,7 @@ public sealed class TiledScoringBenchmark(TextWriter output)
             var layout = tiling.Layout(first.Width, first.Height);
             output.WriteLine($"scoring benchmark: model {artifact.Id} ({content.Manifest.Product}), bank {content.Bank.Rows} x {content.Bank.Columns}, " +
                              $"{tiling}, frames {first.Width} x {first.Height} -> {layout.Width} x {layout.Height}, {layout.Columns} x {layout.Rows} = {layout.Count} tiles, " +
-                             $"{PatchCoreScorer.TilesPerRun} tiles per backbone run, {device.Describe()}, {scorer.PrecisionDescription}, {images.Count} frame files, {iterations} iterations");
+                             $"{TileLayout.TilesPerRun} tiles per backbone run, {device.Describe()}, {scorer.PrecisionDescription}, {images.Count} frame files, {iterations} iterations");
             using var warm = TiledFrame.From(first, tiling);
             scorer.ScoreTiled(warm); // warm-up
         }
@@ -66,7 +66,7 @@ public sealed class TiledScoringBenchmark(TextWriter output)
 
         using var last = loader.Decode(bytes[^1], images[^1]);
         using var lastFrame = TiledFrame.From(last, tiling);
-        int n = Math.Min(PatchCoreScorer.TilesPerRun, lastFrame.Layout.Count);
+        int n = Math.Min(TileLayout.TilesPerRun, lastFrame.Layout.Count);
         var inputs = new float[n * scorer.Features.InputLength];
         lastFrame.WriteTiles(0, n, inputs);
         return scorer.Features.Extract(inputs, n);

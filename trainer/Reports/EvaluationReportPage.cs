@@ -6,6 +6,7 @@ using EdgePatchCore.Imaging;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 using SixLabors.ImageSharp.Processing;
+using EdgePatchCore.Scoring;
 
 namespace EdgePatchCore.Trainer.Reports;
 

@@ -2,9 +2,7 @@ using System.Numerics.Tensors;
 using EdgePatchCore.Coreset;
 using EdgePatchCore.Diagnostics;
 using EdgePatchCore.Imaging;
-using EdgePatchCore.Scoring;
 using EdgePatchCore.Tiling;
-using EdgePatchCore.Training;
 using Microsoft.Extensions.Logging;
 
 namespace EdgePatchCore.Embedding;
@@ -49,7 +47,7 @@ public sealed class EmbeddingPass(FeatureExtractor extractor, RandomProjection p
     }
 
     /// <summary>
-    /// Tiled images: every tile of every file, <see cref="PatchCoreScorer.TilesPerRun"/> tiles per backbone run.
+    /// Tiled images: every tile of every file, <see cref="TileLayout.TilesPerRun"/> tiles per backbone run.
     /// All files must have the size of the first readable one (others go to <paramref name="onBadFile"/>), so that every
     /// image has the same number of patches.
     /// </summary>
@@ -60,7 +58,7 @@ public sealed class EmbeddingPass(FeatureExtractor extractor, RandomProjection p
         float[] inputs = [];
         foreach (var (index, frame) in reader.Read(files, onBadFile, oneSize: true, cancel))
         {
-            int tiles = frame.Layout.Count, run = Math.Min(PatchCoreScorer.TilesPerRun, tiles);
+            int tiles = frame.Layout.Count, run = Math.Min(TileLayout.TilesPerRun, tiles);
             if (images == 0)
             {
                 perImage = tiles * extractor.PatchesPerImage;

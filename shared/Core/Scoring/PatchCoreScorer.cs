@@ -13,7 +13,7 @@ namespace EdgePatchCore.Scoring;
 /// Scores preprocessed images against a memory bank: backbone + embedding, nearest-neighbour
 /// distances of every patch, Eq. 7 image score, anomaly map. One instance per loaded model; calls are
 /// serialised (the patch and distance buffers are allocated once and reused for every frame). A tiled model
-/// (<see cref="Tiling"/>) scores one frame at a time: <see cref="TilesPerRun"/> tiles per backbone and kNN call, the
+/// (<see cref="Tiling"/>) scores one frame at a time: <see cref="TileLayout.TilesPerRun"/> tiles per backbone and kNN call, the
 /// patch scores of all tiles stitched into one map at the scaled frame's size.
 /// </summary>
 public sealed class PatchCoreScorer : IDisposable
@@ -38,7 +38,6 @@ public sealed class PatchCoreScorer : IDisposable
     /// Tiles per backbone and kNN call of a tiled frame: 8 x 784 query rows keep the int8 kNN kernel busy, and the
     /// buffers stay at 8 tiles (about 30 MB at 224 x 224 and 1024 dimensions) whatever the frame's size.
     /// </summary>
-    public const int TilesPerRun = 8;
 
     public ScoringSpec Spec { get; }
     /// <summary>The model's tiling; null for a whole-frame model.</summary>
@@ -124,7 +123,7 @@ public sealed class PatchCoreScorer : IDisposable
     public InputSpec MapGeometry(int frameWidth, int frameHeight) => Tiling?.MapGeometry(frameWidth, frameHeight) ?? _features.Input;
 
     /// <summary>
-    /// Scores a tiled frame: per run of <see cref="TilesPerRun"/> tiles, backbone + embedding and the nearest-neighbour
+    /// Scores a tiled frame: per run of <see cref="TileLayout.TilesPerRun"/> tiles, backbone + embedding and the nearest-neighbour
     /// distance of every patch; s* and m* over all tiles; Eq. 7 once; the map stitched at the scaled frame's size.
     /// <paramref name="times"/>, when given, receives the time of each stage.
     /// </summary>
@@ -135,7 +134,7 @@ public sealed class PatchCoreScorer : IDisposable
             var layout = frame.Layout;
             if (layout.TileSize != _features.Input.Width || layout.TileSize != _features.Input.Height)
                 throw new ArgumentException($"tiles of {layout.TileSize} pixels for a network input of {_features.Input.Width} x {_features.Input.Height}");
-            int per = _features.PatchesPerImage, dims = _features.Dimensions, tiles = layout.Count, run = Math.Min(TilesPerRun, tiles);
+            int per = _features.PatchesPerImage, dims = _features.Dimensions, tiles = layout.Count, run = Math.Min(TileLayout.TilesPerRun, tiles);
             if (_tileInputs.Length < run * _features.InputLength) _tileInputs = new float[run * _features.InputLength];
             if (_patches.Length < run * per * dims) _patches = new float[run * per * dims];
             if (_distances.Length < run * per) (_distances, _nearest) = (new float[run * per], new int[run * per]);

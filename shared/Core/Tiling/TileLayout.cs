@@ -7,6 +7,9 @@ namespace EdgePatchCore.Tiling;
 /// </summary>
 public sealed record TileLayout(int Width, int Height, int TileSize, int[] ColumnOrigins, int[] RowOrigins)
 {
+    /// <summary>Tiles per backbone and kNN call (a run): the scorer, the build and the extension feed tiles in runs of this many.</summary>
+    public const int TilesPerRun = 8;
+
     public int Columns => ColumnOrigins.Length;
     public int Rows => RowOrigins.Length;
     public int Count => Columns * Rows;

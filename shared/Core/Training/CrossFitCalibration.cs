@@ -4,6 +4,7 @@ using EdgePatchCore.Scoring;
 using EdgePatchCore.Devices;
 using EdgePatchCore.Embedding;
 using EdgePatchCore.Search;
+using EdgePatchCore.Artifacts;
 
 namespace EdgePatchCore.Training;
 

@@ -14,8 +14,6 @@ using Microsoft.Extensions.Logging;
 
 namespace EdgePatchCore.Training;
 
-/// <summary>A build that cannot go on; the message is meant for the user.</summary>
-public sealed class BuildException(string message) : Diagnostics.UserFacingException(message);
 
 public sealed record SkippedFile(string Path, string Reason);
 

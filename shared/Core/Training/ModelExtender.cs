@@ -92,12 +92,12 @@ public sealed class ModelExtender(ILogger log, IProgress<StageProgress>? progres
         if (c.Tiling is { } tiling)
         {
             // Every tile of every image; the bank is position-free, so frames of any size may be added.
-            var inputs = new float[PatchCoreScorer.TilesPerRun * extractor.InputLength];
+            var inputs = new float[TileLayout.TilesPerRun * extractor.InputLength];
             foreach (var (index, frame) in new TiledFrameReader(new ImageLoader(), tiling).Read(files, OnBad, cancel: cancel))
             {
-                for (int first = 0; first < frame.Layout.Count; first += PatchCoreScorer.TilesPerRun)
+                for (int first = 0; first < frame.Layout.Count; first += TileLayout.TilesPerRun)
                 {
-                    int n = Math.Min(PatchCoreScorer.TilesPerRun, frame.Layout.Count - first);
+                    int n = Math.Min(TileLayout.TilesPerRun, frame.Layout.Count - first);
                     frame.WriteTiles(first, n, inputs);
                     Embed(inputs, n);
                 }

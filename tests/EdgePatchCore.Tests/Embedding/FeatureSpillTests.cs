@@ -1,5 +1,6 @@
 using EdgePatchCore.Training;
 using EdgePatchCore.Embedding;
+using EdgePatchCore.Diagnostics;
 
 namespace EdgePatchCore.Tests.Embedding;
 

@@ -148,7 +148,7 @@ public class SheetTests(SheetFixture fixture) : IClassFixture<SheetFixture>
         double perFrame = (GC.GetAllocatedBytesForCurrentThread() - before) / 4.0;
         long results = 4L * (last.PatchScores.Length + last.AnomalyMap.Length);
         Assert.Equal(48 * 784, last.PatchScores.Length);
-        int runs = (48 + PatchCoreScorer.TilesPerRun - 1) / PatchCoreScorer.TilesPerRun;
+        int runs = (48 + TileLayout.TilesPerRun - 1) / TileLayout.TilesPerRun;
         Assert.True(perFrame <= results + runs * 16 * 1024, $"{perFrame:F0} bytes per frame, of which results {results}");
     }
 

@@ -1,8 +1,8 @@
-using EdgePatchCore.Scoring;
+using EdgePatchCore.Imaging;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 
-namespace EdgePatchCore.Imaging;
+namespace EdgePatchCore.Scoring;
 
 /// <summary>
 /// Draws an anomaly map over the network-input view of a frame with a jet colour scale (full red at
