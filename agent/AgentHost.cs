@@ -1,11 +1,17 @@
 using EdgePatchCore.Agent.Configuration;
+using EdgePatchCore.Agent.Deployment;
 using EdgePatchCore.Agent.Health;
+using EdgePatchCore.Agent.Hosting;
 using EdgePatchCore.Agent.ModelStore;
 using EdgePatchCore.Agent.Pipeline;
 using EdgePatchCore.Agent.Publishing;
 using EdgePatchCore.Agent.Sources;
+using EdgePatchCore.Agent.Sparkplug;
+using EdgePatchCore.Agent.Teach;
+using EdgePatchCore.Agent.Trust;
+using EdgePatchCore.Agent.Web;
 using Microsoft.Extensions.Options;
-using EdgePatchCore.Messaging;
+using EdgePatchCore.Agent.Messages;
 
 namespace EdgePatchCore.Agent;
 
@@ -41,75 +47,26 @@ public static class AgentHost
     /// <summary>The options as configured, for validation before the host starts.</summary>
     public static AgentOptions ReadOptions(IConfiguration configuration) => AgentConfiguration.Read(configuration);
 
+    /// <summary>
+    /// The agent, feature by feature: each module registers its own services, and the consumers of scored frames it
+    /// brings (<see cref="Pipeline.IScoredFrameSink"/>). Durable sinks are called in this order: the JSON outbox
+    /// (publishing), then Sparkplug's.
+    /// </summary>
     private static void AddAgent(IServiceCollection services, IConfiguration configuration)
     {
         var options = ReadOptions(configuration);
         services.AddOptions<AgentOptions>().Configure(o => AgentConfiguration.BindTo(o, configuration)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<AgentOptions>, AgentOptionsValidation>();
-        services.AddSingleton<AgentMetrics>();
-        services.AddSingleton(sp => new TopicNames(sp.GetRequiredService<IOptions<AgentOptions>>().Value.ResolvedTopicPrefix));
-        services.AddSingleton(sp =>
-        {
-            var o = sp.GetRequiredService<IOptions<AgentOptions>>().Value;
-            return new Outbox(Path.Combine(o.ResolvedStateDirectory, "outbox"), o.Publishing.OutboxMaxMessages, o.Publishing.OutboxSync,
-                              sp.GetRequiredService<ILogger<Outbox>>(), o.Publishing.OutboxMaxBytes);
-        });
-        services.AddSingleton(sp => new Trust.ReleaseLedger(sp.GetRequiredService<IOptions<AgentOptions>>().Value.ResolvedStateDirectory));
-        services.AddSingleton<Trust.ModelAdmission>();
-        services.AddSingleton<AgentEvents>();
-        services.AddSingleton<ModelStore.ModelStore>();
-        services.AddSingleton<FrameQueue>();
-        services.AddSingleton(new Web.RecentFrames(options.Web.Enabled ? options.Web.RecentFrames : 0));
-        services.AddSingleton<Web.LiveState>();
-        services.AddSingleton<Teach.OnDeviceExtender>();
-        services.AddSingleton(sp =>
-        {
-            var o = sp.GetRequiredService<IOptions<AgentOptions>>().Value;
-            return new Teach.FrameStore(Path.Combine(o.ResolvedStateDirectory, "frames"), o.Teach.KeepFrames, o.Teach.KeepBytes,
-                                        sp.GetRequiredService<ILogger<Teach.FrameStore>>(), o.Teach.KeepRejects);
-        });
-        services.AddSingleton(sp =>
-        {
-            var o = sp.GetRequiredService<IOptions<AgentOptions>>().Value;
-            return new Teach.TeachSet(Path.Combine(o.ResolvedStateDirectory, "teach"), o.Teach.MaxTaught, o.Teach.MaxTaughtBytes);
-        });
-        services.AddSingleton(sp => new Trust.NonceLedger(sp.GetRequiredService<IOptions<AgentOptions>>().Value.ResolvedStateDirectory));
-        services.AddSingleton<DropCounter>();
-        services.AddSingleton(sp =>
-        {
-            var o = sp.GetRequiredService<IOptions<AgentOptions>>().Value;
-            return new Sparkplug.SparkplugFeed(!o.Sparkplug.Enabled ? null : new Outbox(Path.Combine(o.ResolvedStateDirectory, "sparkplug", "outbox"),
-                o.Publishing.OutboxMaxMessages, o.Publishing.OutboxSync, sp.GetRequiredService<ILogger<Outbox>>(), o.Publishing.OutboxMaxBytes));
-        });
-        AddHosted<ArtifactWatcher>(services);
-        AddHosted<BrokerConnection>(services);
-        if (!string.IsNullOrWhiteSpace(options.Broker.Host)) AddHosted<Deployment.DeployService>(services);
-        if (!string.IsNullOrWhiteSpace(options.Broker.Host)) AddHosted<Teach.TeachService>(services);
-        if (options.Sources.Mqtt is not null) AddHosted<MqttImageSource>(services);
-        if (options.Sources.Folder is not null) AddHosted<FolderSource>(services);
-        if (options.Sources.Mjpeg is not null) AddHosted<MjpegSource>(services);
-        if (options.Sources.Http is not null)
-        {
-            services.AddHttpClient(HttpSnapshotSource.ClientName, (sp, http) =>
-            {
-                var o = sp.GetRequiredService<IOptions<AgentOptions>>().Value;
-                http.Timeout = TimeSpan.FromMilliseconds(o.Sources.Http!.TimeoutMilliseconds);
-                http.MaxResponseContentBufferSize = o.Limits.MaxFrameBytes;
-            });
-            AddHosted<HttpSnapshotSource>(services);
-        }
-        AddHosted<Teach.FrameKeeper>(services);
-        AddHosted<ScoringWorker>(services);
-        AddHosted<MetricsPublisher>(services);
-        if (options.Web.Enabled) AddHosted<Web.LivePageServer>(services);
-        if (options.Sparkplug.Enabled) AddHosted<Sparkplug.SparkplugEdgeNode>(services);
-        if (Microsoft.Extensions.Hosting.Systemd.SystemdHelpers.IsSystemdService()) AddHosted<WatchdogService>(services);
-    }
-
-    /// <summary>A hosted service that other services can also ask for by type.</summary>
-    private static void AddHosted<T>(IServiceCollection services) where T : class, IHostedService
-    {
-        services.AddSingleton<T>();
-        services.AddHostedService(sp => sp.GetRequiredService<T>());
+        services.AddTrust();
+        services.AddModelStore();
+        services.AddPipeline();
+        services.AddPublishing(options);
+        services.AddSparkplug(options);
+        services.AddTeach(options);
+        services.AddWeb(options);
+        services.AddDeployment(options);
+        services.AddSources(options);
+        services.AddSingleton<IValidateOptions<AgentOptions>, SourceCountValidation>();
+        if (Microsoft.Extensions.Hosting.Systemd.SystemdHelpers.IsSystemdService()) services.AddHosted<WatchdogService>();
     }
 }

@@ -122,7 +122,7 @@ public static class AgentProgram
     private static async Task<int> RunServiceAsync(string? configFile, string[] hostArgs)
     {
         if (Builder(hostArgs, configFile) is not { } builder) return ExitConfig;
-        var problems = Validate(AgentHost.ReadOptions(builder.Configuration));
+        var problems = Validate(builder, AgentHost.ReadOptions(builder.Configuration));
         if (problems.Count > 0)
         {
             foreach (var p in problems) Console.Error.WriteLine($"error: {p}");
@@ -174,7 +174,7 @@ public static class AgentProgram
     {
         if (Builder(hostArgs, configFile) is not { } builder) return ExitConfig;
         var options = AgentHost.ReadOptions(builder.Configuration);
-        var problems = Validate(options);
+        var problems = Validate(builder, options);
         foreach (var m in options.AllModels.Where(m => !string.IsNullOrWhiteSpace(m.Artifact)))
         {
             try
@@ -228,10 +228,15 @@ public static class AgentProgram
         return $"{file}: {e.GetBaseException().Message}";
     }
 
-    /// <summary>The validator's findings plus what only the file system can tell (the state directory must be writable); writes nothing.</summary>
-    public static List<string> Validate(AgentOptions options)
+    /// <summary>
+    /// What every registered validator finds (the configuration's and each feature's), plus what only the file system can
+    /// tell (the state directory must be writable); writes nothing.
+    /// </summary>
+    public static List<string> Validate(HostApplicationBuilder builder, AgentOptions options)
     {
-        var problems = OptionsValidator.Validate(options);
+        using var validators = builder.Services.BuildServiceProvider();
+        var problems = validators.GetServices<IValidateOptions<AgentOptions>>()
+            .SelectMany(v => v.Validate(null, options) is { Failed: true } r ? r.Failures : []).Distinct().ToList();
         string state = options.ResolvedStateDirectory;
         try { _ = new Trust.ReleaseLedger(state); }
         catch (InvalidOperationException e) { problems.Add(e.Message); }

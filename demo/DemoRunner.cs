@@ -10,6 +10,7 @@ using EdgePatchCore.Imaging;
 using MQTTnet;
 using EdgePatchCore.Agent.Web;
 using MQTTnet.Server;
+using EdgePatchCore.Agent.Messages;
 
 namespace EdgePatchCore.Demo;
 

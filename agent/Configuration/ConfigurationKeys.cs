@@ -69,7 +69,7 @@ public static class ConfigurationKeys
             .Select(k => (k.Key, Distance: k.Name.StartsWith(key.ToLowerInvariant(), StringComparison.Ordinal) && key.Length >= 4 ? 1 : Distance(k.Name, key.ToLowerInvariant())))
             .OrderBy(k => k.Distance).FirstOrDefault();
         string hint = closest.Key is not null && closest.Distance <= Math.Max(2, key.Length / 3) ? $" (did you mean {parent}{closest.Key}?)" : "";
-        return $"unknown setting {Publishing.Text.Cap(path, 200)}{hint}: no option reads it";
+        return $"unknown setting {Messages.Text.Cap(path, 200)}{hint}: no option reads it";
     }
 
     /// <summary>Edit distance (insertions, deletions, substitutions).</summary>

@@ -1,7 +1,12 @@
+using Microsoft.Extensions.Options;
 using EdgePatchCore.Deployment;
 namespace EdgePatchCore.Agent.Configuration;
 
-/// <summary>Checks the configuration at start-up and for `agent check-config`: one plain sentence per problem.</summary>
+/// <summary>
+/// Checks the configuration at start-up and for `agent check-config`: one plain sentence per problem. Features that
+/// register themselves check their own options too (<see cref="IValidateOptions{TOptions}"/> in their Add... module,
+/// e.g. Sparkplug); the host runs all of them.
+/// </summary>
 public static class OptionsValidator
 {
     public static List<string> Validate(AgentOptions o)
@@ -52,9 +57,7 @@ public static class OptionsValidator
                 Check(string.IsNullOrEmpty(file) || File.Exists(file), $"Agent:Broker: {file} does not exist");
         }
 
-        var s = o.Sources;
-        Check(s.Folder is not null || s.Mqtt is not null || s.Mjpeg is not null || s.Http is not null,
-              "no frame source configured: set Agent:Sources:Folder:Path, :Mqtt:Topic, :Mjpeg:Command or :Http:Url");
+        var s = o.Sources; // that at least one is configured is checked where sources register (Hosting/SourceCountValidation)
         if (s.Folder is { } f)
         {
             Check(!string.IsNullOrWhiteSpace(f.Path), "Agent:Sources:Folder:Path is empty");
@@ -115,15 +118,6 @@ public static class OptionsValidator
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { problems.Add($"the teach secret cannot be read: {e.Message}"); }
         Check(!o.Teach.OnDevice || o.Teach.KeepFrames > 0, "Agent:Teach:OnDevice needs kept frames (Agent:Teach:KeepFrames > 0)");
-        if (o.Sparkplug.Enabled)
-        {
-            var sp = o.Sparkplug;
-            Check(Sparkplug.SparkplugTopics.IsValidId(sp.GroupId), "Agent:Sparkplug:GroupId must be set, without '/', '+' or '#'");
-            Check(Sparkplug.SparkplugTopics.IsValidId(string.IsNullOrEmpty(sp.EdgeNodeId) ? o.DeviceId : sp.EdgeNodeId),
-                  "Agent:Sparkplug:EdgeNodeId (default Agent:DeviceId) must not contain '/', '+' or '#'");
-            Check(string.IsNullOrEmpty(sp.PrimaryHostId) || Sparkplug.SparkplugTopics.IsValidId(sp.PrimaryHostId), "Agent:Sparkplug:PrimaryHostId must not contain '/', '+' or '#'");
-            Check(!string.IsNullOrWhiteSpace(o.Broker.Host), "Agent:Sparkplug needs a broker (Agent:Broker:Host)");
-        }
         return problems;
     }
 

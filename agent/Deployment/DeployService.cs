@@ -13,6 +13,7 @@ using Microsoft.Extensions.Options;
 using MQTTnet;
 using MQTTnet.Packets;
 using EdgePatchCore.Messaging;
+using EdgePatchCore.Agent.Messages;
 
 namespace EdgePatchCore.Agent.Deployment;
 

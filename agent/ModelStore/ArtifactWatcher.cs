@@ -10,10 +10,8 @@ namespace EdgePatchCore.Agent.ModelStore;
 /// </summary>
 public sealed class ArtifactWatcher(IOptions<AgentOptions> options, ModelStore store, ILogger<ArtifactWatcher> logger) : BackgroundService
 {
-    private readonly TaskCompletionSource _initialLoad = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
     /// <summary>Completes once every configured artifact has been tried once.</summary>
-    public Task InitialLoad => _initialLoad.Task;
+    public Task InitialLoad => store.InitialLoad;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -31,7 +29,7 @@ public sealed class ArtifactWatcher(IOptions<AgentOptions> options, ModelStore s
         }
         finally
         {
-            _initialLoad.TrySetResult();
+            store.InitialLoadDone();
         }
 
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(options.Value.ArtifactPollSeconds));

@@ -6,6 +6,7 @@ using EdgePatchCore.Scoring;
 using Microsoft.Extensions.Options;
 using EdgePatchCore.Devices;
 using EdgePatchCore.Search;
+using EdgePatchCore.Agent.Messages;
 
 namespace EdgePatchCore.Agent.ModelStore;
 
@@ -23,6 +24,12 @@ public sealed class ModelStore(IOptions<AgentOptions> options, ModelAdmission ad
     private readonly Dictionary<string, string> _lastRefusal = new(StringComparer.Ordinal);
     private readonly object _changeGate = new();
     private ExecutionDevice? _device;
+
+    private readonly TaskCompletionSource _initialLoad = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Completes once every configured artifact has been tried once (<see cref="ArtifactWatcher"/> says so).</summary>
+    public Task InitialLoad => _initialLoad.Task;
+    public void InitialLoadDone() => _initialLoad.TrySetResult();
 
     /// <summary>Raised after a model was swapped in (for the retained status message).</summary>
     public event Action? Changed;

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using EdgePatchCore.Agent.Publishing;
+using EdgePatchCore.Agent.Messages;
 
 namespace EdgePatchCore.Agent.Pipeline;
 

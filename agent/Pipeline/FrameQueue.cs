@@ -36,6 +36,37 @@ public sealed class FrameQueue
         _channel.Writer.TryWrite(frame); // never fails on a DropOldest channel; the oldest goes to OnDropped
     }
 
+    /// <summary>
+    /// The frames waiting, oldest first, at most <paramref name="maxFrames"/> and while their decoded size (from the image
+    /// header, 3 bytes a pixel) fits <paramref name="maxDecodedBytes"/>; always one when any waits. Megapixel frames come
+    /// in small batches, so a batch never holds more decoded frames than the budget (one frame past it at most).
+    /// </summary>
+    public List<Frame> TakeBatch(int maxFrames, long maxDecodedBytes)
+    {
+        var batch = new List<Frame>(maxFrames);
+        long held = 0;
+        while (batch.Count < maxFrames && _channel.Reader.TryPeek(out var next))
+        {
+            long cost = DecodedBytes(next);
+            if (batch.Count > 0 && held + cost > maxDecodedBytes) break;
+            if (!_channel.Reader.TryRead(out var frame)) break;
+            batch.Add(frame);
+            held += cost;
+        }
+        if (batch.Count > 0) _metrics.BatchHeld(held);
+        return batch;
+    }
+
+    private static long DecodedBytes(Frame frame)
+    {
+        if (frame.RejectReason is not null || frame.Bytes.Length == 0) return 0;
+        try { return SixLabors.ImageSharp.Image.Identify(frame.Bytes) is { } info ? (long)info.Width * info.Height * 3 : frame.Bytes.LongLength; }
+        catch (Exception e) when (e is SixLabors.ImageSharp.UnknownImageFormatException or SixLabors.ImageSharp.InvalidImageContentException or NotSupportedException)
+        {
+            return frame.Bytes.LongLength; // the decoder will say what is wrong with it
+        }
+    }
+
     public async ValueTask PostWhenRoomAsync(Frame frame, CancellationToken cancel)
     {
         while (_channel.Reader.Count >= Capacity) await Task.Delay(5, cancel);

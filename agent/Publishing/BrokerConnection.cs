@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using MQTTnet;
 using EdgePatchCore.Messaging;
 using MQTTnet.Protocol;
+using EdgePatchCore.Agent.Messages;
 
 namespace EdgePatchCore.Agent.Publishing;
 
@@ -21,7 +22,7 @@ namespace EdgePatchCore.Agent.Publishing;
 /// more after the reconnect: a broker that crashes can lose what it acknowledged but had not yet saved or
 /// delivered, and a duplicate (consumers de-duplicate by frameId) is better than a lost verdict.
 /// </summary>
-public sealed class BrokerConnection : BackgroundService
+public sealed class BrokerConnection : BackgroundService, ITransientPublisher
 {
     private readonly AgentOptions _options;
     private readonly Outbox _outbox;

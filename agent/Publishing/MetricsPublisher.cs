@@ -3,6 +3,7 @@ using EdgePatchCore.Agent.Configuration;
 using EdgePatchCore.Agent.Pipeline;
 using Microsoft.Extensions.Options;
 using EdgePatchCore.Messaging;
+using EdgePatchCore.Agent.Messages;
 
 namespace EdgePatchCore.Agent.Publishing;
 

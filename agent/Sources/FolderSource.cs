@@ -4,6 +4,7 @@ using EdgePatchCore.Agent.Pipeline;
 using EdgePatchCore.Agent.Publishing;
 using EdgePatchCore.FileSystem;
 using Microsoft.Extensions.Options;
+using EdgePatchCore.Agent.Messages;
 
 namespace EdgePatchCore.Agent.Sources;
 

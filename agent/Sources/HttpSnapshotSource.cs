@@ -2,6 +2,7 @@ using EdgePatchCore.Agent.Configuration;
 using EdgePatchCore.Agent.Pipeline;
 using EdgePatchCore.Agent.Publishing;
 using Microsoft.Extensions.Options;
+using EdgePatchCore.Agent.Messages;
 
 namespace EdgePatchCore.Agent.Sources;
 

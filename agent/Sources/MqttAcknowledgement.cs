@@ -1,6 +1,7 @@
 using EdgePatchCore.Agent.Pipeline;
 using EdgePatchCore.Agent.Publishing;
 using MQTTnet;
+using EdgePatchCore.Agent.Messages;
 
 namespace EdgePatchCore.Agent.Sources;
 

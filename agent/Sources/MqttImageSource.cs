@@ -5,6 +5,7 @@ using EdgePatchCore.Agent.Publishing;
 using Microsoft.Extensions.Options;
 using MQTTnet;
 using MQTTnet.Packets;
+using EdgePatchCore.Agent.Messages;
 
 namespace EdgePatchCore.Agent.Sources;
 

@@ -1,5 +1,6 @@
 using EdgePatchCore.Agent.Publishing;
 using EdgePatchCore.Diagnostics;
+using EdgePatchCore.Agent.Messages;
 
 namespace EdgePatchCore.Agent.Sparkplug;
 

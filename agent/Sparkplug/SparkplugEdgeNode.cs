@@ -9,6 +9,7 @@ using Microsoft.Extensions.Options;
 using MQTTnet;
 using MQTTnet.Protocol;
 using EdgePatchCore.Messaging;
+using EdgePatchCore.Agent.Messages;
 
 namespace EdgePatchCore.Agent.Sparkplug;
 
@@ -319,13 +320,13 @@ public sealed class SparkplugEdgeNode(
             }
             else
             {
-                string device = Publishing.Text.Cap(topic[(topic.LastIndexOf('/') + 1)..], MaxNameInText);
+                string device = Messages.Text.Cap(topic[(topic.LastIndexOf('/') + 1)..], MaxNameInText);
                 Enqueue(new RefusedCommand($"DCMD {device}/{Names(Payload.Parser.ParseFrom(payload).Metrics)}: device metrics are read-only"));
             }
         }
         catch (Exception ex) when (ex is JsonException or InvalidOperationException or KeyNotFoundException or Google.Protobuf.InvalidProtocolBufferException)
         {
-            Enqueue(new RefusedCommand($"unreadable message on {Publishing.Text.Cap(topic, 256)}: {Publishing.Text.Cap(ex.Message, 256)}"));
+            Enqueue(new RefusedCommand($"unreadable message on {Messages.Text.Cap(topic, 256)}: {Messages.Text.Cap(ex.Message, 256)}"));
         }
         return Task.CompletedTask;
     }
@@ -343,7 +344,7 @@ public sealed class SparkplugEdgeNode(
     /// <summary>The metrics' names for a log line or a refusal: each capped, at most three, then how many more.</summary>
     private static string Names(IReadOnlyCollection<Payload.Types.Metric> metrics)
     {
-        var names = metrics.Take(3).Select(m => Publishing.Text.Cap(m.HasName ? m.Name : $"alias {m.Alias}", MaxNameInText)).ToList();
+        var names = metrics.Take(3).Select(m => Messages.Text.Cap(m.HasName ? m.Name : $"alias {m.Alias}", MaxNameInText)).ToList();
         return metrics.Count > 3 ? $"{string.Join(", ", names)} and {metrics.Count - 3} more" : string.Join(", ", names);
     }
 

@@ -1,6 +1,7 @@
 using System.Threading.Channels;
 using EdgePatchCore.Agent.Pipeline;
 using EdgePatchCore.Agent.Publishing;
+using EdgePatchCore.Agent.Messages;
 
 namespace EdgePatchCore.Agent.Teach;
 
@@ -10,8 +11,18 @@ namespace EdgePatchCore.Agent.Teach;
 /// frames are not kept (counted as "frame-not-kept" and logged at a limited rate): keeping frames for teaching is a
 /// cache, scoring is not. A frame whose id is kept already is not kept either ("frame-id-repeated", see FrameStore).
 /// </summary>
-public sealed class FrameKeeper(FrameStore store, DropCounter drops) : BackgroundService
+public sealed class FrameKeeper(FrameStore store, DropCounter drops) : BackgroundService, IScoredFrameSink
 {
+    public SinkKind Kind => SinkKind.BestEffort;
+    public bool UsesHeatmaps => false;
+
+    /// <summary>Keeps every scored frame (one that was not scored cannot teach anything, so error frames are not kept).</summary>
+    public ValueTask AcceptAsync(ScoredFrame frame, CancellationToken cancel)
+    {
+        if (frame.Frame.Bytes is { Length: > 0 } bytes && frame.Verdict.Result != Verdict.Error) Keep(frame.Verdict.FrameId, bytes, frame.Verdict);
+        return ValueTask.CompletedTask;
+    }
+
     public const int Capacity = 16;
     // Wait mode with TryWrite: a full channel answers false (DropWrite would answer true and lose the frame unseen).
     private readonly Channel<(string FrameId, byte[] Image, Verdict Verdict)> _frames =

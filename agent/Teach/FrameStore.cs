@@ -1,5 +1,6 @@
 using System.Text.Json;
 using EdgePatchCore.Agent.Publishing;
+using EdgePatchCore.Agent.Messages;
 
 namespace EdgePatchCore.Agent.Teach;
 

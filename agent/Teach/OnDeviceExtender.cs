@@ -5,6 +5,7 @@ using EdgePatchCore.Artifacts;
 using EdgePatchCore.Diagnostics;
 using EdgePatchCore.Training;
 using Microsoft.Extensions.Options;
+using EdgePatchCore.Agent.Messages;
 
 namespace EdgePatchCore.Agent.Teach;
 

@@ -39,7 +39,7 @@ public sealed class TeachAuthentication(TeachOptions options, string deviceId, N
         }
         if (envelope.KeyId != options.SecretId)
         {
-            error = $"the teach message names key '{Publishing.Text.Cap(envelope.KeyId, 64)}', which this device does not have";
+            error = $"the teach message names key '{Messages.Text.Cap(envelope.KeyId, 64)}', which this device does not have";
             return null;
         }
         byte[] expected = HMACSHA256.HashData(_secret, Encoding.UTF8.GetBytes(body));
@@ -57,7 +57,7 @@ public sealed class TeachAuthentication(TeachOptions options, string deviceId, N
         var window = TimeSpan.FromSeconds(options.MaxAgeSeconds);
         var now = DateTimeOffset.UtcNow;
         if (request is null || request.Device != deviceId)
-            error = $"the teach message is for device '{Publishing.Text.Cap(request?.Device, 64)}', not '{deviceId}'";
+            error = $"the teach message is for device '{Messages.Text.Cap(request?.Device, 64)}', not '{deviceId}'";
         else if (request.IssuedAt is not { } issued || (issued - now).Duration() > window)
             error = $"the teach message was issued at {request.IssuedAt:O}, more than {window.TotalSeconds:F0} s from this device's clock ({now:O})";
         else if (request.Nonce is not { Length: >= 16 and <= 64 } nonce || !nonce.All(char.IsAsciiLetterOrDigit))

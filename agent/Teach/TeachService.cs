@@ -7,6 +7,7 @@ using EdgePatchCore.Agent.Trust;
 using EdgePatchCore.Deployment;
 using MQTTnet;
 using MQTTnet.Protocol;
+using EdgePatchCore.Agent.Messages;
 
 namespace EdgePatchCore.Agent.Teach;
 

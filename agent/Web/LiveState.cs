@@ -3,6 +3,7 @@ using EdgePatchCore.Agent.Pipeline;
 using EdgePatchCore.Agent.Publishing;
 using Microsoft.Extensions.Options;
 using EdgePatchCore.Messaging;
+using EdgePatchCore.Agent.Messages;
 
 namespace EdgePatchCore.Agent.Web;
 

@@ -1,4 +1,5 @@
 using EdgePatchCore.Agent.Publishing;
+using EdgePatchCore.Agent.Messages;
 
 namespace EdgePatchCore.Agent.Web;
 
@@ -9,8 +10,17 @@ public sealed record RecentFrame(long Number, Verdict Verdict, byte[]? Overlay);
 /// The last N verdicts with their heat-map thumbnails, for the live page. Bounded (oldest out first) and
 /// in memory only: the outbox, not this, is what keeps verdicts safe.
 /// </summary>
-public sealed class RecentFrames
+public sealed class RecentFrames : Pipeline.IScoredFrameSink
 {
+    public Pipeline.SinkKind Kind => Pipeline.SinkKind.BestEffort;
+    public bool UsesHeatmaps => Capacity > 0;
+
+    public ValueTask AcceptAsync(Pipeline.ScoredFrame frame, CancellationToken cancel)
+    {
+        Add(frame.Verdict, frame.Heatmap());
+        return ValueTask.CompletedTask;
+    }
+
     private readonly Queue<RecentFrame> _frames = new();
     private readonly object _lock = new();
     private long _added;

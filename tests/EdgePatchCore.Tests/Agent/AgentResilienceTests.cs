@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using EdgePatchCore.Agent.Publishing;
 using Microsoft.Extensions.Hosting;
+using EdgePatchCore.Agent.Messages;
 
 namespace EdgePatchCore.Tests.Agent;
 

@@ -3,6 +3,7 @@ using System.Text.Json;
 using EdgePatchCore.Agent.Publishing;
 using Microsoft.Extensions.Hosting;
 using EdgePatchCore.Search;
+using EdgePatchCore.Agent.Messages;
 
 namespace EdgePatchCore.Tests.Agent;
 

@@ -323,10 +323,10 @@ public class TeachSetTests
     {
         string path = folder.File(id + ".img");
         File.WriteAllBytes(path, new byte[bytes]);
-        var verdict = new EdgePatchCore.Agent.Publishing.Verdict
+        var verdict = new EdgePatchCore.Agent.Messages.Verdict
         {
             FrameId = id, Source = "test", Product = "gasket", CapturedAt = DateTimeOffset.UtcNow, ScoredAt = DateTimeOffset.UtcNow,
-            Result = EdgePatchCore.Agent.Publishing.Verdict.Ok, Score = 1, Threshold = 2, LatencyMs = new(1, 1, 2),
+            Result = EdgePatchCore.Agent.Messages.Verdict.Ok, Score = 1, Threshold = 2, LatencyMs = new(1, 1, 2),
         };
         return new StoredFrame(1, id, path, bytes, verdict);
     }

@@ -8,6 +8,7 @@ using EdgePatchCore.Tests.Cli;
 using EdgePatchCore.Tests.Imaging;
 using Microsoft.Extensions.Hosting;
 using Xunit.Abstractions;
+using EdgePatchCore.Agent.Messages;
 
 namespace EdgePatchCore.Tests.Agent;
 

@@ -3,6 +3,7 @@ using EdgePatchCore.Agent.Pipeline;
 using EdgePatchCore.Agent.Publishing;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using EdgePatchCore.Agent.Messages;
 
 namespace EdgePatchCore.Tests.Agent;
 

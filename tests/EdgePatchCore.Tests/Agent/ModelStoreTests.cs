@@ -7,6 +7,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using AgentModelStore = EdgePatchCore.Agent.ModelStore.ModelStore;
 using EdgePatchCore.Messaging;
+using EdgePatchCore.Agent.Messages;
 
 namespace EdgePatchCore.Tests.Agent;
 

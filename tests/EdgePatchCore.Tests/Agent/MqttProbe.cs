@@ -3,6 +3,7 @@ using System.Text.Json;
 using EdgePatchCore.Agent.Publishing;
 using MQTTnet;
 using MQTTnet.Protocol;
+using EdgePatchCore.Agent.Messages;
 
 namespace EdgePatchCore.Tests.Agent;
 

@@ -5,6 +5,7 @@ using EdgePatchCore.Artifacts;
 using EdgePatchCore.Tests.Cli;
 using EdgePatchCore.Agent.Teach;
 using Microsoft.Extensions.Logging.Abstractions;
+using EdgePatchCore.Agent.Messages;
 
 namespace EdgePatchCore.Tests.Agent;
 

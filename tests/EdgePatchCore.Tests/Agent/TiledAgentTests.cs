@@ -3,6 +3,7 @@ using EdgePatchCore.Synthetic;
 using EdgePatchCore.Tests.Cli;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
+using EdgePatchCore.Agent.Messages;
 
 namespace EdgePatchCore.Tests.Agent;
 

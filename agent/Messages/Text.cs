@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace EdgePatchCore.Agent.Publishing;
+namespace EdgePatchCore.Agent.Messages;
 
 /// <summary>
 /// Texts that come from outside (frame ids in user properties, file names, decoder messages) before they

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace EdgePatchCore.Agent.Publishing;
+namespace EdgePatchCore.Agent.Messages;
 
 /// <summary>One frame's result, the JSON of the MQTT table in docs/agent.md on {prefix}/verdict.</summary>
 public sealed record Verdict
@@ -34,9 +34,3 @@ public sealed record Verdict
     public byte[] ToJson() => JsonSerializer.SerializeToUtf8Bytes(this, Json);
     public static Verdict? FromJson(ReadOnlySpan<byte> json) => JsonSerializer.Deserialize<Verdict>(json, Json);
 }
-
-/// <param name="DerivedFrom">set only for a model extended on this device (Agent:Teach:OnDevice): the signed model it was derived from</param>
-public sealed record VerdictModel(string Id, DateTime CreatedAt,
-                                  [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? DerivedFrom = null);
-public sealed record VerdictRegion(int X, int Y, int Width, int Height);
-public sealed record VerdictLatency(double Decode, double Infer, double Total);
