@@ -10,6 +10,21 @@ namespace EdgePatchCore.Scoring;
 /// </summary>
 public static class ImageScoreReweighting
 {
+    /// <summary>
+    /// b: how many bank neighbours of m* enter Eq. 7 for <paramref name="spec"/> and a bank of <paramref name="bankRows"/>
+    /// rows; 1 means no re-weighting (s = s*). The whole-frame scorer, the tiled scorer and the cross-fitted calibration all
+    /// ask here, so the threshold is set on the score the agent computes.
+    /// </summary>
+    public static int NeighbourCount(Artifacts.ScoringSpec spec, int bankRows) => spec.Reweight ? Math.Max(1, Math.Min(spec.NeighbourCount, bankRows)) : 1;
+
+    /// <summary>The index of s* = max_i s_i (the first of equal maxima).</summary>
+    public static int ArgMax(ReadOnlySpan<float> patchScores)
+    {
+        int arg = 0;
+        for (int p = 1; p < patchScores.Length; p++) if (patchScores[p] > patchScores[arg]) arg = p;
+        return arg;
+    }
+
     public static float Weight(ReadOnlySpan<float> distances)
     {
         if (distances.Length == 0) throw new ArgumentException("need at least d_0");

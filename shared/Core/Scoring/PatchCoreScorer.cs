@@ -22,6 +22,7 @@ public sealed class PatchCoreScorer : IDisposable
     private readonly NearestNeighbourSearch _knn;
     private readonly AnomalyMapGenerator _maps;
     private readonly int[] _neighbours;
+    private readonly int _bankRows;
     private readonly Lock _gate = new();
     private float[] _patches = [];
     private float[] _distances = [];
@@ -58,6 +59,7 @@ public sealed class PatchCoreScorer : IDisposable
         var bank = model.Bank.ToFloats();
         _knn = BankSearches.Create(bank, model.Bank.Rows, model.Bank.Columns, device, precision);
         _neighbours = model.Bank.NeighbourIndices();
+        _bankRows = model.Bank.Rows;
         _maps = new AnomalyMapGenerator(model.Input.Width, model.Input.Height, Spec.BlurSigma);
         Tiling = model.Tiling;
         if (Tiling is not null) _stitcher = new MapStitcher(Spec.BlurSigma);
@@ -161,8 +163,7 @@ public sealed class PatchCoreScorer : IDisposable
                 _knn.Search(_patches.AsSpan(0, rows * dims), rows, 1, _distances, _nearest);
                 _distances.AsSpan(0, rows).CopyTo(_frameScores.AsSpan(first * per, rows));
                 // 2. s* = max_i s_i over the whole frame, and the bank row m* it matched.
-                int best = 0;
-                for (int p = 1; p < rows; p++) if (_distances[p] > _distances[best]) best = p;
+                int best = ImageScoreReweighting.ArgMax(_distances.AsSpan(0, rows));
                 if (first == 0 || _distances[best] > sStar)
                 {
                     (sStar, arg, mStar) = (_distances[best], first * per + best, _nearest[best]);
@@ -171,12 +172,7 @@ public sealed class PatchCoreScorer : IDisposable
                 Lap(ref t.KnnMs);
             }
             // 3. s = w * s* (Eq. 7) from m*'s b nearest bank neighbours.
-            float score = sStar;
-            if (Spec.Reweight && Spec.NeighbourCount > 1)
-            {
-                int b = Spec.NeighbourCount;
-                score = ImageScoreReweighting.Score(sStar, _bestPatch.AsSpan(0, dims), _neighbours.AsSpan(mStar * b, b), _knn, _reweight);
-            }
+            float score = Reweighted(sStar, _bestPatch.AsSpan(0, dims), mStar);
             Lap(ref t.KnnMs);
             var map = _stitcher!.Stitch(_frameScores.AsSpan(0, tiles * per), _features.GridWidth, _features.GridHeight, layout);
             var patchScores = _frameScores.AsSpan(0, tiles * per).ToArray();
@@ -206,17 +202,11 @@ public sealed class PatchCoreScorer : IDisposable
         var results = new ImageScore[count];
         for (int i = 0; i < count; i++)
         {
+            // 1. s_i of every patch (searched above); 2. s* = max_i s_i and the bank row m* it matched; 3. s = w * s* (Eq. 7).
             var scores = distances.AsSpan(i * per, per);
-            int arg = 0;
-            for (int p = 1; p < per; p++) if (scores[p] > scores[arg]) arg = p;
+            int arg = ImageScoreReweighting.ArgMax(scores);
             float sStar = scores[arg];
-            float score = sStar;
-            if (Spec.Reweight && Spec.NeighbourCount > 1)
-            {
-                int b = Spec.NeighbourCount, mStar = nearest[i * per + arg];
-                var query = patches.AsSpan((i * per + arg) * dims, dims);
-                score = ImageScoreReweighting.Score(sStar, query, _neighbours.AsSpan(mStar * b, b), _knn, _reweight);
-            }
+            float score = Reweighted(sStar, patches.AsSpan((i * per + arg) * dims, dims), nearest[i * per + arg]);
             results[i] = new ImageScore
             {
                 Score = score,
@@ -229,6 +219,14 @@ public sealed class PatchCoreScorer : IDisposable
             };
         }
         return results;
+    }
+
+    /// <summary>s = w * s* (Eq. 7) for the patch <paramref name="query"/> that matched bank row <paramref name="mStar"/>; s* when b is 1.</summary>
+    private float Reweighted(float sStar, ReadOnlySpan<float> query, int mStar)
+    {
+        int b = ImageScoreReweighting.NeighbourCount(Spec, _bankRows);
+        // The table holds Spec.NeighbourCount neighbours a row (the artifact refuses more than the bank has rows).
+        return b <= 1 ? sStar : ImageScoreReweighting.Score(sStar, query, _neighbours.AsSpan(mStar * Spec.NeighbourCount, b), _knn, _reweight);
     }
 
     public void Dispose()

@@ -45,7 +45,7 @@ public sealed class CrossFitCalibration(IProgress<StageProgress>? progress = nul
         int imageCount = folds.Sum(f => f.Images.Length);
         int imagesPerCall = Math.Max(1, RowsPerCall / patchesPerImage);
         var scores = new float[imageCount];
-        int b = spec.Reweight ? Math.Min(spec.NeighbourCount, folds.Min(f => f.BankRows.Length)) : 1;
+        int b = ImageScoreReweighting.NeighbourCount(spec, folds.Min(f => f.BankRows.Length));
         var patches = new float[imagesPerCall * patchesPerImage * dims];
         var distances = new float[imagesPerCall * patchesPerImage];
         var nearest = new int[imagesPerCall * patchesPerImage];
@@ -68,8 +68,7 @@ public sealed class CrossFitCalibration(IProgress<StageProgress>? progress = nul
                 {
                     // s* and m* as PatchCoreScorer finds them; m*'s neighbours searched in this fold's bank.
                     var s = distances.AsSpan(i * patchesPerImage, patchesPerImage);
-                    int arg = 0;
-                    for (int p = 1; p < s.Length; p++) if (s[p] > s[arg]) arg = p;
+                    int arg = ImageScoreReweighting.ArgMax(s);
                     float sStar = s[arg];
                     float score = sStar;
                     if (b > 1)

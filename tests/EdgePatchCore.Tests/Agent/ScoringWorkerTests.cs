@@ -1,0 +1,110 @@
+using System.Collections.Concurrent;
+using EdgePatchCore.Agent.Configuration;
+using EdgePatchCore.Agent.Messages;
+using EdgePatchCore.Agent.ModelStore;
+using EdgePatchCore.Agent.Pipeline;
+using EdgePatchCore.Agent.Trust;
+using EdgePatchCore.Messaging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+
+namespace EdgePatchCore.Tests.Agent;
+
+/// <summary>
+/// The scoring worker alone: a real scorer (the fixture's gasket model), frames posted to its queue, and sinks that
+/// only remember what they were handed. No broker, no host.
+/// </summary>
+[Collection("agent")]
+public class ScoringWorkerTests(AgentFixture fixture)
+{
+    /// <summary>An example consumer (what an OPC UA server or a historian would be): a class and one line of registration, nothing else.</summary>
+    private sealed class RecordingSink(SinkKind kind, ConcurrentQueue<string> log, bool heatmaps = false) : IScoredFrameSink
+    {
+        public SinkKind Kind => kind;
+        public bool UsesHeatmaps => heatmaps;
+        public ConcurrentQueue<ScoredFrame> Frames { get; } = new();
+
+        public ValueTask AcceptAsync(ScoredFrame frame, CancellationToken cancel)
+        {
+            log.Enqueue($"{kind} {frame.Verdict.FrameId}{(heatmaps && frame.Heatmap() is { Length: > 0 } ? " heatmap" : "")}");
+            Frames.Enqueue(frame);
+            return ValueTask.CompletedTask;
+        }
+    }
+
+    /// <summary>A durable sink whose disk is full for its first attempts.</summary>
+    private sealed class FullDiskSink(int failures) : IScoredFrameSink
+    {
+        private int _left = failures;
+        public SinkKind Kind => SinkKind.Durable;
+        public bool UsesHeatmaps => false;
+        public ValueTask AcceptAsync(ScoredFrame frame, CancellationToken cancel) =>
+            Interlocked.Decrement(ref _left) >= 0 ? throw new IOException("No space left on device") : ValueTask.CompletedTask;
+    }
+
+    private sealed class Completion(ConcurrentQueue<string> log, string id) : IFrameCompletion
+    {
+        public void Completed(Verdict verdict) => log.Enqueue($"completed {id}");
+        public void Dropped() => log.Enqueue($"dropped {id}");
+    }
+
+    private sealed class NoBroker : ITransientPublisher
+    {
+        public Task<bool> PublishTransientAsync(string topic, byte[] payload, CancellationToken cancel, string? frameId = null) => Task.FromResult(false);
+    }
+
+    [Fact]
+    public async Task The_worker_hands_every_frame_to_durable_sinks_then_its_source_then_best_effort_sinks_with_trainer_scores()
+    {
+        using var state = new TempFolder();
+        var options = Options.Create(new AgentOptions
+        {
+            Artifact = fixture.ModelA, Device = EdgePatchCore.Devices.DeviceKind.Cpu, BankPrecision = EdgePatchCore.Search.BankPrecision.Float32,
+            StateDirectory = state.Path,
+        });
+        var metrics = new AgentMetrics();
+        var topics = new TopicNames("edgepatchcore/worker-test");
+        var events = new AgentEvents(new Outbox(state.File("outbox"), 1000, sync: false, NullLogger.Instance), topics);
+        using var models = new ModelStore(options, new ModelAdmission(options, new ReleaseLedger(state.Path)), events, NullLogger<ModelStore>.Instance);
+        Assert.True(models.Load(options.Value.AllModels[0]));
+        models.InitialLoadDone();
+        var log = new ConcurrentQueue<string>();
+        var durable = new RecordingSink(SinkKind.Durable, log);
+        var bestEffort = new RecordingSink(SinkKind.BestEffort, log, heatmaps: true);
+        // Registration order does not decide delivery order: best-effort sinks always come after the source is told.
+        var chain = new SinkChain([bestEffort, new FullDiskSink(failures: 2), durable], metrics, new NoBroker(), topics, NullLogger<SinkChain>.Instance);
+        var queue = new FrameQueue(options, metrics, NullLogger<FrameQueue>.Instance);
+        var worker = new ScoringWorker(options, queue, models, chain, metrics, NullLogger<ScoringWorker>.Instance);
+
+        var files = fixture.Pngs.Take(4).ToList();
+        foreach (var (file, i) in files.Select((f, i) => (f, i)))
+            queue.Post(new Frame { Id = $"w{i}.png", Source = "test", Bytes = File.ReadAllBytes(file), Completion = new Completion(log, $"w{i}.png") });
+        queue.Post(new Frame { Id = "broken.png", Source = "test", Bytes = "not an image"u8.ToArray(), Completion = new Completion(log, "broken.png") });
+        using var stop = new CancellationTokenSource();
+        await worker.StartAsync(stop.Token);
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (bestEffort.Frames.Count < 5 && DateTime.UtcNow < deadline) await Task.Delay(20);
+        await worker.StopAsync(CancellationToken.None);
+
+        // Each frame: its durable sinks, then its source, then the best-effort sinks (with a heat map for a scored frame).
+        var lines = log.ToList();
+        foreach (var id in new[] { "w0.png", "w1.png", "w2.png", "w3.png", "broken.png" })
+        {
+            int stored = lines.IndexOf($"Durable {id}"), completed = lines.IndexOf($"completed {id}");
+            int shown = lines.FindIndex(l => l.StartsWith($"BestEffort {id}", StringComparison.Ordinal));
+            Assert.True(stored >= 0 && stored < completed && completed < shown, string.Join("\n", lines));
+        }
+        Assert.Contains("BestEffort w0.png heatmap", lines);
+        Assert.Equal(Verdict.Error, durable.Frames.Single(f => f.Verdict.FrameId == "broken.png").Verdict.Result);
+        Assert.True(metrics.IsOutboxWritable); // the full disk passed, and scoring went on
+
+        // The scores are the trainer's (exact float32 bank), and the JSON handed to the outboxes is the verdict's.
+        var expected = fixture.TrainerScores(fixture.ModelA, files);
+        for (int i = 0; i < files.Count; i++)
+        {
+            var frame = durable.Frames.Single(f => f.Verdict.FrameId == $"w{i}.png");
+            Assert.Equal(expected[files[i]], frame.Verdict.Score!.Value, 3);
+            Assert.Equal(frame.Verdict.ToJson(), frame.VerdictJson);
+        }
+    }
+}
