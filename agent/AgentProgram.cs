@@ -74,19 +74,18 @@ public static class AgentProgram
             if (r.GetValueOrDefault<string?>() is { } file && !File.Exists(file)) r.AddError($"configuration file {file} does not exist");
         });
         var checkConfig = new Command("check-config", "validate the configuration and the artifacts, then exit") { TreatUnmatchedTokensAsErrors = false };
-        var demo = new Command("demo", "the demo is its own program (demo/ in the source tree, run by demo.sh); the agent's package does not carry it")
-        { TreatUnmatchedTokensAsErrors = false };
         var root = new RootCommand("agent: EdgePatchCore inspection agent. Scores camera frames and publishes verdicts over MQTT. " +
                                    "Without a command it runs the service (systemd: Type=notify); --Agent:Key=value arguments override the configuration.")
-        { config, checkConfig, demo };
+        { config, checkConfig };
         root.TreatUnmatchedTokensAsErrors = false;
-        foreach (var c in new Command[] { root, checkConfig, demo }) c.SetAction(_ => ExitOk); // run below, with the host's exit codes
+        foreach (var c in new Command[] { root, checkConfig }) c.SetAction(_ => ExitOk); // run below, with the host's exit codes
         var parsed = root.Parse(args);
         var command = parsed.CommandResult.Command;
         // A word that is not a command would reach the host as configuration: name it as the mistake it is.
         if (command == root && parsed.UnmatchedTokens.FirstOrDefault(t => !t.StartsWith('-') && !IsOptionValue(parsed.UnmatchedTokens, t)) is { } word)
         {
-            Console.Error.WriteLine($"error: unknown command '{word}' (see agent --help)");
+            Console.Error.WriteLine(word == "demo" ? "error: the demo is not part of the agent: run bash demo.sh in the source tree (see README)"
+                                                   : $"error: unknown command '{word}' (see agent --help)");
             return ExitUsage;
         }
         if (parsed.Errors.Count > 0)
@@ -104,11 +103,6 @@ public static class AgentProgram
         if (args.Contains("--version")) { Console.WriteLine($"agent {BrokerConnection.Version}"); return ExitOk; }
         string? configFile = parsed.GetValue(config);
         string[] hostArgs = [.. parsed.UnmatchedTokens];
-        if (command == demo)
-        {
-            Console.Error.WriteLine("error: the demo is not part of the agent: run bash demo.sh in the source tree (see README)");
-            return ExitUsage;
-        }
         return command == checkConfig ? CheckConfig(configFile, hostArgs) : await RunServiceAsync(configFile, hostArgs);
     }
 

@@ -119,8 +119,14 @@ public static class TrainerApp
         var commands = new Dictionary<string, CommandOptions>();
         foreach (var c in Commands)
         {
-            var command = new Command(c.Name, c.Summary + (c.Description.Length > 0 ? Environment.NewLine + Environment.NewLine + c.Description : ""));
-            var positional = new Argument<string[]>("arguments") { Arity = ArgumentArity.ZeroOrMore, HelpName = c.Usage };
+            // The usage line goes first in the description; the positional argument shows only the names it takes (P.pcb, IMAGE...).
+            var command = new Command(c.Name, $"{c.Summary}{Environment.NewLine}{Environment.NewLine}usage: trainer {c.Name} {c.Usage}" +
+                                              (c.Description.Length > 0 ? Environment.NewLine + Environment.NewLine + c.Description : ""));
+            string[] names = c.Usage.Split(' ', StringSplitOptions.RemoveEmptyEntries).TakeWhile(t => !t.StartsWith('-') && !t.StartsWith("[-", StringComparison.Ordinal) && t != "|").ToArray();
+            var positional = new Argument<string[]>("arguments")
+            {
+                Arity = ArgumentArity.ZeroOrMore, HelpName = names.Length > 0 ? string.Join(" ", names) : "arguments", Hidden = names.Length == 0,
+            };
             command.Arguments.Add(positional);
             var options = new Dictionary<string, Option>();
             foreach (var spec in c.Options)

@@ -72,6 +72,8 @@ public sealed class LivePageServer(IOptions<AgentOptions> options, LiveState sta
         builder.Configuration.AddInMemoryCollection();
         builder.Logging.ClearProviders();
         builder.Services.AddSingleton(loggers); // the agent's logging (journal, console) for the page too
+        // The agent's host says "Application started" once; the page's own small host stays quiet about its lifetime.
+        builder.Services.Configure<Microsoft.Extensions.Hosting.ConsoleLifetimeOptions>(o => o.SuppressStatusMessages = true);
         builder.WebHost.UseUrls([.. web.UrlList]);
         builder.WebHost.ConfigureKestrel(k =>
         {

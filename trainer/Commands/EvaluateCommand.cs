@@ -47,6 +47,7 @@ public sealed class EvaluateCommand : ICommand
         var device = new ExecutionDevice(CommonOptions.ParseDevice(args));
         using var scorer = new PatchCoreScorer(artifact.Content, device, CommonOptions.ParsePrecision(args));
         console.LogInformation($"device: {device.Describe()}, {scorer.PrecisionDescription}");
+        if (SizeMismatch(artifact.Content.Manifest, dataset) is { } mismatch) console.LogWarning(mismatch);
         var result = new Evaluator(console, console).Evaluate(artifact, scorer, dataset, CommonOptions.ParseBatch(args), protocols, args.Get("dump-maps"), context.Cancel);
         var report = result.Report;
         PrintTable(report, context.Out);
@@ -62,6 +63,26 @@ public sealed class EvaluateCommand : ICommand
             context.Out.WriteLine($"wrote {html} ({new FileInfo(html).Length / 1e6:F1} MB)");
         }
         return TrainerApp.ExitOk;
+    }
+
+    /// <summary>
+    /// A warning when the test images are not the size the model was built on (another product or camera: every score then
+    /// means little, e.g. a gasket model on sheet images rejects every good part); null when they are, or the model does
+    /// not say (built before it recorded the size).
+    /// </summary>
+    public static string? SizeMismatch(Manifest manifest, DatasetFolder dataset)
+    {
+        if (manifest.FrameWidth <= 0 || dataset.TestImages.Count == 0) return null;
+        var loader = new Imaging.ImageLoader();
+        var sizes = dataset.TestImages.Take(8).Select(t =>
+        {
+            try { return loader.Size(t.Path); }
+            catch (Imaging.ImageLoadException) { return ((int, int)?)null; }
+        }).OfType<(int Width, int Height)>().Distinct().ToList();
+        var other = sizes.Where(z => z != (manifest.FrameWidth, manifest.FrameHeight)).ToList();
+        if (other.Count == 0) return null;
+        return $"the model for '{manifest.Product}' was built on {manifest.FrameWidth} x {manifest.FrameHeight} images, but these test images are " +
+               $"{string.Join(", ", other.Select(z => $"{z.Width} x {z.Height}"))}: another product or camera? Its scores and threshold do not carry over";
     }
 
     /// <summary>False rejects and escapes with counts, overall and per defect type, then precision and recall.</summary>

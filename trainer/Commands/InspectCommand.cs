@@ -1,3 +1,4 @@
+using EdgePatchCore.Embedding;
 using EdgePatchCore.Diagnostics;
 using EdgePatchCore.Artifacts;
 using EdgePatchCore.Trainer.Cli;
@@ -30,7 +31,7 @@ public sealed class InspectCommand : ICommand
         o.WriteLine($"  input               {c.Input}");
         if (c.Tiling is { } tiling) o.WriteLine($"  tiling              {tiling}");
         o.WriteLine($"  backbone            {c.Backbone.Source}, {c.Backbone.Onnx.Length / 1e6:F1} MB, normalisation {c.Backbone.Normalization}");
-        o.WriteLine($"  embedding           {string.Join(" + ", c.Embedding.Layers.Zip(c.Backbone.LayerChannels, (l, ch) => $"{l} ({ch})"))} = {c.Embedding.Dimensions} dims on a {c.Embedding.GridWidth} x {c.Embedding.GridHeight} grid, {c.Embedding.PatchSize}x{c.Embedding.PatchSize} neighbourhood, {c.Backbone.Aggregation.ToString().ToLowerInvariant()} aggregation");
+        o.WriteLine($"  embedding           {string.Join(" + ", c.Embedding.Layers.Zip(c.Backbone.LayerChannels, (l, ch) => $"{ResNet18.DisplayName(l)} ({ch})"))} = {c.Embedding.Dimensions} dims on a {c.Embedding.GridWidth} x {c.Embedding.GridHeight} grid, {c.Embedding.PatchSize}x{c.Embedding.PatchSize} neighbourhood, {c.Backbone.Aggregation.ToString().ToLowerInvariant()} aggregation");
         o.WriteLine($"  memory bank         {c.Bank.Rows} x {c.Bank.Columns} {c.Bank.ElementType}, coverage radius {m.CoverageRadius:G5}, neighbour table b = {c.Bank.NeighbourCount}");
         o.WriteLine($"  scoring             k = {c.Scoring.K}, Eq. 7 re-weighting {(c.Scoring.Reweight ? "on" : "off")} (b = {c.Scoring.NeighbourCount}), blur sigma {c.Scoring.BlurSigma}");
         o.WriteLine($"  threshold           {c.Scoring.Threshold:G5} ({c.Scoring.Normalisation} normalisation)");

@@ -87,6 +87,9 @@ public sealed record Manifest
     [Key(11)] public string? ParentId { get; init; }
     /// <summary>Every extension since the full build, oldest first.</summary>
     [Key(12)] public List<ModelExtension>? Extensions { get; init; }
+    /// <summary>The training frames' size (the first one's), so that scoring frames of another size can be warned about; 0 when unknown.</summary>
+    [Key(13)] public int FrameWidth { get; init; }
+    [Key(14)] public int FrameHeight { get; init; }
 }
 
 [MessagePackObject]

@@ -24,6 +24,9 @@ public sealed record CalibrationSummary
 /// </summary>
 public static class ThresholdCalibrator
 {
+    /// <summary>Fewer good-image scores than this cannot show a 1% false-reject rate (at 1% of 50, the empirical quantile is the largest score or next to it): the build warns.</summary>
+    public const int MinScoresForTarget = 50;
+
     public static CalibrationSummary Calibrate(IReadOnlyList<float> scores, double falseRejectRate)
     {
         if (scores.Count == 0) throw new ArgumentException("no calibration scores");

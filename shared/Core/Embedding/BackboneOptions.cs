@@ -79,6 +79,16 @@ public static class ResNet18
         _ => layer,
     };
 
+    /// <summary>The name a person knows a layer by ("layer2"), for an ONNX node name of the bundled graph; other names as they are.</summary>
+    public static string DisplayName(string layer) => layer switch
+    {
+        Layer1 => "layer1",
+        Layer2 => "layer2",
+        Layer3 => "layer3",
+        Layer4 => "layer4",
+        _ => layer,
+    };
+
     /// <summary>The model file copied next to the assemblies at build time from the NuGet package.</summary>
     public static string ModelPath => Path.Combine(AppContext.BaseDirectory, "Backbones", "ResNet18.onnx");
     public static string PreprocessPath => Path.Combine(AppContext.BaseDirectory, "Backbones", "ResNetPreprocess.onnx");

@@ -48,6 +48,24 @@ public sealed class ImageLoader
     public static bool HasImageExtension(string path) =>
         Extensions.Contains(Path.GetExtension(path).ToLowerInvariant());
 
+    /// <summary>An image file's width and height from its header (nothing decoded), within the same limits as a decode.</summary>
+    public (int Width, int Height) Size(string path)
+    {
+        try
+        {
+            byte[] bytes = RegularFile.Read(path, _limits.MaxBytes);
+            using var header = new MemoryStream(bytes, writable: false);
+            var info = Image.Identify(_configuration, header, out _) ?? throw new ImageLoadException($"{path}: not {_formats}");
+            CheckSize(info.Width, info.Height, path);
+            return (info.Width, info.Height);
+        }
+        catch (FileRefusedException e) { throw new ImageLoadException(e.Message, e); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or UnknownImageFormatException or InvalidImageContentException)
+        {
+            throw new ImageLoadException($"{path}: cannot read its size ({e.Message})", e);
+        }
+    }
+
     /// <summary>Decodes a file to RGB pixels: a regular file only, never read past the byte limit, checked before decoding.</summary>
     public Image<Rgb24> Decode(string path)
     {

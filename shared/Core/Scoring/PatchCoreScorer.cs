@@ -22,7 +22,7 @@ public sealed class PatchCoreScorer : IDisposable
     private readonly NearestNeighbourSearch _knn;
     private readonly AnomalyMapGenerator _maps;
     private readonly int[] _neighbours;
-    private readonly int _bankRows;
+    private readonly int _bankRows, _tableWidth; // the neighbour table holds _tableWidth neighbours a row, b of them used
     private readonly Lock _gate = new();
     private float[] _patches = [];
     private float[] _distances = [];
@@ -59,7 +59,7 @@ public sealed class PatchCoreScorer : IDisposable
         var bank = model.Bank.ToFloats();
         _knn = BankSearches.Create(bank, model.Bank.Rows, model.Bank.Columns, device, precision);
         _neighbours = model.Bank.NeighbourIndices();
-        _bankRows = model.Bank.Rows;
+        (_bankRows, _tableWidth) = (model.Bank.Rows, model.Bank.NeighbourCount);
         _maps = new AnomalyMapGenerator(model.Input.Width, model.Input.Height, Spec.BlurSigma);
         Tiling = model.Tiling;
         if (Tiling is not null) _stitcher = new MapStitcher(Spec.BlurSigma);
@@ -225,8 +225,7 @@ public sealed class PatchCoreScorer : IDisposable
     private float Reweighted(float sStar, ReadOnlySpan<float> query, int mStar)
     {
         int b = ImageScoreReweighting.NeighbourCount(Spec, _bankRows);
-        // The table holds Spec.NeighbourCount neighbours a row (the artifact refuses more than the bank has rows).
-        return b <= 1 ? sStar : ImageScoreReweighting.Score(sStar, query, _neighbours.AsSpan(mStar * Spec.NeighbourCount, b), _knn, _reweight);
+        return b <= 1 ? sStar : ImageScoreReweighting.Score(sStar, query, _neighbours.AsSpan(mStar * _tableWidth, b), _knn, _reweight);
     }
 
     public void Dispose()

@@ -109,6 +109,7 @@ public sealed class ModelBuilder(ILogger log, IProgress<StageProgress>? progress
         int b = Math.Min(options.NeighbourCount, size);
         var neighbours = NeighbourTable.Build(bankRows, size, dims, b, device, progress);
 
+        var frameSize = FrameSizeOf(bankFiles);
         var content = new ModelContent
         {
             Manifest = new Manifest
@@ -117,6 +118,8 @@ public sealed class ModelBuilder(ILogger log, IProgress<StageProgress>? progress
                 CreatedAtUtc = DateTime.UtcNow,
                 TrainerVersion = typeof(ModelBuilder).Assembly.GetName().Version?.ToString(3) ?? "0",
                 TrainingImageCount = embedded,
+                FrameWidth = frameSize.Width,
+                FrameHeight = frameSize.Height,
                 DatasetFingerprint = DatasetFolder.Fingerprint(bankFiles),
                 BuildOptions = options.Describe(),
                 TrainingPatchCount = patchCount,
@@ -157,6 +160,10 @@ public sealed class ModelBuilder(ILogger log, IProgress<StageProgress>? progress
         EndPhase(calibrationFiles is null ? "out-of-fold scores" : "calibration scores");
         var calibration = ThresholdCalibrator.Calibrate(calibrationScores, options.FalseRejectRate);
         log.LogInformation($"calibration: {calibrationScores.Count} good images, scores {calibration.SortedScores[0]:G4}..{calibration.SortedScores[^1]:G4}, threshold {calibration.Threshold:G5}");
+        if (calibrationScores.Count < ThresholdCalibrator.MinScoresForTarget)
+            log.LogWarning($"the threshold comes from {calibrationScores.Count} scores of good images, fewer than {ThresholdCalibrator.MinScoresForTarget}: " +
+                           $"a {calibration.TargetFalseRejectRate:P0} false-reject target cannot be checked on so few (the threshold is then about their largest " +
+                           $"score or the fitted log-normal tail), so expect another rate on the line; build with {ThresholdCalibrator.MinScoresForTarget} or more good images, or pass --calibration DIR");
 
         content = content with
         {
@@ -186,6 +193,18 @@ public sealed class ModelBuilder(ILogger log, IProgress<StageProgress>? progress
     {
         System.Runtime.GCSettings.LargeObjectHeapCompactionMode = System.Runtime.GCLargeObjectHeapCompactionMode.CompactOnce;
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+    }
+
+    /// <summary>The first readable training image's size (for the warning when frames of another size are scored); 0 x 0 when none reads.</summary>
+    private static (int Width, int Height) FrameSizeOf(IReadOnlyList<string> files)
+    {
+        var loader = new ImageLoader();
+        foreach (var file in files.Take(8))
+        {
+            try { return loader.Size(file); }
+            catch (ImageLoadException) { }
+        }
+        return (0, 0);
     }
 
     /// <summary>Every training image goes into the bank; the calibration folder's images, when one is given, set the threshold.</summary>

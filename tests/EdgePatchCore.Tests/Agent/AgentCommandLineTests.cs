@@ -31,6 +31,7 @@ public class AgentCommandLineTests
         Assert.Equal(0, r.Code);
         Assert.Contains("check-config", r.Out);
         Assert.Contains("Agent:Sources:Folder:Path", r.Out);
+        Assert.DoesNotContain("  demo", r.Out); // the demo is its own program, not an agent command
     }
 
     [Fact]
@@ -84,6 +85,7 @@ public class AgentCommandLineTests
         Assert.Contains("does not exist", missing.Error);
         var demo = Agent("demo", "--artifact");
         Assert.Equal(2, demo.Code);
+        Assert.Contains("run bash demo.sh", demo.Error);
         Assert.DoesNotContain("   at ", unknown.Error + missing.Error + demo.Error);
     }
 

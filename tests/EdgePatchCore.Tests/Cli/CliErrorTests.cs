@@ -21,6 +21,18 @@ public class CliErrorTests
     }
 
     [Fact]
+    public void The_usage_line_reads_as_usage_not_as_an_argument()
+    {
+        var build = TrainerRunner.Run("build", "--help");
+        Assert.Contains("usage: trainer build --product P [--data DIR]", build.Out);
+        Assert.DoesNotContain("Arguments:", build.Out); // build takes no positional arguments
+        Assert.DoesNotContain("<--product", build.Out);
+        var score = TrainerRunner.Run("score", "--help");
+        Assert.Contains("<P.pcb IMAGE...>", score.Out); // the names a positional argument takes, nothing more
+        Assert.DoesNotContain("<P.pcb IMAGE... [--heatmap", score.Out);
+    }
+
+    [Fact]
     public void No_arguments_prints_the_overview_and_fails()
     {
         var r = TrainerRunner.Run();

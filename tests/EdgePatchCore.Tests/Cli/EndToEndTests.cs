@@ -390,6 +390,8 @@ public class EndToEndTests(GasketFixture fixture, Xunit.Abstractions.ITestOutput
         Assert.Contains("checksum OK", r.Out);
         Assert.Contains("gasket", r.Out);
         Assert.Contains("1024 dims on a 28 x 28 grid", r.Out);
+        Assert.Contains("layer2 (128) + layer3 (256)", r.Out); // layers by the names a person knows, not ONNX node names
+        Assert.DoesNotContain("ReLU", r.Out);
         Assert.Contains("reference aggregation", r.Out);
     }
 
