@@ -33,9 +33,8 @@ public sealed class LiveState(
     {
         var o = options.Value;
         var latency = metrics.LatencyPercentiles();
-        // Defects first, then errors, then good frames; newest first within each.
+        // Newest first; the page filters by verdict.
         var frames = recent.Snapshot()
-            .OrderBy(f => f.Verdict.Result switch { Verdict.Defect => 0, Verdict.Error => 1, _ => 2 })
             .Select(f => new LiveFrame(f.Number, f.Verdict.FrameId, f.Verdict.Source, f.Verdict.Product, f.Verdict.Result,
                                        f.Verdict.Score, f.Verdict.Threshold, f.Verdict.NormalizedScore, f.Verdict.ScoredAt,
                                        f.Verdict.LatencyMs.Total, f.Verdict.ErrorText, f.Overlay is null ? null : $"frames/{f.Number}.jpg"))

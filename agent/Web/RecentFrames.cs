@@ -7,8 +7,8 @@ namespace EdgePatchCore.Agent.Web;
 public sealed record RecentFrame(long Number, Verdict Verdict, byte[]? Overlay);
 
 /// <summary>
-/// The last N verdicts with their heat-map thumbnails, for the live page. Bounded (oldest out first) and
-/// in memory only: the outbox, not this, is what keeps verdicts safe.
+/// The last N verdicts of each kind (ok, defect, error) with their heat-map thumbnails, for the live page. Bounded
+/// (oldest of its kind out first) and in memory only: the outbox, not this, is what keeps verdicts safe.
 /// </summary>
 public sealed class RecentFrames : Pipeline.IScoredFrameSink
 {
@@ -28,7 +28,7 @@ public sealed class RecentFrames : Pipeline.IScoredFrameSink
 
     public RecentFrames(int capacity) => Capacity = Math.Max(0, capacity);
 
-    /// <summary>0 when the page is off: nothing is kept and no thumbnails are rendered.</summary>
+    /// <summary>Frames kept of each verdict kind; 0 when the page is off: nothing is kept and no thumbnails are rendered.</summary>
     public int Capacity { get; }
 
     /// <summary>How many frames were ever added; it changes with every frame.</summary>
@@ -41,7 +41,14 @@ public sealed class RecentFrames : Pipeline.IScoredFrameSink
         lock (_lock)
         {
             _frames.Enqueue(new RecentFrame(++_added, verdict, overlay));
-            while (_frames.Count > Capacity) _frames.Dequeue();
+            // The last Capacity frames of each verdict (ok, defect, error): a run of defects never hides the good parts.
+            if (_frames.Count(f => f.Verdict.Result == verdict.Result) > Capacity)
+            {
+                var oldest = _frames.First(f => f.Verdict.Result == verdict.Result);
+                var kept = _frames.Where(f => f != oldest).ToList();
+                _frames.Clear();
+                foreach (var f in kept) _frames.Enqueue(f);
+            }
             changed = _changed;
             _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
         }

@@ -25,33 +25,52 @@ function renderModels(models) {
 }
 
 let shownFrames = null;
+let lastFrames = [];
+let show = "all"; // the filter: all, defect, error or ok
+const cards = new Map(); // frame number -> its card: a card (and its loaded image) is made once, never again
+
+function card(f) {
+  if (cards.has(f.number)) return cards.get(f.number);
+  const figure = element("figure", "frame " + f.verdict);
+  figure.dataset.verdict = f.verdict;
+  figure.title = `${f.frameId} from ${f.source}, ${new Date(f.scoredAt).toLocaleTimeString()}, ${number(f.latencyMs, 1)} ms`;
+  if (f.image) {
+    const img = element("img");
+    img.alt = "heat map of " + f.frameId;
+    img.width = 224; img.height = 224;
+    img.decoding = "async";
+    img.src = f.image;
+    figure.append(img);
+  } else {
+    figure.append(element("div", "noimage", f.error || "no image"));
+  }
+  const caption = element("div", "caption");
+  const name = element("span", "name", f.frameId);
+  name.title = f.frameId; // the whole name on hover, however long
+  caption.append(element("span", "verdict", f.verdict), " ",
+                 f.score === null ? "" : `score ${number(f.score, 2)} / ${number(f.threshold, 2)}`, name);
+  figure.append(caption);
+  cards.set(f.number, figure);
+  return figure;
+}
 
 function renderFrames(frames) {
-  const key = frames.map(f => f.number).join(",");
+  lastFrames = frames;
+  const shown = frames.filter(f => show === "all" || f.verdict === show);
+  const key = show + ":" + shown.map(f => f.number).join(",");
   if (key === shownFrames) return; // the same frames: keep the images as they are
   shownFrames = key;
   const box = document.getElementById("frames");
-  if (frames.length === 0) { box.replaceChildren(element("p", "muted", "no frames scored yet")); return; }
-  box.replaceChildren(...frames.map(f => {
-    const card = element("figure", "frame " + f.verdict);
-    card.dataset.verdict = f.verdict;
-    if (f.image) {
-      const img = element("img");
-      img.src = f.image;
-      img.alt = "heat map of " + f.frameId;
-      img.width = 224; img.height = 224;
-      card.append(img);
-    } else {
-      card.append(element("div", "noimage", f.error || "no image"));
-    }
-    const caption = element("div", "caption");
-    caption.append(element("span", "verdict", f.verdict), " ",
-                   f.score === null ? "" : `score ${number(f.score, 2)} / ${number(f.threshold, 2)}`,
-                   element("span", "name", f.frameId));
-    caption.title = `${f.frameId} from ${f.source}, ${new Date(f.scoredAt).toLocaleTimeString()}, ${number(f.latencyMs, 1)} ms`;
-    card.append(caption);
-    return card;
-  }));
+  const live = new Set(frames.map(f => f.number));
+  for (const n of [...cards.keys()]) if (!live.has(n)) cards.delete(n);
+  if (shown.length === 0) { box.replaceChildren(element("p", "muted", frames.length === 0 ? "no frames scored yet" : "none of these among the recent frames")); return; }
+  box.replaceChildren(...shown.map(card));
+}
+
+function filterBy(button) {
+  show = button.dataset.show;
+  for (const b of document.querySelectorAll("#filter button")) b.classList.toggle("on", b === button);
+  renderFrames(lastFrames);
 }
 
 function render(s) {
@@ -87,4 +106,7 @@ function connect() {
   };
 }
 
-document.addEventListener("DOMContentLoaded", connect);
+document.addEventListener("DOMContentLoaded", () => {
+  for (const b of document.querySelectorAll("#filter button")) b.addEventListener("click", () => filterBy(b));
+  connect();
+});

@@ -63,8 +63,26 @@ public partial class AgentPageTests(AgentFixture fixture)
         var verdicts = await page.Locator("#frames figure").EvaluateAllAsync<string[]>("fs => fs.map(f => f.dataset.verdict)");
         int defects = verdicts.Count(v => v == "defect");
         Assert.True(defects > 0 && defects < frames, string.Join(",", verdicts));
-        Assert.Equal(Enumerable.Repeat("defect", defects), verdicts.Take(defects)); // defects first
         Assert.Equal(defects.ToString(CultureInfo.InvariantCulture), await page.InnerTextAsync("#defects"));
+
+        // The filter shows the good parts alone (and the defects alone), then all again, newest first.
+        await page.ClickAsync("#filter button[data-show=ok]");
+        await page.WaitForFunctionAsync($"() => document.querySelectorAll('#frames figure').length === {frames - defects}");
+        Assert.All(await page.Locator("#frames figure").EvaluateAllAsync<string[]>("fs => fs.map(f => f.dataset.verdict)"), v => Assert.Equal("ok", v));
+        await page.ClickAsync("#filter button[data-show=defect]");
+        await page.WaitForFunctionAsync($"() => document.querySelectorAll('#frames figure').length === {defects}");
+        await page.ClickAsync("#filter button[data-show=all]");
+        await page.WaitForFunctionAsync($"() => document.querySelectorAll('#frames figure').length === {frames}");
+        Assert.Equal($"p{frames - 1}.png", await page.Locator("#frames figure .name").First.InnerTextAsync());
+
+        // A thumbnail is loaded once and stays: a new frame does not make the others load again. A long name shows whole on hover.
+        await page.EvaluateAsync("() => document.querySelectorAll('#frames img').forEach(i => i.dataset.seen = '1')");
+        string longName = "line-7-station-3-camera-2-part-" + new string('9', 60) + ".png";
+        TestData.DropCopy(inbox, longName, fixture.Pngs[0]);
+        await page.WaitForFunctionAsync($"() => document.querySelectorAll('#frames figure').length === {frames + 1}", null, new() { Timeout = (float)Patience.TotalMilliseconds });
+        Assert.Equal(frames, await page.EvaluateAsync<int>("() => [...document.querySelectorAll('#frames img')].filter(i => i.dataset.seen === '1' && i.complete && i.naturalWidth === 224).length"));
+        Assert.Equal(longName, await page.Locator("#frames figure .name").First.GetAttributeAsync("title"));
+        frames++;
         Assert.Matches(@"^\d+ / \d+$", await page.InnerTextAsync("#latency"));
         Assert.Equal(1, navigations);
         Assert.True(errors.Count == 0, string.Join("\n", errors));

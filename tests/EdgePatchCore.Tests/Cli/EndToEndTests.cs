@@ -1,3 +1,4 @@
+using SixLabors.ImageSharp.Processing;
 using System.Text.Json;
 using Microsoft.Playwright;
 using EdgePatchCore.Artifacts;
@@ -85,6 +86,27 @@ public class EndToEndTests(GasketFixture fixture, Xunit.Abstractions.ITestOutput
         Assert.Equal((int)Math.Round(artifact.Content.Manifest.TrainingPatchCount * 0.1), artifact.Content.Bank.Rows);
         // 30 scores at a 1% target: floor(0.3) = 0 may reach the threshold, so it lies above the largest.
         Assert.True(artifact.Content.Scoring.Threshold > artifact.Content.Calibration!.SortedScores[^1]);
+        // ... which the build says, with what the target then means.
+        Assert.Contains("warning: the threshold comes from 30 scores of good images, fewer than 50", r.Out + r.Error);
+        Assert.Equal((256, 256), (artifact.Content.Manifest.FrameWidth, artifact.Content.Manifest.FrameHeight)); // the training frames' size
+    }
+
+    [Fact]
+    public void Evaluating_images_of_another_size_warns_that_the_scores_do_not_carry_over()
+    {
+        using var other = new TempFolder();
+        Directory.CreateDirectory(other.File("test/good"));
+        Directory.CreateDirectory(other.File("train/good")); // the MVTec layout
+        foreach (var (file, i) in Directory.GetFiles(Path.Combine(fixture.Data, "test", "good")).Order().Take(3).Select((f, i) => (f, i)))
+        {
+            using var image = SixLabors.ImageSharp.Image.Load(file);
+            image.Mutate(x => x.Resize(400, 300));
+            image.SaveAsPng(other.File($"test/good/{i}.png"));
+        }
+        var r = TrainerRunner.Run("evaluate", fixture.Artifact, "--data", other.Path, "--device", "cpu");
+        Assert.Contains("built on 256 x 256 images, but these test images are 400 x 300: another product or camera?", r.Out + r.Error);
+        var same = TrainerRunner.Run("evaluate", fixture.Artifact, "--data", fixture.Data, "--device", "cpu");
+        Assert.DoesNotContain("another product or camera", same.Out + same.Error);
     }
 
     [Fact]
