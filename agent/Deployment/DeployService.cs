@@ -26,6 +26,7 @@ namespace EdgePatchCore.Agent.Deployment;
 /// {state}/deploy/previous/NAME) and swapped in. A refusal at any step leaves the served model and its file
 /// untouched. Requests are taken off the MQTT receive loop without ever waiting (a full queue drops them),
 /// so nothing here can hold up frame intake. Answers on {prefix}/deploy/status.
+/// Over 300 lines on purpose: one transfer state machine (begin, chunks, commit, rollback) whose admission and install share its slots.
 /// </summary>
 public sealed class DeployService : BackgroundService
 {

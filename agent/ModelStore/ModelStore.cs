@@ -219,6 +219,3 @@ public sealed class ModelStore(IOptions<AgentOptions> options, ModelAdmission ad
         }
     }
 }
-
-public sealed record ModelSummary(string Id, string Product, DateTime CreatedAt, float Threshold, string Device, string Path, long? Release = null, string? SignedBy = null, string? ParentId = null,
-                                  string? FeatureSpec = null);

@@ -25,19 +25,6 @@ public sealed class ScoringWorker(
     private readonly bool _keepImages = sinks.UsesHeatmaps;
     private float[] _inputs = [];
 
-    /// <summary>One frame on its way through a batch.</summary>
-    private sealed class Item(Frame frame)
-    {
-        public Frame Frame { get; } = frame;
-        public LoadedModel? Model;
-        public string? Error;
-        public double DecodeMs, InferMs;
-        public int FrameWidth, FrameHeight;
-        public Image<Rgb24>? Image; // kept for the sinks' heat maps, and for a tiled model's scoring
-        public ImageScore? Score;
-        public bool Done; // its sinks have it
-    }
-
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         await models.InitialLoad.WaitAsync(stoppingToken); // frames wait for the first model rather than fail
@@ -53,7 +40,7 @@ public sealed class ScoringWorker(
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested) { break; }
             wait = null;
-            var items = queue.TakeBatch(_pipeline.MaxBatch, _pipeline.MaxBatchBytes).Select(f => new Item(f)).ToArray();
+            var items = queue.TakeBatch(_pipeline.MaxBatch, _pipeline.MaxBatchBytes).Select(f => new BatchItem(f)).ToArray();
             if (items.Length == 0) continue;
             try
             {
@@ -87,7 +74,7 @@ public sealed class ScoringWorker(
         }
     }
 
-    private async Task ProcessAsync(Item[] items, CancellationToken stop)
+    private async Task ProcessAsync(BatchItem[] items, CancellationToken stop)
     {
         foreach (var item in items)
         {
@@ -103,14 +90,14 @@ public sealed class ScoringWorker(
     }
 
     /// <summary>Whole-frame models: decoded in parallel into one input batch, scored in one call (one at a time if that fails).</summary>
-    private void ScoreWhole(LoadedModel model, Item[] items)
+    private void ScoreWhole(LoadedModel model, BatchItem[] items)
     {
         int length = model.Scorer.Features.InputLength;
         if (_inputs.Length < items.Length * length) _inputs = new float[items.Length * length];
         var inputs = _inputs;
         Parallel.For(0, items.Length, i => Decode(items[i], _keepImages,
             image => ImageLoader.ToInput(image, model.Input, inputs.AsSpan(i * length, length), items[i].Frame.Id)));
-        var good = new List<Item>(items.Length); // decoded frames to the front, in order, so that one call scores them all
+        var good = new List<BatchItem>(items.Length); // decoded frames to the front, in order, so that one call scores them all
         for (int i = 0; i < items.Length; i++)
         {
             if (items[i].Error is not null) continue;
@@ -127,7 +114,7 @@ public sealed class ScoringWorker(
     }
 
     /// <summary>Tiled models: decoded in parallel, then scored one frame at a time (a frame is already a batch of tiles).</summary>
-    private void ScoreTiled(LoadedModel model, Item[] items)
+    private void ScoreTiled(LoadedModel model, BatchItem[] items)
     {
         Parallel.For(0, items.Length, i => Decode(items[i], keep: true));
         foreach (var item in items.Where(i => i.Error is null && i.Image is not null))
@@ -140,7 +127,7 @@ public sealed class ScoringWorker(
     }
 
     /// <summary>Runs <paramref name="score"/> for <paramref name="items"/>; on failure each gets the reason (false).</summary>
-    private bool Score(LoadedModel model, List<Item> items, Func<IReadOnlyList<ImageScore>> score)
+    private bool Score(LoadedModel model, List<BatchItem> items, Func<IReadOnlyList<ImageScore>> score)
     {
         long start = Stopwatch.GetTimestamp();
         try
@@ -159,7 +146,7 @@ public sealed class ScoringWorker(
     }
 
     /// <summary>Decodes a frame, then <paramref name="prepare"/>s it (the network input); any failure fails this frame only.</summary>
-    private void Decode(Item item, bool keep, Action<Image<Rgb24>>? prepare = null)
+    private void Decode(BatchItem item, bool keep, Action<Image<Rgb24>>? prepare = null)
     {
         long start = Stopwatch.GetTimestamp();
         Image<Rgb24>? image = null;
@@ -180,7 +167,7 @@ public sealed class ScoringWorker(
     }
 
     /// <summary>The frame's verdict, counted, handed to the sinks.</summary>
-    private async Task FinishAsync(Item item, CancellationToken stop)
+    private async Task FinishAsync(BatchItem item, CancellationToken stop)
     {
         double total = Stopwatch.GetElapsedTime(item.Frame.ReceivedTimestamp).TotalMilliseconds;
         var latency = new VerdictLatency(Math.Round(item.DecodeMs, 3), Math.Round(item.InferMs, 3), Math.Round(total, 3));

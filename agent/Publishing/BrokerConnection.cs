@@ -21,6 +21,7 @@ namespace EdgePatchCore.Agent.Publishing;
 /// acknowledged in the Publishing:RepublishWindowSeconds before a connection was lost are published once
 /// more after the reconnect: a broker that crashes can lose what it acknowledged but had not yet saved or
 /// delivered, and a duplicate (consumers de-duplicate by frameId) is better than a lost verdict.
+/// Over 300 lines on purpose: one MQTT session's state (connect, drain in order, set aside, republish window) that one loop owns.
 /// </summary>
 public sealed class BrokerConnection : BackgroundService, ITransientPublisher
 {

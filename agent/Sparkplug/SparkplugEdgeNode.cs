@@ -20,6 +20,7 @@ namespace EdgePatchCore.Agent.Sparkplug;
 /// NCMD, DCMD and the primary host's STATE, wait for the host when one is configured, then NBIRTH and one
 /// DBIRTH per product, then DDATA for every verdict from the Sparkplug outbox and NDATA/DDATA for what changes.
 /// One loop does all publishing, so seq is never shared between threads.
+/// Over 300 lines on purpose: the session's single publishing loop owns seq and the births; its command handling shares that state.
 /// </summary>
 public sealed class SparkplugEdgeNode(
     IOptions<AgentOptions> options, SparkplugFeed feed, ModelStore.ModelStore models, ModelStore.ArtifactWatcher watcher,

@@ -3,9 +3,6 @@ using Google.Protobuf;
 
 namespace EdgePatchCore.Agent.Sparkplug;
 
-/// <summary>A message of the edge node: topic and encoded payload.</summary>
-public sealed record SparkplugMessage(string Topic, byte[] Payload);
-
 /// <summary>
 /// One Sparkplug session of the edge node (one MQTT connection, one bdSeq): builds its messages and numbers
 /// them. seq is 0 on NBIRTH and goes up by one, modulo 256, with every NBIRTH, DBIRTH, NDATA, DDATA and

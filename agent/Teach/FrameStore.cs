@@ -4,9 +4,6 @@ using EdgePatchCore.Agent.Messages;
 
 namespace EdgePatchCore.Agent.Teach;
 
-/// <summary>A kept frame: its image file and the verdict it got.</summary>
-public sealed record StoredFrame(long Number, string FrameId, string ImagePath, long Bytes, Verdict Verdict);
-
 /// <summary>
 /// The last frames the agent scored, on disk under {StateDirectory}/frames, so that an operator can teach
 /// one as good afterwards (docs/TEACH.md). Bounded by count and by bytes, oldest out first; keyed by frame id,

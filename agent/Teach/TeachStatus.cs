@@ -4,6 +4,3 @@ namespace EdgePatchCore.Agent.Teach;
 public sealed record TeachStatus(string Schema, string? RequestId, IReadOnlyList<string> Accepted, IReadOnlyList<string> AlreadyTaught,
                                  IReadOnlyList<string> Unknown, IReadOnlyList<RefusedFrame> Refused, string? Error, int TeachSetSize, DateTimeOffset At,
                                  string? By = null);
-
-/// <summary>A frame id that was not taught, with the reason.</summary>
-public sealed record RefusedFrame(string FrameId, string Reason);

@@ -4,9 +4,6 @@ using Microsoft.Extensions.Options;
 
 namespace EdgePatchCore.Agent.Trust;
 
-/// <summary>How a model reached the agent: its own file (start-up, file change), `trainer deploy`, or an operator's signed rollback.</summary>
-public enum ModelOrigin { File, OverTheAir, AuthorisedRollback, DerivedOnDevice }
-
 /// <summary>
 /// Decides whether an artifact may be served in a slot (docs/SECURITY.md has the table). With trusted keys:
 /// signed by one of them over a release statement that names this payload and product, for the slot's

@@ -72,17 +72,3 @@ public sealed class LiveState(
         return new HealthReport(status, problems, degraded, age is { } a ? Math.Round(a.TotalSeconds, 1) : null);
     }
 }
-
-/// <summary>What /healthz and the page's badge say: ok, degraded (inspecting, SCADA not reached) or unhealthy (not inspecting).</summary>
-public sealed record HealthReport(string Status, IReadOnlyList<string> Problems, IReadOnlyList<string> Degraded, double? OutboxAgeSeconds);
-
-public sealed record LiveSnapshot(
-    DateTimeOffset At, string DeviceId, string Version, string Health, IReadOnlyList<string> Problems, LiveCounters Counters, LiveLatency? LatencyMs,
-    int QueueDepth, LiveOutbox Outbox, LiveBroker Broker, IReadOnlyList<LiveModel> Models, IReadOnlyList<LiveFrame> Frames);
-public sealed record LiveCounters(long FramesIn, long Scored, long Defects, long Errors, long Dropped);
-public sealed record LiveLatency(double P50, double P95, int Frames, double WindowMinutes);
-public sealed record LiveOutbox(int Pending, long Bytes, bool Writable, double? OldestAgeSeconds);
-public sealed record LiveBroker(string? Address, bool Connected);
-public sealed record LiveModel(string Id, string Product, float Threshold, string Device, DateTime CreatedAt, string? SignedBy, long? Release, string? ParentId);
-public sealed record LiveFrame(long Number, string FrameId, string Source, string? Product, string Verdict, float? Score, float? Threshold,
-                               float? NormalizedScore, DateTimeOffset ScoredAt, double LatencyMs, string? Error, string? Image);

@@ -3,9 +3,6 @@ using EdgePatchCore.Agent.Messages;
 
 namespace EdgePatchCore.Agent.Web;
 
-/// <summary>One scored frame as the live page shows it; <see cref="Overlay"/> is the heat map over the frame (JPEG at the model's input size).</summary>
-public sealed record RecentFrame(long Number, Verdict Verdict, byte[]? Overlay);
-
 /// <summary>
 /// The last N verdicts of each kind (ok, defect, error) with their heat-map thumbnails, for the live page. Bounded
 /// (oldest of its kind out first) and in memory only: the outbox, not this, is what keeps verdicts safe.

@@ -17,15 +17,6 @@ using EdgePatchCore.Search;
 
 namespace EdgePatchCore.Trainer.Benchmarks;
 
-/// <summary>One point of the sweep: a name and the `trainer build` options that differ from the defaults.</summary>
-public sealed record SweepPoint(string Name, string BuildArguments);
-
-/// <summary>What one point measured; latency from the timing pass that runs all points in turn.</summary>
-public sealed record SweepResult(string Name, string BuildArguments, int BankRows, int Dimensions, string Input,
-    double BuildSeconds, double? ImageAuroc, double? PixelAuroc, double? Pro, double? MedianMs = null, double? P95Ms = null);
-
-public sealed record AccuracySweepOptions(string Data, string Output, IReadOnlyList<string>? Only, DeviceKind Device, int Frames);
-
 /// <summary>
 /// The accuracy/speed sweep behind the build presets (docs/ACCURACY.md): for each point, a build on the
 /// training images (every image in the bank; the threshold plays no part in these figures, so it is set from

@@ -12,9 +12,6 @@ using EdgePatchCore.Devices;
 
 namespace EdgePatchCore.Trainer.Benchmarks;
 
-public sealed record CoresetBenchmarkOptions(string? Data, string? ProjectionFile, string? SaveProjection, double Fraction, int? Images,
-                                             int Seed, int BatchSize, DeviceKind Device, bool SkipPlain);
-
 /// <summary>
 /// Extracts the training features once (or reads a saved projection), then runs in the same process on the same int8 projection:
 /// a bandwidth probe, the plain streaming greedy and the accelerated one; prints times, speed-up,

@@ -9,11 +9,8 @@ using EdgePatchCore.Search;
 
 namespace EdgePatchCore.Trainer.Benchmarks;
 
-public sealed record KnnBenchmarkOptions(string Artifact, string? Images, string Export, DeviceKind Device, int Iterations,
-    BankPrecision Precision = BankPrecision.Float32);
-
 /// <summary>
-/// The kNN alone, for comparisons with other libraries (bench/knn-vs-faiss.sh): embeds 8 frames, writes the
+/// The kNN alone, for comparisons with other libraries (trainer/Benchmarks/knn-vs-faiss.sh): embeds 8 frames, writes the
 /// bank and those query patches as raw little-endian float32 files (bank.f32, queries.f32, shape.txt with
 /// "queries bank dimensions threads"), then times this engine's search for k = 1 and k = 9 on them.
 /// </summary>

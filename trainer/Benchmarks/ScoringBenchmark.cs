@@ -14,9 +14,6 @@ using EdgePatchCore.Search;
 
 namespace EdgePatchCore.Trainer.Benchmarks;
 
-public sealed record ScoringBenchmarkOptions(string Artifact, string? Images, DeviceKind Device, int Iterations,
-    BankPrecision Precision = BankPrecision.Float32, int[]? Batches = null);
-
 /// <summary>
 /// Scoring latency of one artifact, per frame and split by stage (decode + resize, backbone + embedding,
 /// kNN + score + map), at batch 1 and batch 8; then the kNN alone with each bank precision, in query

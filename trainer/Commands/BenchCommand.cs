@@ -24,7 +24,7 @@ public sealed class BenchCommand : ICommand
         "decode: decode time of 1600 x 1200 and 2448 x 2048 PNG and JPEG frames, plain and guarded, then\n" +
         "with scaling to 0.5 and with cutting 224-pixel tiles into the network input.\n" +
         "knn: embeds 8 frames, exports the bank and their patches (raw float32) to --export DIR and times the\n" +
-        "kNN alone for k = 1 and k = 9; bench/knn-vs-faiss.sh runs faiss on the same files.\n" +
+        "kNN alone for k = 1 and k = 9; trainer/Benchmarks/knn-vs-faiss.sh runs faiss on the same files.\n" +
         "sweep: builds and evaluates one model per point of the accuracy/speed grid on an MVTec-layout DIR\n" +
         "(input size, coreset, dimensions, layers; see docs/ACCURACY.md), then times every model at batch 1 in\n" +
         "turn, and writes OUT/sweep.md and OUT/pareto.png. Points already measured in OUT are kept.";

@@ -5,38 +5,6 @@ using MessagePack;
 
 namespace EdgePatchCore.Artifacts;
 
-/// <summary>An artifact that cannot be used; the message is meant for the user.</summary>
-public sealed class ArtifactException(string message, Exception? inner = null) : Diagnostics.UserFacingException(message, inner);
-
-/// <summary>A loaded artifact whose checksum verified; <see cref="Signature"/> is checked by the caller's trusted keys.</summary>
-public sealed record Artifact(ModelContent Content, string Id, int Version, long SizeBytes, byte[] Hash, ArtifactSignature? Signature)
-{
-    /// <summary>The signed release statement, when the artifact carries a well-formed one (trust it only after <see cref="TrustedKeys.Check"/>).</summary>
-    public ReleaseStatement? Release
-    {
-        get
-        {
-            try { return Signature?.Release; }
-            catch (ArtifactException) { return null; }
-        }
-    }
-}
-
-/// <summary>How a signature's release statement is filled in: the version (default: the signing time) and how long it stays valid.</summary>
-public sealed record ReleaseOptions
-{
-    public static readonly TimeSpan DefaultValidity = TimeSpan.FromDays(365);
-    /// <summary>Release version; must increase per product. Null: the signing time as yyyyMMddHHmmss.</summary>
-    public long? Version { get; init; }
-    public TimeSpan ValidFor { get; init; } = DefaultValidity;
-
-    public ReleaseStatement For(string product, byte[] payloadHash, DateTime nowUtc)
-    {
-        var now = DateTime.SpecifyKind(nowUtc.AddTicks(-(nowUtc.Ticks % TimeSpan.TicksPerSecond)), DateTimeKind.Utc);
-        return new ReleaseStatement(product, Version ?? ReleaseStatement.VersionFromTime(now), now, now + ValidFor, payloadHash);
-    }
-}
-
 /// <summary>
 /// Reads and writes .pcb files. On disk: a MessagePack array
 /// [format, version, payload (MessagePack of <see cref="ModelContent"/>), SHA-256 of payload, signature or nil],

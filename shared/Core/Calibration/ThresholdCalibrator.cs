@@ -2,18 +2,6 @@ using MessagePack;
 
 namespace EdgePatchCore.Calibration;
 
-/// <summary>The scores of good images the bank has not seen (out-of-fold, or a calibration folder) and the threshold chosen from them.</summary>
-[MessagePackObject]
-public sealed record CalibrationSummary
-{
-    [Key(0)] public required float[] SortedScores { get; init; }
-    [Key(1)] public required double Mean { get; init; }
-    [Key(2)] public required double Std { get; init; }
-    [Key(3)] public required double TargetFalseRejectRate { get; init; }
-    [Key(4)] public required float Threshold { get; init; }
-    [Key(5)] public required string Method { get; init; }
-}
-
 /// <summary>
 /// Picks a threshold from scores of good images the bank has not seen (docs/ACCURACY.md, "The threshold").
 /// Image scores of good parts are positive and right-skewed, so a log-normal is fitted to them and the threshold

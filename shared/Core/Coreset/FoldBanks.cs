@@ -1,8 +1,5 @@
 namespace EdgePatchCore.Coreset;
 
-/// <summary>One cross-fitting fold: the images it holds and the bank rows its images are scored against (none of theirs).</summary>
-public sealed record Fold(int[] Images, int[] BankRows, int KeptRows, int AddedRows);
-
 /// <summary>
 /// Cross-fitting banks, built cheaply from a finished selection over all training patches. For each fold
 /// of images, the bank is the selection's rows that come from other images, plus greedy additions until every

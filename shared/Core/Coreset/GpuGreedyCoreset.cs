@@ -142,16 +142,3 @@ public static class GpuGreedyCoreset
         if (thread.X == 0) keys[1 - a.Slot] = long.MinValue;
     }
 }
-
-/// <summary>An ILGPU context and one accelerator of it, disposed together.</summary>
-public sealed class GpuAccelerator(Context context, Accelerator accelerator) : IDisposable
-{
-    public Accelerator Accelerator { get; } = accelerator;
-    public string Name => Accelerator.Name;
-
-    public void Dispose()
-    {
-        Accelerator.Dispose();
-        context.Dispose();
-    }
-}

@@ -4,15 +4,6 @@ using EdgePatchCore.Imaging;
 
 namespace EdgePatchCore.Datasets;
 
-/// <summary>A data folder that cannot be used; the message is meant for the user.</summary>
-public sealed class DatasetException(string message) : Diagnostics.UserFacingException(message);
-
-/// <summary>A test image, its defect type ("good" for defect-free) and its ground-truth mask, if any.</summary>
-public sealed record TestImage(string Path, string DefectType, string? MaskPath)
-{
-    public bool IsDefective => DefectType != DatasetFolder.GoodType;
-}
-
 /// <summary>
 /// A product's images: the MVTec AD layout (train/good, test/good, test/&lt;defect&gt;,
 /// ground_truth/&lt;defect&gt;/&lt;stem&gt;_mask.png) or a flat folder of good images (training only).

@@ -2,9 +2,6 @@ using Microsoft.ML.OnnxRuntime;
 
 namespace EdgePatchCore.Devices;
 
-/// <summary>Where ONNX Runtime executes: CUDA when asked and available, else the CPU.</summary>
-public enum DeviceKind { Auto, Cpu, Cuda }
-
 /// <summary>Creates session options for the requested device and says which one is really in use.</summary>
 public sealed class ExecutionDevice
 {

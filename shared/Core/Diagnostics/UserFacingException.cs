@@ -10,9 +10,3 @@ public abstract class UserFacingException(string message, Exception? inner = nul
     /// <summary>The process exit code this failure ends a command with.</summary>
     public virtual int ExitCode => ExitCodes.Failure;
 }
-
-/// <summary>A mistake in how a command was called: printed with a pointer to --help, exit code 2.</summary>
-public sealed class UsageException(string message) : UserFacingException(message)
-{
-    public override int ExitCode => ExitCodes.Usage;
-}

@@ -6,9 +6,6 @@ using static EdgePatchCore.OnnxGraphs.OnnxBuilder;
 
 namespace EdgePatchCore.Embedding;
 
-/// <summary>A backbone file that cannot be prepared (missing, not ONNX, unknown layer names).</summary>
-public sealed class BackboneException(string message, Exception? inner = null) : Diagnostics.UserFacingException(message, inner);
-
 /// <summary>
 /// Turns a classification network into the PatchCore feature extractor, once, at build time:
 /// keeps only the nodes the chosen layers need, makes batch/height/width dynamic, folds the

@@ -8,15 +8,6 @@ using Microsoft.Extensions.Logging;
 namespace EdgePatchCore.Embedding;
 
 /// <summary>
-/// The training patches as the coreset sees them: int8 projections, N x d (N = Images x PatchesPerImage, image-major),
-/// and the projection that made them. A tiled image's patches are those of all its tiles, tile by tile.
-/// </summary>
-public sealed record ProjectedPatches(QuantizedRows Rows, int Images, RandomProjection Projection, int PatchesPerImage)
-{
-    public int Count => Rows.Count;
-}
-
-/// <summary>
 /// Streams images through the backbone once: full-dimension rows go to the spill file (when given), the
 /// projection is rotated onto the principal axes of the first batch (see <see cref="RandomProjection.AlignedToPrincipalAxes"/>),
 /// only their random projections stay in memory: float16 while streaming (the int8 scale needs the

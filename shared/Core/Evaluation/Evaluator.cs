@@ -9,19 +9,6 @@ using Microsoft.Extensions.Logging;
 
 namespace EdgePatchCore.Evaluation;
 
-/// <summary>One scored test image: its score and anomaly map, and its mask (first protocol; null for a good image or a missing mask).</summary>
-public sealed record EvaluatedImage(string Path, string DefectType, ImageScore Score, byte[]? Mask)
-{
-    public bool IsDefective => DefectType != DatasetFolder.GoodType;
-}
-
-/// <summary>
-/// The report, every scored image, the PRO curve (FPR, PRO) up to FPR 0.3 with the first mask protocol, and where the
-/// maps and masks lie (<see cref="PatchCoreScorer.MapGeometry"/>: the input spec, or a tiled model's scaled frame).
-/// </summary>
-public sealed record EvaluationResult(EvaluationReport Report, IReadOnlyList<EvaluatedImage> Images, IReadOnlyList<(double Fpr, double Pro)> ProCurve,
-                                      InputSpec MapGeometry);
-
 /// <summary>Scores a labelled test set (MVTec layout) and computes the paper's metrics, overall and per defect type.</summary>
 public sealed class Evaluator(ILogger log, IProgress<StageProgress>? progress = null)
 {

@@ -3,9 +3,6 @@ using Microsoft.Win32.SafeHandles;
 
 namespace EdgePatchCore.FileSystem;
 
-/// <summary>A path that is not a regular file, or one larger than allowed; the message is meant for the user.</summary>
-public sealed class FileRefusedException(string message, Exception? inner = null) : IOException(message, inner);
-
 /// <summary>
 /// Reads files that come from outside (camera uploads, training folders, keys) without trusting what the
 /// path points at: only regular files are read (a symbolic link, a FIFO, a socket or a device is refused

@@ -11,9 +11,6 @@ using EdgePatchCore.FileSystem;
 
 namespace EdgePatchCore.Imaging;
 
-/// <summary>A frame or file that cannot be used as an image; the message says why, for the user.</summary>
-public sealed class ImageLoadException(string message, Exception? inner = null) : Diagnostics.UserFacingException(message, inner);
-
 /// <summary>
 /// Decodes PNG, JPEG, BMP and TIFF with ImageSharp and turns them into the network input
 /// (RGB float in 0..1, planar CHW) according to an <see cref="InputSpec"/>.

@@ -1,8 +1,5 @@
 namespace EdgePatchCore.Imaging;
 
-/// <summary>An axis-aligned pixel rectangle.</summary>
-public readonly record struct PixelRegion(int X, int Y, int Width, int Height);
-
 /// <summary>
 /// Maps rectangles from the network input (where the anomaly map lives) back to the original frame,
 /// inverting the resize of <see cref="ImageLoader.Resize{TPixel}"/> for each <see cref="ResizeMode"/>.

@@ -4,19 +4,6 @@ using SixLabors.ImageSharp.PixelFormats;
 
 namespace EdgePatchCore.Synthetic;
 
-/// <summary>Defect types of the machined sheet; all of them are 3 to 40 pixels across.</summary>
-public enum SheetDefect { None, Pit, Scratch, Stain, Burr }
-
-public sealed record SheetOptions
-{
-    public int Seed { get; init; }
-    public int Width { get; init; } = 1600;
-    public int Height { get; init; } = 1200;
-    public int TrainCount { get; init; } = 10;
-    public int TestGoodCount { get; init; } = 12;
-    public int TestPerDefect { get; init; } = 6;
-}
-
 /// <summary>
 /// A synthetic megapixel product for tiled inspection: a brushed, machined aluminium sheet with two drilled holes,
 /// its top and bottom edges on a dark conveyor, seen by a line camera at native resolution (1600 x 1200 by default).

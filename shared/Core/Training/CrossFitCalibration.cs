@@ -8,9 +8,6 @@ using EdgePatchCore.Artifacts;
 
 namespace EdgePatchCore.Training;
 
-/// <summary>The out-of-fold score of every embedded training image (in embedding order) and the folds that gave them.</summary>
-public sealed record CrossFitResult(float[] Scores, IReadOnlyList<Fold> Folds);
-
 /// <summary>
 /// Threshold scores for a bank that holds every training image: k folds of images, each scored against a bank
 /// built without it (<see cref="FoldBanks"/>) from the features already extracted (the spill file), exactly as

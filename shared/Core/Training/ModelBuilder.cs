@@ -14,19 +14,6 @@ using Microsoft.Extensions.Logging;
 
 namespace EdgePatchCore.Training;
 
-
-public sealed record SkippedFile(string Path, string Reason);
-
-/// <summary>One phase of a build and its wall-clock time.</summary>
-public sealed record BuildPhase(string Name, double Seconds);
-
-/// <summary>
-/// The model, what was skipped, the selection, the device, the cross-fitting folds (empty with a calibration
-/// folder) and the time of each phase.
-/// </summary>
-public sealed record BuildResult(ModelContent Content, IReadOnlyList<SkippedFile> Skipped, CoresetResult Coreset, string Device,
-                                 IReadOnlyList<Fold> Folds, IReadOnlyList<BuildPhase> Phases);
-
 /// <summary>
 /// The trainer's path, top to bottom: list good images, embed all of them (features spilled to disk, int8
 /// 128-d projections kept in memory), greedy k-center coreset, cross-fitting banks (one per fold of images,

@@ -16,23 +16,6 @@ using Microsoft.Extensions.Logging;
 
 namespace EdgePatchCore.Training;
 
-public sealed record ExtendOptions
-{
-    /// <summary>Good images to add (a folder of images, or an MVTec-style folder with train/good).</summary>
-    public required string AddDirectory { get; init; }
-    /// <summary>Most rows the extension may add; null: as many as the coverage radius needs.</summary>
-    public int? MaxRows { get; init; }
-    /// <summary>Good images that set a new threshold; null keeps the parent's.</summary>
-    public string? RecalibrateDirectory { get; init; }
-    public DeviceKind Device { get; init; } = DeviceKind.Auto;
-    public int BatchSize { get; init; } = 8;
-    public string? TempDirectory { get; init; }
-}
-
-/// <summary>The extended model and what the extension did.</summary>
-public sealed record ExtendResult(ModelContent Content, int AddedImages, long AddedPatches, int PatchesBeyondRadius, int AddedRows,
-                                  bool BudgetReached, int NeighbourListsChanged, IReadOnlyList<SkippedFile> Skipped, string Device);
-
 /// <summary>
 /// `trainer extend`: adds good images to a model without rebuilding it. The greedy k-center selection continues
 /// where the build stopped, in the build's own int8 space (<see cref="SelectionSpace"/>): the bank's rows are the

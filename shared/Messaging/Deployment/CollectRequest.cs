@@ -12,12 +12,3 @@ public sealed record CollectRequest(string Type, string CollectId, DateTimeOffse
 {
     public string Schema { get; init; } = CollectProtocol.SchemaName;
 }
-
-/// <summary>One taught frame in the list: the file under the teach set, its size and hash, and its record.</summary>
-public sealed record CollectEntry(string FrameId, string File, long Size, string Sha256, string? Product, string? ModelId, string Verdict,
-                                  float? Score, float? Threshold, DateTimeOffset ScoredAt, string? By, string? Note, DateTimeOffset TaughtAt,
-                                  string? FeatureSpec = null, string? Operator = null);
-
-/// <summary>The answer to "list", "clear" or "revert" (or an error, with <see cref="Message"/>), naming who answers and which request.</summary>
-public sealed record CollectAnswer(string Type, string DeviceId, IReadOnlyList<CollectEntry> Entries, string? Message = null,
-                                   string? Prefix = null, string? RequestNonce = null);

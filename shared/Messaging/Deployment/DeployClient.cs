@@ -8,9 +8,6 @@ using MQTTnet.Protocol;
 
 namespace EdgePatchCore.Deployment;
 
-/// <summary>Raised when a deployment is refused by the device or gets no answer.</summary>
-public sealed class DeployException(string message) : UserFacingException(message);
-
 /// <summary>
 /// The sending half of the deploy protocol (<see cref="DeployProtocol"/>; the agent's DeployService and
 /// <see cref="TransferStore{TSlot}"/> receive): publishes begin, the chunks the device lists as missing, commit or

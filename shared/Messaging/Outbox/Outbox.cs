@@ -5,8 +5,6 @@ using Microsoft.Extensions.Logging;
 
 namespace EdgePatchCore.Messaging;
 
-public sealed record OutboxMessage(long Sequence, string Topic, byte[] Payload);
-
 /// <summary>
 /// Messages that must reach the broker (verdicts, events), one file per message in a folder, written
 /// (temp file, fsync, rename, fsync of the folder) before anything is published and deleted only when the

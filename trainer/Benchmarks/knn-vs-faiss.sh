@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # faiss IndexFlatL2 against this engine's kNN, on the same bank, the same query patches and the same threads.
-#   bench/knn-vs-faiss.sh [ARTIFACT.pcb]      (default: gasket.pcb, made by demo.sh; DEVICE=cuda for our GPU path)
+#   trainer/Benchmarks/knn-vs-faiss.sh [ARTIFACT.pcb]      (default: gasket.pcb, made by demo.sh; DEVICE=cuda for our GPU path)
 # Installs Debian's python3-faiss and libopenblas0-pthread with apt-get when missing (without OpenBLAS, faiss
 # falls back to the reference BLAS, no fair comparison; the script prints which BLAS faiss loaded), exports
 # the bank and the patches of 8 frames with `trainer bench knn`, times IndexFlatL2.search for k = 1 and k = 9,
 # and prints `ratio k=1: X` and `ratio k=9: Y` (faiss time / our time: above 1 means ours is faster).
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 artifact=${1:-gasket.pcb}
 device=${DEVICE:-cpu}
 [[ -f "$artifact" ]] || { echo "no artifact $artifact: run 'bash demo.sh' first, or pass one" >&2; exit 2; }

@@ -1,0 +1,7 @@
+using System.Runtime.InteropServices;
+using MessagePack;
+
+namespace EdgePatchCore.Artifacts;
+
+/// <summary>Bank element type in the artifact.</summary>
+public enum BankElementType { Float32 = 0 }

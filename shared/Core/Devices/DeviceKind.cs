@@ -1,0 +1,6 @@
+using Microsoft.ML.OnnxRuntime;
+
+namespace EdgePatchCore.Devices;
+
+/// <summary>Where ONNX Runtime executes: CUDA when asked and available, else the CPU.</summary>
+public enum DeviceKind { Auto, Cpu, Cuda }

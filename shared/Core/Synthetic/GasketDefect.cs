@@ -1,0 +1,7 @@
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.PixelFormats;
+
+namespace EdgePatchCore.Synthetic;
+
+/// <summary>Defect types the generator can draw.</summary>
+public enum GasketDefect { None, Cut, Contamination, Scratch, MissingChunk, Deformation }

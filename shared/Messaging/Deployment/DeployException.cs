@@ -1,0 +1,11 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using System.Threading.Channels;
+using EdgePatchCore.Diagnostics;
+using MQTTnet;
+using MQTTnet.Protocol;
+
+namespace EdgePatchCore.Deployment;
+
+/// <summary>Raised when a deployment is refused by the device or gets no answer.</summary>
+public sealed class DeployException(string message) : UserFacingException(message);

@@ -1,0 +1,10 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using EdgePatchCore.Artifacts;
+using EdgePatchCore.Devices;
+using EdgePatchCore.Search;
+
+namespace EdgePatchCore.Trainer.Benchmarks;
+
+public sealed record KnnBenchmarkOptions(string Artifact, string? Images, string Export, DeviceKind Device, int Iterations,
+    BankPrecision Precision = BankPrecision.Float32);
