@@ -10,6 +10,12 @@ namespace EdgePatchCore.Trainer.Commands;
 
 public sealed class BuildCommand : ICommand
 {
+    /// <summary>The build's defaults as <see cref="BuildOptions"/> and <see cref="Tiling.TilingSpec"/> define them: the option definitions (and so --help) read them from here.</summary>
+    private static readonly BuildOptions Defaults = new() { Product = "", DataDirectory = "" };
+    private static readonly Tiling.TilingSpec Tile = new() { TileSize = Tiling.TilingSpec.MinTileSize };
+
+    private static string Text(IFormattable value) => value.ToString(null, System.Globalization.CultureInfo.InvariantCulture);
+
     public string Name => "build";
     public string Summary => "build a model (.pcb) from images of good parts";
     public string Usage => "--product P [--data DIR] [--out P.pcb] [options]";
@@ -37,18 +43,18 @@ public sealed class BuildCommand : ICommand
         new("resize", "stretch, center-crop or letterbox", "MODE", "stretch"),
         new("resize-to", "shorter side before the centre crop", "N", "256 for 224"),
         new("tile", "tiled inspection: cover the frame with N x N tiles at native pixels instead of resizing it to --size (megapixel frames, small defects)", "N"),
-        new("tile-overlap", "with --tile: least overlap of neighbouring tiles, in pixels", "P", "16"),
-        new("scale", "with --tile: scale the frame by S before tiling (0.5 halves width and height)", "S", "1"),
+        new("tile-overlap", "with --tile: least overlap of neighbouring tiles, in pixels", "P", Text(Tile.Overlap)),
+        new("scale", "with --tile: scale the frame by S before tiling (0.5 halves width and height)", "S", Text(Tile.Scale)),
         new("coreset", "fraction of training patches kept in the bank", "F", "the preset's: 0.1 (accurate: 0.25)"),
         new("coreset-size", "exact number of bank rows (instead of --coreset)", "N"),
-        new("projection", "dimensions of the random projection used for selection", "D", "128"),
-        new("seed", "random seed (projection, start point, calibration folds)", "N", "0"),
-        new("neighbours", "b of Eq. 7: bank neighbours in the re-weighting", "B", "9"),
-        new("reweight", "Eq. 7 image-score re-weighting: on or off (plain max)", "on|off", "on"),
-        new("blur-sigma", "Gaussian sigma of the anomaly map, in pixels", "S", "4"),
+        new("projection", "dimensions of the random projection used for selection", "D", Text(Defaults.ProjectionDimensions)),
+        new("seed", "random seed (projection, start point, calibration folds)", "N", Text(Defaults.Seed)),
+        new("neighbours", "b of Eq. 7: bank neighbours in the re-weighting", "B", Text(Defaults.NeighbourCount)),
+        new("reweight", "Eq. 7 image-score re-weighting: on or off (plain max)", "on|off", Defaults.Reweight ? "on" : "off"),
+        new("blur-sigma", "Gaussian sigma of the anomaly map, in pixels", "S", Text(Defaults.BlurSigma)),
         new("calibration", "separate folder of good images for the threshold (instead of cross-fitting)", "DIR"),
-        new("calibration-folds", "k of the cross-fitting that scores the training images for the threshold", "K", "5"),
-        new("false-reject-rate", "target share of good parts rejected at the threshold", "R", "0.01"),
+        new("calibration-folds", "k of the cross-fitting that scores the training images for the threshold", "K", Text(Defaults.CalibrationFolds)),
+        new("false-reject-rate", "target share of good parts rejected at the threshold", "R", Text(Defaults.FalseRejectRate)),
         new("strict", "fail on the first unreadable training image"),
         CommonOptions.Batch,
         CommonOptions.Device,

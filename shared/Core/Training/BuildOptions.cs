@@ -16,7 +16,7 @@ public sealed record BuildOptions
     public Tiling.TilingSpec? Tiling { get; init; }
     public BackboneOptions Backbone { get; init; } = new();
     /// <summary>Share of training patches kept in the bank (0.1 = 10%); ignored when <see cref="CoresetSize"/> is set.</summary>
-    public double CoresetFraction { get; init; } = 0.1;
+    public double CoresetFraction { get; init; } = BuildPreset.Balanced.CoresetFraction;
     public int? CoresetSize { get; init; }
     public int ProjectionDimensions { get; init; } = 128;
     public int Seed { get; init; }
@@ -28,7 +28,10 @@ public sealed record BuildOptions
     public int CalibrationFolds { get; init; } = 5;
     /// <summary>Separate good images whose scores set the threshold instead of the cross-fitted ones.</summary>
     public string? CalibrationDirectory { get; init; }
-    public double FalseRejectRate { get; init; } = 0.01;
+    public double FalseRejectRate { get; init; } = DefaultFalseRejectRate;
+
+    /// <summary>The false-reject target when none is given (also for models whose calibration does not record one).</summary>
+    public const double DefaultFalseRejectRate = 0.01;
     /// <summary>Fail on the first unreadable training image instead of skipping it.</summary>
     public bool Strict { get; init; }
     public int BatchSize { get; init; } = 8;

@@ -152,7 +152,7 @@ public sealed class ModelExtender(ILogger log, IProgress<StageProgress>? progres
                     progress?.Report(new StageProgress("calibration", scores.Count, calibrationFiles.Count));
                 }
             if (scores.Count == 0) throw new BuildException($"no readable calibration images in {dir}");
-            var calibration = ThresholdCalibrator.Calibrate(scores, c.Calibration?.TargetFalseRejectRate ?? 0.01);
+            var calibration = ThresholdCalibrator.Calibrate(scores, c.Calibration?.TargetFalseRejectRate ?? BuildOptions.DefaultFalseRejectRate);
             content = content with
             {
                 Manifest = content.Manifest with { CalibrationImageCount = scores.Count },
