@@ -28,8 +28,13 @@ namespace EdgePatchCore.Agent.Deployment;
 /// so nothing here can hold up frame intake. Answers on {prefix}/deploy/status.
 /// Over 300 lines on purpose: one transfer state machine (begin, chunks, commit, rollback) whose admission and install share its slots.
 /// </summary>
-public sealed class DeployService : BackgroundService
+public sealed class DeployService : BackgroundService, IInboundHandler
 {
+    /// <summary>{prefix}/deploy/request.</summary>
+    public IReadOnlyList<string> Filters { get; }
+
+    public Task HandleAsync(string filter, MqttApplicationMessageReceivedEventArgs message) => OnRequest(message);
+
     private sealed record Request(string Type, Dictionary<string, string> Properties, byte[] Payload);
 
     private readonly AgentOptions _options;
@@ -67,7 +72,7 @@ public sealed class DeployService : BackgroundService
         _statusTopic = DeployProtocol.StatusTopic(topics.Prefix);
         _root = Path.Combine(_options.ResolvedStateDirectory, "deploy");
         _transfers = new TransferStore<ModelOptions>(_root, logger);
-        broker.Subscribe(DeployProtocol.RequestTopic(topics.Prefix), OnRequest);
+        Filters = [DeployProtocol.RequestTopic(topics.Prefix)];
     }
 
     /// <summary>Requests dropped because the queue was full (a flood).</summary>

@@ -1,3 +1,4 @@
+using EdgePatchCore.Agent.Publishing;
 using EdgePatchCore.Agent.Configuration;
 using EdgePatchCore.Agent.Hosting;
 
@@ -7,5 +8,5 @@ namespace EdgePatchCore.Agent.Deployment;
 public static class DeploymentRegistration
 {
     public static IServiceCollection AddDeployment(this IServiceCollection services, AgentOptions options) =>
-        string.IsNullOrWhiteSpace(options.Broker.Host) ? services : services.AddHosted<DeployService>();
+        string.IsNullOrWhiteSpace(options.Broker.Host) ? services : services.AddHosted<DeployService>().AddAs<DeployService, IInboundHandler>();
 }

@@ -17,7 +17,7 @@ namespace EdgePatchCore.Agent.ModelStore;
 /// half-loaded one. Any failure on the way, whatever threw it, is a refusal with a reason: an event, a log
 /// line, and the old model keeps serving.
 /// </summary>
-public sealed class ModelStore(IOptions<AgentOptions> options, ModelAdmission admission, AgentEvents events, ILogger<ModelStore> logger) : IDisposable
+public sealed class ModelStore(IOptions<AgentOptions> options, ModelAdmission admission, AgentEvents events, ILogger<ModelStore> logger) : IServedModels, IDisposable
 {
     private readonly object _lock = new();
     private readonly Dictionary<string, (LoadedModel Model, FileStamp? Stamp)> _byPath = new(StringComparer.Ordinal);

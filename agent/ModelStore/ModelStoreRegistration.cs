@@ -8,6 +8,7 @@ public static class ModelStoreRegistration
     public static IServiceCollection AddModelStore(this IServiceCollection services)
     {
         services.AddSingleton<ModelStore>();
+        services.AddAs<ModelStore, IServedModels>();
         return services.AddHosted<ArtifactWatcher>();
     }
 }

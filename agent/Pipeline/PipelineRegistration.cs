@@ -10,6 +10,7 @@ public static class PipelineRegistration
         services.AddSingleton<AgentMetrics>();
         services.AddSingleton<DropCounter>();
         services.AddSingleton<FrameQueue>();
+        services.AddSingleton<IPipelineCounters, PipelineCounters>();
         services.AddSingleton<SinkChain>();
         return services.AddHosted<ScoringWorker>();
     }

@@ -28,12 +28,12 @@ public sealed class BrokerConnection : BackgroundService, ITransientPublisher
     private readonly AgentOptions _options;
     private readonly Outbox _outbox;
     private readonly TopicNames _topics;
-    private readonly ModelStore.ModelStore _models;
-    private readonly ModelStore.ArtifactWatcher _watcher;
+    private readonly ModelStore.IServedModels _models;
     private readonly AgentEvents _events;
     private readonly ILogger<BrokerConnection> _logger;
     private readonly IMqttClient _client;
-    private readonly List<(string Filter, Func<MqttApplicationMessageReceivedEventArgs, Task> Handler)> _subscriptions = [];
+    private readonly IServiceProvider _services;
+    private List<(string Filter, IInboundHandler Handler)> _subscriptions = [];
     private readonly DateTime _since = DateTime.UtcNow;
     private volatile bool _statusDirty;
     private uint? _brokerMaximumPacketSize;
@@ -43,14 +43,14 @@ public sealed class BrokerConnection : BackgroundService, ITransientPublisher
     private long _recentBytes;
     private DateTime? _connectionLostAt;
 
-    public BrokerConnection(IOptions<AgentOptions> options, Outbox outbox, TopicNames topics, ModelStore.ModelStore models,
-                            ModelStore.ArtifactWatcher watcher, AgentEvents events, ILogger<BrokerConnection> logger)
+    public BrokerConnection(IOptions<AgentOptions> options, Outbox outbox, TopicNames topics, ModelStore.IServedModels models, AgentEvents events,
+                            IServiceProvider services, ILogger<BrokerConnection> logger)
     {
+        _services = services;
         _options = options.Value;
         _outbox = outbox;
         _topics = topics;
         _models = models;
-        _watcher = watcher;
         _events = events;
         _logger = logger;
         _client = new MqttClientFactory().CreateMqttClient();
@@ -63,8 +63,6 @@ public sealed class BrokerConnection : BackgroundService, ITransientPublisher
 
     public static string Version => typeof(BrokerConnection).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
 
-    /// <summary>Registers an image topic; call before the host starts. Handlers own acknowledgement.</summary>
-    public void Subscribe(string filter, Func<MqttApplicationMessageReceivedEventArgs, Task> handler) => _subscriptions.Add((filter, handler));
 
     /// <summary>The most bytes an MQTT packet to this agent may have: a frame or a deploy chunk, plus room for topic and properties.</summary>
     public uint ClientMaximumPacketSize =>
@@ -125,7 +123,9 @@ public sealed class BrokerConnection : BackgroundService, ITransientPublisher
             return;
         }
         // The Will and the first "online" status carry the models: connect once they are loaded (or refused).
-        await _watcher.InitialLoad.WaitAsync(stoppingToken);
+        await _models.InitialLoad.WaitAsync(stoppingToken);
+        // The registered handlers, resolved now (they publish through this connection, so they cannot be its constructor's).
+        _subscriptions = _services.GetServices<IInboundHandler>().SelectMany(h => h.Filters.Select(f => (f, h))).ToList();
         int failures = 0;
         while (!stoppingToken.IsCancellationRequested)
         {
@@ -335,7 +335,7 @@ public sealed class BrokerConnection : BackgroundService, ITransientPublisher
         {
             if (MqttTopicFilterComparer.Compare(e.ApplicationMessage.Topic, StripShare(filter)) == MqttTopicFilterCompareResult.IsMatch)
             {
-                await handler(e);
+                await handler.HandleAsync(filter, e);
                 return;
             }
         }

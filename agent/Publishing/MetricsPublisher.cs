@@ -1,5 +1,6 @@
 using System.Text.Json;
 using EdgePatchCore.Agent.Configuration;
+using EdgePatchCore.Agent.ModelStore;
 using EdgePatchCore.Agent.Pipeline;
 using Microsoft.Extensions.Options;
 using EdgePatchCore.Messaging;
@@ -9,7 +10,7 @@ namespace EdgePatchCore.Agent.Publishing;
 
 /// <summary>Publishes counters, latency percentiles and queue depths on {prefix}/metrics every N seconds (and logs them).</summary>
 public sealed class MetricsPublisher(
-    IOptions<AgentOptions> options, AgentMetrics metrics, FrameQueue queue, Outbox outbox, ModelStore.ModelStore models,
+    IOptions<AgentOptions> options, IPipelineCounters metrics, Outbox outbox, IServedModels models,
     BrokerConnection broker, TopicNames topics, ILogger<MetricsPublisher> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -29,7 +30,7 @@ public sealed class MetricsPublisher(
                 dropped = metrics.Dropped,
                 errors = metrics.Errors,
                 latencyMs = latency is { } l ? new { p50 = Math.Round(l.P50, 2), p95 = Math.Round(l.P95, 2) } : null,
-                queueDepth = queue.Count,
+                queueDepth = metrics.QueueDepth,
                 outboxPending = outbox.Count,
                 outboxDiscarded = outbox.Discarded,
                 outboxBytes = outbox.Bytes,
@@ -40,7 +41,7 @@ public sealed class MetricsPublisher(
             });
             logger.LogInformation("frames in {In}, scored {Scored} ({Defects} defect), dropped {Dropped}, errors {Errors}, p50/p95 {P50:F1}/{P95:F1} ms, queue {Queue}, outbox {Outbox}, RSS {Rss} MiB",
                 metrics.FramesIn, metrics.Scored, metrics.Defects, metrics.Dropped, metrics.Errors, latency?.P50 ?? 0, latency?.P95 ?? 0,
-                queue.Count, outbox.Count, memory >> 20);
+                metrics.QueueDepth, outbox.Count, memory >> 20);
             await broker.PublishTransientAsync(topics.Metrics, payload, stoppingToken);
         }
     }

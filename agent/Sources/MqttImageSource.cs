@@ -17,20 +17,25 @@ namespace EdgePatchCore.Agent.Sources;
 /// payload's SHA-256 ("mqtt-" + 16 hex digits), so a redelivery carries the same id and consumers can
 /// de-duplicate; identical payloads share an id.
 /// </summary>
-public sealed class MqttImageSource : IHostedService
+public sealed class MqttImageSource : IHostedService, IInboundHandler
 {
+    /// <summary>The frame topic (Agent:Sources:Mqtt:Topic).</summary>
+    public IReadOnlyList<string> Filters { get; }
+
+    public Task HandleAsync(string filter, MqttApplicationMessageReceivedEventArgs message) => OnMessage(message);
+
     private readonly MqttSourceOptions _options;
     private readonly long _maxBytes;
     private readonly FrameQueue _queue;
     private readonly ILogger<MqttImageSource> _logger;
 
-    public MqttImageSource(IOptions<AgentOptions> options, BrokerConnection broker, FrameQueue queue, ILogger<MqttImageSource> logger)
+    public MqttImageSource(IOptions<AgentOptions> options, FrameQueue queue, ILogger<MqttImageSource> logger)
     {
         _options = options.Value.Sources.Mqtt!;
         _maxBytes = options.Value.Limits.MaxFrameBytes;
         _queue = queue;
         _logger = logger;
-        broker.Subscribe(_options.Topic, OnMessage);
+        Filters = [_options.Topic];
     }
 
     public Task StartAsync(CancellationToken cancellationToken)

@@ -1,3 +1,4 @@
+using EdgePatchCore.Agent.Publishing;
 using EdgePatchCore.Agent.Configuration;
 using EdgePatchCore.Agent.Hosting;
 using Microsoft.Extensions.Options;
@@ -10,7 +11,7 @@ public static class SourcesRegistration
     public static IServiceCollection AddSources(this IServiceCollection services, AgentOptions options)
     {
         var s = options.Sources;
-        if (s.Mqtt is not null) services.AddHosted<MqttImageSource>().AddSingleton(new FrameSourceRegistration("mqtt"));
+        if (s.Mqtt is not null) services.AddHosted<MqttImageSource>().AddAs<MqttImageSource, IInboundHandler>().AddSingleton(new FrameSourceRegistration("mqtt"));
         if (s.Folder is not null) services.AddHosted<FolderSource>().AddSingleton(new FrameSourceRegistration("folder"));
         if (s.Mjpeg is not null) services.AddHosted<MjpegSource>().AddSingleton(new FrameSourceRegistration("mjpeg"));
         if (s.Http is not null)

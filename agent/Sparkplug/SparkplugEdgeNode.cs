@@ -23,8 +23,8 @@ namespace EdgePatchCore.Agent.Sparkplug;
 /// Over 300 lines on purpose: the session's single publishing loop owns seq and the births; its command handling shares that state.
 /// </summary>
 public sealed class SparkplugEdgeNode(
-    IOptions<AgentOptions> options, SparkplugFeed feed, ModelStore.ModelStore models, ModelStore.ArtifactWatcher watcher,
-    AgentMetrics metrics, Outbox jsonOutbox, BrokerConnection jsonBroker, DropCounter drops, ILogger<SparkplugEdgeNode> logger) : BackgroundService
+    IOptions<AgentOptions> options, SparkplugFeed feed, ModelStore.IServedModels models, IPipelineCounters metrics, Outbox jsonOutbox,
+    BrokerConnection jsonBroker, DropCounter drops, ILogger<SparkplugEdgeNode> logger) : BackgroundService
 {
     /// <summary>Commands waiting for the publishing loop; beyond it they are dropped and counted (rebirths are merged and never wait twice).</summary>
     public const int CommandQueue = 64;
@@ -58,7 +58,7 @@ public sealed class SparkplugEdgeNode(
 
     protected override async Task ExecuteAsync(CancellationToken stop)
     {
-        await watcher.InitialLoad.WaitAsync(stop); // the births name the models' products
+        await models.InitialLoad.WaitAsync(stop); // the births name the models' products
         int failures = 0;
         while (!stop.IsCancellationRequested)
         {

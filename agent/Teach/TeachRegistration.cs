@@ -1,3 +1,4 @@
+using EdgePatchCore.Agent.Publishing;
 using EdgePatchCore.Agent.Configuration;
 using EdgePatchCore.Agent.Hosting;
 using EdgePatchCore.Agent.Pipeline;
@@ -23,7 +24,7 @@ public static class TeachRegistration
         });
         services.AddSingleton<OnDeviceExtender>();
         services.AddHosted<FrameKeeper>().AddAs<FrameKeeper, IScoredFrameSink>();
-        if (!string.IsNullOrWhiteSpace(options.Broker.Host)) services.AddHosted<TeachService>();
+        if (!string.IsNullOrWhiteSpace(options.Broker.Host)) services.AddHosted<TeachService>().AddAs<TeachService, IInboundHandler>();
         return services;
     }
 }

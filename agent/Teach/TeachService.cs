@@ -20,8 +20,13 @@ namespace EdgePatchCore.Agent.Teach;
 /// nothing. `trainer collect` fetches the teach set on {prefix}/teach/collect with requests signed by the plant key
 /// (<see cref="CollectProtocol"/>), and reverts a derived model the same way.
 /// </summary>
-public sealed class TeachService : BackgroundService
+public sealed class TeachService : BackgroundService, IInboundHandler
 {
+    /// <summary>{prefix}/teach and {prefix}/teach/collect.</summary>
+    public IReadOnlyList<string> Filters { get; }
+
+    public Task HandleAsync(string filter, MqttApplicationMessageReceivedEventArgs message) => OnRequest(message, collect: filter == Filters[1]);
+
     public const int MaxFramesPerRequest = 1000, MaxRequestBytes = 512 << 10, MaxWaiting = 64;
     private static readonly JsonSerializerOptions StatusJson = new(JsonSerializerDefaults.Web); // every field, null ones too
 
@@ -62,8 +67,7 @@ public sealed class TeachService : BackgroundService
         _authentication = new TeachAuthentication(options.Value.Teach, options.Value.DeviceId, nonces);
         _logger = logger;
         _statusTopic = topics.Prefix + "/teach/status";
-        broker.Subscribe(topics.Prefix + "/teach", e => OnRequest(e, collect: false));
-        broker.Subscribe(CollectProtocol.RequestTopic(topics.Prefix), e => OnRequest(e, collect: true));
+        Filters = [topics.Prefix + "/teach", CollectProtocol.RequestTopic(topics.Prefix)];
         if (options.Value.Teach.OnDevice) logger.LogWarning("{Sentence}", options.Value.Teach.DerivedModelsSentence(options.Value.SignatureRequired));
         if (!_authentication.Enabled)
             logger.LogWarning("Teaching is off: no line secret for {Topic} (Agent:Teach:SecretFile or the teach-secret credential; docs/TEACH.md)", topics.Prefix + "/teach");
