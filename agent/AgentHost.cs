@@ -4,7 +4,7 @@ using EdgePatchCore.Agent.Health;
 using EdgePatchCore.Agent.Hosting;
 using EdgePatchCore.Agent.ModelStore;
 using EdgePatchCore.Agent.Pipeline;
-using EdgePatchCore.Agent.Publishing;
+using EdgePatchCore.Agent.Mqtt;
 using EdgePatchCore.Agent.Sources;
 using EdgePatchCore.Agent.Sparkplug;
 using EdgePatchCore.Agent.Teach;
@@ -60,7 +60,7 @@ public static class AgentHost
         services.AddTrust();
         services.AddModelStore();
         services.AddPipeline();
-        services.AddPublishing(options);
+        services.AddMqtt(options);
         services.AddSparkplug(options);
         services.AddTeach(options);
         services.AddWeb(options);

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using Microsoft.Extensions.Options;
 using EdgePatchCore.Agent.Configuration;
-using EdgePatchCore.Agent.Publishing;
+using EdgePatchCore.Agent.Mqtt;
 using EdgePatchCore.Artifacts;
 using EdgePatchCore.Diagnostics;
 

@@ -4,13 +4,14 @@ using System.Net.Sockets;
 using Microsoft.Extensions.DependencyInjection;
 using EdgePatchCore.Agent;
 using EdgePatchCore.Agent.ModelStore;
-using EdgePatchCore.Agent.Publishing;
+using EdgePatchCore.Agent.Mqtt;
 using EdgePatchCore.Diagnostics;
 using EdgePatchCore.Imaging;
 using MQTTnet;
 using EdgePatchCore.Agent.Web;
 using MQTTnet.Server;
 using EdgePatchCore.Agent.Messages;
+using EdgePatchCore.Statistics;
 
 namespace EdgePatchCore.Demo;
 
@@ -116,7 +117,7 @@ public static class DemoRunner
                 output.WriteLine($"demo: {verdicts.Count} verdict(s) received over MQTT: {ok} ok, {defect} defect, {errors} error, in {seconds:F1} s ({verdicts.Count / seconds:F2} frames/s)");
                 if (verdicts.Count > 0)
                 {
-                    static double P(List<double> values, double q) => EdgePatchCore.Diagnostics.Percentile.Of(values, q);
+                    static double P(List<double> values, double q) => EdgePatchCore.Statistics.Percentile.Of(values, q);
                     var total = verdicts.Select(v => v.LatencyMs.Total).ToList();
                     var processing = verdicts.Select(v => v.LatencyMs.Decode + v.LatencyMs.Infer).ToList();
                     output.WriteLine($"demo: latency from file to verdict p50 {P(total, 0.5):F0} ms, p95 {P(total, 0.95):F0} ms; decode + inference p50 {P(processing, 0.5):F0} ms, p95 {P(processing, 0.95):F0} ms");

@@ -4,7 +4,7 @@ using System.Threading.Channels;
 using System.Threading.RateLimiting;
 using EdgePatchCore.Agent.Configuration;
 using EdgePatchCore.Agent.ModelStore;
-using EdgePatchCore.Agent.Publishing;
+using EdgePatchCore.Agent.Mqtt;
 using EdgePatchCore.Agent.Trust;
 using EdgePatchCore.Artifacts;
 using EdgePatchCore.Deployment;

@@ -1,5 +1,5 @@
 using EdgePatchCore.Agent.Configuration;
-using EdgePatchCore.Agent.Publishing;
+using EdgePatchCore.Agent.Mqtt;
 using EdgePatchCore.Agent.Trust;
 using EdgePatchCore.Artifacts;
 using EdgePatchCore.Scoring;

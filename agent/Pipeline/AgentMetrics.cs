@@ -1,4 +1,5 @@
 using EdgePatchCore.Diagnostics;
+using EdgePatchCore.Statistics;
 
 namespace EdgePatchCore.Agent.Pipeline;
 

@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using EdgePatchCore.Agent.Publishing;
+using EdgePatchCore.Agent.Mqtt;
 using EdgePatchCore.Agent.Messages;
 
 namespace EdgePatchCore.Agent.Pipeline;

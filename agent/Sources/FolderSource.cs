@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using EdgePatchCore.Agent.Configuration;
 using EdgePatchCore.Agent.Pipeline;
-using EdgePatchCore.Agent.Publishing;
+using EdgePatchCore.Agent.Mqtt;
 using EdgePatchCore.FileSystem;
 using Microsoft.Extensions.Options;
 using EdgePatchCore.Agent.Messages;

@@ -1,5 +1,5 @@
 using EdgePatchCore.Agent.Pipeline;
-using EdgePatchCore.Agent.Publishing;
+using EdgePatchCore.Agent.Mqtt;
 using MQTTnet;
 using EdgePatchCore.Agent.Messages;
 

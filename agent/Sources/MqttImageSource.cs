@@ -1,7 +1,7 @@
 using System.Buffers;
 using EdgePatchCore.Agent.Configuration;
 using EdgePatchCore.Agent.Pipeline;
-using EdgePatchCore.Agent.Publishing;
+using EdgePatchCore.Agent.Mqtt;
 using Microsoft.Extensions.Options;
 using MQTTnet;
 using MQTTnet.Packets;

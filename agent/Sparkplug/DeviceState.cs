@@ -1,6 +1,7 @@
-using EdgePatchCore.Agent.Publishing;
+using EdgePatchCore.Agent.Mqtt;
 using EdgePatchCore.Diagnostics;
 using EdgePatchCore.Agent.Messages;
+using EdgePatchCore.Statistics;
 
 namespace EdgePatchCore.Agent.Sparkplug;
 

@@ -3,7 +3,7 @@ using System.Text.Json;
 using System.Threading.Channels;
 using EdgePatchCore.Agent.Configuration;
 using EdgePatchCore.Agent.Pipeline;
-using EdgePatchCore.Agent.Publishing;
+using EdgePatchCore.Agent.Mqtt;
 using EdgePatchCore.Agent.Sparkplug.Protocol;
 using Microsoft.Extensions.Options;
 using MQTTnet;

@@ -1,4 +1,4 @@
-using EdgePatchCore.Agent.Publishing;
+using EdgePatchCore.Agent.Mqtt;
 using EdgePatchCore.Messaging;
 
 namespace EdgePatchCore.Agent.Sparkplug;

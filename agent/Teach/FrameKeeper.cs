@@ -1,6 +1,6 @@
 using System.Threading.Channels;
 using EdgePatchCore.Agent.Pipeline;
-using EdgePatchCore.Agent.Publishing;
+using EdgePatchCore.Agent.Mqtt;
 using EdgePatchCore.Agent.Messages;
 
 namespace EdgePatchCore.Agent.Teach;

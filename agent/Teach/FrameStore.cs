@@ -1,5 +1,5 @@
 using System.Text.Json;
-using EdgePatchCore.Agent.Publishing;
+using EdgePatchCore.Agent.Mqtt;
 using EdgePatchCore.Agent.Messages;
 
 namespace EdgePatchCore.Agent.Teach;

@@ -1,4 +1,4 @@
-using EdgePatchCore.Agent.Publishing;
+using EdgePatchCore.Agent.Mqtt;
 using EdgePatchCore.Agent.Configuration;
 using EdgePatchCore.Agent.Hosting;
 using EdgePatchCore.Agent.Pipeline;

@@ -2,7 +2,7 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using System.Threading.Channels;
 using EdgePatchCore.Agent.Pipeline;
-using EdgePatchCore.Agent.Publishing;
+using EdgePatchCore.Agent.Mqtt;
 using EdgePatchCore.Agent.Trust;
 using EdgePatchCore.Deployment;
 using MQTTnet;

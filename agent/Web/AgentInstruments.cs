@@ -1,6 +1,6 @@
 using System.Diagnostics.Metrics;
 
-using EdgePatchCore.Agent.Publishing;
+using EdgePatchCore.Agent.Mqtt;
 
 namespace EdgePatchCore.Agent.Web;
 

@@ -85,7 +85,7 @@ public sealed class LivePageServer(IOptions<AgentOptions> options, LiveState sta
         builder.Services.AddSingleton(state);
         builder.Services.AddSingleton<AgentInstruments>();
         builder.Services.AddOpenTelemetry()
-            .ConfigureResource(r => r.AddService("edgepatchcore-agent", serviceVersion: Publishing.BrokerConnection.Version, serviceInstanceId: options.Value.DeviceId))
+            .ConfigureResource(r => r.AddService("edgepatchcore-agent", serviceVersion: Mqtt.BrokerConnection.Version, serviceInstanceId: options.Value.DeviceId))
             .WithMetrics(m => m.AddMeter(AgentInstruments.MeterName).AddPrometheusExporter());
 
         var app = builder.Build();

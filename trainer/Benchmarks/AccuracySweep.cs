@@ -14,6 +14,7 @@ using EdgePatchCore.Trainer.Commands;
 using EdgePatchCore.Training;
 using EdgePatchCore.Devices;
 using EdgePatchCore.Search;
+using EdgePatchCore.Statistics;
 
 namespace EdgePatchCore.Trainer.Benchmarks;
 

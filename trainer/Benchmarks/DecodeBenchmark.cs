@@ -7,6 +7,7 @@ using EdgePatchCore.Tiling;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.Formats.Jpeg;
 using SixLabors.ImageSharp.PixelFormats;
+using EdgePatchCore.Statistics;
 
 namespace EdgePatchCore.Trainer.Benchmarks;
 

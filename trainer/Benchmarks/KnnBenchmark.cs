@@ -6,6 +6,7 @@ using EdgePatchCore.Imaging;
 using EdgePatchCore.Scoring;
 using EdgePatchCore.Devices;
 using EdgePatchCore.Search;
+using EdgePatchCore.Statistics;
 
 namespace EdgePatchCore.Trainer.Benchmarks;
 

@@ -11,6 +11,7 @@ using Onnx;
 using static EdgePatchCore.OnnxGraphs.OnnxBuilder;
 using EdgePatchCore.Devices;
 using EdgePatchCore.Search;
+using EdgePatchCore.Statistics;
 
 namespace EdgePatchCore.Trainer.Benchmarks;
 

@@ -5,6 +5,7 @@ using EdgePatchCore.Imaging;
 using EdgePatchCore.Scoring;
 using EdgePatchCore.Tiling;
 using EdgePatchCore.Devices;
+using EdgePatchCore.Statistics;
 
 namespace EdgePatchCore.Trainer.Benchmarks;
 

@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using EdgePatchCore.Agent.Publishing;
+using EdgePatchCore.Agent.Mqtt;
 using Microsoft.Extensions.Hosting;
 using EdgePatchCore.Agent.Messages;
 

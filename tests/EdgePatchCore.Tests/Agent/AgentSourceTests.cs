@@ -1,6 +1,6 @@
 using System.Net;
 using System.Text.Json;
-using EdgePatchCore.Agent.Publishing;
+using EdgePatchCore.Agent.Mqtt;
 using Microsoft.Extensions.Hosting;
 using EdgePatchCore.Search;
 using EdgePatchCore.Agent.Messages;

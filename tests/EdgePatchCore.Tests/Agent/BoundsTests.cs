@@ -86,9 +86,11 @@ public class BoundsTests(AgentFixture fixture)
         using var work = new TempFolder();
         var config = fixture.FolderConfig("page-bounds", work, settleMilliseconds: 100);
         config["Agent:Web:Urls"] = "http://127.0.0.1:0";
+        config["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = "Information";
         var logs = new CapturedLogs();
         using var host = await AgentFixture.StartAgentAsync(config, logs);
         var address = new Uri((await host.Services.GetRequiredService<LivePageServer>().Listening.WaitAsync(TimeSpan.FromSeconds(30)))[0] + "/");
+        Assert.Single(logs.Lines, l => l.Contains("Application started", StringComparison.Ordinal)); // the agent's, not also the page's own host
         TestData.DropCopy(work.File("inbox"), "m0.png", fixture.Pngs[0]);
         TestData.DropCopy(work.File("inbox"), "m1.png", fixture.Pngs[2]);
         await using (var probe = new MqttProbe(fixture.Broker.Port, "edgepatchcore/page-bounds/verdict"))

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text.Json;
-using EdgePatchCore.Agent.Publishing;
+using EdgePatchCore.Agent.Mqtt;
 using EdgePatchCore.Deployment;
 using EdgePatchCore.Tests.Artifacts;
 using EdgePatchCore.Tests.Cli;

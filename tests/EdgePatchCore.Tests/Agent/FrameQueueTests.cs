@@ -1,6 +1,6 @@
 using EdgePatchCore.Agent.Configuration;
 using EdgePatchCore.Agent.Pipeline;
-using EdgePatchCore.Agent.Publishing;
+using EdgePatchCore.Agent.Mqtt;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using EdgePatchCore.Agent.Messages;

@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Text.Json;
 using EdgePatchCore.Agent;
-using EdgePatchCore.Agent.Publishing;
+using EdgePatchCore.Agent.Mqtt;
 using EdgePatchCore.Agent.Sources;
 using EdgePatchCore.Tests.FileSystem;
 using EdgePatchCore.Tests.Imaging;

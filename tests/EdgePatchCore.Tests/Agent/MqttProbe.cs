@@ -1,6 +1,6 @@
 using System.Buffers;
 using System.Text.Json;
-using EdgePatchCore.Agent.Publishing;
+using EdgePatchCore.Agent.Mqtt;
 using MQTTnet;
 using MQTTnet.Protocol;
 using EdgePatchCore.Agent.Messages;

@@ -111,7 +111,7 @@ public class SecureBrokerTests(AgentFixture fixture) : IDisposable
         config["Agent:Broker:PasswordFile"] = work.File("mqtt-password");
         config["Agent:Sources:Folder:Path"] = work.File("inbox");
         config["Agent:Sources:Folder:SettleMilliseconds"] = "0";
-        config["Logging:LogLevel:EdgePatchCore.Agent.Publishing"] = "Debug";
+        config["Logging:LogLevel:EdgePatchCore.Agent.Mqtt"] = "Debug";
         Directory.CreateDirectory(work.File("inbox"));
         return config;
     }
@@ -196,7 +196,7 @@ public class SecureBrokerTests(AgentFixture fixture) : IDisposable
             config["Agent:Broker:Tls"] = "true";
             config["Agent:Broker:CaFile"] = pki!.CaFile;
             config["Agent:Sources:Folder:Path"] = work.File("inbox");
-            config["Logging:LogLevel:EdgePatchCore.Agent.Publishing"] = "Debug";
+            config["Logging:LogLevel:EdgePatchCore.Agent.Mqtt"] = "Debug";
             Directory.CreateDirectory(work.File("inbox"));
             if (withCertificate)
             {

@@ -1,6 +1,6 @@
 using System.Text;
 using System.Text.Json;
-using EdgePatchCore.Agent.Publishing;
+using EdgePatchCore.Agent.Mqtt;
 using EdgePatchCore.Artifacts;
 using EdgePatchCore.Tests.Cli;
 using EdgePatchCore.Agent.Teach;

@@ -1,4 +1,4 @@
-using EdgePatchCore.Agent.Publishing;
+using EdgePatchCore.Agent.Mqtt;
 using EdgePatchCore.Synthetic;
 using EdgePatchCore.Tests.Cli;
 using SixLabors.ImageSharp;

@@ -124,11 +124,11 @@ public class PercentileTests
     public void Nearest_rank_percentiles()
     {
         double[] values = [5, 1, 4, 2, 3, 10, 9, 8, 7, 6];
-        Assert.Equal(5, Diagnostics.Percentile.Of(values, 0.5));
-        Assert.Equal(10, Diagnostics.Percentile.Of(values, 0.95));
-        Assert.Equal(1, Diagnostics.Percentile.Of(values, 0));
-        Assert.Equal(7, Diagnostics.Percentile.Of([7], 0.95));
-        Assert.True(double.IsNaN(Diagnostics.Percentile.Of([], 0.5)));
+        Assert.Equal(5, Statistics.Percentile.Of(values, 0.5));
+        Assert.Equal(10, Statistics.Percentile.Of(values, 0.95));
+        Assert.Equal(1, Statistics.Percentile.Of(values, 0));
+        Assert.Equal(7, Statistics.Percentile.Of([7], 0.95));
+        Assert.True(double.IsNaN(Statistics.Percentile.Of([], 0.5)));
     }
 
     [Fact]

@@ -1,5 +1,5 @@
 using System.Text;
-using EdgePatchCore.Agent.Publishing;
+using EdgePatchCore.Agent.Mqtt;
 using Microsoft.Extensions.Logging.Abstractions;
 using EdgePatchCore.Messaging;
 

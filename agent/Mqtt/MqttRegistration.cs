@@ -5,12 +5,12 @@ using EdgePatchCore.Agent.Pipeline;
 using EdgePatchCore.Messaging;
 using Microsoft.Extensions.Options;
 
-namespace EdgePatchCore.Agent.Publishing;
+namespace EdgePatchCore.Agent.Mqtt;
 
-/// <summary>The JSON topics: the outbox and its sink (durable, registered first), the broker connection, metrics, heat maps.</summary>
-public static class PublishingRegistration
+/// <summary>MQTT: the JSON topics' outbox and its sink (durable, registered first), the broker connection and its inbound handlers, metrics, heat maps.</summary>
+public static class MqttRegistration
 {
-    public static IServiceCollection AddPublishing(this IServiceCollection services, AgentOptions options)
+    public static IServiceCollection AddMqtt(this IServiceCollection services, AgentOptions options)
     {
         services.AddSingleton(sp => new TopicNames(sp.GetRequiredService<IOptions<AgentOptions>>().Value.ResolvedTopicPrefix));
         services.AddSingleton(sp =>

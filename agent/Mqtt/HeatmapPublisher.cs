@@ -1,7 +1,7 @@
 using EdgePatchCore.Agent.Messages;
 using EdgePatchCore.Agent.Pipeline;
 
-namespace EdgePatchCore.Agent.Publishing;
+namespace EdgePatchCore.Agent.Mqtt;
 
 /// <summary>
 /// Best effort (Agent:Publishing:Heatmaps): the heat map of each defect frame on {prefix}/heatmap, with its frameId. Not

@@ -2,7 +2,7 @@ using EdgePatchCore.Agent.Configuration;
 using EdgePatchCore.Messaging;
 using MQTTnet;
 
-namespace EdgePatchCore.Agent.Publishing;
+namespace EdgePatchCore.Agent.Mqtt;
 
 /// <summary>
 /// What every MQTT connection of the agent shares (the JSON topics' and the Sparkplug edge node's): the broker

@@ -6,7 +6,7 @@ using Microsoft.Extensions.Options;
 using EdgePatchCore.Messaging;
 using EdgePatchCore.Agent.Messages;
 
-namespace EdgePatchCore.Agent.Publishing;
+namespace EdgePatchCore.Agent.Mqtt;
 
 /// <summary>Publishes counters, latency percentiles and queue depths on {prefix}/metrics every N seconds (and logs them).</summary>
 public sealed class MetricsPublisher(

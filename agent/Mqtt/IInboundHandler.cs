@@ -1,6 +1,6 @@
 using MQTTnet;
 
-namespace EdgePatchCore.Agent.Publishing;
+namespace EdgePatchCore.Agent.Mqtt;
 
 /// <summary>
 /// A feature that takes messages from the broker (teach marks, deploy requests, camera frames). Registered with the

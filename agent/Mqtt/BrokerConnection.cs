@@ -6,7 +6,7 @@ using EdgePatchCore.Messaging;
 using MQTTnet.Protocol;
 using EdgePatchCore.Agent.Messages;
 
-namespace EdgePatchCore.Agent.Publishing;
+namespace EdgePatchCore.Agent.Mqtt;
 
 /// <summary>
 /// The agent's one MQTT 5 session: connects (once the models have been loaded, so that the Will and the

@@ -2,7 +2,7 @@ using EdgePatchCore.Agent.Messages;
 using EdgePatchCore.Agent.Pipeline;
 using EdgePatchCore.Messaging;
 
-namespace EdgePatchCore.Agent.Publishing;
+namespace EdgePatchCore.Agent.Mqtt;
 
 /// <summary>Durable: every verdict into the outbox for {prefix}/verdict, before its frame counts as done (the <see cref="BrokerConnection"/> drains it).</summary>
 public sealed class VerdictOutboxSink(Outbox outbox, TopicNames topics) : IScoredFrameSink

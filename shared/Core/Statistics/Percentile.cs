@@ -1,4 +1,4 @@
-namespace EdgePatchCore.Diagnostics;
+namespace EdgePatchCore.Statistics;
 
 /// <summary>Nearest-rank percentiles for the latency figures that benchmarks, the demo and the agent's metrics print.</summary>
 public static class Percentile
