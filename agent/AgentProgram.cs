@@ -73,16 +73,19 @@ public static class AgentProgram
         {
             if (r.GetValueOrDefault<string?>() is { } file && !File.Exists(file)) r.AddError($"configuration file {file} does not exist");
         });
-        var checkConfig = new Command("check-config", "validate the configuration and the artifacts, then exit") { TreatUnmatchedTokensAsErrors = false };
+        var checkConfig = new Command("check-config",
+            "validate the configuration and the artifacts, then exit") { TreatUnmatchedTokensAsErrors = false };
         var root = new RootCommand("agent: EdgePatchCore inspection agent. Scores camera frames and publishes verdicts over MQTT. " +
-                                   "Without a command it runs the service (systemd: Type=notify); --Agent:Key=value arguments override the configuration.")
+                                   "Without a command it runs the service (systemd: Type=notify); --Agent:Key=value arguments override the " +
+                                       "configuration.")
         { config, checkConfig };
         root.TreatUnmatchedTokensAsErrors = false;
         foreach (var c in new Command[] { root, checkConfig }) c.SetAction(_ => ExitOk); // run below, with the host's exit codes
         var parsed = root.Parse(args);
         var command = parsed.CommandResult.Command;
         // A word that is not a command would reach the host as configuration: name it as the mistake it is.
-        if (command == root && parsed.UnmatchedTokens.FirstOrDefault(t => !t.StartsWith('-') && !IsOptionValue(parsed.UnmatchedTokens, t)) is { } word)
+        if (command == root && parsed.UnmatchedTokens.FirstOrDefault(t => !t.StartsWith('-') && !IsOptionValue(parsed.UnmatchedTokens,
+            t)) is { } word)
         {
             Console.Error.WriteLine(word == "demo" ? "error: the demo is not part of the agent: run bash demo.sh in the source tree (see README)"
                                                    : $"error: unknown command '{word}' (see agent --help)");
@@ -127,7 +130,8 @@ public static class AgentProgram
         return await RunHostAsync(host);
     }
 
-    /// <summary>Runs the host until it stops; the exit code says whether it stopped because it was asked to (0) or because something failed (1).</summary>
+    /// <summary>Runs the host until it stops; the exit code says whether it stopped because it was asked to (0) or because something failed
+    /// (1).</summary>
     public static async Task<int> RunHostAsync(IHost host)
     {
         try
@@ -174,8 +178,10 @@ public static class AgentProgram
             try
             {
                 var a = ArtifactFile.Read(m.Artifact);
-                string release = a.Release is { } r ? $", release {r.Version} (expires {r.ExpiresAtUtc:yyyy-MM-dd})" : a.Signature is null ? ", unsigned" : ", no release statement";
-                Console.WriteLine($"model {m.Artifact}: product {a.Content.Manifest.Product}, id {a.Id}, bank {a.Content.Bank.Rows} x {a.Content.Bank.Columns}, " +
+                string release = a.Release is { } r ? $", release {r.Version} (expires {r.ExpiresAtUtc:yyyy-MM-dd})" : a.Signature is null ? ", " +
+                    "unsigned" : ", no release statement";
+                Console.WriteLine($"model {m.Artifact}: product {a.Content.Manifest.Product}, id {a.Id}, bank {a.Content.Bank.Rows} x " +
+                    $"{a.Content.Bank.Columns}, " +
                                   $"threshold {m.Threshold ?? a.Content.Scoring.Threshold:G6}{release}");
                 if (options.TrustedKeys.Count > 0 && !(a.Signature is null && options.RequireSignature == false)
                     && new TrustedKeys(options.TrustedKeys).Check(a) is { } untrusted)
@@ -186,8 +192,10 @@ public static class AgentProgram
                 problems.Add(e is FileNotFoundException ? $"artifact {m.Artifact} does not exist" : $"artifact {m.Artifact}: {e.Message}");
             }
         }
-        Console.WriteLine($"device id {options.DeviceId}, topics {options.ResolvedTopicPrefix}/..., state {options.ResolvedStateDirectory}, broker {(string.IsNullOrEmpty(options.Broker.Host) ? "(none)" : $"{options.Broker.Host}:{options.Broker.Port}")}");
-        Console.WriteLine(options.Web.Enabled ? $"live page {options.Web.Urls}{(options.Web.LoopbackOnly ? " (this machine only)" : " (token required)")}" : "live page off");
+        Console.WriteLine($"device id {options.DeviceId}, topics {options.ResolvedTopicPrefix}/..., state {options.ResolvedStateDirectory}, broker " +
+            $"{(string.IsNullOrEmpty(options.Broker.Host) ? "(none)" : $"{options.Broker.Host}:{options.Broker.Port}")}");
+        Console.WriteLine(options.Web.Enabled ? $"live page " +
+            $"{options.Web.Urls}{(options.Web.LoopbackOnly ? " (this machine only)" : " (token required)")}" : "live page off");
         Console.WriteLine(options.Teach.DerivedModelsSentence(options.SignatureRequired));
         Console.WriteLine(options.Teach.ResolvedSecretFile.Length > 0 ? $"teaching: messages authenticated with secret '{options.Teach.SecretId}'"
                                                                        : "teaching: off (no Agent:Teach:SecretFile)");
@@ -234,7 +242,11 @@ public static class AgentProgram
         string state = options.ResolvedStateDirectory;
         try { _ = new Trust.ReleaseLedger(state); }
         catch (InvalidOperationException e) { problems.Add(e.Message); }
-        if (EdgePatchCore.FileSystem.WritableFolder.Problem(state) is { } why) problems.Add($"state directory {state} cannot be written: {why}; set Agent:StateDirectory");
+        if (EdgePatchCore.FileSystem.WritableFolder.Problem(state) is { } why) problems.Add($"state directory {state} cannot be written: {why}; " +
+            $"set " +
+            $"" +
+            $"" +
+            $"Agent:StateDirectory");
         return problems;
     }
 }

@@ -24,9 +24,11 @@ public static class DemoProgram
         var artifact = new Option<string>("--artifact") { Description = "the .pcb model", HelpName = "P.pcb", Required = true };
         var frames = new Option<string>("--frames") { Description = "folder of images a camera would deliver", HelpName = "DIR", Required = true };
         var limit = new Option<int?>("--limit") { Description = "at most this many images (default: all)", HelpName = "N" };
-        var repeat = new Option<int>("--repeat") { Description = "cycle through the images N times (soak runs)", HelpName = "N", DefaultValueFactory = _ => 1 };
+        var repeat = new Option<int>("--repeat") { Description = "cycle through the images N times (soak runs)", HelpName = "N",
+            DefaultValueFactory = _ => 1 };
         var rate = new Option<double>("--rate") { Description = "frames per second to drop (0: as fast as they copy)", HelpName = "FPS" };
-        var web = new Option<string>("--web") { Description = "the live page's address on this machine, or off", HelpName = "URL", DefaultValueFactory = _ => DemoRunner.DefaultPage };
+        var web = new Option<string>("--web") { Description = "the live page's address on this machine, or off", HelpName = "URL",
+            DefaultValueFactory = _ => DemoRunner.DefaultPage };
         var hold = new Option<bool>("--hold") { Description = "keep the live page up after the last frame until Ctrl-C" };
         AddCheck(limit, v => v is null or >= 1, "--limit must be a positive number");
         AddCheck(repeat, v => v >= 1, "--repeat must be a positive number");
@@ -43,7 +45,8 @@ public static class DemoProgram
         }
         if (parsed.Action is not null)
             return await parsed.InvokeAsync(new InvocationConfiguration { Output = output, Error = error }); // --help, --version
-        var options = new DemoOptions(parsed.GetValue(artifact)!, parsed.GetValue(frames)!, parsed.GetValue(limit) ?? int.MaxValue, parsed.GetValue(repeat),
+        var options = new DemoOptions(parsed.GetValue(artifact)!, parsed.GetValue(frames)!, parsed.GetValue(limit) ?? int.MaxValue,
+            parsed.GetValue(repeat),
             parsed.GetValue(rate), parsed.GetValue(web)!, parsed.GetValue(hold));
         try
         {

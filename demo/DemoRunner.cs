@@ -26,7 +26,8 @@ public static class DemoRunner
     /// <summary>Runs the demo with checked options; returns the exit code (0: every frame got its verdict).</summary>
     public static async Task<int> RunAsync(DemoOptions options, TextWriter output)
     {
-        var (artifact, frames, limit, repeat, rate, hold) = (options.Artifact, options.Frames, options.Limit, options.Repeat, options.Rate, options.Hold);
+        var (artifact, frames, limit, repeat, rate, hold) = (options.Artifact, options.Frames, options.Limit, options.Repeat, options.Rate,
+            options.Hold);
         if (!File.Exists(artifact)) throw new UsageException($"artifact {artifact} does not exist");
         if (!Directory.Exists(frames)) throw new UsageException($"frames folder {frames} does not exist");
         string web = options.Web;
@@ -67,7 +68,8 @@ public static class DemoRunner
                 if (quiet) return Task.CompletedTask;
                 string detail = v.Result == Verdict.Error ? v.ErrorText ?? ""
                     : $"score {v.Score:F3} / threshold {v.Threshold:F3}" + (v.Region is { } r ? $"  region {r.X},{r.Y} {r.Width}x{r.Height}" : "");
-                output.WriteLine($"  verdict {v.FrameId,-30} {v.Result,-7} {detail}  (decode {v.LatencyMs.Decode:F0} ms, infer {v.LatencyMs.Infer:F0} ms, total {v.LatencyMs.Total:F0} ms)");
+                output.WriteLine($"  verdict {v.FrameId,-30} {v.Result,-7} {detail}  (decode {v.LatencyMs.Decode:F0} ms, infer " +
+                    $"{v.LatencyMs.Infer:F0} ms, total {v.LatencyMs.Total:F0} ms)");
             }
             return Task.CompletedTask;
         };
@@ -95,7 +97,8 @@ public static class DemoRunner
         {
             await host.StartAsync();
             await host.Services.GetRequiredService<ArtifactWatcher>().InitialLoad;
-            if (web.Length > 0 && await host.Services.GetRequiredService<LivePageServer>().Listening.WaitAsync(TimeSpan.FromSeconds(30)) is [var address, ..])
+            if (web.Length > 0
+                && await host.Services.GetRequiredService<LivePageServer>().Listening.WaitAsync(TimeSpan.FromSeconds(30)) is [var address, ..])
                 output.WriteLine($"demo: live page {address}/ (open it in a browser{(hold ? "" : "; --hold keeps it open after the last frame")})");
             output.WriteLine($"demo: agent running; dropping {images.Count} frame(s) from {frames} into the folder" +
                              (rate > 0 ? $" at {rate:G3} per second" : "") + (quiet ? " (verdicts not printed one by one)" : ""));
@@ -114,14 +117,20 @@ public static class DemoRunner
             {
                 int ok = verdicts.Count(v => v.Result == Verdict.Ok), defect = verdicts.Count(v => v.Result == Verdict.Defect),
                     errors = verdicts.Count(v => v.Result == Verdict.Error);
-                output.WriteLine($"demo: {verdicts.Count} verdict(s) received over MQTT: {ok} ok, {defect} defect, {errors} error, in {seconds:F1} s ({verdicts.Count / seconds:F2} frames/s)");
+                output.WriteLine($"demo: {verdicts.Count} verdict(s) received over MQTT: {ok} ok, {defect} defect, {errors} error, in {seconds:F1} " +
+                    $"s ({verdicts.Count / seconds:F2} frames/s)");
                 if (verdicts.Count > 0)
                 {
                     static double P(List<double> values, double q) => EdgePatchCore.Statistics.Percentile.Of(values, q);
                     var total = verdicts.Select(v => v.LatencyMs.Total).ToList();
                     var processing = verdicts.Select(v => v.LatencyMs.Decode + v.LatencyMs.Infer).ToList();
-                    output.WriteLine($"demo: latency from file to verdict p50 {P(total, 0.5):F0} ms, p95 {P(total, 0.95):F0} ms; decode + inference p50 {P(processing, 0.5):F0} ms, p95 {P(processing, 0.95):F0} ms");
-                    output.WriteLine("demo: resident memory (managed heap) after N verdicts: " + string.Join(", ", rss.Select(r => $"{r.Verdicts}: {r.Bytes / (1 << 20)} ({r.Managed / (1 << 20)}) MiB")));
+                    output.WriteLine($"demo: latency from file to verdict p50 {P(total, 0.5):F0} ms, p95 {P(total, 0.95):F0} ms; decode + " +
+                        $"inference " +
+                        $"" +
+                        $"" +
+                        $"p50 {P(processing, 0.5):F0} ms, p95 {P(processing, 0.95):F0} ms");
+                    output.WriteLine("demo: resident memory (managed heap) after N verdicts: " + string.Join(", ",
+                        rss.Select(r => $"{r.Verdicts}: {r.Bytes / (1 << 20)} ({r.Managed / (1 << 20)}) MiB")));
                 }
                 var byName = verdicts.ToDictionary(v => v.FrameId, v => v.Result);
                 int good = 0, goodOk = 0, bad = 0, badFound = 0;
@@ -133,7 +142,8 @@ public static class DemoRunner
                     else { bad++; if (result == Verdict.Defect) badFound++; }
                 }
                 if (good > 0 && bad > 0)
-                    output.WriteLine($"demo: good frames passed {goodOk}/{good}, defective frames caught {badFound}/{bad} (at the artifact's calibrated threshold)");
+                    output.WriteLine($"demo: good frames passed {goodOk}/{good}, defective frames caught {badFound}/{bad} (at the artifact's " +
+                        $"calibrated threshold)");
                 if (finished != allIn.Task)
                 {
                     output.WriteLine($"demo: timed out waiting for {images.Count - verdicts.Count} verdict(s)");
@@ -157,8 +167,10 @@ public static class DemoRunner
     private static async Task HoldAsync(TextWriter output)
     {
         var stop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        using var interrupt = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGINT, c => { c.Cancel = true; stop.TrySetResult(); });
-        using var terminate = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, c => { c.Cancel = true; stop.TrySetResult(); });
+        using var interrupt = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGINT,
+            c => { c.Cancel = true; stop.TrySetResult(); });
+        using var terminate = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM,
+            c => { c.Cancel = true; stop.TrySetResult(); });
         output.WriteLine("demo: all frames scored; the agent and its live page stay up until Ctrl-C");
         await stop.Task;
     }

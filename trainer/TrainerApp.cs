@@ -13,7 +13,8 @@ public static class TrainerApp
 
     public static IReadOnlyList<ICommand> Commands { get; } =
     [
-        new SynthCommand(), new BuildCommand(), new ExtendCommand(), new CollectCommand(), new EvaluateCommand(), new ScoreCommand(), new InspectCommand(), new KeygenCommand(), new SignCommand(), new DeployCommand(), new BenchCommand(), new CompletionCommand(),
+        new SynthCommand(), new BuildCommand(), new ExtendCommand(), new CollectCommand(), new EvaluateCommand(), new ScoreCommand(),
+            new InspectCommand(), new KeygenCommand(), new SignCommand(), new DeployCommand(), new BenchCommand(), new CompletionCommand(),
     ];
 
     public static int Run(string[] args, TextWriter output, TextWriter error, bool interactive = false, CancellationToken cancel = default)
@@ -27,7 +28,8 @@ public static class TrainerApp
         var (root, commands) = CommandTree();
         if (!args[0].StartsWith('-') && !Commands.Any(c => c.Name == args[0]))
         {
-            error.WriteLine($"error: unknown command '{args[0]}'. Commands: {string.Join(", ", Commands.Select(c => c.Name))}. See 'trainer --help'.");
+            error.WriteLine($"error: unknown command '{args[0]}'. Commands: {string.Join(", ", Commands.Select(c => c.Name))}. See 'trainer " +
+                $"--help'.");
             return ExitUsage;
         }
         var command = Commands.FirstOrDefault(c => c.Name == args[0]);
@@ -42,12 +44,14 @@ public static class TrainerApp
                 PrintOverview(help ? output : error);
                 return help ? ExitOk : ExitUsage;
             }
-            if (parsed.Action is System.CommandLine.Help.HelpAction) return parsed.Invoke(new InvocationConfiguration { Output = output, Error = error });
+            if (parsed.Action is System.CommandLine.Help.HelpAction) return parsed.Invoke(new InvocationConfiguration { Output = output,
+                Error = error });
             return command.Run(Read(parsed, commands[command.Name]), new CommandContext(output, error, interactive, cancel));
         }
         catch (UserFacingException e)
         {
-            error.WriteLine(e is UsageException ? $"error: {e.Message}. See 'trainer {(command is null ? "" : command.Name + " ")}--help'." : $"error: {e.Message}");
+            error.WriteLine(e is UsageException ? $"error: {e.Message}. See 'trainer " +
+                $"{(command is null ? "" : command.Name + " ")}--help'." : $"error: {e.Message}");
             return e.ExitCode;
         }
         catch (OperationCanceledException)
@@ -122,7 +126,8 @@ public static class TrainerApp
             // The usage line goes first in the description; the positional argument shows only the names it takes (P.pcb, IMAGE...).
             var command = new Command(c.Name, $"{c.Summary}{Environment.NewLine}{Environment.NewLine}usage: trainer {c.Name} {c.Usage}" +
                                               (c.Description.Length > 0 ? Environment.NewLine + Environment.NewLine + c.Description : ""));
-            string[] names = c.Usage.Split(' ', StringSplitOptions.RemoveEmptyEntries).TakeWhile(t => !t.StartsWith('-') && !t.StartsWith("[-", StringComparison.Ordinal) && t != "|").ToArray();
+            string[] names = c.Usage.Split(' ', StringSplitOptions.RemoveEmptyEntries).TakeWhile(t => !t.StartsWith('-') && !t.StartsWith("[-",
+                StringComparison.Ordinal) && t != "|").ToArray();
             var positional = new Argument<string[]>("arguments")
             {
                 Arity = ArgumentArity.ZeroOrMore, HelpName = names.Length > 0 ? string.Join(" ", names) : "arguments", Hidden = names.Length == 0,
@@ -133,7 +138,8 @@ public static class TrainerApp
             {
                 Option option = spec.IsFlag
                     ? new Option<bool>("--" + spec.Name) { Description = spec.Help, Arity = ArgumentArity.Zero }
-                    : new Option<string>("--" + spec.Name) { Description = spec.Help + (spec.Default is null ? "" : $" (default: {spec.Default})"), HelpName = spec.ValueName };
+                    : new Option<string>("--" + spec.Name) { Description = spec.Help + (spec.Default is null ? "" : $" (default: {spec.Default})"),
+                        HelpName = spec.ValueName };
                 command.Options.Add(option);
                 options[spec.Name] = option;
             }
@@ -145,7 +151,8 @@ public static class TrainerApp
         return (root, commands);
     }
 
-    private sealed record CommandOptions(Command Command, Argument<string[]> Positional, Dictionary<string, Option> Options, IReadOnlyList<OptionSpec> Specs);
+    private sealed record CommandOptions(Command Command, Argument<string[]> Positional, Dictionary<string, Option> Options,
+        IReadOnlyList<OptionSpec> Specs);
 
     /// <summary>The parse result as the commands read it; a parse error or an unknown option is a <see cref="UsageException"/>.</summary>
     private static CommandLine Read(ParseResult parsed, CommandOptions command)
@@ -156,7 +163,8 @@ public static class TrainerApp
         foreach (var token in parsed.Tokens)
         {
             if (token.Type == TokenType.DoubleDash) break; // after "--" every word is an argument
-            if (token.Type == TokenType.Argument && token.Value.Length > 2 && token.Value.StartsWith("--", StringComparison.Ordinal) && positional.Contains(token.Value))
+            if (token.Type == TokenType.Argument && token.Value.Length > 2 && token.Value.StartsWith("--", StringComparison.Ordinal)
+                && positional.Contains(token.Value))
                 throw new UsageException($"unknown option {token.Value.Split('=')[0]} for '{command.Command.Name}'");
         }
         var values = new Dictionary<string, string?>(StringComparer.Ordinal);

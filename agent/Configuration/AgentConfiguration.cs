@@ -33,7 +33,8 @@ public static class AgentConfiguration
             problems.Add($"{AgentOptions.Section}:{property.Name} is '{text}': use {string.Join(", ", accepted[..^1])} or {accepted[^1]}");
             setAside[$"{AgentOptions.Section}:{property.Name}"] = null;
         }
-        var source = setAside.Count == 0 ? configuration : new ConfigurationBuilder().AddConfiguration(configuration).AddInMemoryCollection(setAside).Build();
+        var source = setAside.Count == 0 ? configuration
+            : new ConfigurationBuilder().AddConfiguration(configuration).AddInMemoryCollection(setAside).Build();
         source.GetSection(AgentOptions.Section).Bind(options);
         problems.AddRange(ConfigurationKeys.Unknown(configuration));
         options.UnreadableSettings = problems;

@@ -15,7 +15,8 @@ public sealed class AgentOptions
     public string StateDirectory { get; set; } = "";
     /// <summary>auto (CUDA when it loads, else CPU), cpu or cuda.</summary>
     public DeviceKind Device { get; set; } = DeviceKind.Auto;
-    /// <summary>How the kNN holds the bank: auto (float16 on CUDA, int8 on CPUs with int8 dot products, else float32), float32, float16 or int8.</summary>
+    /// <summary>How the kNN holds the bank: auto (float16 on CUDA, int8 on CPUs with int8 dot products, else float32), float32, float16 or
+    /// int8.</summary>
     public BankPrecision BankPrecision { get; set; } = BankPrecision.Auto;
 
     /// <summary>Settings that could not be read into their type (an unknown enum name), one sentence each; never bound.</summary>

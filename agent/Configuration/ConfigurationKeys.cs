@@ -33,14 +33,16 @@ public static class ConfigurationKeys
         {
             foreach (var child in section.GetChildren())
             {
-                if (!int.TryParse(child.Key, out _)) problems.Add($"{child.Path} is not an item of the list {section.Path} (items are numbered 0, 1, ...)");
+                if (!int.TryParse(child.Key,
+                    out _)) problems.Add($"{child.Path} is not an item of the list {section.Path} (items are numbered 0, 1, ...)");
                 else Walk(child, element, problems);
             }
             return;
         }
         if (IsScalar(type))
         {
-            if (section.GetChildren().Any()) problems.Add($"{section.Path} takes a single value, not the settings {string.Join(", ", section.GetChildren().Select(c => c.Key))}");
+            if (section.GetChildren().Any()) problems.Add($"{section.Path} takes a single value, not the settings " +
+                $"{string.Join(", ", section.GetChildren().Select(c => c.Key))}");
             return;
         }
         var properties = Settable(type);
@@ -56,9 +58,11 @@ public static class ConfigurationKeys
         .Where(p => p.SetMethod is { IsPublic: true } && p.GetIndexParameters().Length == 0).ToList();
 
     private static Type? ElementType(Type type) =>
-        type != typeof(string) && type.IsGenericType && typeof(IEnumerable).IsAssignableFrom(type) ? type.GetGenericArguments()[0] : type.IsArray ? type.GetElementType() : null;
+        type != typeof(string) && type.IsGenericType
+            && typeof(IEnumerable).IsAssignableFrom(type) ? type.GetGenericArguments()[0] : type.IsArray ? type.GetElementType() : null;
 
-    private static bool IsScalar(Type type) => type.IsPrimitive || type.IsEnum || type == typeof(string) || type == typeof(decimal) || type == typeof(TimeSpan);
+    private static bool IsScalar(Type type) => type.IsPrimitive || type.IsEnum || type == typeof(string) || type == typeof(decimal)
+        || type == typeof(TimeSpan);
 
     private static string Sentence(string path, IEnumerable<string> known)
     {
@@ -66,7 +70,8 @@ public static class ConfigurationKeys
         string parent = path.Contains(':') ? path[..path.LastIndexOf(':')] + ":" : "";
         // The closest name by edit distance, a name that starts with the key ("StateDir" for "StateDirectory") counting as close.
         var closest = known.Select(k => (Key: k, Name: k[(k.LastIndexOf(':') + 1)..].ToLowerInvariant()))
-            .Select(k => (k.Key, Distance: k.Name.StartsWith(key.ToLowerInvariant(), StringComparison.Ordinal) && key.Length >= 4 ? 1 : Distance(k.Name, key.ToLowerInvariant())))
+            .Select(k => (k.Key, Distance: k.Name.StartsWith(key.ToLowerInvariant(), StringComparison.Ordinal)
+                && key.Length >= 4 ? 1 : Distance(k.Name, key.ToLowerInvariant())))
             .OrderBy(k => k.Distance).FirstOrDefault();
         string hint = closest.Key is not null && closest.Distance <= Math.Max(2, key.Length / 3) ? $" (did you mean {parent}{closest.Key}?)" : "";
         return $"unknown setting {Messages.Text.Cap(path, 200)}{hint}: no option reads it";

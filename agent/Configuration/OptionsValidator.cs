@@ -14,21 +14,26 @@ public static class OptionsValidator
         var problems = new List<string>();
         void Check(bool ok, string problem) { if (!ok) problems.Add(problem); }
 
-        Check(!string.IsNullOrWhiteSpace(o.DeviceId) && !HasTopicWildcards(o.DeviceId), "Agent:DeviceId must be set and must not contain '+', '#' or '/'");
-        Check(string.IsNullOrWhiteSpace(o.TopicPrefix) || !HasTopicWildcards(o.TopicPrefix.Replace("/", "")), "Agent:TopicPrefix must not contain '+' or '#'");
+        Check(!string.IsNullOrWhiteSpace(o.DeviceId) && !HasTopicWildcards(o.DeviceId),
+            "Agent:DeviceId must be set and must not contain '+', '#' or '/'");
+        Check(string.IsNullOrWhiteSpace(o.TopicPrefix) || !HasTopicWildcards(o.TopicPrefix.Replace("/", "")),
+            "Agent:TopicPrefix must not contain '+' or '#'");
         problems.AddRange(o.UnreadableSettings);
         Check(o.AllModels.Count > 0, "no model configured: set Agent:Artifact (or Agent:Models:0:Artifact) to a .pcb file");
         for (int i = 0; i < o.Models.Count; i++)
             Check(!string.IsNullOrWhiteSpace(o.Models[i].Artifact), $"Agent:Models:{i}:Artifact is empty");
         foreach (var model in o.AllModels)
-            Check(model.Product is null || DeployProtocol.IsValidName(model.Product), $"the product of {model.Artifact} must be a short name without '/'");
+            Check(model.Product is null || DeployProtocol.IsValidName(model.Product),
+                $"the product of {model.Artifact} must be a short name without '/'");
         Check(o.AllModels.Select(m => m.Artifact).Where(a => !string.IsNullOrWhiteSpace(a)).Select(Path.GetFullPath).Distinct().Count()
               == o.AllModels.Count(m => !string.IsNullOrWhiteSpace(m.Artifact)), "two models are configured with the same artifact file");
         var d = o.Deployment;
-        Check(d.MaxArtifactBytes is >= 1 and <= Artifacts.ArtifactFile.MaxBytes, $"Agent:Deployment:MaxArtifactBytes must be 1..{Artifacts.ArtifactFile.MaxBytes}");
+        Check(d.MaxArtifactBytes is >= 1 and <= Artifacts.ArtifactFile.MaxBytes,
+            $"Agent:Deployment:MaxArtifactBytes must be 1..{Artifacts.ArtifactFile.MaxBytes}");
         Check(d.TransferExpiryMinutes is >= 0.05 and <= 10_080, "Agent:Deployment:TransferExpiryMinutes must be 0.05..10080 (3 s to a week)");
         foreach (var model in o.AllModels)
-            Check(model.Threshold is null || (model.Threshold > 0 && double.IsFinite(model.Threshold.Value)), $"threshold for {model.Artifact} must be a positive number");
+            Check(model.Threshold is null || (model.Threshold > 0 && double.IsFinite(model.Threshold.Value)),
+                $"threshold for {model.Artifact} must be a positive number");
         Check(o.ArtifactPollSeconds is >= 0.05 and <= 3600, "Agent:ArtifactPollSeconds must be 0.05..3600");
         Check(!(o.RequireSignature == true && o.TrustedKeys.Count == 0), "Agent:RequireSignature is on but no Agent:TrustedKeys are configured");
         foreach (var key in o.TrustedKeys)
@@ -57,34 +62,12 @@ public static class OptionsValidator
                 Check(string.IsNullOrEmpty(file) || File.Exists(file), $"Agent:Broker: {file} does not exist");
         }
 
-        var s = o.Sources; // that at least one is configured is checked where sources register (Hosting/SourceCountValidation)
-        if (s.Folder is { } f)
-        {
-            Check(!string.IsNullOrWhiteSpace(f.Path), "Agent:Sources:Folder:Path is empty");
-            Check(f.SettleMilliseconds is >= 0 and <= 600_000 && f.PollMilliseconds is >= 1 and <= 60_000,
-                  "Agent:Sources:Folder: SettleMilliseconds must be 0..600000 and PollMilliseconds 1..60000");
-        }
-        if (s.Mqtt is { } m)
-        {
-            Check(!string.IsNullOrWhiteSpace(m.Topic), "Agent:Sources:Mqtt:Topic is empty");
-            Check(!string.IsNullOrWhiteSpace(b.Host), "Agent:Sources:Mqtt needs a broker (Agent:Broker:Host)");
-        }
-        if (s.Mjpeg is { } j)
-        {
-            Check(!string.IsNullOrWhiteSpace(j.Command), "Agent:Sources:Mjpeg:Command is empty (use \"-\" for standard input)");
-            Check(j.RestartSeconds is >= 0 and <= 3600, "Agent:Sources:Mjpeg:RestartSeconds must be 0..3600");
-        }
-        if (s.Http is { } h)
-        {
-            Check(Uri.TryCreate(h.Url, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https", $"Agent:Sources:Http:Url '{h.Url}' is not an http(s) URL");
-            Check(h.IntervalMilliseconds is >= 1 and <= 86_400_000 && h.TimeoutMilliseconds is >= 1 and <= 600_000,
-                  "Agent:Sources:Http: IntervalMilliseconds must be 1..86400000 and TimeoutMilliseconds 1..600000");
-        }
 
         Check(o.Pipeline.QueueCapacity is >= 1 and <= 10_000, "Agent:Pipeline:QueueCapacity must be 1..10000");
         Check(o.Pipeline.MaxBatch is >= 1 and <= 64, "Agent:Pipeline:MaxBatch must be 1..64");
         Check(o.Pipeline.MaxBatchBytes is >= 1 << 20 and <= 1L << 40, "Agent:Pipeline:MaxBatchBytes must be 1 MiB..1 TiB");
-        Check(o.Pipeline.MemoryMaxBytes is >= 0 and <= 1L << 44, "Agent:Pipeline:MemoryMaxBytes must be 0 (the service's MemoryMax) or at most 16 TiB");
+        Check(o.Pipeline.MemoryMaxBytes is >= 0 and <= 1L << 44,
+            "Agent:Pipeline:MemoryMaxBytes must be 0 (the service's MemoryMax) or at most 16 TiB");
         if (MemoryLimit.Check(o, MemoryLimit.Of(o.Pipeline)) is { } memory) problems.Add(memory);
         Check(o.Publishing.MetricsIntervalSeconds is >= 0.1 and <= 86_400, "Agent:Publishing:MetricsIntervalSeconds must be 0.1..86400");
         Check(o.Publishing.OutboxMaxMessages is >= 1 and <= 100_000_000, "Agent:Publishing:OutboxMaxMessages must be 1..100000000");
@@ -98,47 +81,9 @@ public static class OptionsValidator
         Check(l.MaxAspectRatio is >= 1 and <= 1000, "Agent:Limits:MaxAspectRatio must be 1..1000");
         Check(l.MaxJpegScans is >= 1 and <= 1000, "Agent:Limits:MaxJpegScans must be 1..1000");
         Check(l.DecodeTimeoutMilliseconds is >= 10 and <= 600_000, "Agent:Limits:DecodeTimeoutMilliseconds must be 10..600000");
-        ValidateWeb(o.Web, Check);
-        Check(o.Teach.KeepFrames is >= 0 and <= 1_000_000, "Agent:Teach:KeepFrames must be 0..1000000");
-        Check(o.Teach.KeepBytes is >= 1 << 20 and <= 1L << 40, "Agent:Teach:KeepBytes must be 1 MiB..1 TiB");
-        Check(o.Teach.KeepRejects is >= 0 and <= 1_000_000, "Agent:Teach:KeepRejects must be 0..1000000");
-        Check(o.Teach.MaxTaught is >= 1 and <= 100_000, "Agent:Teach:MaxTaught must be 1..100000");
-        Check(!(o.Teach.OnDevice && o.SignatureRequired && !o.Teach.AllowUnsignedDerived),
-              "Agent:Teach:OnDevice serves unsigned models derived on the device, which Agent:RequireSignature forbids; " +
-              "set Agent:Teach:AllowUnsignedDerived=true to accept that (docs/TEACH.md)");
-        Check(o.Teach.MaxDerivedRows is >= 1 and <= 10_000_000, "Agent:Teach:MaxDerivedRows must be 1..10000000");
-        Check(o.Teach.MaxTaughtBytes is >= 1 << 20 and <= 1L << 40, "Agent:Teach:MaxTaughtBytes must be 1 MiB..1 TiB");
-        Check(o.Teach.MaxAgeSeconds is >= 10 and <= 86_400, "Agent:Teach:MaxAgeSeconds must be 10..86400");
-        Check(DeployProtocol.IsValidName(o.Teach.SecretId), "Agent:Teach:SecretId must be a short name without '/'");
-        Check(string.IsNullOrEmpty(o.Teach.SecretFile) || File.Exists(o.Teach.SecretFile), $"Agent:Teach:SecretFile {o.Teach.SecretFile} does not exist");
-        try
-        {
-            Check(o.Teach.ResolvedSecretFile.Length == 0 || o.Teach.ReadSecret().Length >= TeachOptions.MinSecretLength,
-                  $"the teach secret ({o.Teach.ResolvedSecretFile}) must be at least {TeachOptions.MinSecretLength} characters");
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { problems.Add($"the teach secret cannot be read: {e.Message}"); }
-        Check(!o.Teach.OnDevice || o.Teach.KeepFrames > 0, "Agent:Teach:OnDevice needs kept frames (Agent:Teach:KeepFrames > 0)");
         return problems;
     }
 
-    private static void ValidateWeb(WebOptions w, Action<bool, string> check)
-    {
-        if (!w.Enabled) return;
-        foreach (var url in w.UrlList)
-            check(Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.Scheme == "http" && uri.AbsolutePath == "/" && !url.Contains('*') && !url.Contains('+'),
-                  $"Agent:Web:Urls: '{url}' is not an http://address:port URL (use 0.0.0.0 for every address; empty Urls turns the page off)");
-        foreach (var url in w.UrlList)
-            check(WebOptions.HostOf(url) is var host && (System.Net.IPAddress.TryParse(host.Trim('[', ']'), out _) || host.Equals("localhost", StringComparison.OrdinalIgnoreCase)),
-                  $"Agent:Web:Urls: '{url}' names a host; use an IP address (127.0.0.1 for this machine, 0.0.0.0 for every address) or localhost");
-        check(string.IsNullOrEmpty(w.TokenFile) || File.Exists(w.TokenFile), $"Agent:Web:TokenFile {w.TokenFile} does not exist");
-        check(string.IsNullOrEmpty(w.TokenFile) || string.IsNullOrEmpty(w.Token), "set Agent:Web:TokenFile or :Token, not both");
-        string token = "";
-        try { token = w.ReadToken(); } catch (Exception e) when (e is IOException or UnauthorizedAccessException) { check(false, $"Agent:Web:TokenFile: {e.Message}"); }
-        check(token.Length is 0 or >= WebOptions.MinTokenLength, $"the Agent:Web token must be at least {WebOptions.MinTokenLength} characters");
-        check(w.LoopbackOnly || token.Length > 0,
-              $"Agent:Web:Urls '{w.Urls}' can be reached from other machines: set Agent:Web:TokenFile (a file holding an access token), or bind 127.0.0.1");
-        check(w.RecentFrames is >= 0 and <= 200, "Agent:Web:RecentFrames must be 0..200");
-    }
 
     private static bool HasTopicWildcards(string s) => s.IndexOfAny(['+', '#', '/']) >= 0;
 }

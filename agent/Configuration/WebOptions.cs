@@ -3,7 +3,8 @@ namespace EdgePatchCore.Agent.Configuration;
 /// <summary>The local live page (docs/AGENT-PAGE.md): recent frames, counters, models, /metrics and /healthz.</summary>
 public sealed class WebOptions
 {
-    /// <summary>Where the page listens: http URLs separated by ';'. Empty turns it off. Loopback by default, so nothing is exposed unless configured.</summary>
+    /// <summary>Where the page listens: http URLs separated by ';'. Empty turns it off. Loopback by default, so nothing is exposed unless
+    /// configured.</summary>
     public string Urls { get; set; } = "http://127.0.0.1:8080";
     /// <summary>A file holding the access token; required when <see cref="Urls"/> names an address other machines can reach.</summary>
     public string TokenFile { get; set; } = "";

@@ -93,7 +93,8 @@ public sealed class DeployService : BackgroundService, IInboundHandler
         {
             Interlocked.Decrement(ref pending);
             long n = Interlocked.Increment(ref _droppedRequests);
-            if (n == 1 || n % 1000 == 0) _logger.LogWarning("Deploy: dropped a {Type} request (queue full or payload too large; {Count} so far)", type, n);
+            if (n == 1 || n % 1000 == 0) _logger.LogWarning("Deploy: dropped a {Type} request (queue full or payload too large; {Count} so far)",
+                type, n);
         }
         return Task.CompletedTask; // never waits: frames share this receive loop
     }
@@ -106,12 +107,14 @@ public sealed class DeployService : BackgroundService, IInboundHandler
                                "Give the agent the plant's public key to turn it on");
         else if (_admission.Trusted.Count == 0)
             _logger.LogWarning("Agent:Deployment:AllowUnsigned is on: UNSIGNED models are accepted over the air from anyone who can publish to " +
-                               "{Topic}. Use this in a lab only; configure Agent:TrustedKeys on a production line", DeployProtocol.RequestTopic(_prefix));
+                               "{Topic}. Use this in a lab only; configure Agent:TrustedKeys on a production line",
+                                   DeployProtocol.RequestTopic(_prefix));
         _transfers.Recover(TimeSpan.FromMinutes(_options.Deployment.TransferExpiryMinutes), begin =>
             begin.Validate(_options.Deployment.MaxArtifactBytes) is null && ResolveSlot(begin.Product!, begin.Slot, out _) is { } slot
                 ? (slot, Path.GetFullPath(slot.Artifact)) : null);
         var sweep = DateTime.UtcNow;
-        var sweepEvery = TimeSpan.FromSeconds(Math.Clamp(_options.Deployment.TransferExpiryMinutes * 30, 1, 30)); // twice per expiry, at most every 30 s
+        var sweepEvery = TimeSpan.FromSeconds(Math.Clamp(_options.Deployment.TransferExpiryMinutes * 30, 1,
+            30)); // twice per expiry, at most every 30 s
         while (!stoppingToken.IsCancellationRequested)
         {
             Request? request = null;
@@ -137,7 +140,8 @@ public sealed class DeployService : BackgroundService, IInboundHandler
             catch (Exception ex) // a malformed request or a disk fault is an answer, never the end of the service
             {
                 _logger.LogError("Deploy request {Type} ({Transfer}) failed: {Reason}", request.Type, Text.Cap(transfer, 64), ex.Message);
-                Reply(new DeployStatus(Text.Cap(transfer, 64), DeployProtocol.Refused, Reason: Text.Cap($"{request.Type} failed: {ex.Message}", 512)));
+                Reply(new DeployStatus(Text.Cap(transfer, 64), DeployProtocol.Refused, Reason: Text.Cap($"{request.Type} failed: {ex.Message}",
+                    512)));
             }
         }
     }
@@ -151,13 +155,15 @@ public sealed class DeployService : BackgroundService, IInboundHandler
                 break;
             case DeployProtocol.Chunk:
                 _transfers.Accept(request.Properties.GetValueOrDefault(DeployProtocol.TransferProperty, ""),
-                    request.Properties.GetValueOrDefault(DeployProtocol.IndexProperty), request.Properties.GetValueOrDefault(DeployProtocol.HashProperty), request.Payload);
+                    request.Properties.GetValueOrDefault(DeployProtocol.IndexProperty),
+                        request.Properties.GetValueOrDefault(DeployProtocol.HashProperty), request.Payload);
                 break;
             case DeployProtocol.Commit:
                 await Task.Run(() => Commit(request.Properties.GetValueOrDefault(DeployProtocol.TransferProperty, "")), cancel);
                 break;
             case DeployProtocol.Rollback:
-                var rollback = JsonSerializer.Deserialize<DeployRollback>(request.Payload, DeployProtocol.Json) ?? throw new JsonException("empty rollback");
+                var rollback = JsonSerializer.Deserialize<DeployRollback>(request.Payload, DeployProtocol.Json)
+                    ?? throw new JsonException("empty rollback");
                 await Task.Run(() => Rollback(rollback), cancel);
                 break;
             default:
@@ -168,7 +174,8 @@ public sealed class DeployService : BackgroundService, IInboundHandler
 
     private void Begin(DeployBegin begin)
     {
-        if (!_admission.DeploymentEnabled) { Refuse(begin.TransferId, "over-the-air deployment is off on this device: it has no Agent:TrustedKeys"); return; }
+        if (!_admission.DeploymentEnabled) { Refuse(begin.TransferId,
+            "over-the-air deployment is off on this device: it has no Agent:TrustedKeys"); return; }
         if (begin.Validate(_options.Deployment.MaxArtifactBytes) is { } problem) { Refuse(begin.TransferId, problem); return; }
         var slot = ResolveSlot(begin.Product!, begin.Slot, out string? why);
         if (slot is null) { Refuse(begin.TransferId, why!); return; }
@@ -265,7 +272,9 @@ public sealed class DeployService : BackgroundService, IInboundHandler
         var slot = request.Product is null && _options.AllModels.Count == 1 ? _options.AllModels[0] : ResolveSlot(request.Product ?? "", null, out _);
         if (slot is null)
         {
-            Refuse(id, request.Product is null ? "this device serves several products: name one (--product)" : $"this device has no slot for product '{request.Product}'");
+            Refuse(id,
+                request.Product is null ? "this device serves several products: name one (--product)" : $"this device has no slot for product " +
+                    $"'{request.Product}'");
             return;
         }
         string target = Path.GetFullPath(slot.Artifact), previous = PreviousPath(target);
@@ -275,14 +284,19 @@ public sealed class DeployService : BackgroundService, IInboundHandler
         var origin = ModelOrigin.File;
         if (_admission.Trusted.Count > 0)
         {
-            if (request.Authorization is null) { Refuse(id, "a rollback must be signed by a trusted key (trainer deploy --rollback --sign KEY.pem --to-version N)", report: true); return; }
+            if (request.Authorization is null) { Refuse(id,
+                "a rollback must be signed by a trusted key (trainer deploy --rollback --sign KEY.pem --to-version N)", report: true); return; }
             statement = request.Authorization.Verify(_admission.Trusted, out string? why);
             if (statement is null) { Refuse(id, why!, report: true); return; }
             string servedProduct = _models.Snapshot().FirstOrDefault(m => m.Path == target)?.Product ?? slot.Product ?? "";
-            if (statement.Device != _prefix) { Refuse(id, $"the rollback was signed for device {Text.Cap(statement.Device, 128)}, not {_prefix}", report: true); return; }
-            if (statement.Product != servedProduct) { Refuse(id, $"the rollback names product '{Text.Cap(statement.Product, 128)}', this slot serves '{servedProduct}'", report: true); return; }
-            if (DateTime.UtcNow >= statement.ExpiresAtUtc) { Refuse(id, $"the rollback authorisation expired at {statement.ExpiresAtUtc:u}", report: true); return; }
-            if (_admission.Ledger.IsRollbackUsed(statement.Nonce)) { Refuse(id, "this rollback authorisation was already used (replay refused)", report: true); return; }
+            if (statement.Device != _prefix) { Refuse(id, $"the rollback was signed for device {Text.Cap(statement.Device, 128)}, not {_prefix}",
+                report: true); return; }
+            if (statement.Product != servedProduct) { Refuse(id,
+                $"the rollback names product '{Text.Cap(statement.Product, 128)}', this slot serves '{servedProduct}'", report: true); return; }
+            if (DateTime.UtcNow >= statement.ExpiresAtUtc) { Refuse(id, $"the rollback authorisation expired at {statement.ExpiresAtUtc:u}",
+                report: true); return; }
+            if (_admission.Ledger.IsRollbackUsed(statement.Nonce)) { Refuse(id, "this rollback authorisation was already used (replay refused)",
+                report: true); return; }
             origin = ModelOrigin.AuthorisedRollback;
         }
         else _logger.LogWarning("Rollback {Transfer}: accepted without a signature (Agent:Deployment:AllowUnsigned, no trusted keys)", id);
@@ -294,7 +308,8 @@ public sealed class DeployService : BackgroundService, IInboundHandler
             {
                 prepared = _models.Prepare(previous, slot, origin, a =>
                     statement is null || a.Release?.Version == statement.ToVersion ? null
-                        : $"the previous model on this device is release {a.Release?.Version.ToString() ?? "(none)"}, but the rollback names release {statement.ToVersion}");
+                        : $"the previous model on this device is release {a.Release?.Version.ToString() ?? "(none)"}, but the rollback names " +
+                            $"release {statement.ToVersion}");
             }
             catch (ModelRefusedException e)
             {
@@ -313,7 +328,8 @@ public sealed class DeployService : BackgroundService, IInboundHandler
                 prepared.Release();
                 return $"the previous model could not be installed at {target}: {e.Message}";
             }
-            if (statement is not null) _admission.Ledger.RollBack(prepared.Product, statement.ToVersion, prepared.PayloadHash, statement.Nonce, statement.ExpiresAtUtc);
+            if (statement is not null) _admission.Ledger.RollBack(prepared.Product, statement.ToVersion, prepared.PayloadHash, statement.Nonce,
+                statement.ExpiresAtUtc);
             _models.Serve(target, prepared, FileStamp.Of(target), recordRelease: false);
             return null;
         });
@@ -339,7 +355,8 @@ public sealed class DeployService : BackgroundService, IInboundHandler
         var slots = _options.AllModels.Select(m =>
         {
             string path = Path.GetFullPath(m.Artifact);
-            return (Options: m, Product: m.Product ?? served.FirstOrDefault(s => s.Path == path)?.Product, Stem: Path.GetFileNameWithoutExtension(path));
+            return (Options: m, Product: m.Product ?? served.FirstOrDefault(s => s.Path == path)?.Product,
+                Stem: Path.GetFileNameWithoutExtension(path));
         }).ToList();
         string wanted = slotName ?? product;
         var match = slots.FirstOrDefault(s => s.Product == wanted || (slotName is not null && s.Product is null && s.Stem == slotName));
@@ -353,7 +370,8 @@ public sealed class DeployService : BackgroundService, IInboundHandler
         if (slotName is null && slots.Count == 1 && slots[0].Product is null) return slots[0].Options;
         string list = string.Join(", ", slots.Select(s => s.Product ?? $"{s.Stem} (empty)"));
         why = slotName is null
-            ? $"this device has no slot for product '{product}' (slots: {list}); to replace another product's model, name its slot: trainer deploy ... --slot NAME"
+            ? $"this device has no slot for product '{product}' (slots: {list}); to replace another product's model, name its slot: trainer deploy " +
+                $"... --slot NAME"
             : $"this device has no slot named '{slotName}' (slots: {list})";
         return null;
     }

@@ -14,7 +14,8 @@ public sealed class WatchdogService(ISystemdNotifier notifier, AgentMetrics metr
     private static TimeSpan? FromEnvironment() =>
         long.TryParse(Environment.GetEnvironmentVariable("WATCHDOG_USEC"), out long usec) && usec > 0 ? TimeSpan.FromMicroseconds(usec) : null;
 
-    public WatchdogService(ISystemdNotifier notifier, AgentMetrics metrics, ILogger<WatchdogService> logger) : this(notifier, metrics, logger, FromEnvironment()) { }
+    public WatchdogService(ISystemdNotifier notifier, AgentMetrics metrics, ILogger<WatchdogService> logger) : this(notifier, metrics, logger,
+        FromEnvironment()) { }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -32,7 +33,8 @@ public sealed class WatchdogService(ISystemdNotifier notifier, AgentMetrics metr
             else if (!stalled)
             {
                 stalled = true;
-                logger.LogError("Scoring loop has not made progress for {Seconds:F0} s; withholding the watchdog notification", metrics.SinceHeartbeat.TotalSeconds);
+                logger.LogError("Scoring loop has not made progress for {Seconds:F0} s; withholding the watchdog notification",
+                    metrics.SinceHeartbeat.TotalSeconds);
             }
         }
     }

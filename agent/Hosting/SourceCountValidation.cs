@@ -3,7 +3,8 @@ using Microsoft.Extensions.Options;
 
 namespace EdgePatchCore.Agent.Hosting;
 
-/// <summary>The agent needs a frame source: counts the <see cref="FrameSourceRegistration"/>s the source modules made (a new kind of source needs no change here).</summary>
+/// <summary>The agent needs a frame source: counts the <see cref="FrameSourceRegistration"/>s the source modules made (a new kind of source needs no
+/// change here).</summary>
 public sealed class SourceCountValidation(IEnumerable<FrameSourceRegistration> sources) : IValidateOptions<AgentOptions>
 {
     public const string Problem = "no frame source configured: set Agent:Sources:Folder:Path, :Mqtt:Topic, :Mjpeg:Command or :Http:Url";

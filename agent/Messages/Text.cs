@@ -39,9 +39,11 @@ public static class Text
     {
         if (string.IsNullOrEmpty(text)) return text ?? "";
         // scheme://user:secret@host -> scheme://user:***@host (and scheme://secret@host -> scheme://***@host)
-        string masked = System.Text.RegularExpressions.Regex.Replace(text, @"(?<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?<user>[^/\s:@]*)(?<pw>:[^/\s@]*)?@",
+        string masked = System.Text.RegularExpressions.Regex.Replace(text,
+            @"(?<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?<user>[^/\s:@]*)(?<pw>:[^/\s@]*)?@",
             m => m.Groups["scheme"].Value + (m.Groups["pw"].Success ? m.Groups["user"].Value + ":***" : "***") + "@");
-        return System.Text.RegularExpressions.Regex.Replace(masked, @"(?i)(?<key>(pass(word|wd)?|pwd|token|secret|api[_-]?key)\s*[=:]\s*)(?<value>[^\s&""']+)",
+        return System.Text.RegularExpressions.Regex.Replace(masked,
+            @"(?i)(?<key>(pass(word|wd)?|pwd|token|secret|api[_-]?key)\s*[=:]\s*)(?<value>[^\s&""']+)",
             m => m.Groups["key"].Value + "***");
     }
 }

@@ -39,7 +39,12 @@ public sealed class ArtifactWatcher(IOptions<AgentOptions> options, ModelStore s
             {
                 var now = FileStamp.Of(models[i].Artifact);
                 if (now == seen[i] || now is null) { candidate[i] = null; continue; }
-                if (now == store.ServedStamp(models[i].Artifact)) { seen[i] = now; candidate[i] = null; continue; } // installed by a deploy, already serving
+                if (now == store.ServedStamp(models[i].Artifact)) // installed by a deploy, already serving
+                {
+                    seen[i] = now;
+                    candidate[i] = null;
+                    continue;
+                }
                 if (now != candidate[i]) { candidate[i] = now; continue; } // changed: wait one more poll for it to settle
                 seen[i] = now;
                 candidate[i] = null;

@@ -17,7 +17,8 @@ namespace EdgePatchCore.Agent.ModelStore;
 /// half-loaded one. Any failure on the way, whatever threw it, is a refusal with a reason: an event, a log
 /// line, and the old model keeps serving.
 /// </summary>
-public sealed class ModelStore(IOptions<AgentOptions> options, ModelAdmission admission, AgentEvents events, ILogger<ModelStore> logger) : IServedModels, IDisposable
+public sealed class ModelStore(IOptions<AgentOptions> options, ModelAdmission admission, AgentEvents events,
+    ILogger<ModelStore> logger) : IServedModels, IDisposable
 {
     private readonly object _lock = new();
     private readonly Dictionary<string, (LoadedModel Model, FileStamp? Stamp)> _byPath = new(StringComparer.Ordinal);
@@ -124,13 +125,16 @@ public sealed class ModelStore(IOptions<AgentOptions> options, ModelAdmission ad
             _lastRefusal.Remove(path);
         }
         previous?.Release();
-        logger.LogInformation("Serving model {Id} for product {Product} ({Path}, threshold {Threshold:G6}, created {Created:u}{Release}) on {Device}{Replaced}",
+        logger.LogInformation("Serving model {Id} for product {Product} ({Path}, threshold {Threshold:G6}, created {Created:u}{Release}) on " +
+            "{Device}{Replaced}",
             fresh.Id, fresh.Product, path, fresh.Threshold, fresh.CreatedAtUtc, fresh.SignedRelease is { } r ? $", release {r.Version}" : "",
             fresh.Device, previous is null ? "" : $"; replaced {previous.Id}");
         if (fresh.SignedRelease is { } expiring && expiring.IsExpired(DateTime.UtcNow))
-            logger.LogWarning("Model {Id} (release {Version}) expired on {Expiry:u}: it keeps serving, but deploy a freshly signed model", fresh.Id, expiring.Version, expiring.ExpiresAtUtc);
+            logger.LogWarning("Model {Id} (release {Version}) expired on {Expiry:u}: it keeps serving, but deploy a freshly signed model", fresh.Id,
+                expiring.Version, expiring.ExpiresAtUtc);
         events.Publish("model-loaded", $"serving model {fresh.Id} for {fresh.Product}",
-                       new() { ["artifact"] = path, ["model"] = fresh.Id, ["replaced"] = previous?.Id, ["release"] = fresh.SignedRelease?.Version.ToString() });
+                       new() { ["artifact"] = path, ["model"] = fresh.Id, ["replaced"] = previous?.Id,
+                           ["release"] = fresh.SignedRelease?.Version.ToString() });
         Changed?.Invoke();
     }
 
@@ -207,7 +211,8 @@ public sealed class ModelStore(IOptions<AgentOptions> options, ModelAdmission ad
     {
         lock (_lock)
             return _byPath.Values.Select(e => e.Model)
-                .Select(m => new ModelSummary(m.Id, m.Product, m.CreatedAtUtc, m.Threshold, m.Device, m.Path, m.SignedRelease?.Version, m.SignedBy, m.ParentId, m.FeatureSpec)).ToList();
+                .Select(m => new ModelSummary(m.Id, m.Product, m.CreatedAtUtc, m.Threshold, m.Device, m.Path, m.SignedRelease?.Version, m.SignedBy,
+                    m.ParentId, m.FeatureSpec)).ToList();
     }
 
     public void Dispose()

@@ -66,7 +66,8 @@ public sealed class BrokerConnection : BackgroundService, ITransientPublisher
 
     /// <summary>The most bytes an MQTT packet to this agent may have: a frame or a deploy chunk, plus room for topic and properties.</summary>
     public uint ClientMaximumPacketSize =>
-        (uint)Math.Min(uint.MaxValue >> 4, Math.Max(_options.Limits.MaxFrameBytes, EdgePatchCore.Deployment.DeployProtocol.MaxChunkBytes) + (64 << 10));
+        (uint)Math.Min(uint.MaxValue >> 4, Math.Max(_options.Limits.MaxFrameBytes, EdgePatchCore.Deployment.DeployProtocol.MaxChunkBytes)
+            + (64 << 10));
 
     /// <summary>Publishes a message that may be lost (metrics, heat maps): skipped while disconnected or when too large for the broker.</summary>
     public Task<bool> PublishTransientAsync(string topic, byte[] payload, CancellationToken cancel, string? frameId = null) =>
@@ -81,10 +82,14 @@ public sealed class BrokerConnection : BackgroundService, ITransientPublisher
     {
         if (!_client.IsConnected) return false;
         try { return (await _client.PublishAsync(message, cancel)).IsSuccess; }
-        catch (Exception e) when (e is MQTTnet.Exceptions.MqttCommunicationException or InvalidOperationException or OperationCanceledException) { return false; }
+        catch (Exception e) when (e is MQTTnet.Exceptions.MqttCommunicationException or InvalidOperationException or OperationCanceledException)
+        {
+            return false;
+        }
     }
 
-    private async Task<bool> PublishDirectAsync(string topic, byte[] payload, MqttQualityOfServiceLevel qos, CancellationToken cancel, string? frameId)
+    private async Task<bool> PublishDirectAsync(string topic, byte[] payload, MqttQualityOfServiceLevel qos, CancellationToken cancel,
+        string? frameId)
     {
         if (!_client.IsConnected) return false;
         int properties = frameId is null ? 0 : 1 + 2 + 7 + 2 + System.Text.Encoding.UTF8.GetByteCount(frameId);
@@ -135,10 +140,13 @@ public sealed class BrokerConnection : BackgroundService, ITransientPublisher
                 _brokerMaximumPacketSize = result.MaximumPacketSize is > 0 ? result.MaximumPacketSize : null;
                 if (result.ResultCode is MqttClientConnectResultCode.NotAuthorized or MqttClientConnectResultCode.BadUserNameOrPassword)
                     throw new MQTTnet.Exceptions.MqttCommunicationException(
-                        $"broker rejected the credentials of user '{broker.Username}' ({result.ResultCode}); check Agent:Broker:Username and the password");
+                        $"broker rejected the credentials of user '{broker.Username}' ({result.ResultCode}); check Agent:Broker:Username and the " +
+                            $"password");
                 if (result.ResultCode != MqttClientConnectResultCode.Success)
-                    throw new MQTTnet.Exceptions.MqttCommunicationException($"broker refused the connection: {result.ResultCode} {result.ReasonString}");
-                _logger.LogInformation("Connected to MQTT broker {Host}:{Port} as {ClientId} (session {Session}{Limit}); {Pending} message(s) in the outbox",
+                    throw new MQTTnet.Exceptions.MqttCommunicationException($"broker refused the connection: {result.ResultCode} " +
+                        $"{result.ReasonString}");
+                _logger.LogInformation("Connected to MQTT broker {Host}:{Port} as {ClientId} (session {Session}{Limit}); {Pending} message(s) in " +
+                    "the outbox",
                     broker.Host, broker.Port, ClientId, result.IsSessionPresent ? "resumed" : "new",
                     _brokerMaximumPacketSize is { } max ? $", broker's maximum packet size {max} bytes" : "", _outbox.Count);
                 failures = 0;
@@ -158,9 +166,11 @@ public sealed class BrokerConnection : BackgroundService, ITransientPublisher
                 _connectionLostAt ??= DateTime.UtcNow;
                 failures++;
                 var delay = Backoff(failures);
-                if (failures == 1) _logger.LogWarning("MQTT broker {Host}:{Port} unavailable ({Type}: {Reason}); retrying with backoff up to {Max} ms",
+                if (failures == 1) _logger.LogWarning("MQTT broker {Host}:{Port} unavailable ({Type}: {Reason}); retrying with backoff up to {Max} " +
+                    "ms",
                                                       broker.Host, broker.Port, e.GetType().Name, e.Message, broker.ReconnectMaxMilliseconds);
-                else _logger.LogDebug("MQTT reconnect attempt {N} failed ({Reason}); next in {Delay} ms", failures, e.Message, delay.TotalMilliseconds);
+                else _logger.LogDebug("MQTT reconnect attempt {N} failed ({Reason}); next in {Delay} ms", failures, e.Message,
+                    delay.TotalMilliseconds);
                 try { await _client.DisconnectAsync(new MqttClientDisconnectOptions(), CancellationToken.None); } catch (Exception) { }
                 try { await Task.Delay(delay, stoppingToken); } catch (OperationCanceledException) { break; }
             }
@@ -175,7 +185,8 @@ public sealed class BrokerConnection : BackgroundService, ITransientPublisher
         {
             // A clean shutdown says offline itself (the Will only fires on an unexpected disconnect).
             await PublishStatusAsync("offline", cancellationToken);
-            await _client.DisconnectAsync(new MqttClientDisconnectOptionsBuilder().WithReason(MqttClientDisconnectOptionsReason.NormalDisconnection).Build(), cancellationToken);
+            var normal = new MqttClientDisconnectOptionsBuilder().WithReason(MqttClientDisconnectOptionsReason.NormalDisconnection).Build();
+            await _client.DisconnectAsync(normal, cancellationToken);
         }
         catch (Exception e) when (e is MQTTnet.Exceptions.MqttCommunicationException or OperationCanceledException or InvalidOperationException)
         {
@@ -210,7 +221,12 @@ public sealed class BrokerConnection : BackgroundService, ITransientPublisher
             if (message.Sequence != _headSequence) (_headSequence, _headAttempts) = (message.Sequence, 0);
             if (++_headAttempts > _options.Publishing.MaxPublishAttempts)
             {
-                SetAside(message, $"the broker did not take it in {_options.Publishing.MaxPublishAttempts} attempts (it dropped the connection or refused it each time)");
+                SetAside(message,
+                    $"the broker did not take it in {_options.Publishing.MaxPublishAttempts} attempts (it dropped the connection or refused it " +
+                        $"each " +
+                        $"" +
+                        $"" +
+                        $"time)");
                 continue;
             }
             var publish = new MqttApplicationMessageBuilder().WithTopic(message.Topic).WithPayload(message.Payload)
@@ -271,7 +287,8 @@ public sealed class BrokerConnection : BackgroundService, ITransientPublisher
             try { frameId = Verdict.FromJson(message.Payload)?.FrameId; }
             catch (JsonException) { }
         }
-        _logger.LogError("Set aside message {Seq} on {Topic}{Frame}: {Reason}; it is kept in outbox/rejected/ and the rest flow on ({Count} set aside so far)",
+        _logger.LogError("Set aside message {Seq} on {Topic}{Frame}: {Reason}; it is kept in outbox/rejected/ and the rest flow on ({Count} set " +
+            "aside so far)",
             message.Sequence, message.Topic, frameId is null ? "" : $" (frame {frameId})", reason, _outbox.SetAsideCount);
         _events.Publish("message-set-aside", reason, new()
         {
@@ -295,7 +312,8 @@ public sealed class BrokerConnection : BackgroundService, ITransientPublisher
         {
             var model = new Dictionary<string, object?>
             {
-                ["id"] = m.Id, ["product"] = m.Product, ["createdAt"] = m.CreatedAt, ["threshold"] = m.Threshold, ["device"] = m.Device, ["release"] = m.Release,
+                ["id"] = m.Id, ["product"] = m.Product, ["createdAt"] = m.CreatedAt, ["threshold"] = m.Threshold, ["device"] = m.Device,
+                    ["release"] = m.Release,
             };
             if (m.ParentId is not null) model["parent"] = m.ParentId; // extended models only (trainer extend)
             return model;

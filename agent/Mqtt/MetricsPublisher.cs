@@ -39,7 +39,8 @@ public sealed class MetricsPublisher(
                 models = models.Snapshot().Select(m => m.Id).ToArray(),
                 residentBytes = memory,
             });
-            logger.LogInformation("frames in {In}, scored {Scored} ({Defects} defect), dropped {Dropped}, errors {Errors}, p50/p95 {P50:F1}/{P95:F1} ms, queue {Queue}, outbox {Outbox}, RSS {Rss} MiB",
+            logger.LogInformation("frames in {In}, scored {Scored} ({Defects} defect), dropped {Dropped}, errors {Errors}, p50/p95 " +
+                "{P50:F1}/{P95:F1} ms, queue {Queue}, outbox {Outbox}, RSS {Rss} MiB",
                 metrics.FramesIn, metrics.Scored, metrics.Defects, metrics.Dropped, metrics.Errors, latency?.P50 ?? 0, latency?.P95 ?? 0,
                 metrics.QueueDepth, outbox.Count, memory >> 20);
             await broker.PublishTransientAsync(topics.Metrics, payload, stoppingToken);

@@ -7,7 +7,8 @@ using Microsoft.Extensions.Options;
 
 namespace EdgePatchCore.Agent.Mqtt;
 
-/// <summary>MQTT: the JSON topics' outbox and its sink (durable, registered first), the broker connection and its inbound handlers, metrics, heat maps.</summary>
+/// <summary>MQTT: the JSON topics' outbox and its sink (durable, registered first), the broker connection and its inbound handlers, metrics, heat
+/// maps.</summary>
 public static class MqttRegistration
 {
     public static IServiceCollection AddMqtt(this IServiceCollection services, AgentOptions options)

@@ -4,7 +4,8 @@ using EdgePatchCore.Messaging;
 
 namespace EdgePatchCore.Agent.Mqtt;
 
-/// <summary>Durable: every verdict into the outbox for {prefix}/verdict, before its frame counts as done (the <see cref="BrokerConnection"/> drains it).</summary>
+/// <summary>Durable: every verdict into the outbox for {prefix}/verdict, before its frame counts as done (the <see cref="BrokerConnection"/> drains
+/// it).</summary>
 public sealed class VerdictOutboxSink(Outbox outbox, TopicNames topics) : IScoredFrameSink
 {
     public SinkKind Kind => SinkKind.Durable;

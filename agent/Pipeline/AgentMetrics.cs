@@ -33,7 +33,8 @@ public sealed class AgentMetrics
     public void BatchHeld(long bytes)
     {
         long seen;
-        while (bytes > (seen = Interlocked.Read(ref _largestBatchBytes)) && Interlocked.CompareExchange(ref _largestBatchBytes, bytes, seen) != seen) { }
+        while (bytes > (seen = Interlocked.Read(ref _largestBatchBytes)) && Interlocked.CompareExchange(ref _largestBatchBytes, bytes,
+            seen) != seen) { }
     }
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _droppedByProduct = new();
 

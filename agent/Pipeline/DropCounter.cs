@@ -20,7 +20,8 @@ public sealed class DropCounter(ILogger<DropCounter> logger)
         public long LoggedAt = long.MinValue;
     }
 
-    /// <summary>Counts one drop of <paramref name="what"/>; <paramref name="why"/> is logged when the rate allows (keep it short and free of input text).</summary>
+    /// <summary>Counts one drop of <paramref name="what"/>; <paramref name="why"/> is logged when the rate allows (keep it short and free of input
+    /// text).</summary>
     public void Drop(string what, string why)
     {
         var kind = _kinds.GetOrAdd(what, _ => new Kind());
@@ -36,5 +37,6 @@ public sealed class DropCounter(ILogger<DropCounter> logger)
 
     /// <summary>Every kind dropped so far with its count.</summary>
     public IReadOnlyList<KeyValuePair<string, long>> Snapshot() =>
-        _kinds.Select(k => new KeyValuePair<string, long>(k.Key, Interlocked.Read(ref k.Value.Count))).OrderBy(k => k.Key, StringComparer.Ordinal).ToList();
+        _kinds.Select(k => new KeyValuePair<string, long>(k.Key, Interlocked.Read(ref k.Value.Count))).OrderBy(k => k.Key,
+            StringComparer.Ordinal).ToList();
 }

@@ -61,7 +61,8 @@ public sealed class FrameQueue
     {
         if (frame.RejectReason is not null || frame.Bytes.Length == 0) return 0;
         try { return SixLabors.ImageSharp.Image.Identify(frame.Bytes) is { } info ? (long)info.Width * info.Height * 3 : frame.Bytes.LongLength; }
-        catch (Exception e) when (e is SixLabors.ImageSharp.UnknownImageFormatException or SixLabors.ImageSharp.InvalidImageContentException or NotSupportedException)
+        catch (Exception e) when (e is SixLabors.ImageSharp.UnknownImageFormatException or SixLabors.ImageSharp.InvalidImageContentException
+                                   or NotSupportedException)
         {
             return frame.Bytes.LongLength; // the decoder will say what is wrong with it
         }

@@ -13,6 +13,7 @@ public interface IScoredFrameSink
     /// <summary>Whether this sink may ask for <see cref="ScoredFrame.Heatmap"/>: the worker then keeps decoded frames for it.</summary>
     bool UsesHeatmaps { get; }
 
-    /// <summary>Takes one frame. A durable sink throws <see cref="IOException"/> (or UnauthorizedAccessException) when it cannot store it: it is asked again.</summary>
+    /// <summary>Takes one frame. A durable sink throws <see cref="IOException"/> (or UnauthorizedAccessException) when it cannot store it: it is
+    /// asked again.</summary>
     ValueTask AcceptAsync(ScoredFrame frame, CancellationToken cancel);
 }

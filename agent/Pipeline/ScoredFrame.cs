@@ -38,9 +38,11 @@ public sealed class ScoredFrame
         if (Image is null || Score is null || Model is null) return null;
         try
         {
-            using var overlay = HeatmapRenderer.Render(Image, Model.Scorer.MapGeometry(Image.Width, Image.Height), Score, Model.Threshold, Verdict.FrameId);
+            using var overlay = HeatmapRenderer.Render(Image, Model.Scorer.MapGeometry(Image.Width, Image.Height), Score, Model.Threshold,
+                Verdict.FrameId);
             if (overlay.Width > HeatmapMaxSide || overlay.Height > HeatmapMaxSide)
-                overlay.Mutate(x => x.Resize(new ResizeOptions { Size = new Size(HeatmapMaxSide, HeatmapMaxSide), Mode = SixLabors.ImageSharp.Processing.ResizeMode.Max }));
+                overlay.Mutate(x => x.Resize(new ResizeOptions { Size = new Size(HeatmapMaxSide, HeatmapMaxSide),
+                    Mode = SixLabors.ImageSharp.Processing.ResizeMode.Max }));
             using var jpeg = new MemoryStream();
             overlay.SaveAsJpeg(jpeg);
             _heatmap = jpeg.ToArray();

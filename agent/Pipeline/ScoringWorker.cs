@@ -11,13 +11,15 @@ using SixLabors.ImageSharp.PixelFormats;
 namespace EdgePatchCore.Agent.Pipeline;
 
 /// <summary>
-/// The one scorer per device: takes whatever frames are queued (<see cref="FrameQueue.TakeBatch"/>), decodes them in parallel, scores each product's frames in one batch, and hands each frame with its verdict
+/// The one scorer per device: takes whatever frames are queued (<see cref="FrameQueue.TakeBatch"/>), decodes them in parallel, scores each product's
+/// frames in one batch, and hands each frame with its verdict
 /// to the <see cref="SinkChain"/> (the outboxes first; the frame counts as done only once they hold its verdict). Every
 /// frame fails alone: a frame that cannot be decoded or scored, or whose score is not a finite number, gets an "error"
 /// verdict with the reason, and the others in its batch are scored as usual.
 /// </summary>
 public sealed class ScoringWorker(
-    IOptions<AgentOptions> options, FrameQueue queue, ModelStore.ModelStore models, SinkChain sinks, AgentMetrics metrics, ILogger<ScoringWorker> logger)
+    IOptions<AgentOptions> options, FrameQueue queue, ModelStore.ModelStore models, SinkChain sinks, AgentMetrics metrics,
+        ILogger<ScoringWorker> logger)
     : BackgroundService
 {
     private readonly ImageLoader _loader = new(options.Value.Limits.ToImageLimits());
@@ -35,7 +37,8 @@ public sealed class ScoringWorker(
             wait ??= queue.Reader.WaitToReadAsync(stoppingToken).AsTask();
             try
             {
-                if (!wait.IsCompleted && await Task.WhenAny(wait, Task.Delay(1000, stoppingToken)) != wait) continue; // idle: keep the heartbeat going
+                if (!wait.IsCompleted && await Task.WhenAny(wait, Task.Delay(1000,
+                    stoppingToken)) != wait) continue; // idle: keep the heartbeat going
                 if (!await wait) break;
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested) { break; }
@@ -104,7 +107,8 @@ public sealed class ScoringWorker(
             if (good.Count != i) inputs.AsSpan(i * length, length).CopyTo(inputs.AsSpan(good.Count * length, length));
             good.Add(items[i]);
         }
-        if (good.Count == 0 || Score(model, good, () => model.Scorer.Score(inputs.AsMemory(0, good.Count * length), good.Count)) || good.Count == 1) return;
+        if (good.Count == 0 || Score(model, good, () => model.Scorer.Score(inputs.AsMemory(0, good.Count * length), good.Count))
+            || good.Count == 1) return;
         logger.LogWarning("Scoring a batch of {Count} with model {Model} failed; scoring its frames one at a time", good.Count, model.Id);
         for (int i = 0; i < good.Count; i++)
         {
@@ -139,7 +143,8 @@ public sealed class ScoringWorker(
         }
         catch (Exception e)
         {
-            if (e is not ImageLoadException) logger.LogError("Scoring failed with model {Model}: {Type}: {Reason}", model.Id, e.GetType().Name, e.Message);
+            if (e is not ImageLoadException) logger.LogError("Scoring failed with model {Model}: {Type}: {Reason}", model.Id, e.GetType().Name,
+                e.Message);
             foreach (var item in items) item.Error = e is ImageLoadException ? e.Message : $"scoring failed: {e.Message}";
             return false;
         }

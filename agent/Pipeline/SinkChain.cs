@@ -9,7 +9,8 @@ namespace EdgePatchCore.Agent.Pipeline;
 /// minute and keeps the heartbeat, and the frame stays with its source, so nothing accepted is lost); then the frame's
 /// source is told it is done; then the best-effort sinks, whose failures are logged and go no further.
 /// </summary>
-public sealed class SinkChain(IEnumerable<IScoredFrameSink> sinks, AgentMetrics metrics, ITransientPublisher broker, TopicNames topics, ILogger<SinkChain> logger)
+public sealed class SinkChain(IEnumerable<IScoredFrameSink> sinks, AgentMetrics metrics, ITransientPublisher broker, TopicNames topics,
+    ILogger<SinkChain> logger)
 {
     private readonly IScoredFrameSink[] _durable = sinks.Where(s => s.Kind == SinkKind.Durable).ToArray();
     private readonly IScoredFrameSink[] _bestEffort = sinks.Where(s => s.Kind == SinkKind.BestEffort).ToArray();
@@ -48,7 +49,8 @@ public sealed class SinkChain(IEnumerable<IScoredFrameSink> sinks, AgentMetrics 
                 if (attempt > 0)
                 {
                     metrics.OutboxWritable(true);
-                    logger.LogWarning("The outbox takes verdicts again after {Seconds:F0} s; scoring resumes", Stopwatch.GetElapsedTime(since).TotalSeconds);
+                    logger.LogWarning("The outbox takes verdicts again after {Seconds:F0} s; scoring resumes",
+                        Stopwatch.GetElapsedTime(since).TotalSeconds);
                 }
                 return;
             }
@@ -62,7 +64,8 @@ public sealed class SinkChain(IEnumerable<IScoredFrameSink> sinks, AgentMetrics 
                     logger.LogError("Cannot store the verdict of frame {Frame} in the outbox ({Reason}); scoring waits and retries, " +
                                     "frames stay with their sources until the state directory takes writes again", frame.Verdict.FrameId, e.Message);
                     // Straight to the broker: the outbox is what fails.
-                    _ = broker.PublishTransientAsync(topics.Event, AgentEvents.Json("outbox-unavailable", e.Message, new() { ["frameId"] = frame.Verdict.FrameId }),
+                    _ = broker.PublishTransientAsync(topics.Event, AgentEvents.Json("outbox-unavailable", e.Message,
+                        new() { ["frameId"] = frame.Verdict.FrameId }),
                                                      CancellationToken.None);
                 }
                 await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(5000, 100 << Math.Min(attempt, 6))), stop);

@@ -12,7 +12,8 @@ namespace EdgePatchCore.Agent.Pipeline;
 public static class VerdictFactory
 {
     /// <param name="frameWidth">the decoded frame's size (for the region)</param>
-    public static Verdict Create(Frame frame, LoadedModel? model, ImageScore? score, string? error, VerdictLatency latency, int frameWidth, int frameHeight)
+    public static Verdict Create(Frame frame, LoadedModel? model, ImageScore? score, string? error, VerdictLatency latency, int frameWidth,
+        int frameHeight)
     {
         string frameId = Text.FrameId(frame.Id) ?? "(no id)";
         if (error is null && score is not null && model is not null && Judge.Of(score.Score, model.Threshold) == Judgement.Undecidable)

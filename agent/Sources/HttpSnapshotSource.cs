@@ -13,7 +13,8 @@ namespace EdgePatchCore.Agent.Sources;
 /// <see cref="AgentHost"/>): the factory recycles the connection handlers, so a camera whose address changes behind
 /// its name is found again, which one client kept for the agent's life would not do.
 /// </summary>
-public sealed class HttpSnapshotSource(IOptions<AgentOptions> options, FrameQueue queue, IHttpClientFactory clients, ILogger<HttpSnapshotSource> logger) : BackgroundService
+public sealed class HttpSnapshotSource(IOptions<AgentOptions> options, FrameQueue queue, IHttpClientFactory clients,
+    ILogger<HttpSnapshotSource> logger) : BackgroundService
 {
     /// <summary>The named client: the timeout and the frame size limit of the options.</summary>
     public const string ClientName = "camera";
@@ -36,11 +37,13 @@ public sealed class HttpSnapshotSource(IOptions<AgentOptions> options, FrameQueu
                 var bytes = await response.Content.ReadAsByteArrayAsync(stoppingToken);
                 if (failing) logger.LogInformation("Camera {Url} answers again", url);
                 failing = false;
-                queue.Post(new Frame { Id = $"http-{DateTime.UtcNow:yyyyMMddTHHmmssfff}-{++sequence}", Source = "http", Product = o.Product, Bytes = bytes });
+                queue.Post(new Frame { Id = $"http-{DateTime.UtcNow:yyyyMMddTHHmmssfff}-{++sequence}", Source = "http", Product = o.Product,
+                    Bytes = bytes });
             }
             catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !stoppingToken.IsCancellationRequested)
             {
-                if (!failing) logger.LogWarning("Camera {Url} does not answer: {Reason}; retrying every {Interval} ms", url, Text.Redact(e.Message), o.IntervalMilliseconds);
+                if (!failing) logger.LogWarning("Camera {Url} does not answer: {Reason}; retrying every {Interval} ms", url, Text.Redact(e.Message),
+                    o.IntervalMilliseconds);
                 failing = true;
             }
         }

@@ -38,12 +38,15 @@ public sealed class MjpegSource(IOptions<AgentOptions> options, FrameQueue queue
             try
             {
                 process = Process.Start(start) ?? throw new InvalidOperationException("process did not start");
-                logger.LogInformation("MJPEG source: started {Command} {Arguments} (pid {Pid})", Text.Redact(o.Command), Text.Redact(o.Arguments), process.Id);
-                process.ErrorDataReceived += (_, e) => { if (e.Data is { Length: > 0 } line) logger.LogDebug("{Command}: {Line}", Text.Redact(o.Command), Text.Redact(Text.Cap(line, 1024))); };
+                logger.LogInformation("MJPEG source: started {Command} {Arguments} (pid {Pid})", Text.Redact(o.Command), Text.Redact(o.Arguments),
+                    process.Id);
+                process.ErrorDataReceived += (_, e) => { if (e.Data is { Length: > 0 } line) logger.LogDebug("{Command}: {Line}",
+                    Text.Redact(o.Command), Text.Redact(Text.Cap(line, 1024))); };
                 process.BeginErrorReadLine();
                 await ReadAsync(process.StandardOutput.BaseStream, o, stoppingToken);
                 await process.WaitForExitAsync(stoppingToken);
-                logger.LogWarning("MJPEG source: {Command} exited with code {Code}; restarting in {Seconds} s", Text.Redact(o.Command), process.ExitCode, o.RestartSeconds);
+                logger.LogWarning("MJPEG source: {Command} exited with code {Code}; restarting in {Seconds} s", Text.Redact(o.Command),
+                    process.ExitCode, o.RestartSeconds);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
@@ -51,7 +54,8 @@ public sealed class MjpegSource(IOptions<AgentOptions> options, FrameQueue queue
             }
             catch (Exception e) when (e is System.ComponentModel.Win32Exception or InvalidOperationException or IOException)
             {
-                logger.LogError("MJPEG source: cannot run {Command}: {Reason}; retrying in {Seconds} s", Text.Redact(o.Command), Text.Redact(e.Message), o.RestartSeconds);
+                logger.LogError("MJPEG source: cannot run {Command}: {Reason}; retrying in {Seconds} s", Text.Redact(o.Command),
+                    Text.Redact(e.Message), o.RestartSeconds);
             }
             finally
             {

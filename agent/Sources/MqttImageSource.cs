@@ -49,11 +49,14 @@ public sealed class MqttImageSource : IHostedService, IInboundHandler
     private Task OnMessage(MqttApplicationMessageReceivedEventArgs e)
     {
         var message = e.ApplicationMessage;
-        string? Property(string name) => message.UserProperties?.FirstOrDefault(p => string.Equals(p.Name, name, StringComparison.OrdinalIgnoreCase))?.ReadValueAsString();
+        string? Property(string name) => message.UserProperties?.FirstOrDefault(p => string.Equals(p.Name, name,
+            StringComparison.OrdinalIgnoreCase))?.ReadValueAsString();
         long length = message.Payload.Length;
         byte[] bytes = length > _maxBytes ? [] : message.Payload.ToArray();
         string id = Text.FrameId(Property("frameId"))
-                    ?? "mqtt-" + Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(bytes.Length > 0 ? bytes : message.Payload.ToArray()), 0, 8).ToLowerInvariant();
+                    ?? "mqtt-"
+                        + Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(bytes.Length > 0 ? bytes : message.Payload.ToArray()), 0,
+                        8).ToLowerInvariant();
         var captured = DateTimeOffset.TryParse(Property("capturedAt"), out var at) ? at : DateTimeOffset.UtcNow;
         string? product = Property("product") is { } p ? Text.Cap(p, 128) : _options.Product;
         e.AutoAcknowledge = false;

@@ -11,7 +11,9 @@ public static class SourcesRegistration
     public static IServiceCollection AddSources(this IServiceCollection services, AgentOptions options)
     {
         var s = options.Sources;
-        if (s.Mqtt is not null) services.AddHosted<MqttImageSource>().AddAs<MqttImageSource, IInboundHandler>().AddSingleton(new FrameSourceRegistration("mqtt"));
+        services.AddSingleton<IValidateOptions<AgentOptions>, SourcesOptionsValidation>();
+        if (s.Mqtt is not null) services.AddHosted<MqttImageSource>().AddAs<MqttImageSource,
+            IInboundHandler>().AddSingleton(new FrameSourceRegistration("mqtt"));
         if (s.Folder is not null) services.AddHosted<FolderSource>().AddSingleton(new FrameSourceRegistration("folder"));
         if (s.Mjpeg is not null) services.AddHosted<MjpegSource>().AddSingleton(new FrameSourceRegistration("mjpeg"));
         if (s.Http is not null)

@@ -26,11 +26,13 @@ public sealed class SparkplugEdgeNode(
     IOptions<AgentOptions> options, SparkplugFeed feed, ModelStore.IServedModels models, IPipelineCounters metrics, Outbox jsonOutbox,
     BrokerConnection jsonBroker, DropCounter drops, ILogger<SparkplugEdgeNode> logger) : BackgroundService
 {
-    /// <summary>Commands waiting for the publishing loop; beyond it they are dropped and counted (rebirths are merged and never wait twice).</summary>
+    /// <summary>Commands waiting for the publishing loop; beyond it they are dropped and counted (rebirths are merged and never wait
+    /// twice).</summary>
     public const int CommandQueue = 64;
     /// <summary>Metric names in logs and refusals are cut to this many characters.</summary>
     public const int MaxNameInText = 64;
-    /// <summary>A primary host's STATE stamped further than this ahead of this device's clock is ignored (one stamped in the far future would hide every later STATE).</summary>
+    /// <summary>A primary host's STATE stamped further than this ahead of this device's clock is ignored (one stamped in the far future would hide
+    /// every later STATE).</summary>
     public static readonly TimeSpan MaxStateAhead = TimeSpan.FromMinutes(10);
     private abstract record Command;
     private sealed record RebirthCommand : Command;
@@ -53,7 +55,8 @@ public sealed class SparkplugEdgeNode(
     private long _hostStateTimestamp = long.MinValue;
     private volatile bool _hostOnline;
 
-    private string ClientId => (string.IsNullOrWhiteSpace(_options.Broker.ClientId) ? $"edgepatchcore-{_options.DeviceId}" : _options.Broker.ClientId) + "-sparkplug";
+    private string ClientId => (string.IsNullOrWhiteSpace(_options.Broker.ClientId) ? $"edgepatchcore-{_options.DeviceId}" : _options.Broker.ClientId)
+        + "-sparkplug";
     private string PrimaryHost => _options.Sparkplug.PrimaryHostId;
 
     protected override async Task ExecuteAsync(CancellationToken stop)
@@ -102,7 +105,8 @@ public sealed class SparkplugEdgeNode(
             await client.SubscribeAsync(subscribe.Build(), stop);
             if (PrimaryHost.Length > 0)
             {
-                logger.LogInformation("Sparkplug: connected (bdSeq {BdSeq}); waiting for primary host {Host} to be online", session.BdSeq, PrimaryHost);
+                logger.LogInformation("Sparkplug: connected (bdSeq {BdSeq}); waiting for primary host {Host} to be online", session.BdSeq,
+                    PrimaryHost);
                 while (!_hostOnline) // set by its retained STATE message
                 {
                     if (!client.IsConnected) return false;
@@ -172,7 +176,8 @@ public sealed class SparkplugEdgeNode(
         foreach (var product in LoadedProducts()) await DeviceBirthAsync(client, session, Device(product), birthed, stop);
     }
 
-    private async Task DeviceBirthAsync(IMqttClient client, SparkplugSession session, DeviceState device, HashSet<string> birthed, CancellationToken stop)
+    private async Task DeviceBirthAsync(IMqttClient client, SparkplugSession session, DeviceState device, HashSet<string> birthed,
+        CancellationToken stop)
     {
         device.Dropped = DroppedFor(device);
         await PublishAsync(client, session.DeviceBirth(device.DeviceId, device.Birth()), MqttQualityOfServiceLevel.AtMostOnce, stop);
@@ -218,25 +223,31 @@ public sealed class SparkplugEdgeNode(
             TrimRecentlySent();
         }
         foreach (var device in backlog)
-            await PublishAsync(client, session.DeviceData(device.DeviceId, device.Birth(withHeatmap: false), DateTimeOffset.UtcNow, historical: false),
+            await PublishAsync(client, session.DeviceData(device.DeviceId, device.Birth(withHeatmap: false), DateTimeOffset.UtcNow,
+                historical: false),
                                MqttQualityOfServiceLevel.AtMostOnce, stop);
         backlog.Clear();
     }
 
-    /// <summary>One verdict as DDATA; returns its device, or null when no device has its product (then it counts as an error without model).</summary>
+    /// <summary>One verdict as DDATA; returns its device, or null when no device has its product (then it counts as an error without
+    /// model).</summary>
     private async Task<DeviceState?> PublishVerdictAsync(IMqttClient client, SparkplugSession session, Verdict verdict, IReadOnlyList<string> loaded,
-                                                        bool replayed, CancellationToken stop, HashSet<string>? birthed = null, DateTimeOffset? bornAt = null)
+                                                        bool replayed, CancellationToken stop, HashSet<string>? birthed = null,
+                                                            DateTimeOffset? bornAt = null)
     {
-        string? product = verdict.Product is { } p && loaded.Contains(p, StringComparer.Ordinal) ? p : loaded.Count == 1 && verdict.Product is null ? loaded[0] : null;
+        string? product = verdict.Product is { } p && loaded.Contains(p, StringComparer.Ordinal) ? p : loaded.Count == 1
+            && verdict.Product is null ? loaded[0] : null;
         if (product is null || (birthed is not null && !birthed.Contains(product)))
         {
             if (!replayed) _errorsWithoutModel++;
             return null;
         }
         var device = Device(product);
-        var values = replayed ? device.Replay(verdict) : device.Apply(verdict, verdict.Result == Verdict.Defect ? feed.TakeHeatmap(verdict.FrameId) : null);
+        var values = replayed ? device.Replay(verdict) : device.Apply(verdict,
+            verdict.Result == Verdict.Defect ? feed.TakeHeatmap(verdict.FrameId) : null);
         bool historical = replayed || (bornAt is { } born && verdict.ScoredAt < born);
-        await PublishAsync(client, session.DeviceData(device.DeviceId, values, verdict.ScoredAt, historical), MqttQualityOfServiceLevel.AtMostOnce, stop);
+        await PublishAsync(client, session.DeviceData(device.DeviceId, values, verdict.ScoredAt, historical), MqttQualityOfServiceLevel.AtMostOnce,
+            stop);
         return device;
     }
 
@@ -255,7 +266,8 @@ public sealed class SparkplugEdgeNode(
             long dropped = DroppedFor(device);
             if (dropped == device.Dropped) continue;
             device.Dropped = dropped;
-            await PublishAsync(client, session.DeviceData(device.DeviceId, [(device.Metrics.Dropped, (ulong)dropped)], DateTimeOffset.UtcNow, historical: false),
+            await PublishAsync(client, session.DeviceData(device.DeviceId, [(device.Metrics.Dropped, (ulong)dropped)], DateTimeOffset.UtcNow,
+                historical: false),
                                MqttQualityOfServiceLevel.AtMostOnce, stop);
         }
     }
@@ -276,7 +288,8 @@ public sealed class SparkplugEdgeNode(
                 case RefusedCommand refused:
                     logger.LogWarning("Sparkplug: command refused: {Reason}", refused.Reason);
                     _lastCommand = $"{DateTime.UtcNow:O} refused: {refused.Reason}";
-                    await PublishAsync(client, session.NodeData([(NodeMetrics.LastCommand, _lastCommand)]), MqttQualityOfServiceLevel.AtMostOnce, stop);
+                    await PublishAsync(client, session.NodeData([(NodeMetrics.LastCommand, _lastCommand)]), MqttQualityOfServiceLevel.AtMostOnce,
+                        stop);
                     _nodeValues[NodeMetrics.LastCommand] = _lastCommand; // each refusal is reported, not only the last
                     break;
                 case HostStateCommand { Online: false } when !_hostOnline: // still offline (a later online STATE would have set it)
@@ -303,7 +316,9 @@ public sealed class SparkplugEdgeNode(
                 long latest = DateTimeOffset.UtcNow.Add(MaxStateAhead).ToUnixTimeMilliseconds();
                 if (timestamp > latest || timestamp < 0)
                 {
-                    drops.Drop("sparkplug-state", $"a STATE of {PrimaryHost} stamped outside this device's clock (more than {MaxStateAhead.TotalMinutes:F0} min ahead, or negative)");
+                    drops.Drop("sparkplug-state",
+                        $"a STATE of {PrimaryHost} stamped outside this device's clock (more than {MaxStateAhead.TotalMinutes:F0} min ahead, or " +
+                            $"negative)");
                     return Task.CompletedTask;
                 }
                 if (timestamp < _hostStateTimestamp) return Task.CompletedTask; // an older STATE than one already seen
@@ -325,7 +340,8 @@ public sealed class SparkplugEdgeNode(
                 Enqueue(new RefusedCommand($"DCMD {device}/{Names(Payload.Parser.ParseFrom(payload).Metrics)}: device metrics are read-only"));
             }
         }
-        catch (Exception ex) when (ex is JsonException or InvalidOperationException or KeyNotFoundException or Google.Protobuf.InvalidProtocolBufferException)
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException or KeyNotFoundException
+                                   or Google.Protobuf.InvalidProtocolBufferException)
         {
             Enqueue(new RefusedCommand($"unreadable message on {Messages.Text.Cap(topic, 256)}: {Messages.Text.Cap(ex.Message, 256)}"));
         }
@@ -366,7 +382,8 @@ public sealed class SparkplugEdgeNode(
         ];
     }
 
-    private List<string> LoadedProducts() => models.Snapshot().Select(m => m.Product).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+    private List<string> LoadedProducts() =>
+        models.Snapshot().Select(m => m.Product).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
 
     private DeviceState Device(string product)
     {
@@ -381,7 +398,8 @@ public sealed class SparkplugEdgeNode(
     private void TrimRecentlySent()
     {
         var window = TimeSpan.FromSeconds(_options.Publishing.RepublishWindowSeconds);
-        while (_recentlySent.Count > 0 && (_recentlySent.Peek().SentAt < DateTime.UtcNow - window || _recentlySent.Count > 10_000)) _recentlySent.Dequeue();
+        while (_recentlySent.Count > 0 && (_recentlySent.Peek().SentAt < DateTime.UtcNow - window
+            || _recentlySent.Count > 10_000)) _recentlySent.Dequeue();
     }
 
     /// <summary>
@@ -399,6 +417,7 @@ public sealed class SparkplugEdgeNode(
     {
         var result = await client.PublishAsync(new MqttApplicationMessageBuilder().WithTopic(message.Topic).WithPayload(message.Payload)
             .WithQualityOfServiceLevel(qos).WithRetainFlag(false).Build(), stop);
-        if (!result.IsSuccess) throw new MQTTnet.Exceptions.MqttCommunicationException($"publish to {message.Topic} failed: {result.ReasonCode} {result.ReasonString}");
+        if (!result.IsSuccess) throw new MQTTnet.Exceptions.MqttCommunicationException($"publish to {message.Topic} failed: {result.ReasonCode} " +
+            $"{result.ReasonString}");
     }
 }

@@ -19,7 +19,8 @@ public sealed class SparkplugSession(SparkplugTopics topics, long bdSeq)
 
     /// <summary>NDEATH: the MQTT Will registered at connect, and what a clean stop publishes.</summary>
     public SparkplugMessage NodeDeath() =>
-        new(Topics.Node("NDEATH"), Encode(new Payload { Timestamp = Now(), Metrics = { Metric(NodeMetrics.BdSeq, BdSeq, birth: true, Now()) } }, seq: null));
+        new(Topics.Node("NDEATH"), Encode(new Payload { Timestamp = Now(), Metrics = { Metric(NodeMetrics.BdSeq, BdSeq, birth: true, Now()) } },
+            seq: null));
 
     /// <summary>NBIRTH (seq 0): bdSeq, the rebirth control and every node metric with its value.</summary>
     public SparkplugMessage NodeBirth(IEnumerable<(MetricDefinition Metric, object? Value)> values)
@@ -44,8 +45,10 @@ public sealed class SparkplugSession(SparkplugTopics topics, long bdSeq)
         return new(Topics.Device("DBIRTH", deviceId), Encode(payload, NextSeq()));
     }
 
-    /// <summary>DDATA stamped <paramref name="at"/> (the verdict's time); <paramref name="historical"/> for stored verdicts replayed after an outage.</summary>
-    public SparkplugMessage DeviceData(string deviceId, IEnumerable<(MetricDefinition Metric, object? Value)> values, DateTimeOffset at, bool historical) =>
+    /// <summary>DDATA stamped <paramref name="at"/> (the verdict's time); <paramref name="historical"/> for stored verdicts replayed after an
+    /// outage.</summary>
+    public SparkplugMessage DeviceData(string deviceId, IEnumerable<(MetricDefinition Metric, object? Value)> values, DateTimeOffset at,
+        bool historical) =>
         new(Topics.Device("DDATA", deviceId), Data(values, (ulong)at.ToUnixTimeMilliseconds(), historical));
 
     public SparkplugMessage DeviceDeath(string deviceId) =>

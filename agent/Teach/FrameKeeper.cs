@@ -26,7 +26,8 @@ public sealed class FrameKeeper(FrameStore store, DropCounter drops) : Backgroun
     public const int Capacity = 16;
     // Wait mode with TryWrite: a full channel answers false (DropWrite would answer true and lose the frame unseen).
     private readonly Channel<(string FrameId, byte[] Image, Verdict Verdict)> _frames =
-        Channel.CreateBounded<(string, byte[], Verdict)>(new BoundedChannelOptions(Capacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+        Channel.CreateBounded<(string, byte[], Verdict)>(new BoundedChannelOptions(Capacity) { SingleReader = true,
+            FullMode = BoundedChannelFullMode.Wait });
     private long _pending;
 
     /// <summary>Queues a frame to be kept; never waits.</summary>
@@ -39,7 +40,8 @@ public sealed class FrameKeeper(FrameStore store, DropCounter drops) : Backgroun
         drops.Drop("frame-not-kept", $"frames are scored faster than the disk keeps them for teaching (queue of {Capacity})");
     }
 
-    /// <summary>Waits (at most <paramref name="timeout"/>) until every frame queued so far is written: a teach request sees the frames scored before it.</summary>
+    /// <summary>Waits (at most <paramref name="timeout"/>) until every frame queued so far is written: a teach request sees the frames scored before
+    /// it.</summary>
     public async Task FlushAsync(TimeSpan timeout, CancellationToken cancel)
     {
         var until = DateTime.UtcNow + timeout;

@@ -8,9 +8,11 @@ namespace EdgePatchCore.Agent.Teach;
 /// The last frames the agent scored, on disk under {StateDirectory}/frames, so that an operator can teach
 /// one as good afterwards (docs/TEACH.md). Bounded by count and by bytes, oldest out first; keyed by frame id,
 /// first come: a later frame with an id already kept is not kept, and the kept one is marked ambiguous (a
-/// N.dup file beside it), because a mark naming that id could mean either frame: teaching it is refused. With a separate bound for defect and error frames they are kept
+/// N.dup file beside it), because a mark naming that id could mean either frame: teaching it is refused. With a separate bound for defect and error
+/// frames they are kept
 /// apart, so a long run of good parts does not push out the rejects an operator may want to teach. Each frame is
-/// two files, N.img and N.json (its verdict); the index is rebuilt from them at start. A cache: a frame that cannot be stored is logged and skipped, never
+/// two files, N.img and N.json (its verdict); the index is rebuilt from them at start. A cache: a frame that cannot be stored is logged and skipped,
+/// never
 /// holding up scoring.
 /// </summary>
 public sealed class FrameStore
@@ -99,7 +101,8 @@ public sealed class FrameStore
     {
         while (_frames.Count > _maxFrames) Remove(_frames.First!);
         while (_rejects.Count > _maxRejects) Remove(_rejects.First!);
-        while (_bytes > _maxBytes && Count > 1) Remove(_frames.Count > 0 && (_frames.Count > 1 || _rejects.Count == 0) ? _frames.First! : _rejects.First!);
+        while (_bytes > _maxBytes && Count > 1) Remove(_frames.Count > 0 && (_frames.Count > 1
+            || _rejects.Count == 0) ? _frames.First! : _rejects.First!);
     }
 
     private void Remove(LinkedListNode<StoredFrame> node)
@@ -118,7 +121,8 @@ public sealed class FrameStore
             File.Delete(Path.ChangeExtension(f.ImagePath, ".json"));
             File.Delete(Path.ChangeExtension(f.ImagePath, ".dup"));
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { _logger.LogWarning("Cannot delete kept frame {Path}: {Reason}", f.ImagePath, e.Message); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { _logger.LogWarning("Cannot delete kept frame {Path}: {Reason}",
+            f.ImagePath, e.Message); }
     }
 
     /// <summary>Rebuilds the index from the files (in number order); a pair that cannot be read is deleted.</summary>

@@ -40,12 +40,14 @@ public sealed class OnDeviceExtender(IOptions<AgentOptions> options, ModelStore.
             catch (Exception e) when (e is UserFacingException or IOException or UnauthorizedAccessException)
             {
                 logger.LogError("Teach: the model for {Product} could not be extended on the device: {Reason}", product, e.Message);
-                events.Publish("model-derive-failed", $"extending the model for {product} on the device failed: {e.Message}", new() { ["product"] = product });
+                events.Publish("model-derive-failed", $"extending the model for {product} on the device failed: {e.Message}",
+                    new() { ["product"] = product });
             }
         }
     }
 
-    /// <summary>Serves the signed model again for <paramref name="product"/> (null: every product) where a derived one is served; says what it did.</summary>
+    /// <summary>Serves the signed model again for <paramref name="product"/> (null: every product) where a derived one is served; says what it
+    /// did.</summary>
     public string Revert(string? product)
     {
         lock (_gate)
@@ -63,8 +65,10 @@ public sealed class OnDeviceExtender(IOptions<AgentOptions> options, ModelStore.
                 _derived.Remove(slotPath);
                 TryDelete(file);
                 reverted.Add(servedProduct ?? slotPath);
-                logger.LogWarning("Teach: the derived model of {Product} was reverted by a signed request; serving the signed model again", servedProduct);
-                events.Publish("model-derived-reverted", $"serving the signed model for {servedProduct} again", new() { ["product"] = servedProduct });
+                logger.LogWarning("Teach: the derived model of {Product} was reverted by a signed request; serving the signed model again",
+                    servedProduct);
+                events.Publish("model-derived-reverted", $"serving the signed model for {servedProduct} again",
+                    new() { ["product"] = servedProduct });
             }
             return reverted.Count == 0 ? $"no derived model is served{(product is null ? "" : $" for {product}")}: nothing to revert"
                                        : $"serving the signed model again for {string.Join(", ", reverted)}";
@@ -92,7 +96,8 @@ public sealed class OnDeviceExtender(IOptions<AgentOptions> options, ModelStore.
             }, cancel);
             int budget = options.Value.Teach.MaxDerivedRows;
             if (result.AddedRows > budget)
-                throw new IOException($"the {images.Count} taught image(s) would add {result.AddedRows} rows, over Agent:Teach:MaxDerivedRows ({budget}); " +
+                throw new IOException($"the {images.Count} taught image(s) would add {result.AddedRows} rows, over Agent:Teach:MaxDerivedRows " +
+                    $"({budget}); " +
                                       "the signed model keeps serving: collect, extend and deploy instead");
             string file = Path.Combine(_folder, $"{product}-{DateTime.UtcNow:yyyyMMddHHmmssfff}.pcb");
             string id = ArtifactFile.Write(file, result.Content, null, null);
@@ -100,7 +105,8 @@ public sealed class OnDeviceExtender(IOptions<AgentOptions> options, ModelStore.
             models.Serve(slotPath, fresh, models.ServedStamp(slotPath), recordRelease: false);
             if (_derived.TryGetValue(slotPath, out var old) && old != file) TryDelete(old);
             _derived[slotPath] = file;
-            logger.LogWarning("Teach: serving model {Id} derived on the device from {Parent} with {Images} taught image(s) (+{Rows} rows); it is unsigned " +
+            logger.LogWarning("Teach: serving model {Id} derived on the device from {Parent} with {Images} taught image(s) (+{Rows} rows); it is " +
+                "unsigned " +
                               "and lasts until a restart, a signed revert or a new model: collect, extend and deploy to keep it",
                               id, result.Content.Manifest.ParentId, result.AddedImages, result.AddedRows);
             events.Publish("model-derived", $"serving model {id} derived on the device from {result.Content.Manifest.ParentId}",
@@ -117,6 +123,7 @@ public sealed class OnDeviceExtender(IOptions<AgentOptions> options, ModelStore.
     private void TryDelete(string file)
     {
         try { File.Delete(file); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { logger.LogWarning("Cannot delete {File}: {Reason}", file, e.Message); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { logger.LogWarning("Cannot delete {File}: {Reason}", file,
+            e.Message); }
     }
 }

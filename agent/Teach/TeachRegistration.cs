@@ -6,11 +6,13 @@ using Microsoft.Extensions.Options;
 
 namespace EdgePatchCore.Agent.Teach;
 
-/// <summary>Teaching: the kept frames (a best-effort sink), the teach set, on-device extension and, with a broker, the teach and collect topics.</summary>
+/// <summary>Teaching: the kept frames (a best-effort sink), the teach set, on-device extension and, with a broker, the teach and collect
+/// topics.</summary>
 public static class TeachRegistration
 {
     public static IServiceCollection AddTeach(this IServiceCollection services, AgentOptions options)
     {
+        services.AddSingleton<IValidateOptions<AgentOptions>, TeachOptionsValidation>();
         services.AddSingleton(sp =>
         {
             var o = sp.GetRequiredService<IOptions<AgentOptions>>().Value;

@@ -48,7 +48,8 @@ public sealed class TeachService : BackgroundService, IInboundHandler
         Channel.CreateBounded<(bool, byte[])>(new BoundedChannelOptions(MaxWaiting) { FullMode = BoundedChannelFullMode.Wait, SingleReader = true });
     private readonly string _prefix, _deviceId;
 
-    public TeachService(FrameStore store, FrameKeeper keeper, TeachSet set, ModelStore.ModelStore models, OnDeviceExtender onDevice, BrokerConnection broker,
+    public TeachService(FrameStore store, FrameKeeper keeper, TeachSet set, ModelStore.ModelStore models, OnDeviceExtender onDevice,
+        BrokerConnection broker,
                         TopicNames topics, Microsoft.Extensions.Options.IOptions<Configuration.AgentOptions> options, ModelAdmission admission,
                         NonceLedger nonces, DropCounter drops, ILogger<TeachService> logger)
     {
@@ -70,7 +71,8 @@ public sealed class TeachService : BackgroundService, IInboundHandler
         Filters = [topics.Prefix + "/teach", CollectProtocol.RequestTopic(topics.Prefix)];
         if (options.Value.Teach.OnDevice) logger.LogWarning("{Sentence}", options.Value.Teach.DerivedModelsSentence(options.Value.SignatureRequired));
         if (!_authentication.Enabled)
-            logger.LogWarning("Teaching is off: no line secret for {Topic} (Agent:Teach:SecretFile or the teach-secret credential; docs/TEACH.md)", topics.Prefix + "/teach");
+            logger.LogWarning("Teaching is off: no line secret for {Topic} (Agent:Teach:SecretFile or the teach-secret credential; docs/TEACH.md)",
+                topics.Prefix + "/teach");
     }
 
     private Task OnRequest(MqttApplicationMessageReceivedEventArgs e, bool collect)
@@ -94,14 +96,16 @@ public sealed class TeachService : BackgroundService, IInboundHandler
             }
             await _keeper.FlushAsync(TimeSpan.FromSeconds(5), stoppingToken); // the frames scored before the request are kept by now
             var status = Handle(payload);
-            _logger.LogInformation("Teach: {Accepted} accepted, {Already} taught already, {Unknown} unknown, {Refused} refused{Error}; teach set {Size}",
+            _logger.LogInformation("Teach: {Accepted} accepted, {Already} taught already, {Unknown} unknown, {Refused} refused{Error}; teach set " +
+                "{Size}",
                 status.Accepted.Count, status.AlreadyTaught.Count, status.Unknown.Count, status.Refused.Count,
                 status.Error is null ? "" : $" ({status.Error})", status.TeachSetSize);
             if (!await _broker.PublishReliableAsync(_statusTopic, JsonSerializer.SerializeToUtf8Bytes(status, StatusJson), stoppingToken))
                 _drops.Drop("teach-answer", "an answer on teach/status could not be published (broker unreachable); the request was applied");
             if (_onDevice.Enabled && status.Accepted.Count > 0)
             {
-                var products = _set.Frames().Where(f => status.Accepted.Contains(f.FrameId) && f.Product is not null).Select(f => f.Product!).ToHashSet();
+                var products = _set.Frames().Where(f => status.Accepted.Contains(f.FrameId)
+                    && f.Product is not null).Select(f => f.Product!).ToHashSet();
                 await Task.Run(() => _onDevice.Extend(products, stoppingToken), stoppingToken); // seconds of CPU: off the MQTT loop
             }
         }
@@ -134,8 +138,10 @@ public sealed class TeachService : BackgroundService, IInboundHandler
                 }
                 try
                 {
-                    string? spec = _models.Snapshot().FirstOrDefault(m => m.Id == frame.Verdict.Model?.Id)?.FeatureSpec; // unknown once that model is gone
-                    (_set.Add(frame, "good", _authentication.Identity, Optional(request!.Note, 1024), spec, Optional(request.Operator, 128)) ? accepted : already).Add(id);
+                    // The judging model's feature spec; unknown once that model is gone.
+                    string? spec = _models.Snapshot().FirstOrDefault(m => m.Id == frame.Verdict.Model?.Id)?.FeatureSpec;
+                    (_set.Add(frame, "good", _authentication.Identity, Optional(request!.Note, 1024), spec, Optional(request.Operator,
+                        128)) ? accepted : already).Add(id);
                 }
                 catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
                 {
@@ -143,11 +149,13 @@ public sealed class TeachService : BackgroundService, IInboundHandler
                 }
             }
             try { _set.Commit(); }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { error = $"the teach set's manifest cannot be written: {ex.Message}"; }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { error = $"the teach set's manifest cannot be written: " +
+                $"{ex.Message}"; }
         }
         if (error is not null) _logger.LogWarning("Teach: a message was refused: {Reason}", Text.Cap(error, Text.MaxError));
         return new TeachStatus("edgepatchcore.teach-status/1", Optional(request?.RequestId, 128), accepted, already, unknown, refused,
-                               error is null ? null : Text.Cap(error, Text.MaxError), _set.Count, DateTimeOffset.UtcNow, error is null ? _authentication.Identity : null);
+                               error is null ? null : Text.Cap(error, Text.MaxError), _set.Count, DateTimeOffset.UtcNow,
+                                   error is null ? _authentication.Identity : null);
     }
 
     /// <summary>Why a kept frame cannot be taught by <paramref name="request"/>; null when it can.</summary>
@@ -165,7 +173,8 @@ public sealed class TeachService : BackgroundService, IInboundHandler
 
     private static string? Optional(string? text, int max) => text is null ? null : Text.Cap(text, max);
 
-    /// <summary>Answers a signed collect request: the list of taught frames, one file's chunks from the requested index, a clear or a revert.</summary>
+    /// <summary>Answers a signed collect request: the list of taught frames, one file's chunks from the requested index, a clear or a
+    /// revert.</summary>
     private async Task CollectAsync(byte[] payload, CancellationToken stop)
     {
         var request = OpenCollect(payload, out string? refusal);
@@ -176,7 +185,8 @@ public sealed class TeachService : BackgroundService, IInboundHandler
         }
         string answerTopic = CollectProtocol.AnswerTopic(_prefix, request.CollectId);
         Task Answer(string type, IReadOnlyList<CollectEntry> entries, string? message = null) => _broker.PublishReliableAsync(answerTopic,
-            JsonSerializer.SerializeToUtf8Bytes(new CollectAnswer(type, _deviceId, entries, message, _prefix, request.Nonce), DeployProtocol.Json), stop);
+            JsonSerializer.SerializeToUtf8Bytes(new CollectAnswer(type, _deviceId, entries, message, _prefix, request.Nonce), DeployProtocol.Json),
+                stop);
         if (refusal is not null)
         {
             _logger.LogWarning("Teach: collect {Id} refused: {Reason}", request.CollectId, refusal);
@@ -191,7 +201,8 @@ public sealed class TeachService : BackgroundService, IInboundHandler
                 foreach (var f in frames.Where(f => request.Since is null || f.TaughtAt >= request.Since))
                 {
                     byte[] bytes = await File.ReadAllBytesAsync(Path.Combine(_set.Root, f.File), stop);
-                    entries.Add(new CollectEntry(f.FrameId, f.File, bytes.LongLength, DeployProtocol.Hex(SHA256.HashData(bytes)), f.Product, f.ModelId,
+                    entries.Add(new CollectEntry(f.FrameId, f.File, bytes.LongLength, DeployProtocol.Hex(SHA256.HashData(bytes)), f.Product,
+                        f.ModelId,
                                                  f.Verdict, f.Score, f.Threshold, f.ScoredAt, f.By, f.Note, f.TaughtAt, f.FeatureSpec, f.Operator));
                 }
                 _logger.LogInformation("Teach: collect {Id} lists {Count} taught frame(s)", request.CollectId, entries.Count);

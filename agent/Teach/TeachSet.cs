@@ -41,7 +41,8 @@ public sealed class TeachSet
     public long Bytes { get { lock (_lock) return _bytes; } }
     public IReadOnlyList<TaughtFrame> Frames() { lock (_lock) return _frames.ToList(); }
 
-    /// <summary>Adds a frame (its image durably, its manifest line appended); false when it is taught already (nothing changes). Call <see cref="Commit"/> after a request's marks.</summary>
+    /// <summary>Adds a frame (its image durably, its manifest line appended); false when it is taught already (nothing changes). Call <see
+    /// cref="Commit"/> after a request's marks.</summary>
     /// <exception cref="IOException">The set is full (count or bytes), or the disk refused.</exception>
     public bool Add(StoredFrame frame, string label, string? by, string? note, string? featureSpec = null, string? @operator = null)
     {
@@ -51,7 +52,8 @@ public sealed class TeachSet
             if (_frames.Count >= Capacity)
                 throw new IOException($"the teach set is full ({Capacity} frames, Agent:Teach:MaxTaught): collect it with trainer collect --clear");
             if (_bytes + frame.Bytes > MaxBytes)
-                throw new IOException($"the teach set is full ({_bytes >> 20} MiB of {MaxBytes >> 20} MiB, Agent:Teach:MaxTaughtBytes): collect it with trainer collect --clear");
+                throw new IOException($"the teach set is full ({_bytes >> 20} MiB of {MaxBytes >> 20} MiB, Agent:Teach:MaxTaughtBytes): collect it " +
+                    $"with trainer collect --clear");
             Directory.CreateDirectory(GoodFolder);
             byte[] image = File.ReadAllBytes(frame.ImagePath);
             string file = FileNameFor(frame.FrameId, image);
@@ -109,14 +111,16 @@ public sealed class TeachSet
         DurableFile.Write(ManifestPath, text.ToArray(), sync: true);
     }
 
-    /// <summary>The manifest's lines; a torn last line (a power cut mid-append) is dropped. A manifest.json of an older layout is taken over.</summary>
+    /// <summary>The manifest's lines; a torn last line (a power cut mid-append) is dropped. A manifest.json of an older layout is taken
+    /// over.</summary>
     private List<TaughtFrame> Load()
     {
         string legacy = Path.Combine(_root, "manifest.json");
         if (!File.Exists(ManifestPath) && File.Exists(legacy))
         {
             var old = JsonSerializer.Deserialize<List<TaughtFrame>>(File.ReadAllBytes(legacy), Json) ?? [];
-            var sized = old.Select(f => f with { Bytes = File.Exists(Path.Combine(_root, f.File)) ? new FileInfo(Path.Combine(_root, f.File)).Length : 0 }).ToList();
+            var sized = old.Select(f => f with { Bytes = File.Exists(Path.Combine(_root, f.File)) ? new FileInfo(Path.Combine(_root,
+                f.File)).Length : 0 }).ToList();
             Rewrite(sized);
             File.Delete(legacy);
             return sized;
@@ -135,7 +139,8 @@ public sealed class TeachSet
     /// <summary>A file name from the frame id (readable part + hash, so different ids never collide) with the image's own extension.</summary>
     private static string FileNameFor(string frameId, byte[] image)
     {
-        string readable = new(Path.GetFileNameWithoutExtension(frameId).Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' ? c : '_').Take(80).ToArray());
+        string readable = new(Path.GetFileNameWithoutExtension(frameId).Select(c => char.IsAsciiLetterOrDigit(c)
+            || c is '-' or '_' or '.' ? c : '_').Take(80).ToArray());
         string hash = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(frameId)), 0, 4).ToLowerInvariant();
         // The format from the decoder library's own detection (header bytes only); frames were decoded before, so it knows them.
         string extension = "." + (SixLabors.ImageSharp.Image.DetectFormat(image)?.FileExtensions

@@ -37,7 +37,8 @@ public sealed class ModelAdmission(IOptions<AgentOptions> options, ReleaseLedger
         // by nature, so accepted only when on-device teaching is on, and under RequireSignature only when allowed explicitly.
         if (origin == ModelOrigin.DerivedOnDevice)
             return !_options.Teach.OnDevice ? "models derived on the device are off (Agent:Teach:OnDevice)"
-                : _options.SignatureRequired && !_options.Teach.AllowUnsignedDerived ? "this device requires signed models; Agent:Teach:AllowUnsignedDerived is off"
+                : _options.SignatureRequired
+                    && !_options.Teach.AllowUnsignedDerived ? "this device requires signed models; Agent:Teach:AllowUnsignedDerived is off"
                 : null;
         if (Trusted.Count == 0)
         {
@@ -62,7 +63,8 @@ public sealed class ModelAdmission(IOptions<AgentOptions> options, ReleaseLedger
                 ? null // the release being served: accepted again after a restart, even once expired
                 : $"release {release.Version} of {release.Product} was already accepted for a different model";
         if (release.IsExpired(DateTime.UtcNow))
-            return $"release {release.Version} of {release.Product} expired on {release.ExpiresAtUtc:yyyy-MM-dd HH:mm} UTC; sign it again (trainer sign --expires-in DAYS)";
+            return $"release {release.Version} of {release.Product} expired on {release.ExpiresAtUtc:yyyy-MM-dd HH:mm} UTC; sign it again (trainer " +
+                $"sign --expires-in DAYS)";
         return null;
     }
 

@@ -35,7 +35,8 @@ public sealed class NonceLedger
 
     public int Count { get { lock (_lock) return _used.Count; } }
 
-    /// <summary>Records <paramref name="nonce"/> until <paramref name="expiresAt"/>; null when taken, else why it is refused (a replay, or the ledger is full).</summary>
+    /// <summary>Records <paramref name="nonce"/> until <paramref name="expiresAt"/>; null when taken, else why it is refused (a replay, or the ledger
+    /// is full).</summary>
     public string? TryUse(string nonce, DateTimeOffset expiresAt)
     {
         lock (_lock)

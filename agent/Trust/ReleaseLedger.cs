@@ -39,12 +39,14 @@ public sealed class ReleaseLedger
         {
             var old = _state.Products.GetValueOrDefault(product);
             if (old is not null && old.Version >= version) return;
-            _state.Products[product] = new Entry(version, Convert.ToHexString(payloadSha256).ToLowerInvariant(), DateTime.UtcNow, old?.Withdrawn ?? []);
+            _state.Products[product] = new Entry(version, Convert.ToHexString(payloadSha256).ToLowerInvariant(), DateTime.UtcNow, old?.Withdrawn
+                ?? []);
             Save();
         }
     }
 
-    /// <summary>An authorised rollback: <paramref name="product"/> now serves <paramref name="toVersion"/>; the version it left is withdrawn.</summary>
+    /// <summary>An authorised rollback: <paramref name="product"/> now serves <paramref name="toVersion"/>; the version it left is
+    /// withdrawn.</summary>
     public void RollBack(string product, long toVersion, byte[] payloadSha256, string nonce, DateTime nonceExpiresUtc)
     {
         lock (_lock)
@@ -53,7 +55,8 @@ public sealed class ReleaseLedger
             var withdrawn = (old?.Withdrawn ?? []).ToList();
             if (old is not null && old.Version != toVersion && !withdrawn.Contains(old.Version)) withdrawn.Add(old.Version);
             withdrawn.Remove(toVersion);
-            _state.Products[product] = new Entry(toVersion, Convert.ToHexString(payloadSha256).ToLowerInvariant(), DateTime.UtcNow, withdrawn.ToArray());
+            _state.Products[product] = new Entry(toVersion, Convert.ToHexString(payloadSha256).ToLowerInvariant(), DateTime.UtcNow,
+                withdrawn.ToArray());
             _state.UsedRollbacks[nonce] = nonceExpiresUtc;
             foreach (var stale in _state.UsedRollbacks.Where(kv => kv.Value < DateTime.UtcNow.AddDays(-1)).Select(kv => kv.Key).ToList())
                 _state.UsedRollbacks.Remove(stale);

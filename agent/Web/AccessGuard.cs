@@ -46,7 +46,8 @@ public sealed class AccessGuard(bool loopbackOnly, string token, int maxClients,
                               && LoopbackHosts.Contains(request.Host.Host, StringComparer.OrdinalIgnoreCase)))
         {
             drops.Drop("page-refused", "a request from another machine or host name refused (the page binds loopback)");
-            await Refuse(context, StatusCodes.Status403Forbidden, "this page only answers requests from this machine (Agent:Web:Urls binds loopback)");
+            await Refuse(context, StatusCodes.Status403Forbidden,
+                "this page only answers requests from this machine (Agent:Web:Urls binds loopback)");
             return false;
         }
         if (_token.Length > 0 && request.Path != "/healthz")
@@ -54,16 +55,19 @@ public sealed class AccessGuard(bool loopbackOnly, string token, int maxClients,
             if (request.Query["token"].ToString() is { Length: > 0 } offered && Matches(offered))
             {
                 // Trade the token in the address for a cookie, so that it does not stay in the address bar or history.
-                context.Response.Cookies.Append(CookieName, offered, new CookieOptions { HttpOnly = true, SameSite = SameSiteMode.Strict, Path = "/" });
+                context.Response.Cookies.Append(CookieName, offered, new CookieOptions { HttpOnly = true, SameSite = SameSiteMode.Strict,
+                    Path = "/" });
                 context.Response.Redirect(request.PathBase + request.Path);
                 return false;
             }
-            string? bearer = request.Headers.Authorization.ToString() is { } auth && auth.StartsWith("Bearer ", StringComparison.Ordinal) ? auth[7..].Trim() : null;
+            string? bearer = request.Headers.Authorization.ToString() is { } auth && auth.StartsWith("Bearer ",
+                StringComparison.Ordinal) ? auth[7..].Trim() : null;
             if (!Matches(bearer) && !Matches(request.Cookies[CookieName]))
             {
                 context.Response.Headers.WWWAuthenticate = "Bearer";
                 drops.Drop("page-refused", "a request without the page's token refused");
-                await Refuse(context, StatusCodes.Status401Unauthorized, "a token is required: open /?token=TOKEN once, or send Authorization: Bearer TOKEN");
+                await Refuse(context, StatusCodes.Status401Unauthorized,
+                    "a token is required: open /?token=TOKEN once, or send Authorization: Bearer TOKEN");
                 return false;
             }
         }

@@ -25,7 +25,8 @@ public sealed class AgentInstruments
         meter.CreateObservableGauge("edgepatchcore.queue.depth", () => state.Queue.Count, "{frame}", "Frames waiting for the scorer");
         meter.CreateObservableGauge("edgepatchcore.outbox.pending", () => state.Outbox.Count, "{message}", "Messages waiting for the broker");
         meter.CreateObservableGauge("edgepatchcore.outbox.bytes", () => state.Outbox.Bytes, "By", "Bytes waiting for the broker");
-        meter.CreateObservableGauge("edgepatchcore.broker.connected", () => state.Broker.IsConnected ? 1 : 0, null, "1 while the MQTT connection is up");
+        meter.CreateObservableGauge("edgepatchcore.broker.connected", () => state.Broker.IsConnected ? 1 : 0, null,
+            "1 while the MQTT connection is up");
         meter.CreateObservableGauge("edgepatchcore.models.loaded", () => state.Models().Count, "{model}", "Models being served");
         // Prometheus conventions: base units (seconds), so the exporter names them *_seconds.
         meter.CreateObservableGauge("edgepatchcore.latency.p50", () => state.Metrics.LatencyPercentiles()?.P50 / 1000 ?? double.NaN, "s",

@@ -39,7 +39,8 @@ public sealed class LivePageServer(IOptions<AgentOptions> options, LiveState sta
                 app = Build(web, stoppingToken);
                 await app.StartAsync(stoppingToken);
                 var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.ToList() ?? [];
-                logger.LogInformation("Live page on {Addresses}{Token}", string.Join(", ", addresses), web.ReadToken().Length > 0 ? " (token required)" : "");
+                logger.LogInformation("Live page on {Addresses}{Token}", string.Join(", ", addresses),
+                    web.ReadToken().Length > 0 ? " (token required)" : "");
                 _listening.TrySetResult(addresses);
                 await Task.Delay(Timeout.Infinite, stoppingToken);
             }
@@ -55,7 +56,8 @@ public sealed class LivePageServer(IOptions<AgentOptions> options, LiveState sta
                 if (app is not null)
                 {
                     using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(5));
-                    try { await app.StopAsync(grace.Token); } catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException) { }
+                    try { await app.StopAsync(grace.Token); }
+                    catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException) { }
                     await app.DisposeAsync();
                 }
             }
@@ -85,7 +87,8 @@ public sealed class LivePageServer(IOptions<AgentOptions> options, LiveState sta
         builder.Services.AddSingleton(state);
         builder.Services.AddSingleton<AgentInstruments>();
         builder.Services.AddOpenTelemetry()
-            .ConfigureResource(r => r.AddService("edgepatchcore-agent", serviceVersion: Mqtt.BrokerConnection.Version, serviceInstanceId: options.Value.DeviceId))
+            .ConfigureResource(r => r.AddService("edgepatchcore-agent", serviceVersion: Mqtt.BrokerConnection.Version,
+                serviceInstanceId: options.Value.DeviceId))
             .WithMetrics(m => m.AddMeter(AgentInstruments.MeterName).AddPrometheusExporter());
 
         var app = builder.Build();

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Options;
 using EdgePatchCore.Agent.Configuration;
 using EdgePatchCore.Agent.Hosting;
 using EdgePatchCore.Agent.Pipeline;
@@ -9,6 +10,7 @@ public static class WebRegistration
 {
     public static IServiceCollection AddWeb(this IServiceCollection services, AgentOptions options)
     {
+        services.AddSingleton<IValidateOptions<AgentOptions>, WebOptionsValidation>();
         services.AddSingleton(new RecentFrames(options.Web.Enabled ? options.Web.RecentFrames : 0));
         services.AddSingleton<LiveState>();
         if (!options.Web.Enabled) return services;

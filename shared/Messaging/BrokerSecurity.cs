@@ -19,7 +19,8 @@ public sealed record BrokerSecurity
     public string? Password { get; init; }
     public string? PasswordFile { get; init; }
 
-    /// <summary>Adds credentials and TLS to <paramref name="builder"/>; <paramref name="onRefused"/> hears why a broker certificate was refused.</summary>
+    /// <summary>Adds credentials and TLS to <paramref name="builder"/>; <paramref name="onRefused"/> hears why a broker certificate was
+    /// refused.</summary>
     public MqttClientOptionsBuilder Apply(MqttClientOptionsBuilder builder, string host, Action<string>? onRefused = null)
     {
         if (!string.IsNullOrEmpty(Username))
@@ -48,7 +49,8 @@ public sealed record BrokerSecurity
         return builder.WithTlsOptions(tls.Build());
     }
 
-    private bool Validate(X509Certificate? certificate, SslPolicyErrors errors, X509Certificate2Collection roots, string host, Action<string>? onRefused)
+    private bool Validate(X509Certificate? certificate, SslPolicyErrors errors, X509Certificate2Collection roots, string host,
+        Action<string>? onRefused)
     {
         if (certificate is null)
         {

@@ -57,9 +57,11 @@ public sealed class AccuracySweep(TextWriter output, ConsoleProgress console)
     public void Run(AccuracySweepOptions options, CancellationToken cancel)
     {
         var points = options.Only is null ? Points : options.Only.Select(n =>
-            Points.FirstOrDefault(p => p.Name == n) ?? throw new UsageException($"--points: no point '{n}' (known: {string.Join(", ", Points.Select(p => p.Name))})")).ToList();
+            Points.FirstOrDefault(p => p.Name == n)
+                ?? throw new UsageException($"--points: no point '{n}' (known: {string.Join(", ", Points.Select(p => p.Name))})")).ToList();
         var dataset = DatasetFolder.Open(options.Data);
-        if (!dataset.IsMvtecLayout || dataset.TestImages.Count == 0) throw new UsageException($"{options.Data} is not an MVTec-layout folder with test images");
+        if (!dataset.IsMvtecLayout
+            || dataset.TestImages.Count == 0) throw new UsageException($"{options.Data} is not an MVTec-layout folder with test images");
         Directory.CreateDirectory(options.Output);
         using var calibration = CalibrationFolder(dataset, options.Output);
         var device = new ExecutionDevice(options.Device);
@@ -82,7 +84,8 @@ public sealed class AccuracySweep(TextWriter output, ConsoleProgress console)
         }
 
         results = TimingPass(results, options, dataset, device, cancel);
-        foreach (var r in results) File.WriteAllText(Path.Combine(options.Output, r.Name + ".json"), JsonSerializer.Serialize(r, EvaluationReport.JsonOptions));
+        foreach (var r in results) File.WriteAllText(Path.Combine(options.Output, r.Name + ".json"), JsonSerializer.Serialize(r,
+            EvaluationReport.JsonOptions));
         string table = Table(results);
         File.WriteAllText(Path.Combine(options.Output, "sweep.md"), table);
         string plot = Path.Combine(options.Output, "pareto.png");
@@ -110,12 +113,14 @@ public sealed class AccuracySweep(TextWriter output, ConsoleProgress console)
         var c = artifact.Content;
         var result = new SweepResult(point.Name, point.BuildArguments, c.Bank.Rows, c.Bank.Columns, c.Input.ToString(), buildSeconds,
                                      report.ImageAuroc, report.PixelAuroc, report.Pro);
-        output.WriteLine($"{point.Name}: image AUROC {F(result.ImageAuroc)}, pixel AUROC {F(result.PixelAuroc)}, PRO {F(result.Pro)}, build {buildSeconds:F0} s");
+        output.WriteLine($"{point.Name}: image AUROC {F(result.ImageAuroc)}, pixel AUROC {F(result.PixelAuroc)}, PRO {F(result.Pro)}, build " +
+            $"{buildSeconds:F0} s");
         return result;
     }
 
     /// <summary>Per-frame latency (file decode to anomaly map, batch 1) of every artifact, in turn, three rounds.</summary>
-    private List<SweepResult> TimingPass(List<SweepResult> results, AccuracySweepOptions options, DatasetFolder dataset, ExecutionDevice device, CancellationToken cancel)
+    private List<SweepResult> TimingPass(List<SweepResult> results, AccuracySweepOptions options, DatasetFolder dataset, ExecutionDevice device,
+        CancellationToken cancel)
     {
         var frames = dataset.TestImages.Where((_, i) => i % Math.Max(1, dataset.TestImages.Count / options.Frames) == 0)
                                        .Take(options.Frames).Select(t => t.Path).ToList();
@@ -147,13 +152,16 @@ public sealed class AccuracySweep(TextWriter output, ConsoleProgress console)
     {
         var baseline = results.FirstOrDefault(r => r.BuildArguments.Length == 0);
         var s = new StringBuilder();
-        s.AppendLine("| point | build options | input | bank rows x dims | image AUROC | pixel AUROC | PRO | ms/frame (median, p95) | x balanced | build s |");
+        s.AppendLine("| point | build options | input | bank rows x dims | image AUROC | pixel AUROC | PRO | ms/frame (median, p95) | x balanced | " +
+            "build s |");
         s.AppendLine("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
         foreach (var r in results)
         {
             string ratio = baseline?.MedianMs is { } b && r.MedianMs is { } m ? (m / b).ToString("0.00", CultureInfo.InvariantCulture) : "";
             s.AppendLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {r.Name} | {(r.BuildArguments.Length == 0 ? "(defaults)" : "`" + r.BuildArguments + "`")} | {r.Input} | {r.BankRows} x {r.Dimensions} | {F(r.ImageAuroc)} | {F(r.PixelAuroc)} | {F(r.Pro)} | {r.MedianMs:F0}, {r.P95Ms:F0} | {ratio} | {r.BuildSeconds:F0} |"));
+                $"| {r.Name} | {(r.BuildArguments.Length == 0 ? "(defaults)" : "`" + r.BuildArguments + "`")} | {r.Input} | {r.BankRows} x " +
+                    $"{r.Dimensions} | {F(r.ImageAuroc)} | {F(r.PixelAuroc)} | {F(r.Pro)} | {r.MedianMs:F0}, {r.P95Ms:F0} | {ratio} | " +
+                    $"{r.BuildSeconds:F0} |"));
         }
         return s.ToString();
     }

@@ -28,7 +28,8 @@ public sealed class CoresetBenchmark(TextWriter output, ConsoleProgress console)
         int n = rows.Count, d = rows.Dimensions;
         int size = Math.Max(1, (int)Math.Round(n * options.Fraction));
         long rowBytes = d; // int8
-        output.WriteLine($"coreset benchmark: {source}, {n} patches x {d} (int8), {size} steps ({options.Fraction:P1}), {Environment.ProcessorCount} threads");
+        output.WriteLine($"coreset benchmark: {source}, {n} patches x {d} (int8), {size} steps ({options.Fraction:P1}), " +
+            $"{Environment.ProcessorCount} threads");
 
         double probe = MemoryProbe.ReadBandwidth(MemoryMarshal.AsBytes(rows.Data.AsSpan(0, n * d)).ToArray());
         output.WriteLine($"memory bandwidth probe    {probe / 1e9,8:F1} GB/s  (SIMD read of the {n * rowBytes / 1e6:F0} MB projection)");
@@ -42,13 +43,21 @@ public sealed class CoresetBenchmark(TextWriter output, ConsoleProgress console)
             plain = plainSampler.Run(rows, size, options.Seed, new Renamed(console, "plain greedy"), cancel);
             plainSeconds = clock.Elapsed.TotalSeconds;
             double bandwidth = (double)size * n * rowBytes / plainSeconds;
-            output.WriteLine($"plain greedy             {plainSeconds,8:F1} s     streams {bandwidth / 1e9:F1} GB/s = {bandwidth / probe:P0} of the probe; radius {plain.CoverageRadius:G6}");
+            output.WriteLine($"plain greedy             {plainSeconds,8:F1} s     streams {bandwidth / 1e9:F1} GB/s = {bandwidth / probe:P0} of " +
+                $"the " +
+                $"" +
+                $"" +
+                $"probe; radius {plain.CoverageRadius:G6}");
         }
         var fast = Stopwatch.StartNew();
         using var pruned = new PrunedGreedySampler();
         var accelerated = pruned.Run(rows, size, options.Seed, new Renamed(console, "accelerated"), cancel);
         double fastSeconds = fast.Elapsed.TotalSeconds;
-        output.WriteLine($"accelerated greedy       {fastSeconds,8:F1} s     {accelerated.PrunedShare:P0} not read (of the int8 row data; the first 32 principal dimensions settle most points); radius {accelerated.CoverageRadius:G6}");
+        output.WriteLine($"accelerated greedy       {fastSeconds,8:F1} s     {accelerated.PrunedShare:P0} not read (of the int8 row data; the " +
+            $"first " +
+            $"" +
+            $"" +
+            $"32 principal dimensions settle most points); radius {accelerated.CoverageRadius:G6}");
         if (plain is not null)
         {
             output.WriteLine($"speed-up: {plainSeconds / fastSeconds:F2}");

@@ -69,7 +69,8 @@ public sealed class DecodeBenchmark(TextWriter output)
                 }
                 double megapixels = w * (double)h / 1e6;
                 string Cell(List<double> v) { double ms = Percentile.Of(v, 0.5); return $"{ms,7:F1} ({megapixels / ms * 1000,5:F0} MP/s)"; }
-                output.WriteLine($"{$"{w} x {h} {format} {bytes.Length / 1e6:F1} MB",-24} {Cell(rows[0]),18} {Cell(rows[1]),18} {Cell(rows[2]),18} {Cell(rows[3]),18} {layout.Count,6}");
+                output.WriteLine($"{$"{w} x {h} {format} {bytes.Length / 1e6:F1} MB",-24} {Cell(rows[0]),18} {Cell(rows[1]),18} {Cell(rows[2]),18} " +
+                    $"{Cell(rows[3]),18} {layout.Count,6}");
             }
         }
         output.WriteLine("JPEG: ImageSharp 2.1 has no scaled (DCT-domain) decoding, so --scale resizes after a full decode.");

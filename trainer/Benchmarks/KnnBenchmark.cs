@@ -40,7 +40,8 @@ public sealed class KnnBenchmark(TextWriter output)
             File.WriteAllText(Path.Combine(options.Export, "shape.txt"), $"{q} {m} {d} {device.Threads}\n");
 
             using var knn = BankSearches.Create(bank, m, d, device, options.Precision);
-            output.WriteLine($"kNN: {q} query patches x {m} bank rows x {d} dims, {device.Describe()}, {knn.Precision.ToString().ToLowerInvariant()} bank");
+            output.WriteLine($"kNN: {q} query patches x {m} bank rows x {d} dims, {device.Describe()}, " +
+                $"{knn.Precision.ToString().ToLowerInvariant()} bank");
             var lines = new List<string>();
             foreach (int k in new[] { 1, 9 })
             {

@@ -41,8 +41,10 @@ public sealed class ScoringBenchmark(TextWriter output)
                 return;
             }
             int inputLength = scorer.Features.InputLength;
-            output.WriteLine($"scoring benchmark: model {artifact.Id} ({content.Manifest.Product}), bank {content.Bank.Rows} x {content.Bank.Columns}, " +
-                             $"{content.Input}, {device.Describe()}, {scorer.PrecisionDescription}, {images.Count} frame files, {options.Iterations} iterations per batch size");
+            output.WriteLine($"scoring benchmark: model {artifact.Id} ({content.Manifest.Product}), bank {content.Bank.Rows} x " +
+                $"{content.Bank.Columns}, " +
+                             $"{content.Input}, {device.Describe()}, {scorer.PrecisionDescription}, {images.Count} frame files, " +
+                                 $"{options.Iterations} iterations per batch size");
             scorer.Score(new float[inputLength], 1); // warm-up
             output.WriteLine($"{"batch",5} {"stage",-24} {"median ms/frame",16} {"p95 ms/frame",13}");
             float[] lastPatches = [];
@@ -61,7 +63,8 @@ public sealed class ScoringBenchmark(TextWriter output)
                     cancel.ThrowIfCancellationRequested();
                     long t0 = Stopwatch.GetTimestamp();
                     for (int i = 0; i < batch; i++)
-                        loader.LoadInput(images[((it + warmUp) * batch + i) % images.Count], content.Input, buffer.AsSpan(i * inputLength, inputLength));
+                        loader.LoadInput(images[((it + warmUp) * batch + i) % images.Count], content.Input, buffer.AsSpan(i * inputLength,
+                            inputLength));
                     long t1 = Stopwatch.GetTimestamp();
                     if (lastPatches.Length != batch * scorer.Features.PatchesPerImage * scorer.Features.Dimensions)
                         lastPatches = new float[batch * scorer.Features.PatchesPerImage * scorer.Features.Dimensions];
@@ -95,7 +98,8 @@ public sealed class ScoringBenchmark(TextWriter output)
     /// turn in each round, and each figure is the median over the rounds, so a busy moment on a shared machine
     /// slows the kNN and its ceiling alike. Reduced precisions also say how often they found float32's nearest row.
     /// </summary>
-    private void KnnVersusGemm(ModelContent content, ExecutionDevice device, float[] queries, int dims, BankPrecision chosen, CancellationToken cancel)
+    private void KnnVersusGemm(ModelContent content, ExecutionDevice device, float[] queries, int dims, BankPrecision chosen,
+        CancellationToken cancel)
     {
         const int rounds = 5;
         int q = queries.Length / dims, m = content.Bank.Rows;
@@ -148,7 +152,8 @@ public sealed class ScoringBenchmark(TextWriter output)
                 if (exactDistances[i] > 0) worst = Math.Max(worst, Math.Abs(distances[precision][i] - exactDistances[i]) / exactDistances[i]);
             }
             output.WriteLine($"kNN {Name(precision)}: {median[precision]:F1} ms, {flop / median[precision] / 1e6:F1} effective G(FL)OP/s, " +
-                             $"{median[BankPrecision.Float32] / median[precision]:F2}x float32; same nearest row as float32 for {same} of {q} patches, " +
+                             $"{median[BankPrecision.Float32] / median[precision]:F2}x float32; same nearest row as float32 for {same} of {q} " +
+                                 $"patches, " +
                              $"distances within {worst:E1} relative");
         }
 
@@ -158,7 +163,11 @@ public sealed class ScoringBenchmark(TextWriter output)
                          $"{q / knnMs * 1000:F0} query patches/s, {flop / knnMs / 1e6:F1} effective GFLOP/s");
         output.WriteLine($"GEMM ceiling (plain ONNX Runtime Gemm, same shapes): {gemmMs:F1} ms, {flop / gemmMs / 1e6:F1} GFLOP/s; " +
                          $"kNN at {gemmMs / median[BankPrecision.Float32]:P0} of it (float32)");
-        output.WriteLine($"int8 GEMM ceiling (plain ONNX Runtime MatMulInteger, same shapes, constant bank): {intMs:F1} ms, {flop / intMs / 1e6:F1} GOP/s; " +
+        output.WriteLine($"int8 GEMM ceiling (plain ONNX Runtime MatMulInteger, same shapes, constant bank): {intMs:F1} ms, " +
+            $"{flop / intMs / 1e6:F1} " +
+            $"" +
+            $"" +
+            $"GOP/s; " +
                          $"int8 kNN at {intMs / median[BankPrecision.Int8]:P0} of it");
         output.WriteLine($"(medians of {rounds} rounds, each running the three searches and both ceilings in turn)");
     }

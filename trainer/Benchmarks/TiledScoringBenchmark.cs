@@ -17,7 +17,8 @@ namespace EdgePatchCore.Trainer.Benchmarks;
 public sealed class TiledScoringBenchmark(TextWriter output)
 {
     /// <returns>the patches of the last frame's first <see cref="TileLayout.TilesPerRun"/> tiles, for the kNN-alone figures</returns>
-    public float[] Run(Artifact artifact, PatchCoreScorer scorer, ExecutionDevice device, IReadOnlyList<string> images, int iterations, CancellationToken cancel)
+    public float[] Run(Artifact artifact, PatchCoreScorer scorer, ExecutionDevice device, IReadOnlyList<string> images, int iterations,
+        CancellationToken cancel)
     {
         var content = artifact.Content;
         var tiling = content.Tiling!;
@@ -26,16 +27,20 @@ public sealed class TiledScoringBenchmark(TextWriter output)
         using (var first = loader.Decode(bytes[0], images[0]))
         {
             var layout = tiling.Layout(first.Width, first.Height);
-            output.WriteLine($"scoring benchmark: model {artifact.Id} ({content.Manifest.Product}), bank {content.Bank.Rows} x {content.Bank.Columns}, " +
-                             $"{tiling}, frames {first.Width} x {first.Height} -> {layout.Width} x {layout.Height}, {layout.Columns} x {layout.Rows} = {layout.Count} tiles, " +
-                             $"{TileLayout.TilesPerRun} tiles per backbone run, {device.Describe()}, {scorer.PrecisionDescription}, {images.Count} frame files, {iterations} iterations");
+            output.WriteLine($"scoring benchmark: model {artifact.Id} ({content.Manifest.Product}), bank {content.Bank.Rows} x " +
+                $"{content.Bank.Columns}, " +
+                             $"{tiling}, frames {first.Width} x {first.Height} -> {layout.Width} x {layout.Height}, {layout.Columns} x " +
+                                 $"{layout.Rows} = {layout.Count} tiles, " +
+                             $"{TileLayout.TilesPerRun} tiles per backbone run, {device.Describe()}, {scorer.PrecisionDescription}, {images.Count} " +
+                                 $"frame files, {iterations} iterations");
             using var warm = TiledFrame.From(first, tiling);
             scorer.ScoreTiled(warm); // warm-up
         }
         output.WriteLine($"{"batch",5} {"stage",-24} {"median ms/frame",16} {"p95 ms/frame",13}");
         var stages = new Dictionary<string, List<double>>
         {
-            ["decode"] = [], ["tiling (scale + cut)"] = [], ["backbone + embedding"] = [], ["kNN + Eq. 7"] = [], ["stitching + blur"] = [], ["total"] = [],
+            ["decode"] = [], ["tiling (scale + cut)"] = [], ["backbone + embedding"] = [], ["kNN + Eq. 7"] = [], ["stitching + blur"] = [],
+                ["total"] = [],
         };
         const int warmUp = 2;
         int tiles = 0;

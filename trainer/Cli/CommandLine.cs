@@ -32,7 +32,8 @@ public sealed class CommandLine(IReadOnlyList<string> positional, IReadOnlyDicti
     /// <summary>Text: as given, or the definition's default.</summary>
     public string Text(string name) => GivenOrDefault(name);
 
-    /// <summary>A value <paramref name="parse"/> makes (throwing ArgumentException for bad text): as given, or from the definition's default.</summary>
+    /// <summary>A value <paramref name="parse"/> makes (throwing ArgumentException for bad text): as given, or from the definition's
+    /// default.</summary>
     public T Parsed<T>(string name, Func<string, T> parse) => ParseWith(name, GivenOrDefault(name), parse);
 
     public bool Has(string name) => _options.ContainsKey(name);

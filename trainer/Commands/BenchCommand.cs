@@ -8,7 +8,8 @@ public sealed class BenchCommand : ICommand
 {
     public string Name => "bench";
     public string Summary => "benchmarks that print figures (coreset selection, scoring latency, the accuracy/speed sweep)";
-    public string Usage => "coreset --data DIR | --projection-file F [--fraction 0.1] [options]   |   scoring --artifact P.pcb [options]   |   decode [--iterations N]   |   knn --artifact P.pcb --export DIR   |   sweep --data DIR --out DIR [--points A,B]";
+    public string Usage => "coreset --data DIR | --projection-file F [--fraction 0.1] [options]   |   scoring --artifact P.pcb [options]   |   " +
+        "decode [--iterations N]   |   knn --artifact P.pcb --export DIR   |   sweep --data DIR --out DIR [--points A,B]";
     public string Description =>
         "coreset: extracts the training features of DIR once, then times, in the same process and on the\n" +
         "same int8 projection, a memory-bandwidth probe, the plain streaming greedy selection and the\n" +
@@ -100,7 +101,8 @@ public sealed class BenchCommand : ICommand
     {
         var parts = text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
         var sizes = parts.Select(p => int.TryParse(p, out int n) && n is >= 1 and <= 1024 ? n : 0).ToArray();
-        if (sizes.Length == 0 || sizes.Any(n => n == 0)) throw new ArgumentException($"expected batch sizes 1..1024 separated by commas, not '{text}'");
+        if (sizes.Length == 0
+            || sizes.Any(n => n == 0)) throw new ArgumentException($"expected batch sizes 1..1024 separated by commas, not '{text}'");
         return sizes;
     }
 }

@@ -10,7 +10,8 @@ namespace EdgePatchCore.Trainer.Commands;
 
 public sealed class BuildCommand : ICommand
 {
-    /// <summary>The build's defaults as <see cref="BuildOptions"/> and <see cref="Tiling.TilingSpec"/> define them: the option definitions (and so --help) read them from here.</summary>
+    /// <summary>The build's defaults as <see cref="BuildOptions"/> and <see cref="Tiling.TilingSpec"/> define them: the option definitions (and so
+    /// --help) read them from here.</summary>
     private static readonly BuildOptions Defaults = new() { Product = "", DataDirectory = "" };
     private static readonly Tiling.TilingSpec Tile = new() { TileSize = Tiling.TilingSpec.MinTileSize };
 
@@ -31,18 +32,24 @@ public sealed class BuildCommand : ICommand
         new("product", "product name, stored in the artifact", "P"),
         new("data", "training images: MVTec layout or a flat folder", "DIR", "datasets/P"),
         new("out", "artifact to write", "FILE", "P.pcb"),
-        new("preset", "defaults for size, coreset, dimensions and layers: " + string.Join(", ", BuildPreset.All.Select(p => $"{p.Name} ({p.Summary})")) +
+        new("preset", "defaults for size, coreset, dimensions and layers: " + string.Join(", ",
+            BuildPreset.All.Select(p => $"{p.Name} ({p.Summary})")) +
             "; options given explicitly win", "NAME", "balanced"),
         new("backbone", "another ONNX backbone instead of the bundled ImageNet ResNet18", "FILE.onnx"),
-        new("layers", "layer output names (or layer1..layer4 for ResNet18), shallow first", "A,B", "the preset's: layer2,layer3 (fast, accurate: layer3)"),
-        new("input-norm", "what the backbone expects: bgr255 (mean image), bgr255-channel-mean, imagenet", "NORM", "bgr255; imagenet with --backbone"),
-        new("aggregation", "patch features: reference (the official code's 3x3 mapping) or average (3x3 mean per channel, concat)", "MODE", "reference"),
+        new("layers", "layer output names (or layer1..layer4 for ResNet18), shallow first", "A,B",
+            "the preset's: layer2,layer3 (fast, accurate: layer3)"),
+        new("input-norm", "what the backbone expects: bgr255 (mean image), bgr255-channel-mean, imagenet", "NORM",
+            "bgr255; imagenet with --backbone"),
+        new("aggregation", "patch features: reference (the official code's 3x3 mapping) or average (3x3 mean per channel, concat)", "MODE",
+            "reference"),
         new("layer-dims", "reference aggregation: dimensions per layer", "N", "the preset's: 1024"),
         new("target-dims", "reference aggregation: final dimensions", "N", "the preset's: 1024"),
         new("size", "network input size", "N|WxH", "the preset's: 224"),
         new("resize", "stretch, center-crop or letterbox", "MODE", "stretch"),
         new("resize-to", "shorter side before the centre crop", "N", "256 for 224"),
-        new("tile", "tiled inspection: cover the frame with N x N tiles at native pixels instead of resizing it to --size (megapixel frames, small defects)", "N"),
+        new("tile",
+            "tiled inspection: cover the frame with N x N tiles at native pixels instead of resizing it to --size (megapixel frames, small defects)",
+            "N"),
         new("tile-overlap", "with --tile: least overlap of neighbouring tiles, in pixels", "P", Text(Tile.Overlap)),
         new("scale", "with --tile: scale the frame by S before tiling (0.5 halves width and height)", "S", Text(Tile.Scale)),
         new("coreset", "fraction of training patches kept in the bank", "F", "the preset's: 0.1 (accurate: 0.25)"),
@@ -59,7 +66,8 @@ public sealed class BuildCommand : ICommand
         CommonOptions.Batch,
         CommonOptions.Device,
         new("temp-dir", "where full features are spilled during selection", "DIR", "system temp"),
-        new("report", "also write a self-contained HTML build report (threshold tail, coverage radius, folds, phase times, skipped images)", "FILE.html"),
+        new("report", "also write a self-contained HTML build report (threshold tail, coverage radius, folds, phase times, skipped images)",
+            "FILE.html"),
         new("sign", "sign the artifact with this private key (trainer keygen)", "KEY.pem"),
         CommonOptions.ReleaseVersion,
         CommonOptions.ExpiresIn,
@@ -74,11 +82,13 @@ public sealed class BuildCommand : ICommand
         string? backbonePath = options.Backbone.ModelPath;
 
         var release = CommonOptions.ParseRelease(args);
-        if (!args.Has("sign") && (args.Has("release-version") || args.Has("expires-in"))) throw new UsageException("--release-version and --expires-in need --sign KEY.pem");
+        if (!args.Has("sign") && (args.Has("release-version")
+            || args.Has("expires-in"))) throw new UsageException("--release-version and --expires-in need --sign KEY.pem");
 
         // Options are valid; now the file system, before any long work.
         if (!Directory.Exists(data))
-            throw new BuildException($"data folder not found: {data}" + (args.Has("data") ? "" : $" (create it with 'trainer synth --product {product}' or pass --data DIR)"));
+            throw new BuildException($"data folder not found: {data}"
+                + (args.Has("data") ? "" : $" (create it with 'trainer synth --product {product}' or pass --data DIR)"));
         if (backbonePath is not null && !File.Exists(backbonePath)) throw new BuildException($"backbone file not found: {backbonePath}");
         CommonOptions.CheckWritable(output);
         string? html = args.Get("report");
@@ -95,9 +105,11 @@ public sealed class BuildCommand : ICommand
         var o = context.Out;
         o.WriteLine($"wrote {output} (artifact {id}, {new FileInfo(output).Length / 1e6:F1} MB)");
         o.WriteLine($"  product            {c.Manifest.Product}");
-        o.WriteLine($"  training images    {c.Manifest.TrainingImageCount} ({c.Manifest.TrainingPatchCount} patches), threshold from {c.Manifest.CalibrationImageCount} " +
+        o.WriteLine($"  training images    {c.Manifest.TrainingImageCount} ({c.Manifest.TrainingPatchCount} patches), threshold from " +
+            $"{c.Manifest.CalibrationImageCount} " +
             (options.CalibrationDirectory is null ? $"out-of-fold scores ({result.Folds.Count} folds)" : "calibration images"));
-        o.WriteLine($"  memory bank        {c.Bank.Rows} x {c.Bank.Columns} ({(double)c.Bank.Rows / c.Manifest.TrainingPatchCount:P1} of patches), coverage radius {c.Manifest.CoverageRadius:G5}");
+        o.WriteLine($"  memory bank        {c.Bank.Rows} x {c.Bank.Columns} ({(double)c.Bank.Rows / c.Manifest.TrainingPatchCount:P1} of patches), " +
+            $"coverage radius {c.Manifest.CoverageRadius:G5}");
         o.WriteLine($"  threshold          {c.Scoring.Threshold:G5} (target false-reject rate {options.FalseRejectRate:P1})");
         o.WriteLine($"  device             {result.Device}");
         o.WriteLine($"  build time         {clock.Elapsed.TotalSeconds:F1} s, peak memory {CommonOptions.PeakMemory()}");
@@ -128,7 +140,8 @@ public sealed class BuildCommand : ICommand
         if (layers.Length == 0) throw new UsageException("--layers needs at least one layer name");
         var defaultNorm = backbonePath is null ? InputNormalization.Bgr255MeanImage : InputNormalization.ImageNet;
         if (args.Has("coreset") && args.Has("coreset-size")) throw new UsageException("use either --coreset or --coreset-size, not both");
-        if (args.Has("calibration") && args.Has("calibration-folds")) throw new UsageException("use either --calibration DIR or --calibration-folds K, not both");
+        if (args.Has("calibration")
+            && args.Has("calibration-folds")) throw new UsageException("use either --calibration DIR or --calibration-folds K, not both");
         var tiling = ParseTiling(args);
 
         return new BuildOptions
@@ -164,7 +177,8 @@ public sealed class BuildCommand : ICommand
         };
     }
 
-    /// <summary>--tile N [--tile-overlap P] [--scale S]; null without --tile. The tile is the network input, so --size and --resize do not apply.</summary>
+    /// <summary>--tile N [--tile-overlap P] [--scale S]; null without --tile. The tile is the network input, so --size and --resize do not
+    /// apply.</summary>
     private static Tiling.TilingSpec? ParseTiling(CommandLine args)
     {
         if (args.OptionalInt("tile", Tiling.TilingSpec.MinTileSize, Tiling.TilingSpec.MaxTileSize) is not { } tileSize)

@@ -16,7 +16,8 @@ public sealed class CollectCommand : ICommand
 {
     public string Name => "collect";
     public string Summary => "download the frames operators taught an agent, for trainer extend";
-    public string Usage => "--broker HOST[:PORT] --device ID --sign KEY.pem --out DIR [--since TIME] [--clear] [options]   |   --revert [--product P] ...";
+    public string Usage => "--broker HOST[:PORT] --device ID --sign KEY.pem --out DIR [--since TIME] [--clear] [options]   |   --revert [--product " +
+        "P] ...";
     public string Description =>
         "Asks the agent of device ID for its teach set on {prefix}/teach/collect and downloads every taught frame into\n" +
         "DIR/good/, in chunks each checked against its SHA-256, then the whole file against the list; DIR/manifest.json\n" +
@@ -52,7 +53,8 @@ public sealed class CollectCommand : ICommand
         if (args.Has("product")) throw new UsageException("--product goes with --revert");
         string output = args.Require("out");
         DateTimeOffset? since = args.Get("since") is { } sinceText
-            ? DateTimeOffset.TryParse(sinceText, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var t) ? t
+            ? DateTimeOffset.TryParse(sinceText, System.Globalization.CultureInfo.InvariantCulture,
+                System.Globalization.DateTimeStyles.AssumeUniversal, out var t) ? t
               : throw new UsageException($"--since '{sinceText}' is not a time (ISO 8601, e.g. 2026-11-30T06:00Z)")
             : null;
         var timeout = TimeSpan.FromSeconds(args.Double("timeout", 1, 86400));
@@ -66,7 +68,11 @@ public sealed class CollectCommand : ICommand
         // 1. The list.
         var list = await client.ListAsync(since, context.Cancel);
         if (list.Entries.Count == 0)
-            throw new DeployException($"the teach set of {prefix} is empty{(since is null ? "" : $" since {since:O}")}: nothing was taught (publish {{\"frameIds\": [...], \"label\": \"good\"}} on {prefix}/teach)");
+            throw new DeployException($"the teach set of {prefix} is empty{(since is null ? "" : $" since {since:O}")}: nothing was taught " +
+                $"(publish " +
+                $"" +
+                $"" +
+                $"{{\"frameIds\": [...], \"label\": \"good\"}} on {prefix}/teach)");
         context.Out.WriteLine($"{prefix} ({list.DeviceId}): {list.Entries.Count} taught frame(s)");
 
         // 2. Every file: kept when already here, resumed from its last full chunk, else fetched.
@@ -77,7 +83,8 @@ public sealed class CollectCommand : ICommand
             if (result == CollectClient.Fetch.Kept) { kept++; continue; }
             fetched++;
             if (result == CollectClient.Fetch.Resumed) resumed++;
-            context.Out.WriteLine($"  {entry.FrameId} -> good/{Path.GetFileName(entry.File)} ({entry.Size / 1024.0:F0} KiB; {entry.Verdict} {entry.Score:G4}, " +
+            context.Out.WriteLine($"  {entry.FrameId} -> good/{Path.GetFileName(entry.File)} ({entry.Size / 1024.0:F0} KiB; {entry.Verdict} " +
+                $"{entry.Score:G4}, " +
                                   $"taught by {entry.By ?? "?"}{(entry.Operator is { } who ? $" ({who})" : "")})");
         }
 

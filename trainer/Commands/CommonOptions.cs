@@ -32,7 +32,8 @@ internal static class CommonOptions
                 throw new UsageException($"--release-version must be a positive whole number, not '{text}'");
             version = v;
         }
-        return new EdgePatchCore.Artifacts.ReleaseOptions { Version = version, ValidFor = TimeSpan.FromDays(args.Double("expires-in", 1d / 24, 3650)) };
+        return new EdgePatchCore.Artifacts.ReleaseOptions { Version = version, ValidFor = TimeSpan.FromDays(args.Double("expires-in", 1d / 24,
+            3650)) };
     }
 
     public static DeviceKind ParseDevice(CommandLine args) => args.Parsed("device", ExecutionDevice.Parse);

@@ -16,7 +16,8 @@ public sealed class DeployCommand : ICommand
 {
     public string Name => "deploy";
     public string Summary => "send an artifact to an agent over MQTT and wait until it serves it (or roll back)";
-    public string Usage => "P.pcb --broker HOST[:PORT] --device ID [--slot NAME] [options]   |   --rollback --sign KEY.pem --to-version N --broker HOST[:PORT] --device ID";
+    public string Usage => "P.pcb --broker HOST[:PORT] --device ID [--slot NAME] [options]   |   --rollback --sign KEY.pem --to-version N --broker " +
+        "HOST[:PORT] --device ID";
     public string Description =>
         "Sends the artifact in chunks (each with its SHA-256, plus the whole file's) to the agent of device ID on\n" +
         "{prefix}/deploy/request. The agent verifies the hash, the signature and its release statement (a trusted key,\n" +
@@ -51,18 +52,26 @@ public sealed class DeployCommand : ICommand
         var connect = DeviceLink.Prepare(args, "deploy");
         var timeout = TimeSpan.FromSeconds(args.Double("timeout", 1, 86400));
         int chunkSize = args.Int("chunk-size", DeployProtocol.MinChunkBytes >> 10, DeployProtocol.MaxChunkBytes >> 10) << 10;
-        if (!rollback && (args.Has("sign") || args.Has("to-version"))) throw new UsageException("--sign and --to-version go with --rollback (sign the artifact itself with trainer sign)");
+        if (!rollback && (args.Has("sign")
+            || args.Has("to-version"))) throw new UsageException("--sign and --to-version go with --rollback (sign the artifact itself with " +
+                "trainer " +
+                "" +
+                "" +
+                "sign)");
         if (rollback && args.Has("slot")) throw new UsageException("--slot goes with a deployment, not --rollback (use --product)");
-        if (args.Get("slot") is { } slotName && !DeployProtocol.IsValidName(slotName)) throw new UsageException($"--slot '{slotName}' is not a valid slot name");
+        if (args.Get("slot") is { } slotName
+            && !DeployProtocol.IsValidName(slotName)) throw new UsageException($"--slot '{slotName}' is not a valid slot name");
         using var rollbackKey = rollback && args.Get("sign") is { } keyPath ? SigningKeys.LoadPrivate(keyPath) : null;
         long? toVersion = null;
         if (rollback && args.Get("to-version") is { } versionText)
         {
-            if (!long.TryParse(versionText, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long v) || v < 1)
+            if (!long.TryParse(versionText, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long v)
+                || v < 1)
                 throw new UsageException($"--to-version must be a positive whole number, not '{versionText}'");
             toVersion = v;
         }
-        if (rollbackKey is not null && toVersion is null) throw new UsageException("a signed rollback names the release it goes back to: --to-version N");
+        if (rollbackKey is not null
+            && toVersion is null) throw new UsageException("a signed rollback names the release it goes back to: --to-version N");
         byte[] bytes = [];
         Artifact? artifact = null;
         if (!rollback)
@@ -82,17 +91,21 @@ public sealed class DeployCommand : ICommand
             string? product = args.Get("product");
             if (rollbackKey is not null && product is null)
                 product = await client.ServedProductAsync(context.Cancel)
-                          ?? throw new UsageException($"{prefix} serves several products (or none) or published no status: name the product with --product");
+                          ?? throw new UsageException($"{prefix} serves several products (or none) or published no status: name the product with " +
+                              $"--product");
             RollbackAuthorization? authorization = rollbackKey is null ? null
                 : RollbackAuthorization.Sign(RollbackStatement.Create(prefix, product!, toVersion!.Value, DateTime.UtcNow), rollbackKey);
             var status = await client.RollbackAsync(product, authorization, context.Cancel);
-            context.Out.WriteLine($"rolled back: model {status.Model} is serving again on {prefix}" + (status.ReleaseVersion is { } v ? $" (release {v})" : ""));
+            context.Out.WriteLine($"rolled back: model {status.Model} is serving again on {prefix}"
+                + (status.ReleaseVersion is { } v ? $" (release {v})" : ""));
             result = TrainerApp.ExitOk;
         }
         else
         {
-            var status = await client.SendAsync(args.Positional[0], bytes, artifact!, chunkSize, args.Get("slot"), context.Out.WriteLine, context.CreateProgress(), context.Cancel);
-            context.Out.WriteLine($"deployed: model {status.Model} is serving on {prefix}" + (status.ReleaseVersion is { } v ? $" (release {v})" : ""));
+            var status = await client.SendAsync(args.Positional[0], bytes, artifact!, chunkSize, args.Get("slot"), context.Out.WriteLine,
+                context.CreateProgress(), context.Cancel);
+            context.Out.WriteLine($"deployed: model {status.Model} is serving on {prefix}"
+                + (status.ReleaseVersion is { } v ? $" (release {v})" : ""));
             result = TrainerApp.ExitOk;
         }
         await client.DisconnectAsync();

@@ -29,7 +29,8 @@ internal static class DeviceLink
         args.Get("prefix") ?? $"edgepatchcore/{args.Get("device") ?? throw new UsageException("--device ID (or --prefix) is required")}";
 
     /// <summary>Checks the options now (before any long work); the returned function connects.</summary>
-    public static Func<Func<MqttApplicationMessageReceivedEventArgs, Task>, CancellationToken, Task<IMqttClient>> Prepare(CommandLine args, string kind)
+    public static Func<Func<MqttApplicationMessageReceivedEventArgs, Task>, CancellationToken, Task<IMqttClient>> Prepare(CommandLine args,
+        string kind)
     {
         var (host, port) = ParseBroker(args.Require("broker"), args.Has("tls"));
         var security = new BrokerSecurity

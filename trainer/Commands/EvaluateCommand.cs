@@ -24,8 +24,10 @@ public sealed class EvaluateCommand : ICommand
     [
         new("data", "labelled test set (MVTec layout)", "DIR"),
         new("json", "also write the report as JSON", "FILE"),
-        new("report", "also write a self-contained HTML report (model card, operating point, charts, gallery of false rejects and escapes)", "FILE.html"),
-        new("mask-protocol", "defect pixels of a resized mask: ours (half covered), official (fully covered, as the official PatchCore code), or both", "P", "ours"),
+        new("report", "also write a self-contained HTML report (model card, operating point, charts, gallery of false rejects and escapes)",
+            "FILE.html"),
+        new("mask-protocol",
+            "defect pixels of a resized mask: ours (half covered), official (fully covered, as the official PatchCore code), or both", "P", "ours"),
         new("dump-maps", "write the anomaly maps and masks behind the pixel metrics as raw files (to recompute them elsewhere)", "DIR"),
         CommonOptions.Batch,
         CommonOptions.Device,
@@ -48,7 +50,8 @@ public sealed class EvaluateCommand : ICommand
         using var scorer = new PatchCoreScorer(artifact.Content, device, CommonOptions.ParsePrecision(args));
         console.LogInformation($"device: {device.Describe()}, {scorer.PrecisionDescription}");
         if (SizeMismatch(artifact.Content.Manifest, dataset) is { } mismatch) console.LogWarning(mismatch);
-        var result = new Evaluator(console, console).Evaluate(artifact, scorer, dataset, CommonOptions.ParseBatch(args), protocols, args.Get("dump-maps"), context.Cancel);
+        var result = new Evaluator(console, console).Evaluate(artifact, scorer, dataset, CommonOptions.ParseBatch(args), protocols,
+            args.Get("dump-maps"), context.Cancel);
         var report = result.Report;
         PrintTable(report, context.Out);
         if (json is not null)
@@ -82,7 +85,8 @@ public sealed class EvaluateCommand : ICommand
         var other = sizes.Where(z => z != (manifest.FrameWidth, manifest.FrameHeight)).ToList();
         if (other.Count == 0) return null;
         return $"the model for '{manifest.Product}' was built on {manifest.FrameWidth} x {manifest.FrameHeight} images, but these test images are " +
-               $"{string.Join(", ", other.Select(z => $"{z.Width} x {z.Height}"))}: another product or camera? Its scores and threshold do not carry over";
+               $"{string.Join(", ", other.Select(z => $"{z.Width} x {z.Height}"))}: another product or camera? Its scores and threshold do not " +
+                   $"carry over";
     }
 
     /// <summary>False rejects and escapes with counts, overall and per defect type, then precision and recall.</summary>
@@ -102,7 +106,8 @@ public sealed class EvaluateCommand : ICommand
     public static void PrintTable(EvaluationReport r, TextWriter o)
     {
         static string F(double? v) => v is { } x ? x.ToString("0.000", CultureInfo.InvariantCulture) : "  n/a";
-        o.WriteLine($"product {r.Product}, artifact {r.Artifact.Id} ({r.Artifact.CoresetRows} bank rows), {r.Images.Good} good + {r.Images.Defective} defective test images");
+        o.WriteLine($"product {r.Product}, artifact {r.Artifact.Id} ({r.Artifact.CoresetRows} bank rows), {r.Images.Good} good + " +
+            $"{r.Images.Defective} defective test images");
         o.WriteLine();
         if (r.AtThreshold is { } p)
         {
@@ -115,7 +120,8 @@ public sealed class EvaluateCommand : ICommand
             o.WriteLine($"{type,-14} {m.Count,7} {F(m.ImageAuroc),12} {F(m.PixelAuroc),12} {F(m.Pro),7}");
         foreach (var m in r.PixelMetrics)
             o.WriteLine($"masks: {m.MaskProtocol,-8} {m.Regions} defect regions, pixel AUROC {F(m.PixelAuroc)}, PRO {F(m.Pro)}" +
-                        (m.MaskProtocol == "official" ? " (pixels wholly inside a defect, as the official PatchCore code)" : " (pixels at least half inside a defect)"));
+                        (m.MaskProtocol == "official" ? " (pixels wholly inside a defect, as the official PatchCore code)" : " (pixels at least " +
+                            "half inside a defect)"));
         o.WriteLine();
         if (r.AtF1Threshold is { } f1)
         {

@@ -35,9 +35,14 @@ public sealed class ExtendCommand : ICommand
         string input = args.Positional[0];
         string add = args.Require("add");
         string output = args.Get("out", Path.ChangeExtension(input, null) + "-extended.pcb");
-        if (Path.GetFullPath(output) == Path.GetFullPath(input)) throw new UsageException("--out must name a new file: the parent model stays as it is");
+        if (Path.GetFullPath(output) == Path.GetFullPath(input)) throw new UsageException("--out must name a new file: the parent model stays as " +
+            "it " +
+            "" +
+            "" +
+            "is");
         var release = CommonOptions.ParseRelease(args);
-        if (!args.Has("sign") && (args.Has("release-version") || args.Has("expires-in"))) throw new UsageException("--release-version and --expires-in need --sign KEY.pem");
+        if (!args.Has("sign") && (args.Has("release-version")
+            || args.Has("expires-in"))) throw new UsageException("--release-version and --expires-in need --sign KEY.pem");
         var options = new ExtendOptions
         {
             AddDirectory = add,
@@ -62,11 +67,14 @@ public sealed class ExtendCommand : ICommand
 
         var o = context.Out;
         o.WriteLine($"wrote {output} (artifact {id}, parent {parent.Id}, {new FileInfo(output).Length / 1e6:F1} MB)");
-        o.WriteLine($"  added images       {result.AddedImages} ({result.AddedPatches} patches; {result.PatchesBeyondRadius} beyond the coverage radius {parent.Content.Manifest.CoverageRadius:G5})");
+        o.WriteLine($"  added images       {result.AddedImages} ({result.AddedPatches} patches; {result.PatchesBeyondRadius} beyond the coverage " +
+            $"radius {parent.Content.Manifest.CoverageRadius:G5})");
         o.WriteLine($"  memory bank        {parent.Content.Bank.Rows} + {result.AddedRows} = {content.Bank.Rows} rows" +
                     (result.BudgetReached ? " (--max-rows reached: some new patches stay beyond the radius)" : ""));
         o.WriteLine($"  neighbour table    {result.NeighbourListsChanged} parent rows gained a nearer neighbour");
-        o.WriteLine($"  threshold          {content.Scoring.Threshold:G5}" + (options.RecalibrateDirectory is null ? " (the parent's)" : $" (from {content.Manifest.CalibrationImageCount} images in {options.RecalibrateDirectory})"));
+        o.WriteLine($"  threshold          {content.Scoring.Threshold:G5}"
+            + (options.RecalibrateDirectory is null ? " (the parent's)" : $" (from {content.Manifest.CalibrationImageCount} images in " +
+                $"{options.RecalibrateDirectory})"));
         o.WriteLine($"  device             {result.Device}");
         o.WriteLine($"  time               {clock.Elapsed.TotalSeconds:F1} s, peak memory {CommonOptions.PeakMemory()}");
         if (result.Skipped.Count > 0)

@@ -27,16 +27,26 @@ public sealed class InspectCommand : ICommand
         o.WriteLine($"  training data       {m.TrainingImageCount} images, {m.TrainingPatchCount} patches, fingerprint {m.DatasetFingerprint}");
         if (m.ParentId is not null)
             foreach (var x in m.Extensions ?? [])
-                o.WriteLine($"  extended            from {x.ParentId} on {x.AtUtc:yyyy-MM-dd HH:mm} UTC: {x.AddedImages} images ({x.AddedPatches} patches, fingerprint {x.AddedFingerprint}), +{x.AddedRows} rows{(x.Recalibrated ? ", threshold recalibrated" : "")}");
+                o.WriteLine($"  extended            from {x.ParentId} on {x.AtUtc:yyyy-MM-dd HH:mm} UTC: {x.AddedImages} images ({x.AddedPatches} " +
+                    $"patches, fingerprint {x.AddedFingerprint}), +{x.AddedRows} rows{(x.Recalibrated ? ", threshold recalibrated" : "")}");
         o.WriteLine($"  input               {c.Input}");
         if (c.Tiling is { } tiling) o.WriteLine($"  tiling              {tiling}");
         o.WriteLine($"  backbone            {c.Backbone.Source}, {c.Backbone.Onnx.Length / 1e6:F1} MB, normalisation {c.Backbone.Normalization}");
-        o.WriteLine($"  embedding           {string.Join(" + ", c.Embedding.Layers.Zip(c.Backbone.LayerChannels, (l, ch) => $"{ResNet18.DisplayName(l)} ({ch})"))} = {c.Embedding.Dimensions} dims on a {c.Embedding.GridWidth} x {c.Embedding.GridHeight} grid, {c.Embedding.PatchSize}x{c.Embedding.PatchSize} neighbourhood, {c.Backbone.Aggregation.ToString().ToLowerInvariant()} aggregation");
-        o.WriteLine($"  memory bank         {c.Bank.Rows} x {c.Bank.Columns} {c.Bank.ElementType}, coverage radius {m.CoverageRadius:G5}, neighbour table b = {c.Bank.NeighbourCount}");
-        o.WriteLine($"  scoring             k = {c.Scoring.K}, Eq. 7 re-weighting {(c.Scoring.Reweight ? "on" : "off")} (b = {c.Scoring.NeighbourCount}), blur sigma {c.Scoring.BlurSigma}");
+        o.WriteLine($"  embedding           " +
+            $"{string.Join(" + ", c.Embedding.Layers.Zip(c.Backbone.LayerChannels, (l, ch) => $"{ResNet18.DisplayName(l)} ({ch})"))} = " +
+            $"{c.Embedding.Dimensions} dims on a {c.Embedding.GridWidth} x {c.Embedding.GridHeight} grid, " +
+            $"{c.Embedding.PatchSize}x{c.Embedding.PatchSize} neighbourhood, {c.Backbone.Aggregation.ToString().ToLowerInvariant()} aggregation");
+        o.WriteLine($"  memory bank         {c.Bank.Rows} x {c.Bank.Columns} {c.Bank.ElementType}, coverage radius {m.CoverageRadius:G5}, " +
+            $"neighbour " +
+            $"" +
+            $"" +
+            $"table b = {c.Bank.NeighbourCount}");
+        o.WriteLine($"  scoring             k = {c.Scoring.K}, Eq. 7 re-weighting {(c.Scoring.Reweight ? "on" : "off")} (b = " +
+            $"{c.Scoring.NeighbourCount}), blur sigma {c.Scoring.BlurSigma}");
         o.WriteLine($"  threshold           {c.Scoring.Threshold:G5} ({c.Scoring.Normalisation} normalisation)");
         if (c.Calibration is { } cal)
-            o.WriteLine($"  calibration         {cal.Method}; scores {cal.SortedScores[0]:G4}..{cal.SortedScores[^1]:G4}, mean {cal.Mean:G4}, std {cal.Std:G3}, target false-reject rate {cal.TargetFalseRejectRate:P1}");
+            o.WriteLine($"  calibration         {cal.Method}; scores {cal.SortedScores[0]:G4}..{cal.SortedScores[^1]:G4}, mean {cal.Mean:G4}, std " +
+                $"{cal.Std:G3}, target false-reject rate {cal.TargetFalseRejectRate:P1}");
         o.WriteLine($"  build options       {string.Join(", ", m.BuildOptions.Select(kv => $"{kv.Key}={kv.Value}"))}");
         o.WriteLine(a.Signature switch
         {
@@ -53,7 +63,8 @@ public sealed class InspectCommand : ICommand
                 string state = r.IsExpired(DateTime.UtcNow) ? "EXPIRED" : "valid";
                 string product = r.Product == m.Product ? "" : $" (the model is for {m.Product}: agents refuse it)";
                 o.WriteLine($"  release             version {r.Version} of {r.Product}{product}, issued {r.IssuedAtUtc:yyyy-MM-dd HH:mm} UTC, " +
-                            $"expires {r.ExpiresAtUtc:yyyy-MM-dd HH:mm} UTC ({state}), payload SHA-256 {Convert.ToHexString(r.PayloadSha256).ToLowerInvariant()[..16]}...");
+                            $"expires {r.ExpiresAtUtc:yyyy-MM-dd HH:mm} UTC ({state}), payload SHA-256 " +
+                                $"{Convert.ToHexString(r.PayloadSha256).ToLowerInvariant()[..16]}...");
             }
             else o.WriteLine("  release             DAMAGED release statement");
         }

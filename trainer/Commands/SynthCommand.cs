@@ -70,7 +70,8 @@ public sealed class SynthCommand : ICommand
             Height = height,
         };
         int count = new SheetGenerator(options).Write(output, context.CreateProgress(), context.Cancel);
-        context.Out.WriteLine($"wrote {count} images of {width} x {height} to {output} ({options.TrainCount} train, {options.TestGoodCount} good test, " +
+        context.Out.WriteLine($"wrote {count} images of {width} x {height} to {output} ({options.TrainCount} train, {options.TestGoodCount} good " +
+            $"test, " +
                               $"{options.TestPerDefect} x {SheetGenerator.DefectTypes.Length} defect types with masks)");
         return TrainerApp.ExitOk;
     }
@@ -78,7 +79,8 @@ public sealed class SynthCommand : ICommand
     private static (int Width, int Height) ParseSize(string text)
     {
         var parts = text.ToLowerInvariant().Split('x');
-        if (parts.Length == 2 && int.TryParse(parts[0], out int w) && int.TryParse(parts[1], out int h) && w is >= 256 and <= 8192 && h is >= 256 and <= 8192)
+        if (parts.Length == 2 && int.TryParse(parts[0], out int w) && int.TryParse(parts[1], out int h) && w is >= 256 and <= 8192
+            && h is >= 256 and <= 8192)
             return (w, h);
         throw new ArgumentException($"expected WxH with 256..8192 pixels a side, not '{text}'");
     }
@@ -95,7 +97,8 @@ public sealed class SynthCommand : ICommand
     private static (float R, float G, float B) ParseBelt(string text)
     {
         var parts = text.Split(',');
-        var values = parts.Select(p => float.TryParse(p, System.Globalization.CultureInfo.InvariantCulture, out float v) && v is >= 0 and <= 255 ? v : -1).ToArray();
+        var values = parts.Select(p => float.TryParse(p, System.Globalization.CultureInfo.InvariantCulture, out float v)
+            && v is >= 0 and <= 255 ? v : -1).ToArray();
         if (values.Length == 3 && values.All(v => v >= 0)) return (values[0], values[1], values[2]);
         throw new ArgumentException($"expected R,G,B with values 0..255, not '{text}'");
     }

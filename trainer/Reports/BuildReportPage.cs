@@ -30,28 +30,36 @@ public sealed class BuildReportPage
                 $"{calibration.SortedScores[0]:G4} to {calibration.SortedScores[^1]:G4}, mean {calibration.Mean:G4}, sd {calibration.Std:G4}. " +
                 $"Threshold {calibration.Threshold:G5} for a {calibration.TargetFalseRejectRate:P1} false-reject target; " +
                 $"{atOrAbove} of the scores reach it. {calibration.Method}.")).Append("</p>");
-            html.Append(Figure(Tail(calibration), "Share of good images scoring at or above each score (log scale): the scores (dots), the fitted log-normal (line), the target rate and the threshold."));
+            html.Append(Figure(Tail(calibration),
+                "Share of good images scoring at or above each score (log scale): the scores (dots), the fitted log-normal (line), the target rate " +
+                    "and the threshold."));
         }
 
         html.Append("<h2 id=\"coreset\">Coreset</h2><p>").Append(E($"{artifact.Content.Bank.Rows:N0} of {m.TrainingPatchCount:N0} patches; " +
-            $"coverage radius {build.Coreset.CoverageRadius:G5} in the 128-d projection; {build.Coreset.PrunedShare:P0} of the row data never needed reading.")).Append("</p>");
+            $"coverage radius {build.Coreset.CoverageRadius:G5} in the 128-d projection; {build.Coreset.PrunedShare:P0} of the row data never " +
+                $"needed reading.")).Append("</p>");
         if (build.Coreset.RadiusTrace.Count > 1)
-            html.Append(Figure(Radius(build.Coreset.RadiusTrace), "Coverage radius (the farthest training patch from the chosen rows) as rows are chosen."));
+            html.Append(Figure(Radius(build.Coreset.RadiusTrace),
+                "Coverage radius (the farthest training patch from the chosen rows) as rows are chosen."));
 
         if (build.Folds.Count > 0)
         {
-            html.Append("<h2 id=\"folds\">Cross-fitting folds</h2><table><tr><th>fold</th><th>images</th><th>bank rows kept</th><th>rows added</th></tr>");
+            html.Append("<h2 id=\"folds\">Cross-fitting folds</h2><table><tr><th>fold</th><th>images</th><th>bank rows kept</th><th>rows " +
+                "added</th></tr>");
             for (int f = 0; f < build.Folds.Count; f++)
             {
                 var fold = build.Folds[f];
-                html.Append($"<tr><td>{f + 1}</td><td class=\"num\">{fold.Images.Length}</td><td class=\"num\">{fold.KeptRows:N0}</td><td class=\"num\">{fold.AddedRows:N0}</td></tr>");
+                html.Append($"<tr><td>{f + 1}</td><td class=\"num\">{fold.Images.Length}</td><td class=\"num\">{fold.KeptRows:N0}</td><td " +
+                    $"class=\"num\">{fold.AddedRows:N0}</td></tr>");
             }
             html.Append("</table>");
         }
 
         html.Append("<h2 id=\"phases\">Build phases</h2><table><tr><th>phase</th><th>seconds</th></tr>");
-        foreach (var phase in build.Phases) html.Append("<tr><td>").Append(E(phase.Name)).Append("</td><td class=\"num\">").Append(phase.Seconds.ToString("F1", CultureInfo.InvariantCulture)).Append("</td></tr>");
-        html.Append("<tr><th>total</th><th class=\"num\">").Append(m.BuildSeconds.ToString("F1", CultureInfo.InvariantCulture)).Append("</th></tr></table>");
+        foreach (var phase in build.Phases) html.Append("<tr><td>").Append(E(phase.Name)).Append("</td><td " +
+            "class=\"num\">").Append(phase.Seconds.ToString("F1", CultureInfo.InvariantCulture)).Append("</td></tr>");
+        html.Append("<tr><th>total</th><th class=\"num\">").Append(m.BuildSeconds.ToString("F1",
+            CultureInfo.InvariantCulture)).Append("</th></tr></table>");
         html.Append("<p class=\"muted\">device: ").Append(E(build.Device)).Append("</p>");
 
         html.Append($"<h2 id=\"skipped\">Skipped images ({build.Skipped.Count})</h2>");
@@ -59,7 +67,8 @@ public sealed class BuildReportPage
         else
         {
             html.Append("<table><tr><th>file</th><th>reason</th></tr>");
-            foreach (var s in build.Skipped) html.Append("<tr><td>").Append(E(Path.GetFileName(s.Path))).Append("</td><td>").Append(E(s.Reason)).Append("</td></tr>");
+            foreach (var s in build.Skipped)
+                html.Append("<tr><td>").Append(E(Path.GetFileName(s.Path))).Append("</td><td>").Append(E(s.Reason)).Append("</td></tr>");
             html.Append("</table>");
         }
         return html.Append("</body></html>").ToString();
@@ -79,7 +88,8 @@ public sealed class BuildReportPage
         empirical.LegendText = "scores";
         double lo = scores[0], hi = Math.Max(scores[^1], c.Threshold) * 1.05;
         var xs = Enumerable.Range(0, 200).Select(k => lo + (hi - lo) * k / 199).ToArray();
-        var fitted = plot.Add.ScatterLine(xs, xs.Select(x => Math.Log10(Math.Max(1e-9, 1 - ThresholdCalibrator.NormalCdf((Math.Log(x) - mu) / Math.Max(sigma, 1e-12))))).ToArray());
+        var fitted = plot.Add.ScatterLine(xs, xs.Select(x => Math.Log10(Math.Max(1e-9,
+            1 - ThresholdCalibrator.NormalCdf((Math.Log(x) - mu) / Math.Max(sigma, 1e-12))))).ToArray());
         fitted.LegendText = "log-normal fit";
         var target = plot.Add.HorizontalLine(Math.Log10(c.TargetFalseRejectRate));
         target.LegendText = $"target {c.TargetFalseRejectRate:P1}";

@@ -36,7 +36,8 @@ public sealed class EvaluationReportPage(ImageLoader loader)
         _html.Clear();
         _html.Append(ReportHtml.Head($"{report.Product}: evaluation of {artifact.Id}"));
         _html.Append("<h1>").Append(E(report.Product)).Append(": evaluation of model ").Append(E(artifact.Id)).Append("</h1>");
-        _html.Append("<p class=\"muted\">test set ").Append(E(dataset)).Append($", {report.Images.Good} good and {report.Images.Defective} defective images, ")
+        _html.Append("<p class=\"muted\">test set ").Append(E(dataset)).Append($", {report.Images.Good} good and {report.Images.Defective} " +
+            $"defective images, ")
              .Append(E(DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture))).Append("</p>");
 
         _html.Append(ReportHtml.ModelCard(artifact));
@@ -53,7 +54,8 @@ public sealed class EvaluationReportPage(ImageLoader loader)
     private void OperatingPointTable(OperatingPoint p, string title, string id)
     {
         _html.Append($"<h2 id=\"{id}\">").Append(E(title)).Append("</h2>");
-        _html.Append($"<p>threshold <b>{p.Threshold:G5}</b>: a part is rejected at or above it.</p><table><tr><th></th><th>rate</th><th>count</th></tr>");
+        _html.Append($"<p>threshold <b>{p.Threshold:G5}</b>: a part is rejected at or above " +
+            $"it.</p><table><tr><th></th><th>rate</th><th>count</th></tr>");
         Row("false rejects", p.FalseRejectRate, $"{p.FalseRejects} of {p.Good} good parts");
         Row("escapes", p.EscapeRate, $"{p.Escapes} of {p.Defective} defective parts");
         foreach (var (type, d) in p.PerDefect) Row("escapes: " + type, d.EscapeRate, $"{d.Escapes} of {d.Count}");
@@ -62,29 +64,37 @@ public sealed class EvaluationReportPage(ImageLoader loader)
         _html.Append("</table>");
 
         void Row(string name, double? rate, string count) =>
-            _html.Append("<tr><td>").Append(E(name)).Append("</td><td class=\"num\">").Append(rate is { } r ? r.ToString("P1", CultureInfo.InvariantCulture) : "n/a")
+            _html.Append("<tr><td>").Append(E(name)).Append("</td><td class=\"num\">").Append(rate is { } r ? r.ToString("P1",
+                CultureInfo.InvariantCulture) : "n/a")
                  .Append("</td><td>").Append(E(count)).Append("</td></tr>");
     }
 
     private void Metrics(EvaluationReport r)
     {
         static string F(double? v) => v is { } x ? x.ToString("0.000", CultureInfo.InvariantCulture) : "n/a";
-        _html.Append("<h2>Threshold-free metrics</h2><table><tr><th></th><th>images</th><th>image AUROC</th><th>pixel AUROC</th><th>PRO (FPR &le; 0.3)</th></tr>");
-        _html.Append($"<tr><td>all</td><td class=\"num\">{r.Images.Good + r.Images.Defective}</td><td class=\"num\">{F(r.ImageAuroc)}</td><td class=\"num\">{F(r.PixelAuroc)}</td><td class=\"num\">{F(r.Pro)}</td></tr>");
+        _html.Append("<h2>Threshold-free metrics</h2><table><tr><th></th><th>images</th><th>image AUROC</th><th>pixel AUROC</th><th>PRO (FPR &le; " +
+            "0.3)</th></tr>");
+        _html.Append($"<tr><td>all</td><td class=\"num\">{r.Images.Good + r.Images.Defective}</td><td class=\"num\">{F(r.ImageAuroc)}</td><td " +
+            $"class=\"num\">{F(r.PixelAuroc)}</td><td class=\"num\">{F(r.Pro)}</td></tr>");
         foreach (var (type, m) in r.PerDefect)
-            _html.Append("<tr><td>").Append(E(type)).Append($"</td><td class=\"num\">{m.Count}</td><td class=\"num\">{F(m.ImageAuroc)}</td><td class=\"num\">{F(m.PixelAuroc)}</td><td class=\"num\">{F(m.Pro)}</td></tr>");
+            _html.Append("<tr><td>").Append(E(type)).Append($"</td><td class=\"num\">{m.Count}</td><td class=\"num\">{F(m.ImageAuroc)}</td><td " +
+                $"class=\"num\">{F(m.PixelAuroc)}</td><td class=\"num\">{F(m.Pro)}</td></tr>");
         _html.Append("</table>");
         foreach (var p in r.PixelMetrics)
-            _html.Append("<p class=\"muted\">masks '").Append(E(p.MaskProtocol)).Append($"': {p.Regions} defect regions, pixel AUROC {F(p.PixelAuroc)}, PRO {F(p.Pro)}</p>");
+            _html.Append("<p class=\"muted\">masks '").Append(E(p.MaskProtocol)).Append($"': {p.Regions} defect regions, pixel AUROC " +
+                $"{F(p.PixelAuroc)}, PRO {F(p.Pro)}</p>");
     }
 
     private void Charts(EvaluationResult result, float threshold, float? f1Threshold)
     {
         _html.Append("<h2>Scores and curves</h2><div class=\"charts\">");
-        _html.Append(Figure(Histogram(result.Images, threshold, f1Threshold), "Image scores of good parts and of each defect type; the calibrated threshold (black) and the F1-optimal one (grey dashes, needs labels)."));
+        _html.Append(Figure(Histogram(result.Images, threshold, f1Threshold),
+            "Image scores of good parts and of each defect type; the calibrated threshold (black) and the F1-optimal one (grey dashes, needs " +
+                "labels)."));
         _html.Append(Figure(Roc(result.Images), "Image ROC: share of defects caught against share of good parts rejected, over every threshold."));
         if (result.ProCurve.Count > 1)
-            _html.Append(Figure(ProPlot(result.ProCurve), "Per-region overlap against the false-positive rate of defect-free pixels, up to 0.3 (PRO is the area, normalised)."));
+            _html.Append(Figure(ProPlot(result.ProCurve),
+                "Per-region overlap against the false-positive rate of defect-free pixels, up to 0.3 (PRO is the area, normalised)."));
         _html.Append("</div>");
     }
 
@@ -99,7 +109,8 @@ public sealed class EvaluationReportPage(ImageLoader loader)
         const int bins = 40;
         double width = (hi - lo) / bins;
         var plot = new ScottPlot.Plot();
-        foreach (var group in images.GroupBy(i => i.DefectType).OrderBy(g => g.Key == Datasets.DatasetFolder.GoodType ? 0 : 1).ThenBy(g => g.Key, StringComparer.Ordinal))
+        foreach (var group in images.GroupBy(i => i.DefectType).OrderBy(g => g.Key == Datasets.DatasetFolder.GoodType ? 0 : 1).ThenBy(g => g.Key,
+            StringComparer.Ordinal))
         {
             var counts = new double[bins + 1];
             foreach (var i in group)
@@ -172,7 +183,8 @@ public sealed class EvaluationReportPage(ImageLoader loader)
         var escapes = images.Where(i => i.IsDefective && !Rejected(i)).OrderBy(i => i.Score.Score).ToList();
         var topDefects = images.Where(i => i.IsDefective).OrderByDescending(i => i.Score.Score).Take(TopCount).ToList();
         var topGood = images.Where(i => !i.IsDefective).OrderByDescending(i => i.Score.Score).Take(TopCount).ToList();
-        _html.Append("<h2>Gallery</h2><p class=\"muted\">Heat map: jet colours, full red at 1.5 x the threshold; the ground-truth mask outlined in white. Click an image for full size.</p>");
+        _html.Append("<h2>Gallery</h2><p class=\"muted\">Heat map: jet colours, full red at 1.5 x the threshold; the ground-truth mask outlined in " +
+            "white. Click an image for full size.</p>");
         Section("gallery-false-rejects", $"False rejects at the calibrated threshold ({falseRejects.Count})", falseRejects, spec, threshold);
         Section("gallery-escapes", $"Escapes at the calibrated threshold ({escapes.Count}), lowest scores first", escapes, spec, threshold);
         Section("gallery-top-defects", $"Highest-scoring defective images ({topDefects.Count})", topDefects, spec, threshold);
@@ -198,19 +210,27 @@ public sealed class EvaluationReportPage(ImageLoader loader)
                 if (image.Mask is { } mask) Outline(overlay, mask);
                 // A tiled model's map is at the scaled frame's size (megapixels): the page shows it at most FullSizeLimit wide.
                 if (overlay.Width > FullSizeLimit || overlay.Height > FullSizeLimit)
-                    overlay.Mutate(x => x.Resize(new ResizeOptions { Size = new Size(FullSizeLimit, FullSizeLimit), Mode = SixLabors.ImageSharp.Processing.ResizeMode.Max }));
+                    overlay.Mutate(x => x.Resize(new ResizeOptions { Size = new Size(FullSizeLimit, FullSizeLimit),
+                        Mode = SixLabors.ImageSharp.Processing.ResizeMode.Max }));
                 string overlayUri = ReportHtml.Jpeg(overlay);
-                using var original = frame.Clone(x => x.Resize(new ResizeOptions { Size = new Size(FullSizeLimit, FullSizeLimit), Mode = SixLabors.ImageSharp.Processing.ResizeMode.Max }));
-                _html.Append("<div class=\"tile\"><a href=\"#").Append(tileId).Append("\"><img class=\"thumb\" alt=\"").Append(E(label)).Append("\" src=\"").Append(overlayUri).Append("\"></a>")
+                using var original = frame.Clone(x => x.Resize(new ResizeOptions { Size = new Size(FullSizeLimit, FullSizeLimit),
+                    Mode = SixLabors.ImageSharp.Processing.ResizeMode.Max }));
+                _html.Append("<div class=\"tile\"><a href=\"#").Append(tileId).Append("\"><img class=\"thumb\" " +
+                    "alt=\"").Append(E(label)).Append("\" " +
+                    "" +
+                    "" +
+                    "src=\"").Append(overlayUri).Append("\"></a>")
                      .Append("<div class=\"caption\">").Append(E(label)).Append("<br>").Append(E(scoreText)).Append("</div>")
                      .Append("<div class=\"full\" id=\"").Append(tileId).Append("\"><a class=\"close\" href=\"#").Append(id).Append("\">close</a>")
-                     .Append("<img class=\"overlay\" loading=\"lazy\" alt=\"heat map of ").Append(E(label)).Append("\" src=\"").Append(overlayUri).Append("\">")
+                     .Append("<img class=\"overlay\" loading=\"lazy\" alt=\"heat map of ").Append(E(label)).Append("\" " +
+                         "src=\"").Append(overlayUri).Append("\">")
                      .Append("<img loading=\"lazy\" alt=\"").Append(E(label)).Append("\" src=\"").Append(ReportHtml.Jpeg(original)).Append("\">")
                      .Append("<p>").Append(E(label + ", " + scoreText)).Append("</p></div></div>");
             }
             catch (ImageLoadException e)
             {
-                _html.Append("<div class=\"tile\"><div class=\"caption\">").Append(E(label)).Append("<br>not shown: ").Append(E(e.Message)).Append("</div></div>");
+                _html.Append("<div class=\"tile\"><div class=\"caption\">").Append(E(label)).Append("<br>not shown: " +
+                    "").Append(E(e.Message)).Append("</div></div>");
             }
         }
         _html.Append("</div>");

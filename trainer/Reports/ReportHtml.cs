@@ -26,10 +26,13 @@ public static class ReportHtml
             ("product", m.Product),
             ("model id", artifact.Id),
             ("parent model", m.ParentId is null ? "none (a full build)"
-                : $"{m.ParentId}, extended with {string.Join("; ", (m.Extensions ?? []).Select(x => $"{x.AddedImages} images (+{x.AddedRows} rows, {x.AtUtc:yyyy-MM-dd})"))}"),
-            ("backbone and layers", $"{Option("backbone")}, {Option("layers").Replace(",", " + ")}, {c.Embedding.Dimensions}-d patches ({Option("aggregation")})"),
+                : $"{m.ParentId}, extended with " +
+                    $"{string.Join("; ", (m.Extensions ?? []).Select(x => $"{x.AddedImages} images (+{x.AddedRows} rows, {x.AtUtc:yyyy-MM-dd})"))}"),
+            ("backbone and layers",
+                $"{Option("backbone")}, {Option("layers").Replace(",", " + ")}, {c.Embedding.Dimensions}-d patches ({Option("aggregation")})"),
             ("input and tiling", $"{c.Input}; whole frame, no tiling"),
-            ("memory bank", $"{c.Bank.Rows:N0} rows of {m.TrainingPatchCount:N0} training patches ({Option("coreset")}); coverage radius {m.CoverageRadius:G5}"),
+            ("memory bank",
+                $"{c.Bank.Rows:N0} rows of {m.TrainingPatchCount:N0} training patches ({Option("coreset")}); coverage radius {m.CoverageRadius:G5}"),
             ("training images", $"{m.TrainingImageCount}; threshold from {m.CalibrationImageCount} scores ({Option("calibration")})"),
             ("threshold", $"{c.Scoring.Threshold:G5} for a {Option("falseRejectRate")} false-reject target ({c.Calibration?.Method ?? "n/a"})"),
             ("built", $"{m.CreatedAtUtc:yyyy-MM-dd HH:mm} UTC in {m.BuildSeconds:F0} s by trainer {m.TrainerVersion}, preset {Option("preset")}"),
@@ -61,7 +64,8 @@ public static class ReportHtml
         img.thumb { width: 180px; height: auto; image-rendering: auto; border: 1px solid #ccc; }
         .full { display: none; position: fixed; inset: 0; background: #111; color: #eee; z-index: 10; padding: 2em;
                 overflow: auto; flex-wrap: wrap; gap: 1em; align-items: flex-start; justify-content: center; font-size: 1.2em; }
-        .full:target { display: flex; } .full img { max-width: 45vw; max-height: 80vh; } .full img.overlay { width: 45vw; max-width: 640px; image-rendering: pixelated; }
+        .full:target { display: flex; } .full img { max-width: 45vw; max-height: 80vh; }
+        .full img.overlay { width: 45vw; max-width: 640px; image-rendering: pixelated; }
         .full p { width: 100%; text-align: center; } .close { color: #fff; position: absolute; top: 0.5em; right: 1em; }
         """;
 }

@@ -123,7 +123,8 @@ public static class ArtifactFile
             if (format != Format) throw new ArtifactException($"{name}: not an EdgePatchCore artifact (format '{Shorten(format)}')");
             version = reader.ReadInt32();
             if (version > Version)
-                throw new ArtifactException($"{name}: artifact version {version} is newer than this program supports (version {Version}); update EdgePatchCore");
+                throw new ArtifactException($"{name}: artifact version {version} is newer than this program supports (version {Version}); update " +
+                    $"EdgePatchCore");
             if (version < 1 || count < 5) throw new ArtifactException($"{name}: artifact version {version} is not supported");
             payload = reader.ReadBytes() is { } p ? p.ToArray() : throw new ArtifactException($"{name}: artifact has no payload");
             hash = reader.ReadBytes() is { } h ? h.ToArray() : throw new ArtifactException($"{name}: artifact has no checksum");
@@ -167,12 +168,15 @@ public static class ArtifactFile
             var m = c.Manifest;
             if (string.IsNullOrWhiteSpace(m.Product) || m.Product.Length > MaxTextLength || m.Product.Any(char.IsControl))
                 throw new ArtifactException("product name missing or malformed");
-            if (m.TrainerVersion is null || m.DatasetFingerprint is null || m.BuildOptions is null) throw new ArtifactException("manifest field missing");
+            if (m.TrainerVersion is null || m.DatasetFingerprint is null
+                || m.BuildOptions is null) throw new ArtifactException("manifest field missing");
             var bb = c.Backbone;
             if (bb.Onnx is not { Length: > 0 }) throw new ArtifactException("no backbone graph");
-            if (bb.Layers is null || bb.LayerChannels is null || bb.Layers.Length is < 1 or > MaxLayers || bb.LayerChannels.Length != bb.Layers.Length)
+            if (bb.Layers is null || bb.LayerChannels is null || bb.Layers.Length is < 1 or > MaxLayers
+                || bb.LayerChannels.Length != bb.Layers.Length)
                 throw new ArtifactException("backbone layers missing or inconsistent");
-            if (string.IsNullOrEmpty(bb.InputName) || string.IsNullOrEmpty(bb.OutputName)) throw new ArtifactException("backbone input/output names missing");
+            if (string.IsNullOrEmpty(bb.InputName)
+                || string.IsNullOrEmpty(bb.OutputName)) throw new ArtifactException("backbone input/output names missing");
             if (c.Input.Width is < 8 or > 8192 || c.Input.Height is < 8 or > 8192 || c.Input.ResizeTo is < 8 or > 16384
                 || !Enum.IsDefined(c.Input.Mode))
                 throw new ArtifactException("input size out of range");

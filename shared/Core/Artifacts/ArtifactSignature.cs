@@ -20,7 +20,8 @@ public sealed record ArtifactSignature(string KeyId, string Algorithm, byte[] Pu
     /// <summary>What the signature is over: the statement's SHA-256, or the payload hash for a file without one.</summary>
     public byte[] SignedHash(byte[] payloadHash) => Statement is null ? payloadHash : SHA256.HashData(Statement);
 
-    /// <summary>Whether the signature is valid for <paramref name="hash"/> under the key carried in the file (and its statement names that payload).</summary>
+    /// <summary>Whether the signature is valid for <paramref name="hash"/> under the key carried in the file (and its statement names that
+    /// payload).</summary>
     public bool IsValidFor(byte[] hash)
     {
         if (Algorithm != EcdsaP256Sha256) return false;

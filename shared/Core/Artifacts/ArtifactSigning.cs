@@ -28,7 +28,8 @@ public sealed class TrustedKeys
         if (s is null) return "the artifact is not signed";
         if (!_keys.ContainsKey(s.KeyId)) return $"the artifact is signed with key {s.KeyId}, which is not among the trusted keys";
         if (s.Statement is null)
-            return $"the artifact is signed (key {s.KeyId}) without a release statement (product, version, expiry): sign it again with 'trainer sign'";
+            return $"the artifact is signed (key {s.KeyId}) without a release statement (product, version, expiry): sign it again with 'trainer " +
+                $"sign'";
         if (!Verify(s.KeyId, s.Statement, s.Signature) || s.Algorithm != ArtifactSignature.EcdsaP256Sha256)
             return $"the signature (key {s.KeyId}) does not verify: the release statement was modified after signing";
         ReleaseStatement release;
@@ -41,7 +42,8 @@ public sealed class TrustedKeys
         return null;
     }
 
-    /// <summary>Whether <paramref name="signature"/> over <paramref name="data"/>'s SHA-256 verifies under trusted key <paramref name="keyId"/>.</summary>
+    /// <summary>Whether <paramref name="signature"/> over <paramref name="data"/>'s SHA-256 verifies under trusted key <paramref
+    /// name="keyId"/>.</summary>
     public bool Verify(string keyId, ReadOnlySpan<byte> data, byte[] signature)
     {
         if (!_keys.TryGetValue(keyId, out var spki)) return false;

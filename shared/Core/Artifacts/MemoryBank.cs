@@ -37,7 +37,8 @@ public sealed record MemoryBank
         if (Data.LongLength != (long)Rows * Columns * 4)
             throw new ArtifactException($"bank holds {Data.LongLength} bytes, expected {Rows} x {Columns} x 4");
         if (NeighbourCount < 1 || NeighbourCount > Math.Min(Rows, ArtifactFile.MaxNeighbourCount))
-            throw new ArtifactException($"neighbour table has b = {NeighbourCount} for {Rows} rows (1..{Math.Min(Rows, ArtifactFile.MaxNeighbourCount)})");
+            throw new ArtifactException($"neighbour table has b = {NeighbourCount} for {Rows} rows " +
+                $"(1..{Math.Min(Rows, ArtifactFile.MaxNeighbourCount)})");
         if (Neighbours.LongLength != (long)Rows * NeighbourCount * 4)
             throw new ArtifactException($"neighbour table holds {Neighbours.LongLength} bytes, expected {Rows} x {NeighbourCount} x 4");
         foreach (var i in MemoryMarshal.Cast<byte, int>(Neighbours))

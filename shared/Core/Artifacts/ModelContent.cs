@@ -18,12 +18,14 @@ public sealed record ModelContent
     [Key(4)] public required MemoryBank Bank { get; init; }
     [Key(5)] public required ScoringSpec Scoring { get; init; }
     [Key(6)] public CalibrationSummary? Calibration { get; init; }
-    /// <summary>The space the coreset was selected in, so that `trainer extend` can continue the selection (null in models that cannot be extended).</summary>
+    /// <summary>The space the coreset was selected in, so that `trainer extend` can continue the selection (null in models that cannot be
+    /// extended).</summary>
     [Key(7)] public SelectionSpace? Selection { get; init; }
     /// <summary>Tiled inspection (`trainer build --tile N`); null: the whole frame is resized to <see cref="Input"/>.</summary>
     [Key(8)] public Tiling.TilingSpec? Tiling { get; init; }
 
-    /// <summary>What a frame's features depend on: the backbone, its layers, the input spec and the tiling. Models with the same spec embed a frame alike.</summary>
+    /// <summary>What a frame's features depend on: the backbone, its layers, the input spec and the tiling. Models with the same spec embed a frame
+    /// alike.</summary>
     public string FeatureSpec() => $"{Backbone.Source}; {string.Join("+", Embedding.Layers)}; {Embedding.Dimensions}-d; {Input}"
                                    + (Tiling is null ? "" : $"; {Tiling}");
 

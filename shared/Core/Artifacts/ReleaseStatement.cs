@@ -16,7 +16,8 @@ public sealed record ReleaseStatement(string Product, long Version, DateTime Iss
     public const string Schema = "edgepatchcore.release/1";
 
     /// <summary>Default release version: the signing time as yyyyMMddHHmmss, so a later signature carries a higher version.</summary>
-    public static long VersionFromTime(DateTime utc) => long.Parse(utc.ToString("yyyyMMddHHmmss", CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
+    public static long VersionFromTime(DateTime utc) => long.Parse(utc.ToString("yyyyMMddHHmmss", CultureInfo.InvariantCulture),
+        CultureInfo.InvariantCulture);
 
     public bool IsExpired(DateTime nowUtc) => nowUtc >= ExpiresAtUtc;
 
@@ -46,7 +47,8 @@ public sealed record ReleaseStatement(string Product, long Version, DateTime Iss
             long version = reader.ReadInt64();
             var issued = DateTimeOffset.FromUnixTimeSeconds(reader.ReadInt64()).UtcDateTime;
             var expires = DateTimeOffset.FromUnixTimeSeconds(reader.ReadInt64()).UtcDateTime;
-            var hash = reader.ReadBytes() is { } h ? System.Buffers.BuffersExtensions.ToArray(h) : throw new ArtifactException("release statement without a payload hash");
+            var hash = reader.ReadBytes() is { } h ? System.Buffers.BuffersExtensions.ToArray(h) : throw new ArtifactException("release statement " +
+                "without a payload hash");
             if (hash.Length != 32) throw new ArtifactException("release statement with a malformed payload hash");
             return new ReleaseStatement(product, version, issued, expires, hash);
         }

@@ -40,7 +40,8 @@ public static class SigningKeys
     {
         string pem;
         try { pem = System.Text.Encoding.UTF8.GetString(FileSystem.RegularFile.Read(path, 1 << 20)); }
-        catch (FileSystem.FileRefusedException e) { throw new ArtifactException($"{path}: cannot read the key ({e.Message.Replace(path + ": ", "")})"); }
+        catch (FileSystem.FileRefusedException e) { throw new ArtifactException($"{path}: cannot read the key " +
+            $"({e.Message.Replace(path + ": ", "")})"); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new ArtifactException($"{path}: cannot read the key ({e.Message})");
@@ -73,7 +74,8 @@ public static class SigningKeys
     public static ArtifactSignature Sign(ECDsa key, ReleaseStatement release)
     {
         byte[] statement = release.Encode();
-        return new(KeyIdOf(key), ArtifactSignature.EcdsaP256Sha256, key.ExportSubjectPublicKeyInfo(), key.SignHash(SHA256.HashData(statement)), statement);
+        return new(KeyIdOf(key), ArtifactSignature.EcdsaP256Sha256, key.ExportSubjectPublicKeyInfo(), key.SignHash(SHA256.HashData(statement)),
+            statement);
     }
 
     /// <summary>Signs bytes of another kind (a rollback authorisation): the signature over their SHA-256.</summary>

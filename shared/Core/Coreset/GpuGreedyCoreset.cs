@@ -70,7 +70,8 @@ public static class GpuGreedyCoreset
         using var nearest = accelerator.Allocate1D<int>(n);
         nearest.MemSetToZero();
         using var keys = accelerator.Allocate1D(new[] { long.MinValue, long.MinValue });
-        var step = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<long>, StepArguments>(Step);
+        var step = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<long>,
+            StepArguments>(Step);
         int threads = (int)Math.Min(n, Math.Max(1024L, accelerator.NumMultiprocessors * (long)accelerator.MaxNumThreadsPerMultiprocessor));
 
         var indices = new int[size];
@@ -112,7 +113,8 @@ public static class GpuGreedyCoreset
     /// so the largest key is the farthest point, ties going to the lowest index. Each thread also clears the
     /// other slot for the next step (kernels on one stream run in order).
     /// </summary>
-    private static void Step(Index1D thread, ArrayView<int> points, ArrayView<int> minDist, ArrayView<int> nearest, ArrayView<long> keys, StepArguments a)
+    private static void Step(Index1D thread, ArrayView<int> points, ArrayView<int> minDist, ArrayView<int> nearest, ArrayView<long> keys,
+        StepArguments a)
     {
         long best = long.MinValue;
         long n = a.Count;

@@ -30,11 +30,13 @@ namespace EdgePatchCore.Coreset;
 /// </summary>
 public static class GreedyCoreset
 {
-    public static CoresetResult Select(QuantizedRows rows, int size, int seed, IProgress<StageProgress>? progress = null, CancellationToken cancel = default)
+    public static CoresetResult Select(QuantizedRows rows, int size, int seed, IProgress<StageProgress>? progress = null,
+        CancellationToken cancel = default)
         => new GreedyCoresetPass(rows, size, prune: true).Execute(seed, progress, cancel);
 
     /// <summary>The plain algorithm: the full distance of every point to the new centre, every step.</summary>
-    public static CoresetResult SelectPlain(QuantizedRows rows, int size, int seed, IProgress<StageProgress>? progress = null, CancellationToken cancel = default)
+    public static CoresetResult SelectPlain(QuantizedRows rows, int size, int seed, IProgress<StageProgress>? progress = null,
+        CancellationToken cancel = default)
         => new GreedyCoresetPass(rows, size, prune: false).Execute(seed, progress, cancel);
 
     public static int StartIndex(int count, int seed) => new Random(seed).Next(count);
@@ -61,7 +63,8 @@ public static class GreedyCoreset
     /// (one per point): adds the farthest point while it is farther than <paramref name="radiusSquared"/>, at most
     /// <paramref name="maxAdded"/> points. Returns the added points' indices in selection order.
     /// </summary>
-    public static List<int> ExtendToRadius(QuantizedRows points, int[] minDistances, int radiusSquared, int maxAdded, CancellationToken cancel = default)
+    public static List<int> ExtendToRadius(QuantizedRows points, int[] minDistances, int radiusSquared, int maxAdded,
+        CancellationToken cancel = default)
     {
         if (minDistances.Length != points.Count) throw new ArgumentException("one distance per point");
         var added = new List<int>();

@@ -26,7 +26,8 @@ public sealed class RandomProjection
     /// <summary>A projection from its matrix (D x d, row-major), as stored in an artifact's selection space.</summary>
     public static RandomProjection FromMatrix(float[] matrix, int inputDimensions, int outputDimensions) =>
         matrix.Length == inputDimensions * outputDimensions ? new(matrix, inputDimensions, outputDimensions)
-        : throw new ArgumentException($"a {inputDimensions} x {outputDimensions} projection needs {inputDimensions * outputDimensions} values, not {matrix.Length}");
+        : throw new ArgumentException($"a {inputDimensions} x {outputDimensions} projection needs {inputDimensions * outputDimensions} values, not " +
+            $"{matrix.Length}");
 
     public RandomProjection(int inputDimensions, int outputDimensions, int seed)
     {

@@ -55,8 +55,13 @@ public sealed class EmbeddingPass(FeatureExtractor extractor, RandomProjection p
                 perImage = tiles * extractor.PatchesPerImage;
                 Allocate(files.Count, perImage);
                 inputs = new float[run * extractor.InputLength];
-                log.LogInformation($"tiles: {frame.FrameWidth} x {frame.FrameHeight} frames scaled to {frame.Layout.Width} x {frame.Layout.Height}, " +
-                              $"{frame.Layout.Columns} x {frame.Layout.Rows} = {tiles} tiles of {frame.Layout.TileSize} pixels, {perImage} patches per image");
+                log.LogInformation($"tiles: {frame.FrameWidth} x {frame.FrameHeight} frames scaled to {frame.Layout.Width} x " +
+                    $"{frame.Layout.Height}, " +
+                    $"" +
+                    $"" +
+                    $"" +
+                              $"{frame.Layout.Columns} x {frame.Layout.Rows} = {tiles} tiles of {frame.Layout.TileSize} pixels, {perImage} patches " +
+                                  $"per image");
             }
             for (int first = 0; first < tiles; first += run)
             {
@@ -102,6 +107,7 @@ public sealed class EmbeddingPass(FeatureExtractor extractor, RandomProjection p
     private ProjectedPatches Finish(int files, int images, int perImage)
     {
         progress?.Report(new StageProgress("embedding", files, files, $"{images} images"));
-        return new ProjectedPatches(QuantizedRows.Quantize(_rows, (int)_stored, projection.OutputDimensions), images, _aligned ?? projection, perImage);
+        return new ProjectedPatches(QuantizedRows.Quantize(_rows, (int)_stored, projection.OutputDimensions), images, _aligned ?? projection,
+            perImage);
     }
 }

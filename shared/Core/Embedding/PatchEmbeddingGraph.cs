@@ -82,7 +82,8 @@ internal static class PatchEmbeddingGraph
     /// Per layer: pad, the 9 shifted views concatenated along the channels (unfolded value c*9 + k sits at channel
     /// k*C + c), then for each of J terms a Gather of one unfolded value per output and its weight; the terms summed.
     /// </summary>
-    private static List<NodeProto> SparseReferenceNodes(GraphProto graph, string[] layers, int[] channels, float[][] weights, (int Start, int End)[] ranges)
+    private static List<NodeProto> SparseReferenceNodes(GraphProto graph, string[] layers, int[] channels, float[][] weights, (int Start,
+        int End)[] ranges)
     {
         var nodes = new List<NodeProto>();
         var mapped = new List<string>();

@@ -34,7 +34,8 @@ public sealed class Evaluator(ILogger log, IProgress<StageProgress>? progress = 
         if (artifact.Content.Tiling is { } tiling)
         {
             // One frame at a time; pixel metrics need maps of one size, so the test frames must share the first one's size.
-            foreach (var (index, frame) in new TiledFrameReader(loader, tiling).Read(paths, (_, reason) => skipped.Add(reason), oneSize: true, cancel))
+            foreach (var (index, frame) in new TiledFrameReader(loader, tiling).Read(paths, (_, reason) => skipped.Add(reason), oneSize: true,
+                cancel))
             {
                 scored.Add((tests[index], scorer.ScoreTiled(frame)));
                 perImageMs.Add(batchClock.Elapsed.TotalMilliseconds);
@@ -75,7 +76,8 @@ public sealed class Evaluator(ILogger log, IProgress<StageProgress>? progress = 
             if (image.MaskPath is null) { missingMasks++; continue; }
             try
             {
-                for (int m = 0; m < maskProtocols.Count; m++) masks[m][i] = loader.LoadMask(image.MaskPath, spec, MaskProtocols.MinimumLevel(maskProtocols[m]));
+                for (int m = 0; m < maskProtocols.Count; m++) masks[m][i] = loader.LoadMask(image.MaskPath, spec,
+                    MaskProtocols.MinimumLevel(maskProtocols[m]));
                 hasPixelTruth[i] = true;
             }
             catch (ImageLoadException e) { missingMasks++; log.LogWarning($"mask unreadable: {e.Message}"); }

@@ -95,7 +95,8 @@ public static class Metrics
                 }
                 else proArea += (fpr - prevFpr) * (prevPro + pro) / 2;
                 if (proCurve is not null && (proCurve.Count == 0 || fpr - proCurve[^1].Fpr >= 1e-3 || pro - proCurve[^1].Pro >= 1e-3))
-                    proCurve.Add((Math.Min(fpr, maxFpr), proDone ? prevPro + (fpr > prevFpr ? (maxFpr - prevFpr) / (fpr - prevFpr) : 0) * (pro - prevPro) : pro));
+                    proCurve.Add((Math.Min(fpr, maxFpr), proDone ? prevPro
+                        + (fpr > prevFpr ? (maxFpr - prevFpr) / (fpr - prevFpr) : 0) * (pro - prevPro) : pro));
             }
             prevFpr = fpr; prevTpr = tpr; prevPro = pro;
             i = j;

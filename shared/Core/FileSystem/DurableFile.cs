@@ -57,7 +57,8 @@ public static partial class DurableFile
     {
         if (!OperatingSystem.IsLinux()) return;
         int fd = open(directory, 0 /* O_RDONLY */);
-        if (fd < 0) throw new IOException($"cannot open folder {directory} to flush it ({Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())})");
+        if (fd < 0) throw new IOException($"cannot open folder {directory} to flush it " +
+            $"({Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())})");
         try
         {
             if (fsync(fd) != 0)

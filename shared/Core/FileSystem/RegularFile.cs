@@ -63,7 +63,8 @@ public static partial class RegularFile
         var chunk = new byte[1 << 16];
         while (RandomAccess.Read(handle, chunk, grown.Length) is int n && n > 0)
         {
-            if (grown.Length + n > maxBytes) throw new FileRefusedException($"{path}: file is more than {maxBytes} bytes, over the limit of {maxBytes}");
+            if (grown.Length
+                + n > maxBytes) throw new FileRefusedException($"{path}: file is more than {maxBytes} bytes, over the limit of {maxBytes}");
             grown.Write(chunk, 0, n);
         }
         return grown.ToArray();

@@ -34,7 +34,8 @@ public sealed class ImageLoader
             PreferContiguousImageBuffers = true,
         };
         // A multi-page TIFF would otherwise decode every page (20 pages of 4000 x 4000: 2.2 GB); frames are the first.
-        if (_limits.AcceptTiff) _configuration.ImageFormatsManager.SetDecoder(TiffFormat.Instance, new TiffDecoder { DecodingMode = FrameDecodingMode.First });
+        if (_limits.AcceptTiff) _configuration.ImageFormatsManager.SetDecoder(TiffFormat.Instance,
+            new TiffDecoder { DecodingMode = FrameDecodingMode.First });
         _formats = _limits.AcceptTiff ? "a PNG, JPEG, BMP or TIFF image" : "a PNG, JPEG or BMP image";
     }
 
@@ -161,7 +162,8 @@ public sealed class ImageLoader
             throw new ImageLoadException($"{name}: {width} x {height} pixels, over the limit of {_limits.MaxPixels}");
         double aspect = (double)Math.Max(width, height) / Math.Min(width, height);
         if (aspect > _limits.MaxAspectRatio)
-            throw new ImageLoadException($"{name}: {width} x {height} pixels, aspect ratio {aspect:G4} over the limit of {_limits.MaxAspectRatio:G4}");
+            throw new ImageLoadException($"{name}: {width} x {height} pixels, aspect ratio {aspect:G4} over the limit of " +
+                $"{_limits.MaxAspectRatio:G4}");
     }
 
     /// <summary>Decodes and preprocesses a file into <paramref name="chw"/> (3 x H x W floats, RGB 0..1).</summary>
@@ -172,7 +174,8 @@ public sealed class ImageLoader
     }
 
     /// <summary>
-    /// A ground-truth mask with the same geometry as the images (so it lines up with the anomaly map), 1 = defect: a resized pixel counts when its grey level is at least
+    /// A ground-truth mask with the same geometry as the images (so it lines up with the anomaly map), 1 = defect: a resized pixel counts when its
+    /// grey level is at least
     /// <paramref name="minimumLevel"/> (128: at least half of it lies in the defect; 255: all of it).
     /// </summary>
     public byte[] LoadMask(string path, InputSpec spec, byte minimumLevel = 128)

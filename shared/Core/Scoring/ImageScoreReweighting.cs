@@ -15,7 +15,8 @@ public static class ImageScoreReweighting
     /// rows; 1 means no re-weighting (s = s*). The whole-frame scorer, the tiled scorer and the cross-fitted calibration all
     /// ask here, so the threshold is set on the score the agent computes.
     /// </summary>
-    public static int NeighbourCount(Artifacts.ScoringSpec spec, int bankRows) => spec.Reweight ? Math.Max(1, Math.Min(spec.NeighbourCount, bankRows)) : 1;
+    public static int NeighbourCount(Artifacts.ScoringSpec spec, int bankRows) => spec.Reweight ? Math.Max(1, Math.Min(spec.NeighbourCount,
+        bankRows)) : 1;
 
     /// <summary>The index of s* = max_i s_i (the first of equal maxima).</summary>
     public static int ArgMax(ReadOnlySpan<float> patchScores)

@@ -121,7 +121,8 @@ public sealed class PatchCoreScorer : IDisposable
         }
     }
 
-    /// <summary>Where the anomaly map of a frame of this size lies, as a resize of the frame: the input spec, or for a tiled model the scaled frame.</summary>
+    /// <summary>Where the anomaly map of a frame of this size lies, as a resize of the frame: the input spec, or for a tiled model the scaled
+    /// frame.</summary>
     public InputSpec MapGeometry(int frameWidth, int frameHeight) => Tiling?.MapGeometry(frameWidth, frameHeight) ?? _features.Input;
 
     /// <summary>
@@ -135,7 +136,8 @@ public sealed class PatchCoreScorer : IDisposable
         {
             var layout = frame.Layout;
             if (layout.TileSize != _features.Input.Width || layout.TileSize != _features.Input.Height)
-                throw new ArgumentException($"tiles of {layout.TileSize} pixels for a network input of {_features.Input.Width} x {_features.Input.Height}");
+                throw new ArgumentException($"tiles of {layout.TileSize} pixels for a network input of {_features.Input.Width} x " +
+                    $"{_features.Input.Height}");
             int per = _features.PatchesPerImage, dims = _features.Dimensions, tiles = layout.Count, run = Math.Min(TileLayout.TilesPerRun, tiles);
             if (_tileInputs.Length < run * _features.InputLength) _tileInputs = new float[run * _features.InputLength];
             if (_patches.Length < run * per * dims) _patches = new float[run * per * dims];

@@ -18,7 +18,8 @@ public static class BankPrecisions
         if (requested != BankPrecision.Auto) return (requested, "requested");
         if (device.Actual == DeviceKind.Cuda) return (BankPrecision.Float16, "auto: CUDA");
         if (Avx2.IsSupported) return (BankPrecision.Int8, "auto: this CPU has AVX2 int8 dot products; candidates re-ranked in float32");
-        if (System.Runtime.Intrinsics.Arm.Dp.IsSupported) return (BankPrecision.Int8, "auto: this CPU has ARM dot products; candidates re-ranked in float32");
+        if (System.Runtime.Intrinsics.Arm.Dp.IsSupported) return (BankPrecision.Int8,
+            "auto: this CPU has ARM dot products; candidates re-ranked in float32");
         return (BankPrecision.Float32, "auto: no int8 dot product on this CPU");
     }
 

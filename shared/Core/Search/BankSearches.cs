@@ -15,10 +15,12 @@ public static class BankSearches
     /// kept, not copied, by the float32 and int8 paths). <see cref="BankPrecision.Auto"/> is resolved for the device
     /// first (<see cref="BankPrecisions.Resolve"/>).
     /// </summary>
-    public static NearestNeighbourSearch Create(float[] bank, int rows, int dimensions, ExecutionDevice device, BankPrecision precision = BankPrecision.Float32) =>
+    public static NearestNeighbourSearch Create(float[] bank, int rows, int dimensions, ExecutionDevice device,
+        BankPrecision precision = BankPrecision.Float32) =>
         Create(bank, rows, dimensions, device, precision, new SearchTuning());
 
-    internal static NearestNeighbourSearch Create(float[] bank, int rows, int dimensions, ExecutionDevice device, BankPrecision precision, SearchTuning tuning)
+    internal static NearestNeighbourSearch Create(float[] bank, int rows, int dimensions, ExecutionDevice device, BankPrecision precision,
+        SearchTuning tuning)
     {
         using (device.CreateSessionOptions()) { } // decides CPU or CUDA before anything is uploaded
         var session = new KnnSession(device, tuning.RequireDeviceForEveryNode);
@@ -28,7 +30,8 @@ public static class BankSearches
             {
                 BankPrecision.Float32 => new Float32Search(bank, rows, dimensions, session),
                 BankPrecision.Float16 => new Float16Search(bank, rows, dimensions, session),
-                BankPrecision.Int8 when tuning.Int8SelectionInGraph ?? Int8QueriesSigned(device) => new Int8DeviceSearch(bank, rows, dimensions, session),
+                BankPrecision.Int8 when tuning.Int8SelectionInGraph ?? Int8QueriesSigned(device) => new Int8DeviceSearch(bank, rows, dimensions,
+                    session),
                 BankPrecision.Int8 => new Int8HostSearch(bank, rows, dimensions, session,
                     queryLevels: tuning.ReducedQueryRange ?? NeedsReducedQueryRange(device) ? 127f : 255f, tuning.ConstantBankLimit),
                 _ => throw new ArgumentOutOfRangeException(nameof(precision)),

@@ -60,7 +60,8 @@ internal sealed class Float32Search : NearestNeighbourSearch
         OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, _queries.AsMemory(0, q * Dimensions), [q, Dimensions]);
 
     public override float Distance(ReadOnlySpan<float> query, int bankIndex) =>
-        SquaredToDistance(TensorPrimitives.Dot(query, query) - 2f * TensorPrimitives.Dot(query, _bank.AsSpan(bankIndex * Dimensions, Dimensions)) + Norms[bankIndex]);
+        SquaredToDistance(TensorPrimitives.Dot(query, query) - 2f * TensorPrimitives.Dot(query, _bank.AsSpan(bankIndex * Dimensions, Dimensions))
+            + Norms[bankIndex]);
 
     protected override void Dispose(bool disposing)
     {

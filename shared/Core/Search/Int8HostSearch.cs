@@ -65,7 +65,8 @@ internal sealed class Int8HostSearch : Int8Search
             Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
             {
                 int from = q * t / threads, to = q * (t + 1) / threads;
-                Int8Kernels.SelectLargest(_dots.AsSpan(from * Rows, (to - from) * Rows), Offsets, to - from, width, index.AsSpan(from * width, (to - from) * width));
+                Int8Kernels.SelectLargest(_dots.AsSpan(from * Rows, (to - from) * Rows), Offsets, to - from, width, index.AsSpan(from * width,
+                    (to - from) * width));
             });
     }
 

@@ -43,7 +43,8 @@ internal static class Int8Kernels
     // Truncation after + 0.5 rounds halves up for the non-negative values; the clamp makes the narrowing exact
     // (x86 converts NaN and out-of-range values to int.MinValue, clamped to 0).
     private static Vector<uint> ToByteRange(ref float from, int at, Vector<float> scale) =>
-        Vector.AsVectorUInt32(Vector.Min(Vector.Max(Vector.ConvertToInt32(Vector.LoadUnsafe(ref from, (nuint)at) * scale + new Vector<float>(0.5f)), Vector<int>.Zero), new Vector<int>(255)));
+        Vector.AsVectorUInt32(Vector.Min(Vector.Max(Vector.ConvertToInt32(Vector.LoadUnsafe(ref from, (nuint)at) * scale + new Vector<float>(0.5f)),
+            Vector<int>.Zero), new Vector<int>(255)));
 
     /// <summary>
     /// For each of <paramref name="queries"/> rows of <paramref name="dots"/> (q x m), the indices of the

@@ -43,7 +43,8 @@ internal static class KnnGraphs
         g.Input.Add(Tensor("k", DataType.Int64, 1));
         g.Node.Add(Node("Cast", ["dots"], ["dots_float"], Attr("to", (long)DataType.Float)));
         g.Node.Add(Node("Sub", ["dots_float", "offsets"], ["scores"]));
-        g.Node.Add(Node("TopK", ["scores", "k"], ["partial", "index"], Attr("axis", 1L), Attr("largest", 1L), Attr("sorted", 0L))); // re-ranked anyway
+        g.Node.Add(Node("TopK", ["scores", "k"], ["partial", "index"], Attr("axis", 1L), Attr("largest", 1L), Attr("sorted",
+            0L))); // re-ranked anyway
         g.Output.Add(Tensor("index", DataType.Int64, "q", "k"));
         return Model(g);
     }

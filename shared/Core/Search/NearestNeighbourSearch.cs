@@ -62,7 +62,8 @@ public abstract class NearestNeighbourSearch : IDisposable
             for (int start = 0; start < count; start += run)
             {
                 int q = Math.Min(run, count - start);
-                SearchRun(queries.Slice(start * Dimensions, q * Dimensions), q, k, distances.Slice(start * k, q * k), indices.Slice(start * k, q * k));
+                SearchRun(queries.Slice(start * Dimensions, q * Dimensions), q, k, distances.Slice(start * k, q * k), indices.Slice(start * k,
+                    q * k));
             }
         }
     }

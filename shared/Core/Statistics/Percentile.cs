@@ -10,6 +10,7 @@ public static class Percentile
     public static double[] Many(IEnumerable<double> values, params double[] qs)
     {
         var sorted = values.Order().ToArray();
-        return qs.Select(q => sorted.Length == 0 ? double.NaN : sorted[Math.Clamp((int)Math.Ceiling(q * sorted.Length) - 1, 0, sorted.Length - 1)]).ToArray();
+        return qs.Select(q => sorted.Length == 0 ? double.NaN : sorted[Math.Clamp((int)Math.Ceiling(q * sorted.Length) - 1, 0,
+            sorted.Length - 1)]).ToArray();
     }
 }

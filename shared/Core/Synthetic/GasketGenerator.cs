@@ -27,7 +27,8 @@ public sealed class GasketGenerator(GasketOptions options)
 
     /// <summary>Writes the whole dataset under <paramref name="root"/>; returns the number of images.</summary>
     public int Write(string root, IProgress<StageProgress>? progress = null, CancellationToken cancel = default) =>
-        MvtecLayoutWriter.Write(root, options.TrainCount, options.TestGoodCount, options.TestPerDefect, DefectTypes, FolderName, Render, progress, cancel);
+        MvtecLayoutWriter.Write(root, options.TrainCount, options.TestGoodCount, options.TestPerDefect, DefectTypes, FolderName, Render, progress,
+            cancel);
 
     /// <summary>Renders one image and, for a defect, its mask (255 = defect).</summary>
     public (Image<Rgb24> Image, Image<L8>? Mask) Render(int split, int index, GasketDefect defect)
@@ -83,7 +84,8 @@ public sealed class GasketGenerator(GasketOptions options)
                     rg += (d.PaintColour.G - rg) * paint;
                     rb += (d.PaintColour.B - rb) * paint;
                 }
-                float light = scene.Gain * (1 + scene.LightSlope * ((px - n / 2f) * MathF.Cos(scene.LightAngle) + (py - n / 2f) * MathF.Sin(scene.LightAngle)) / (n / 2f));
+                float light = scene.Gain * (1 + scene.LightSlope * ((px - n / 2f) * MathF.Cos(scene.LightAngle)
+                    + (py - n / 2f) * MathF.Sin(scene.LightAngle)) / (n / 2f));
                 float r = (br + (rr - br) * cover) * light, g = (bgc + (rg - bgc) * cover) * light, b = (bb + (rb - bb) * cover) * light;
                 image[x, y] = new Rgb24(Byte(r), Byte(g), Byte(b));
                 if (mask is not null)
@@ -176,7 +178,8 @@ public sealed class GasketGenerator(GasketOptions options)
             var g = new DefectGeometry();
             float s = sc.Scale, mid = (sc.Outer + sc.Inner) / 2;
             // Angle away from the bolt holes and the tab, so the defect is always on plain rubber.
-            float alpha = sc.Rotation + MathF.PI / 2 * rng.Next(4) + MathF.PI / 8 + (float)(rng.NextDouble() * 0.2 - 0.1) + (rng.Next(2) == 0 ? 0 : MathF.PI / 4);
+            float alpha = sc.Rotation + MathF.PI / 2 * rng.Next(4) + MathF.PI / 8 + (float)(rng.NextDouble() * 0.2 - 0.1)
+                + (rng.Next(2) == 0 ? 0 : MathF.PI / 4);
             float ax = sc.Cx + mid * MathF.Cos(alpha), ay = sc.Cy + mid * MathF.Sin(alpha);
             switch (type)
             {

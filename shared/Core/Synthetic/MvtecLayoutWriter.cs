@@ -24,7 +24,8 @@ public static class MvtecLayoutWriter
         foreach (var d in defects)
             for (int i = 0; i < perDefect; i++)
                 jobs.Add((Path.Combine(root, "test", folderName(d), $"{i:D4}.png"),
-                          Path.Combine(root, "ground_truth", folderName(d), $"{i:D4}_mask.png"), 2 + Convert.ToInt32(d, System.Globalization.CultureInfo.InvariantCulture), i, d));
+                          Path.Combine(root, "ground_truth", folderName(d), $"{i:D4}_mask.png"), 2 + Convert.ToInt32(d,
+                              System.Globalization.CultureInfo.InvariantCulture), i, d));
         foreach (var dir in jobs.SelectMany(j => new[] { j.Image, j.Mask }).OfType<string>().Select(Path.GetDirectoryName).Distinct())
             Directory.CreateDirectory(dir!);
         int done = 0;

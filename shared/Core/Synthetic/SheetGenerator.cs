@@ -26,7 +26,8 @@ public sealed class SheetGenerator(SheetOptions options)
 
     /// <summary>Writes the whole dataset under <paramref name="root"/>; returns the number of images.</summary>
     public int Write(string root, IProgress<StageProgress>? progress = null, CancellationToken cancel = default) =>
-        MvtecLayoutWriter.Write(root, options.TrainCount, options.TestGoodCount, options.TestPerDefect, DefectTypes, FolderName, Render, progress, cancel);
+        MvtecLayoutWriter.Write(root, options.TrainCount, options.TestGoodCount, options.TestPerDefect, DefectTypes, FolderName, Render, progress,
+            cancel);
 
     /// <summary>Renders one image and, for a defect, its mask (255 = defect).</summary>
     public (Image<Rgb24> Image, Image<L8>? Mask) Render(int split, int index, SheetDefect defect)
@@ -100,7 +101,8 @@ public sealed class SheetGenerator(SheetOptions options)
         {
             while (true)
             {
-                float x = margin + (float)rng.NextDouble() * (w - 2 * margin), y = top + margin + (float)rng.NextDouble() * (bottom - top - 2 * margin);
+                float x = margin + (float)rng.NextDouble() * (w - 2 * margin), y = top + margin
+                    + (float)rng.NextDouble() * (bottom - top - 2 * margin);
                 if (holes.All(p => MathF.Sqrt((x - p.X) * (x - p.X) + (y - p.Y) * (y - p.Y)) > holeRadius + margin + 10)) return (x, y);
             }
         }

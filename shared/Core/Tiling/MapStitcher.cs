@@ -20,7 +20,8 @@ public sealed class MapStitcher(float blurSigma)
     public float[] Stitch(ReadOnlySpan<float> patchScores, int gridWidth, int gridHeight, TileLayout layout)
     {
         int n = layout.TileSize, per = gridWidth * gridHeight;
-        if (patchScores.Length < layout.Count * per) throw new ArgumentException($"{patchScores.Length} patch scores for {layout.Count} tiles of {per}");
+        if (patchScores.Length < layout.Count * per) throw new ArgumentException($"{patchScores.Length} patch scores for {layout.Count} tiles of " +
+            $"{per}");
         if (_tile.Length < n * n) _tile = new float[n * n];
         var map = new float[layout.Width * layout.Height];
         map.AsSpan().Fill(float.NegativeInfinity);

@@ -36,7 +36,8 @@ public sealed class TiledFrameReader(ImageLoader loader, TilingSpec tiling)
                         if (size != (frame.FrameWidth, frame.FrameHeight))
                         {
                             onBadFile(paths[i], $"{paths[i]}: {frame.FrameWidth} x {frame.FrameHeight} pixels, but the first image is " +
-                                                $"{size.Value.Width} x {size.Value.Height} (a tiled model is built and evaluated on frames of one size)");
+                                                $"{size.Value.Width} x {size.Value.Height} (a tiled model is built and evaluated on frames of one " +
+                                                    $"size)");
                             continue;
                         }
                     }

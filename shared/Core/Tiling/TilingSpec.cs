@@ -46,8 +46,10 @@ public sealed record TilingSpec
     /// <summary>Throws <see cref="ArgumentException"/> with a message for the user when a value is out of range.</summary>
     public void Validate()
     {
-        if (TileSize is < MinTileSize or > MaxTileSize) throw new ArgumentException($"tile size {TileSize} is outside {MinTileSize}..{MaxTileSize} pixels");
-        if (Overlap < 0 || Overlap > TileSize / 2) throw new ArgumentException($"tile overlap {Overlap} is outside 0..{TileSize / 2} pixels (half a tile)");
+        if (TileSize is < MinTileSize or > MaxTileSize) throw new ArgumentException($"tile size {TileSize} is outside {MinTileSize}..{MaxTileSize} " +
+            $"pixels");
+        if (Overlap < 0
+            || Overlap > TileSize / 2) throw new ArgumentException($"tile overlap {Overlap} is outside 0..{TileSize / 2} pixels (half a tile)");
         if (!(Scale >= MinScale && Scale <= MaxScale)) throw new ArgumentException($"scale {Scale} is outside {MinScale}..{MaxScale}");
     }
 

@@ -16,12 +16,14 @@ namespace EdgePatchCore.Training;
 /// </summary>
 public sealed class CrossFitCalibration(IProgress<StageProgress>? progress = null)
 {
-    /// <summary>Query rows per kNN call: 8 images x 784 patches keep the int8 kernel busy and memory small (a tiled image of more rows goes alone).</summary>
+    /// <summary>Query rows per kNN call: 8 images x 784 patches keep the int8 kernel busy and memory small (a tiled image of more rows goes
+    /// alone).</summary>
     private const int RowsPerCall = 8 * 784;
 
     /// <summary>Chooses every fold's bank rows (on the projections, which must still be in memory).</summary>
     /// <param name="rows">projected patches, N = images x patchesPerImage, d</param>
-    public IReadOnlyList<Fold> SelectFolds(QuantizedRows rows, int patchesPerImage, CoresetResult selection, int folds, int seed, CancellationToken cancel)
+    public IReadOnlyList<Fold> SelectFolds(QuantizedRows rows, int patchesPerImage, CoresetResult selection, int folds, int seed,
+        CancellationToken cancel)
     {
         var assignment = FoldBanks.Assign(rows.Count / patchesPerImage, folds, seed);
         var result = new List<Fold>();
@@ -73,7 +75,8 @@ public sealed class CrossFitCalibration(IProgress<StageProgress>? progress = nul
                         int mStar = nearest[i * patchesPerImage + arg];
                         knn.Search(bank.AsSpan(mStar * dims, dims), 1, b, neighbourDistances, neighbours);
                         ImageScoreReweighting.SelfFirst(neighbours, mStar);
-                        score = ImageScoreReweighting.Score(sStar, patches.AsSpan((i * patchesPerImage + arg) * dims, dims), neighbours, knn, scratch);
+                        score = ImageScoreReweighting.Score(sStar, patches.AsSpan((i * patchesPerImage + arg) * dims, dims), neighbours, knn,
+                            scratch);
                     }
                     scores[fold.Images[start + i]] = score;
                 }

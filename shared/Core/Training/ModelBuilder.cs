@@ -35,7 +35,8 @@ public sealed class ModelBuilder(ILogger log, IProgress<StageProgress>? progress
         var dataset = DatasetFolder.Open(options.DataDirectory);
         var (bankFiles, calibrationFiles) = ListImages(dataset, options);
         log.LogInformation($"{options.Product}: {bankFiles.Count} images for the memory bank; threshold from " +
-            (calibrationFiles is null ? $"their out-of-fold scores ({options.CalibrationFolds} folds)" : $"{calibrationFiles.Count} images in {options.CalibrationDirectory}"));
+            (calibrationFiles is null ? $"their out-of-fold scores ({options.CalibrationFolds} folds)" : $"{calibrationFiles.Count} images in " +
+                $"{options.CalibrationDirectory}"));
 
         var skipped = new List<SkippedFile>();
         void OnBad(string path, string reason)
@@ -48,7 +49,8 @@ public sealed class ModelBuilder(ILogger log, IProgress<StageProgress>? progress
         if (options.Tiling is { } t && !t.NetworkInput.Equals(options.Input))
             throw new BuildException($"a tiled build's input is its tile ({t.NetworkInput}), not {options.Input}");
         var device = new ExecutionDevice(options.Device);
-        log.LogInformation("preparing backbone " + (options.Backbone.ModelPath ?? "ResNet18 (ImageNet)") + $", layers {string.Join(" + ", options.Backbone.Layers)}");
+        log.LogInformation("preparing backbone " + (options.Backbone.ModelPath ?? "ResNet18 (ImageNet)")
+            + $", layers {string.Join(" + ", options.Backbone.Layers)}");
         var backbone = BackbonePreparer.Prepare(options.Backbone, options.Input);
         using var extractor = new FeatureExtractor(backbone, options.Input, device);
         log.LogInformation($"device: {device.Describe()}");
@@ -65,7 +67,8 @@ public sealed class ModelBuilder(ILogger log, IProgress<StageProgress>? progress
         perImage = patches.PatchesPerImage;
         if (patches.Images == 0) throw new BuildException($"no readable training images in {dataset.Root} ({skipped.Count} skipped)");
         if (calibrationFiles is null && patches.Images < 2)
-            throw new BuildException($"only {patches.Images} readable training image in {dataset.Root}: cross-fitting the threshold needs at least 2 (or pass --calibration DIR)");
+            throw new BuildException($"only {patches.Images} readable training image in {dataset.Root}: cross-fitting the threshold needs at least " +
+                $"2 (or pass --calibration DIR)");
         ReleaseMemory(); // the float16 staging rows (256 bytes a patch) are garbage now; return them before the selection
         int embedded = patches.Images, patchCount = patches.Count;
         EndPhase("backbone preparation and embedding");
@@ -73,9 +76,14 @@ public sealed class ModelBuilder(ILogger log, IProgress<StageProgress>? progress
         // 2. Coreset on the projections.
         int size = options.CoresetSize ?? (int)Math.Max(1, Math.Round(patchCount * options.CoresetFraction));
         size = Math.Min(size, patchCount);
-        log.LogInformation($"coreset: {size} of {patchCount} patches ({(double)size / patchCount:P1}), {options.ProjectionDimensions}-d int8 projection");
+        log.LogInformation($"coreset: {size} of {patchCount} patches ({(double)size / patchCount:P1}), {options.ProjectionDimensions}-d int8 " +
+            $"projection");
         var coreset = SelectCoreset(patches.Rows, size, options.Seed, device, cancel);
-        log.LogInformation($"coreset: coverage radius {coreset.CoverageRadius:G5} (projected space); {coreset.PrunedShare:P0} of the row data never needed reading");
+        log.LogInformation($"coreset: coverage radius {coreset.CoverageRadius:G5} (projected space); {coreset.PrunedShare:P0} of the row data " +
+            $"never " +
+            $"" +
+            $"" +
+            $"needed reading");
         EndPhase("coreset selection");
         var crossFit = new CrossFitCalibration(progress);
         var folds = calibrationFiles is null
@@ -146,11 +154,15 @@ public sealed class ModelBuilder(ILogger log, IProgress<StageProgress>? progress
         }
         EndPhase(calibrationFiles is null ? "out-of-fold scores" : "calibration scores");
         var calibration = ThresholdCalibrator.Calibrate(calibrationScores, options.FalseRejectRate);
-        log.LogInformation($"calibration: {calibrationScores.Count} good images, scores {calibration.SortedScores[0]:G4}..{calibration.SortedScores[^1]:G4}, threshold {calibration.Threshold:G5}");
+        log.LogInformation($"calibration: {calibrationScores.Count} good images, scores " +
+            $"{calibration.SortedScores[0]:G4}..{calibration.SortedScores[^1]:G4}, threshold {calibration.Threshold:G5}");
         if (calibrationScores.Count < ThresholdCalibrator.MinScoresForTarget)
-            log.LogWarning($"the threshold comes from {calibrationScores.Count} scores of good images, fewer than {ThresholdCalibrator.MinScoresForTarget}: " +
-                           $"a {calibration.TargetFalseRejectRate:P0} false-reject target cannot be checked on so few (the threshold is then about their largest " +
-                           $"score or the fitted log-normal tail), so expect another rate on the line; build with {ThresholdCalibrator.MinScoresForTarget} or more good images, or pass --calibration DIR");
+            log.LogWarning($"the threshold comes from {calibrationScores.Count} scores of good images, fewer than " +
+                $"{ThresholdCalibrator.MinScoresForTarget}: " +
+                           $"a {calibration.TargetFalseRejectRate:P0} false-reject target cannot be checked on so few (the threshold is then about " +
+                               $"their largest " +
+                           $"score or the fitted log-normal tail), so expect another rate on the line; build with " +
+                               $"{ThresholdCalibrator.MinScoresForTarget} or more good images, or pass --calibration DIR");
 
         content = content with
         {

@@ -30,9 +30,11 @@ public sealed class ModelExtender(ILogger log, IProgress<StageProgress>? progres
     {
         var c = parent.Content;
         var space = c.Selection ?? throw new BuildException(
-            $"model {parent.Id} does not record the space its coreset was selected in (built by an older trainer): rebuild it once with this trainer to extend it");
+            $"model {parent.Id} does not record the space its coreset was selected in (built by an older trainer): rebuild it once with this " +
+                $"trainer to extend it");
         // A folder of images, an MVTec-style folder (train/good), or what `trainer collect` writes (DIR/good).
-        string addFolder = Directory.Exists(Path.Combine(options.AddDirectory, DatasetFolder.GoodType)) ? Path.Combine(options.AddDirectory, DatasetFolder.GoodType) : options.AddDirectory;
+        string addFolder = Directory.Exists(Path.Combine(options.AddDirectory, DatasetFolder.GoodType)) ? Path.Combine(options.AddDirectory,
+            DatasetFolder.GoodType) : options.AddDirectory;
         var files = DatasetFolder.Open(addFolder).TrainingImages.Where(ImageLoader.HasImageExtension).ToList();
         if (files.Count == 0) throw new BuildException($"no images to add in {options.AddDirectory}");
         // A teach set collected from an agent (trainer collect) says which product its frames are: never another product's.
@@ -41,10 +43,12 @@ public sealed class ModelExtender(ILogger log, IProgress<StageProgress>? progres
         {
             var (products, specs) = Collected(manifest);
             if (products.FirstOrDefault(p => p != c.Manifest.Product) is { } other)
-                throw new BuildException($"the frames in {options.AddDirectory} are of product '{other}', the model {parent.Id} is for '{c.Manifest.Product}'");
+                throw new BuildException($"the frames in {options.AddDirectory} are of product '{other}', the model {parent.Id} is for " +
+                    $"'{c.Manifest.Product}'");
             // Frames taught under a model of another backbone or input spec: that model is the one to extend.
             if (specs.FirstOrDefault(s => s != c.FeatureSpec()) is { } spec)
-                throw new BuildException($"the frames in {options.AddDirectory} were judged by a model with another backbone or input ({spec}); {parent.Id} has {c.FeatureSpec()}");
+                throw new BuildException($"the frames in {options.AddDirectory} were judged by a model with another backbone or input ({spec}); " +
+                    $"{parent.Id} has {c.FeatureSpec()}");
         }
         var skipped = new List<SkippedFile>();
         void OnBad(string path, string reason) { skipped.Add(new SkippedFile(path, reason)); log.LogWarning($"skipped: {reason}"); }
@@ -53,9 +57,11 @@ public sealed class ModelExtender(ILogger log, IProgress<StageProgress>? progres
         using var extractor = new FeatureExtractor(c.Backbone, c.Input, device);
         int dims = extractor.Dimensions, perImage = extractor.PatchesPerImage, d = space.OutputDimensions;
         if (dims != c.Bank.Columns || extractor.GridWidth != c.Embedding.GridWidth || extractor.GridHeight != c.Embedding.GridHeight)
-            throw new BuildException($"model {parent.Id}: its backbone gives {dims}-d patches on a {extractor.GridWidth}x{extractor.GridHeight} grid, its bank has {c.Bank.Columns} columns");
+            throw new BuildException($"model {parent.Id}: its backbone gives {dims}-d patches on a {extractor.GridWidth}x{extractor.GridHeight} " +
+                $"grid, its bank has {c.Bank.Columns} columns");
         var projection = RandomProjection.FromMatrix(MemoryMarshal.Cast<byte, float>(space.Projection).ToArray(), space.InputDimensions, d);
-        log.LogInformation($"extending {c.Manifest.Product} model {parent.Id} ({c.Bank.Rows} rows) with {files.Count} images; device {device.Describe()}");
+        log.LogInformation($"extending {c.Manifest.Product} model {parent.Id} ({c.Bank.Rows} rows) with {files.Count} images; device " +
+            $"{device.Describe()}");
 
         // 1. Embed the new images: full rows to a spill file, int8 rows in the parent's selection space.
         using var spill = new FeatureSpill(options.TempDirectory ?? Path.GetTempPath(), dims);
@@ -195,7 +201,8 @@ public sealed class ModelExtender(ILogger log, IProgress<StageProgress>? progres
     /// added row gets its b nearest in the whole new bank. Returns the table and how many parent rows changed.
     /// </summary>
     /// <param name="bank">the extended bank, (parent rows + added rows) x dims</param>
-    private (int[] Table, int Changed) UpdateNeighbours(float[] bank, int oldRows, int[] oldTable, int addedCount, int dims, int b, ExecutionDevice device)
+    private (int[] Table, int Changed) UpdateNeighbours(float[] bank, int oldRows, int[] oldTable, int addedCount, int dims, int b,
+        ExecutionDevice device)
     {
         int rowsNow = oldRows + addedCount;
         var addedRows = bank[(oldRows * dims)..(rowsNow * dims)];

@@ -21,8 +21,10 @@ public static class NeighbourTable
         return table;
     }
 
-    /// <summary>The b nearest rows of <paramref name="knn"/>'s bank for each of <paramref name="count"/> queries (count x dims) into <paramref name="indices"/> (count x b).</summary>
-    public static void Search(NearestNeighbourSearch knn, ReadOnlySpan<float> queries, int count, int dims, int b, Span<int> indices, IProgress<StageProgress>? progress,
+    /// <summary>The b nearest rows of <paramref name="knn"/>'s bank for each of <paramref name="count"/> queries (count x dims) into <paramref
+    /// name="indices"/> (count x b).</summary>
+    public static void Search(NearestNeighbourSearch knn, ReadOnlySpan<float> queries, int count, int dims, int b, Span<int> indices,
+        IProgress<StageProgress>? progress,
                               Span<float> distances = default)
     {
         const int step = 4096;

@@ -30,7 +30,8 @@ public sealed class CollectClient : IDisposable
     private readonly Channel<Received> _received;
     private string _nonce = "";
 
-    private CollectClient(IMqttClient client, string prefix, string? deviceId, ECDsa? key, string collectId, TimeSpan timeout, Channel<Received> received)
+    private CollectClient(IMqttClient client, string prefix, string? deviceId, ECDsa? key, string collectId, TimeSpan timeout,
+        Channel<Received> received)
     {
         _client = client;
         _prefix = prefix;
@@ -49,7 +50,8 @@ public sealed class CollectClient : IDisposable
     /// this collection's answer topic. <paramref name="timeout"/> bounds each wait for an answer. Requests are signed with
     /// <paramref name="key"/> (when given); answers must come from <paramref name="deviceId"/> (when given) under <paramref name="prefix"/>.
     /// </summary>
-    public static async Task<CollectClient> ConnectAsync(Func<Func<MqttApplicationMessageReceivedEventArgs, Task>, CancellationToken, Task<IMqttClient>> connect,
+    public static async Task<CollectClient> ConnectAsync(Func<Func<MqttApplicationMessageReceivedEventArgs, Task>, CancellationToken,
+        Task<IMqttClient>> connect,
                                                          string prefix, string? deviceId, ECDsa? key, TimeSpan timeout, CancellationToken cancel)
     {
         string collectId = Convert.ToHexString(RandomNumberGenerator.GetBytes(8)).ToLowerInvariant();
@@ -59,7 +61,8 @@ public sealed class CollectClient : IDisposable
             var m = e.ApplicationMessage;
             string? Property(string name) => m.UserProperties?.FirstOrDefault(p => p.Name == name)?.ReadValueAsString();
             int Number(string name) => int.TryParse(Property(name), out int v) ? v : -1;
-            received.Writer.TryWrite(new Received(Property(DeployProtocol.TypeProperty), Property(CollectProtocol.FileProperty), Number(DeployProtocol.IndexProperty),
+            received.Writer.TryWrite(new Received(Property(DeployProtocol.TypeProperty), Property(CollectProtocol.FileProperty),
+                Number(DeployProtocol.IndexProperty),
                                                   Number("count"), Property(DeployProtocol.HashProperty), Property(CollectProtocol.RequestProperty),
                                                   System.Buffers.BuffersExtensions.ToArray(m.Payload)));
             return Task.CompletedTask;
@@ -77,14 +80,16 @@ public sealed class CollectClient : IDisposable
         return await AnswerAsync(CollectProtocol.List, "the teach set's list", cancel);
     }
 
-    /// <summary>Makes the device serve the signed model for <paramref name="product"/> (null: every product) again, instead of one derived by teaching.</summary>
+    /// <summary>Makes the device serve the signed model for <paramref name="product"/> (null: every product) again, instead of one derived by
+    /// teaching.</summary>
     public async Task<string?> RevertAsync(string? product, CancellationToken cancel)
     {
         await AskAsync(new CollectRequest(CollectProtocol.Revert, _collectId, Product: product), cancel);
         return (await AnswerAsync(CollectProtocol.Reverted, "the device to revert its derived model", cancel)).Message;
     }
 
-    /// <summary>The next answer of <paramref name="type"/> to the request just sent (an error answer throws); chunks and others' messages are skipped.</summary>
+    /// <summary>The next answer of <paramref name="type"/> to the request just sent (an error answer throws); chunks and others' messages are
+    /// skipped.</summary>
     private async Task<CollectAnswer> AnswerAsync(string type, string waitingFor, CancellationToken cancel)
     {
         while (true)
@@ -135,7 +140,8 @@ public sealed class CollectClient : IDisposable
                 if (chunk.Type is null && Answer(chunk) is { Type: CollectProtocol.Error } refused && FromDevice(refused))
                     throw new DeployException($"{_prefix}: {refused.Message}");
                 if (chunk.Type == CollectProtocol.Chunk && chunk.Request != _nonce) { Ignored++; continue; } // not an answer to this request
-                if (chunk.Type != CollectProtocol.Chunk || chunk.File != entry.File || chunk.Index != index) continue; // another file's or a repeated chunk
+                if (chunk.Type != CollectProtocol.Chunk || chunk.File != entry.File
+                    || chunk.Index != index) continue; // another file's or a repeated chunk
                 if (chunk.Count != count || DeployProtocol.Hex(SHA256.HashData(chunk.Payload)) != chunk.Sha256)
                     throw new DeployException($"chunk {index} of {entry.File} arrived damaged (hash or count mismatch); run collect again to resume");
                 stream.Write(chunk.Payload);
@@ -173,11 +179,13 @@ public sealed class CollectClient : IDisposable
     {
         var now = DateTimeOffset.UtcNow;
         _nonce = Convert.ToHexString(RandomNumberGenerator.GetBytes(16)).ToLowerInvariant();
-        byte[] statement = JsonSerializer.SerializeToUtf8Bytes(request with { Device = _prefix, IssuedAt = now, ExpiresAt = now + CollectProtocol.Validity, Nonce = _nonce },
+        byte[] statement = JsonSerializer.SerializeToUtf8Bytes(request with { Device = _prefix, IssuedAt = now, ExpiresAt = now
+            + CollectProtocol.Validity, Nonce = _nonce },
                                                                DeployProtocol.Json);
         var signed = _key is null ? SignedStatement.Unsigned(statement) : SignedStatement.Sign(statement, _key);
         return _client.PublishAsync(new MqttApplicationMessageBuilder().WithTopic(CollectProtocol.RequestTopic(_prefix))
-            .WithPayload(JsonSerializer.SerializeToUtf8Bytes(signed, DeployProtocol.Json)).WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build(), cancel);
+            .WithPayload(JsonSerializer.SerializeToUtf8Bytes(signed,
+                DeployProtocol.Json)).WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build(), cancel);
     }
 
     private async Task<Received> NextAsync(string waitingFor, CancellationToken cancel)
@@ -187,7 +195,8 @@ public sealed class CollectClient : IDisposable
         try { return await _received.Reader.ReadAsync(wait.Token); }
         catch (OperationCanceledException) when (!cancel.IsCancellationRequested)
         {
-            throw new DeployException($"no answer from {_prefix} in {_timeout.TotalSeconds:F0} s while waiting for {waitingFor} (is the agent running and connected?)");
+            throw new DeployException($"no answer from {_prefix} in {_timeout.TotalSeconds:F0} s while waiting for {waitingFor} (is the agent " +
+                $"running and connected?)");
         }
     }
 }

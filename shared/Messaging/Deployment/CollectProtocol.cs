@@ -20,7 +20,8 @@ public static class CollectProtocol
     public static string RequestTopic(string prefix) => prefix + "/teach/collect";
     public static string AnswerTopic(string prefix, string collectId) => $"{prefix}/teach/collect/{collectId}";
 
-    public const string List = "list", Get = "get", Chunk = "chunk", Error = "error", Clear = "clear", Cleared = "cleared", Revert = "revert", Reverted = "reverted";
+    public const string List = "list", Get = "get", Chunk = "chunk", Error = "error", Clear = "clear", Cleared = "cleared", Revert = "revert",
+        Reverted = "reverted";
     public const string FileProperty = "file", RequestProperty = "request";
     public const int MinChunkBytes = 4 << 10, MaxChunkBytes = DeployProtocol.MaxChunkBytes;
     public const string SchemaName = "edgepatchcore.collect/1";

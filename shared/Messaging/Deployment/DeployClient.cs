@@ -32,7 +32,8 @@ public sealed class DeployClient : IDisposable
     /// Connects (<paramref name="connect"/> makes the MQTT connection with the given receive handler) and subscribes to
     /// the device's deploy answers. <paramref name="timeout"/> bounds each wait for an answer, and requests expire with it.
     /// </summary>
-    public static async Task<DeployClient> ConnectAsync(Func<Func<MqttApplicationMessageReceivedEventArgs, Task>, CancellationToken, Task<IMqttClient>> connect,
+    public static async Task<DeployClient> ConnectAsync(Func<Func<MqttApplicationMessageReceivedEventArgs, Task>, CancellationToken,
+        Task<IMqttClient>> connect,
                                                         string prefix, TimeSpan timeout, CancellationToken cancel)
     {
         var answers = Channel.CreateUnbounded<DeployStatus>();
@@ -40,13 +41,15 @@ public sealed class DeployClient : IDisposable
         {
             try
             {
-                if (JsonSerializer.Deserialize<DeployStatus>(System.Buffers.BuffersExtensions.ToArray(e.ApplicationMessage.Payload), DeployProtocol.Json) is { } status)
+                if (JsonSerializer.Deserialize<DeployStatus>(System.Buffers.BuffersExtensions.ToArray(e.ApplicationMessage.Payload),
+                    DeployProtocol.Json) is { } status)
                     answers.Writer.TryWrite(status);
             }
             catch (JsonException) { }
             return Task.CompletedTask;
         }, cancel);
-        await client.SubscribeAsync(new MqttClientSubscribeOptionsBuilder().WithTopicFilter(DeployProtocol.StatusTopic(prefix), MqttQualityOfServiceLevel.AtLeastOnce).Build(), cancel);
+        await client.SubscribeAsync(new MqttClientSubscribeOptionsBuilder().WithTopicFilter(DeployProtocol.StatusTopic(prefix),
+            MqttQualityOfServiceLevel.AtLeastOnce).Build(), cancel);
         return new DeployClient(client, prefix, timeout, answers);
     }
 
@@ -54,7 +57,8 @@ public sealed class DeployClient : IDisposable
 
     public void Dispose() => _client.Dispose();
 
-    /// <summary>The product the device serves, from its retained status (for a rollback that names none); null when it serves several or none, or published no status.</summary>
+    /// <summary>The product the device serves, from its retained status (for a rollback that names none); null when it serves several or none, or
+    /// published no status.</summary>
     public async Task<string?> ServedProductAsync(CancellationToken cancel)
     {
         var found = new TaskCompletionSource<string?>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -98,7 +102,8 @@ public sealed class DeployClient : IDisposable
     {
         string sha = DeployProtocol.Hex(SHA256.HashData(bytes));
         var begin = new DeployBegin(DeployProtocol.TransferIdOf(sha), Path.GetFileName(fileName), bytes.Length, sha, chunkSize,
-                                    (int)DeployProtocol.ChunkCountFor(bytes.Length, chunkSize), artifact.Content.Manifest.Product, slot, artifact.Release?.Version);
+                                    (int)DeployProtocol.ChunkCountFor(bytes.Length, chunkSize), artifact.Content.Manifest.Product, slot,
+                                        artifact.Release?.Version);
         int rounds = 0, lastMissing = int.MaxValue;
         for (int round = 0; ; round++)
         {
@@ -108,11 +113,13 @@ public sealed class DeployClient : IDisposable
             var missing = status.Missing ?? [];
             int missingCount = status.MissingCount ?? missing.Length;
             // Each round sends what the device lists (at most 1,024 chunks); give up only when rounds stop making progress.
-            if (missingCount >= lastMissing && ++rounds >= 5) throw new DeployException("the device kept missing chunks after 5 rounds without progress");
+            if (missingCount >= lastMissing
+                && ++rounds >= 5) throw new DeployException("the device kept missing chunks after 5 rounds without progress");
             lastMissing = missingCount;
             if (round == 0 && missingCount < begin.ChunkCount)
                 note($"resuming: {begin.ChunkCount - missingCount} of {begin.ChunkCount} chunks are already on the device");
-            note($"sending {missing.Length} chunk(s) of {chunkSize >> 10} KiB" + (missingCount > missing.Length ? $" ({missingCount} missing in all)" : ""));
+            note($"sending {missing.Length} chunk(s) of {chunkSize >> 10} KiB"
+                + (missingCount > missing.Length ? $" ({missingCount} missing in all)" : ""));
             for (int i = 0; i < missing.Length; i++)
             {
                 int index = missing[i];
@@ -200,7 +207,8 @@ public sealed class DeployClient : IDisposable
         }
         catch (OperationCanceledException) when (!cancel.IsCancellationRequested)
         {
-            throw new DeployException($"no answer from {_prefix} within {_timeout.TotalSeconds:F0} s: is the agent running and connected to this broker?");
+            throw new DeployException($"no answer from {_prefix} within {_timeout.TotalSeconds:F0} s: is the agent running and connected to this " +
+                $"broker?");
         }
     }
 

@@ -4,7 +4,8 @@ using EdgePatchCore.Artifacts;
 
 namespace EdgePatchCore.Deployment;
 
-/// <summary>A <see cref="RollbackStatement"/> as sent: its exact JSON bytes (base64), the signing key's id and the signature over their SHA-256.</summary>
+/// <summary>A <see cref="RollbackStatement"/> as sent: its exact JSON bytes (base64), the signing key's id and the signature over their
+/// SHA-256.</summary>
 public sealed record RollbackAuthorization(string Statement, string KeyId, string Signature)
 {
     public static RollbackAuthorization Sign(RollbackStatement statement, ECDsa key)

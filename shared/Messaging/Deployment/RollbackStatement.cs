@@ -16,5 +16,6 @@ public sealed record RollbackStatement(string Device, string Product, long ToVer
     public string Schema { get; init; } = SchemaName;
 
     public static RollbackStatement Create(string device, string product, long toVersion, DateTime nowUtc, TimeSpan? validFor = null) =>
-        new(device, product, toVersion, nowUtc, nowUtc + (validFor ?? DefaultValidity), Convert.ToHexString(RandomNumberGenerator.GetBytes(16)).ToLowerInvariant());
+        new(device, product, toVersion, nowUtc, nowUtc + (validFor ?? DefaultValidity),
+            Convert.ToHexString(RandomNumberGenerator.GetBytes(16)).ToLowerInvariant());
 }

@@ -47,7 +47,8 @@ public sealed class Outbox
             _bytes += size;
         }
         _next = _pending.Count == 0 ? 1 : _pending.Keys.Max() + 1;
-        if (_pending.Count > 0) logger.LogInformation("Outbox {Directory}: {Count} message(s) from before the restart to publish", directory, _pending.Count);
+        if (_pending.Count > 0) logger.LogInformation("Outbox {Directory}: {Count} message(s) from before the restart to publish", directory,
+            _pending.Count);
     }
 
     public int Count { get { lock (_lock) return _pending.Count; } }

@@ -196,7 +196,7 @@ public partial class AgentPageTests(AgentFixture fixture)
     public void An_address_other_machines_can_reach_needs_a_token()
     {
         static List<string> Problems(WebOptions web) =>
-            OptionsValidator.Validate(new AgentOptions { Artifact = "m.pcb", Web = web, Sources = new() { Folder = new() { Path = "/tmp" } } });
+            new WebOptionsValidation().Problems(new AgentOptions { Artifact = "m.pcb", Web = web, Sources = new() { Folder = new() { Path = "/tmp" } } });
         Assert.Contains(Problems(new WebOptions { Urls = "http://0.0.0.0:8080" }), p => p.Contains("Agent:Web:TokenFile", StringComparison.Ordinal));
         Assert.Contains(Problems(new WebOptions { Urls = "http://0.0.0.0:8080", Token = "short" }), p => p.Contains("at least 16", StringComparison.Ordinal));
         Assert.Contains(Problems(new WebOptions { Urls = "https://127.0.0.1:8080" }), p => p.Contains("is not an http://", StringComparison.Ordinal));

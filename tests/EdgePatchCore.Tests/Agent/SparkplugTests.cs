@@ -212,7 +212,7 @@ public class SparkplugSessionTests
     public void Configuration_needs_a_group_and_ids_that_are_single_topic_levels()
     {
         static List<string> Problems(EdgePatchCore.Agent.Configuration.SparkplugOptions sparkplug) =>
-            EdgePatchCore.Agent.Sparkplug.SparkplugOptionsValidation.Problems(new EdgePatchCore.Agent.Configuration.AgentOptions
+            new EdgePatchCore.Agent.Sparkplug.SparkplugOptionsValidation().Problems(new EdgePatchCore.Agent.Configuration.AgentOptions
                 { Artifact = "m.pcb", DeviceId = "cam1", Sparkplug = sparkplug, Sources = new() { Folder = new() { Path = "/tmp" } } });
         Assert.Contains(Problems(new() { Enabled = true }), p => p.Contains("Agent:Sparkplug:GroupId", StringComparison.Ordinal));
         Assert.Contains(Problems(new() { Enabled = true, GroupId = "plant/1" }), p => p.Contains("Agent:Sparkplug:GroupId", StringComparison.Ordinal));

@@ -263,8 +263,8 @@ public class OnDeviceTeachTests(AgentFixture fixture)
             Artifact = "m.pcb", TrustedKeys = [fixture.PlantPublicKey], Sources = new() { Folder = new() { Path = "/tmp" } },
             Teach = new() { OnDevice = true },
         };
-        Assert.Contains(EdgePatchCore.Agent.Configuration.OptionsValidator.Validate(options), p => p.Contains("AllowUnsignedDerived", StringComparison.Ordinal));
+        Assert.Contains(new TeachOptionsValidation().Problems(options), p => p.Contains("AllowUnsignedDerived", StringComparison.Ordinal));
         options.Teach.AllowUnsignedDerived = true;
-        Assert.DoesNotContain(EdgePatchCore.Agent.Configuration.OptionsValidator.Validate(options), p => p.Contains("Agent:Teach", StringComparison.Ordinal));
+        Assert.DoesNotContain(new TeachOptionsValidation().Problems(options), p => p.Contains("Agent:Teach", StringComparison.Ordinal));
     }
 }

@@ -1,0 +1,36 @@
+using EdgePatchCore.Agent.Configuration;
+
+namespace EdgePatchCore.Agent.Sources;
+
+/// <summary>Agent:Sources' own checks (registered by <see cref="SourcesRegistration.AddSources"/>).</summary>
+public sealed class SourcesOptionsValidation : OptionsChecks
+{
+    protected override void Check(AgentOptions o, Action<bool, string> check)
+    {
+        var s = o.Sources; // that at least one is configured: Hosting/SourceCountValidation counts the registered sources
+        var b = o.Broker;
+        if (s.Folder is { } f)
+        {
+            check(!string.IsNullOrWhiteSpace(f.Path), "Agent:Sources:Folder:Path is empty");
+            check(f.SettleMilliseconds is >= 0 and <= 600_000 && f.PollMilliseconds is >= 1 and <= 60_000,
+                  "Agent:Sources:Folder: SettleMilliseconds must be 0..600000 and PollMilliseconds 1..60000");
+        }
+        if (s.Mqtt is { } m)
+        {
+            check(!string.IsNullOrWhiteSpace(m.Topic), "Agent:Sources:Mqtt:Topic is empty");
+            check(!string.IsNullOrWhiteSpace(b.Host), "Agent:Sources:Mqtt needs a broker (Agent:Broker:Host)");
+        }
+        if (s.Mjpeg is { } j)
+        {
+            check(!string.IsNullOrWhiteSpace(j.Command), "Agent:Sources:Mjpeg:Command is empty (use \"-\" for standard input)");
+            check(j.RestartSeconds is >= 0 and <= 3600, "Agent:Sources:Mjpeg:RestartSeconds must be 0..3600");
+        }
+        if (s.Http is { } h)
+        {
+            check(Uri.TryCreate(h.Url, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https",
+                $"Agent:Sources:Http:Url '{h.Url}' is not an http(s) URL");
+            check(h.IntervalMilliseconds is >= 1 and <= 86_400_000 && h.TimeoutMilliseconds is >= 1 and <= 600_000,
+                  "Agent:Sources:Http: IntervalMilliseconds must be 1..86400000 and TimeoutMilliseconds 1..600000");
+        }
+    }
+}
