@@ -181,8 +181,7 @@ public static class AgentProgram
                 string release = a.Release is { } r ? $", release {r.Version} (expires {r.ExpiresAtUtc:yyyy-MM-dd})" : a.Signature is null ? ", " +
                     "unsigned" : ", no release statement";
                 Console.WriteLine($"model {m.Artifact}: product {a.Content.Manifest.Product}, id {a.Id}, bank {a.Content.Bank.Rows} x " +
-                    $"{a.Content.Bank.Columns}, " +
-                                  $"threshold {m.Threshold ?? a.Content.Scoring.Threshold:G6}{release}");
+                    $"{a.Content.Bank.Columns}, threshold {m.Threshold ?? a.Content.Scoring.Threshold:G6}{release}");
                 if (options.TrustedKeys.Count > 0 && !(a.Signature is null && options.RequireSignature == false)
                     && new TrustedKeys(options.TrustedKeys).Check(a) is { } untrusted)
                     problems.Add($"artifact {m.Artifact}: {untrusted}");
@@ -243,10 +242,7 @@ public static class AgentProgram
         try { _ = new Trust.ReleaseLedger(state); }
         catch (InvalidOperationException e) { problems.Add(e.Message); }
         if (EdgePatchCore.FileSystem.WritableFolder.Problem(state) is { } why) problems.Add($"state directory {state} cannot be written: {why}; " +
-            $"set " +
-            $"" +
-            $"" +
-            $"Agent:StateDirectory");
+            $"set Agent:StateDirectory");
         return problems;
     }
 }

@@ -125,10 +125,7 @@ public static class DemoRunner
                     var total = verdicts.Select(v => v.LatencyMs.Total).ToList();
                     var processing = verdicts.Select(v => v.LatencyMs.Decode + v.LatencyMs.Infer).ToList();
                     output.WriteLine($"demo: latency from file to verdict p50 {P(total, 0.5):F0} ms, p95 {P(total, 0.95):F0} ms; decode + " +
-                        $"inference " +
-                        $"" +
-                        $"" +
-                        $"p50 {P(processing, 0.5):F0} ms, p95 {P(processing, 0.95):F0} ms");
+                        $"inference p50 {P(processing, 0.5):F0} ms, p95 {P(processing, 0.95):F0} ms");
                     output.WriteLine("demo: resident memory (managed heap) after N verdicts: " + string.Join(", ",
                         rss.Select(r => $"{r.Verdicts}: {r.Bytes / (1 << 20)} ({r.Managed / (1 << 20)}) MiB")));
                 }

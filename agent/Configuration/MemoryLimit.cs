@@ -35,10 +35,7 @@ public static class MemoryLimit
         long need = options.Pipeline.MaxBatchBytes + 2 * frame; // a batch may go one frame over its budget, and one more is decoding
         return need <= max / 2 ? null
             : $"Agent:Pipeline:MaxBatchBytes ({options.Pipeline.MaxBatchBytes >> 20} MiB) plus two of the largest frames decoded " +
-                $"({2 * frame >> 20} " +
-                $"" +
-                $"" +
-                $"MiB, " +
+                $"({2 * frame >> 20} MiB, " +
               $"Agent:Limits:MaxPixels) is over half of the memory the agent may use ({max >> 20} MiB, MemoryMax): lower them, or raise MemoryMax";
     }
 }

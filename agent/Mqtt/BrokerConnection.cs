@@ -223,10 +223,7 @@ public sealed class BrokerConnection : BackgroundService, ITransientPublisher
             {
                 SetAside(message,
                     $"the broker did not take it in {_options.Publishing.MaxPublishAttempts} attempts (it dropped the connection or refused it " +
-                        $"each " +
-                        $"" +
-                        $"" +
-                        $"time)");
+                        $"each time)");
                 continue;
             }
             var publish = new MqttApplicationMessageBuilder().WithTopic(message.Topic).WithPayload(message.Payload)

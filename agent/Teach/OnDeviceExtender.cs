@@ -106,8 +106,7 @@ public sealed class OnDeviceExtender(IOptions<AgentOptions> options, ModelStore.
             if (_derived.TryGetValue(slotPath, out var old) && old != file) TryDelete(old);
             _derived[slotPath] = file;
             logger.LogWarning("Teach: serving model {Id} derived on the device from {Parent} with {Images} taught image(s) (+{Rows} rows); it is " +
-                "unsigned " +
-                              "and lasts until a restart, a signed revert or a new model: collect, extend and deploy to keep it",
+                "unsigned and lasts until a restart, a signed revert or a new model: collect, extend and deploy to keep it",
                               id, result.Content.Manifest.ParentId, result.AddedImages, result.AddedRows);
             events.Publish("model-derived", $"serving model {id} derived on the device from {result.Content.Manifest.ParentId}",
                            new() { ["product"] = product, ["model"] = id, ["parent"] = result.Content.Manifest.ParentId,

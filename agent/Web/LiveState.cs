@@ -60,10 +60,7 @@ public sealed class LiveState(
     {
         var problems = new List<string>();
         if (metrics.SinceHeartbeat > StallLimit) problems.Add($"the scoring loop has not made progress for " +
-            $"{metrics.SinceHeartbeat.TotalSeconds:F0} " +
-            $"" +
-            $"" +
-            $"s");
+            $"{metrics.SinceHeartbeat.TotalSeconds:F0} s");
         if (!metrics.IsOutboxWritable) problems.Add("the outbox cannot be written (state directory full or failing)");
         if (models.Snapshot().Count == 0) problems.Add("no model is loaded");
         var degraded = new List<string>();

@@ -44,20 +44,14 @@ public sealed class CoresetBenchmark(TextWriter output, ConsoleProgress console)
             plainSeconds = clock.Elapsed.TotalSeconds;
             double bandwidth = (double)size * n * rowBytes / plainSeconds;
             output.WriteLine($"plain greedy             {plainSeconds,8:F1} s     streams {bandwidth / 1e9:F1} GB/s = {bandwidth / probe:P0} of " +
-                $"the " +
-                $"" +
-                $"" +
-                $"probe; radius {plain.CoverageRadius:G6}");
+                $"the probe; radius {plain.CoverageRadius:G6}");
         }
         var fast = Stopwatch.StartNew();
         using var pruned = new PrunedGreedySampler();
         var accelerated = pruned.Run(rows, size, options.Seed, new Renamed(console, "accelerated"), cancel);
         double fastSeconds = fast.Elapsed.TotalSeconds;
         output.WriteLine($"accelerated greedy       {fastSeconds,8:F1} s     {accelerated.PrunedShare:P0} not read (of the int8 row data; the " +
-            $"first " +
-            $"" +
-            $"" +
-            $"32 principal dimensions settle most points); radius {accelerated.CoverageRadius:G6}");
+            $"first 32 principal dimensions settle most points); radius {accelerated.CoverageRadius:G6}");
         if (plain is not null)
         {
             output.WriteLine($"speed-up: {plainSeconds / fastSeconds:F2}");

@@ -42,8 +42,7 @@ public sealed class ScoringBenchmark(TextWriter output)
             }
             int inputLength = scorer.Features.InputLength;
             output.WriteLine($"scoring benchmark: model {artifact.Id} ({content.Manifest.Product}), bank {content.Bank.Rows} x " +
-                $"{content.Bank.Columns}, " +
-                             $"{content.Input}, {device.Describe()}, {scorer.PrecisionDescription}, {images.Count} frame files, " +
+                $"{content.Bank.Columns}, {content.Input}, {device.Describe()}, {scorer.PrecisionDescription}, {images.Count} frame files, " +
                                  $"{options.Iterations} iterations per batch size");
             scorer.Score(new float[inputLength], 1); // warm-up
             output.WriteLine($"{"batch",5} {"stage",-24} {"median ms/frame",16} {"p95 ms/frame",13}");
@@ -153,8 +152,7 @@ public sealed class ScoringBenchmark(TextWriter output)
             }
             output.WriteLine($"kNN {Name(precision)}: {median[precision]:F1} ms, {flop / median[precision] / 1e6:F1} effective G(FL)OP/s, " +
                              $"{median[BankPrecision.Float32] / median[precision]:F2}x float32; same nearest row as float32 for {same} of {q} " +
-                                 $"patches, " +
-                             $"distances within {worst:E1} relative");
+                                 $"patches, distances within {worst:E1} relative");
         }
 
         double knnMs = median[chosen];
@@ -164,11 +162,7 @@ public sealed class ScoringBenchmark(TextWriter output)
         output.WriteLine($"GEMM ceiling (plain ONNX Runtime Gemm, same shapes): {gemmMs:F1} ms, {flop / gemmMs / 1e6:F1} GFLOP/s; " +
                          $"kNN at {gemmMs / median[BankPrecision.Float32]:P0} of it (float32)");
         output.WriteLine($"int8 GEMM ceiling (plain ONNX Runtime MatMulInteger, same shapes, constant bank): {intMs:F1} ms, " +
-            $"{flop / intMs / 1e6:F1} " +
-            $"" +
-            $"" +
-            $"GOP/s; " +
-                         $"int8 kNN at {intMs / median[BankPrecision.Int8]:P0} of it");
+            $"{flop / intMs / 1e6:F1} GOP/s; int8 kNN at {intMs / median[BankPrecision.Int8]:P0} of it");
         output.WriteLine($"(medians of {rounds} rounds, each running the three searches and both ceilings in turn)");
     }
 

@@ -28,8 +28,7 @@ public sealed class TiledScoringBenchmark(TextWriter output)
         {
             var layout = tiling.Layout(first.Width, first.Height);
             output.WriteLine($"scoring benchmark: model {artifact.Id} ({content.Manifest.Product}), bank {content.Bank.Rows} x " +
-                $"{content.Bank.Columns}, " +
-                             $"{tiling}, frames {first.Width} x {first.Height} -> {layout.Width} x {layout.Height}, {layout.Columns} x " +
+                $"{content.Bank.Columns}, {tiling}, frames {first.Width} x {first.Height} -> {layout.Width} x {layout.Height}, {layout.Columns} x " +
                                  $"{layout.Rows} = {layout.Count} tiles, " +
                              $"{TileLayout.TilesPerRun} tiles per backbone run, {device.Describe()}, {scorer.PrecisionDescription}, {images.Count} " +
                                  $"frame files, {iterations} iterations");

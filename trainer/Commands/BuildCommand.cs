@@ -23,8 +23,7 @@ public sealed class BuildCommand : ICommand
     public string Description =>
         "Embeds every good training image with the backbone, selects a coreset memory bank by greedy\n" +
         "k-center selection, sets the threshold from cross-fitted scores (each image scored against a\n" +
-        "bank built without it), and writes one artifact.\n" +
-        "DIR is an MVTec-layout folder (its train/good is used) or a flat folder of images.\n" +
+        "bank built without it), and writes one artifact.\nDIR is an MVTec-layout folder (its train/good is used) or a flat folder of images.\n" +
         "Unreadable images are skipped and listed (or fail the build with --strict).";
 
     public IReadOnlyList<OptionSpec> Options { get; } =

@@ -69,10 +69,7 @@ public sealed class CollectCommand : ICommand
         var list = await client.ListAsync(since, context.Cancel);
         if (list.Entries.Count == 0)
             throw new DeployException($"the teach set of {prefix} is empty{(since is null ? "" : $" since {since:O}")}: nothing was taught " +
-                $"(publish " +
-                $"" +
-                $"" +
-                $"{{\"frameIds\": [...], \"label\": \"good\"}} on {prefix}/teach)");
+                $"(publish {{\"frameIds\": [...], \"label\": \"good\"}} on {prefix}/teach)");
         context.Out.WriteLine($"{prefix} ({list.DeviceId}): {list.Entries.Count} taught frame(s)");
 
         // 2. Every file: kept when already here, resumed from its last full chunk, else fetched.
@@ -84,8 +81,7 @@ public sealed class CollectCommand : ICommand
             fetched++;
             if (result == CollectClient.Fetch.Resumed) resumed++;
             context.Out.WriteLine($"  {entry.FrameId} -> good/{Path.GetFileName(entry.File)} ({entry.Size / 1024.0:F0} KiB; {entry.Verdict} " +
-                $"{entry.Score:G4}, " +
-                                  $"taught by {entry.By ?? "?"}{(entry.Operator is { } who ? $" ({who})" : "")})");
+                $"{entry.Score:G4}, taught by {entry.By ?? "?"}{(entry.Operator is { } who ? $" ({who})" : "")})");
         }
 
         // 3. The manifest: what each frame is, what the model said, who taught it.

@@ -13,8 +13,7 @@ public sealed class CompletionCommand : ICommand
     public string Summary => "print a bash completion script for trainer (source it from ~/.bashrc)";
     public string Usage => "bash";
     public string Description =>
-        "Example: trainer completion bash > ~/.local/share/bash-completion/completions/trainer\n" +
-        "Completes command names and each command's options.";
+        "Example: trainer completion bash > ~/.local/share/bash-completion/completions/trainer\nCompletes command names and each command's options.";
     public IReadOnlyList<OptionSpec> Options { get; } =
     [
         new("complete", "(used by the script) print the completions of the words after --", "N"),

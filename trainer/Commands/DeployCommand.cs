@@ -54,10 +54,7 @@ public sealed class DeployCommand : ICommand
         int chunkSize = args.Int("chunk-size", DeployProtocol.MinChunkBytes >> 10, DeployProtocol.MaxChunkBytes >> 10) << 10;
         if (!rollback && (args.Has("sign")
             || args.Has("to-version"))) throw new UsageException("--sign and --to-version go with --rollback (sign the artifact itself with " +
-                "trainer " +
-                "" +
-                "" +
-                "sign)");
+                "trainer sign)");
         if (rollback && args.Has("slot")) throw new UsageException("--slot goes with a deployment, not --rollback (use --product)");
         if (args.Get("slot") is { } slotName
             && !DeployProtocol.IsValidName(slotName)) throw new UsageException($"--slot '{slotName}' is not a valid slot name");

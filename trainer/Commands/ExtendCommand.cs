@@ -36,10 +36,7 @@ public sealed class ExtendCommand : ICommand
         string add = args.Require("add");
         string output = args.Get("out", Path.ChangeExtension(input, null) + "-extended.pcb");
         if (Path.GetFullPath(output) == Path.GetFullPath(input)) throw new UsageException("--out must name a new file: the parent model stays as " +
-            "it " +
-            "" +
-            "" +
-            "is");
+            "it is");
         var release = CommonOptions.ParseRelease(args);
         if (!args.Has("sign") && (args.Has("release-version")
             || args.Has("expires-in"))) throw new UsageException("--release-version and --expires-in need --sign KEY.pem");

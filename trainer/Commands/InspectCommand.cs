@@ -37,10 +37,7 @@ public sealed class InspectCommand : ICommand
             $"{c.Embedding.Dimensions} dims on a {c.Embedding.GridWidth} x {c.Embedding.GridHeight} grid, " +
             $"{c.Embedding.PatchSize}x{c.Embedding.PatchSize} neighbourhood, {c.Backbone.Aggregation.ToString().ToLowerInvariant()} aggregation");
         o.WriteLine($"  memory bank         {c.Bank.Rows} x {c.Bank.Columns} {c.Bank.ElementType}, coverage radius {m.CoverageRadius:G5}, " +
-            $"neighbour " +
-            $"" +
-            $"" +
-            $"table b = {c.Bank.NeighbourCount}");
+            $"neighbour table b = {c.Bank.NeighbourCount}");
         o.WriteLine($"  scoring             k = {c.Scoring.K}, Eq. 7 re-weighting {(c.Scoring.Reweight ? "on" : "off")} (b = " +
             $"{c.Scoring.NeighbourCount}), blur sigma {c.Scoring.BlurSigma}");
         o.WriteLine($"  threshold           {c.Scoring.Threshold:G5} ({c.Scoring.Normalisation} normalisation)");

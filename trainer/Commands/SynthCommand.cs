@@ -71,8 +71,7 @@ public sealed class SynthCommand : ICommand
         };
         int count = new SheetGenerator(options).Write(output, context.CreateProgress(), context.Cancel);
         context.Out.WriteLine($"wrote {count} images of {width} x {height} to {output} ({options.TrainCount} train, {options.TestGoodCount} good " +
-            $"test, " +
-                              $"{options.TestPerDefect} x {SheetGenerator.DefectTypes.Length} defect types with masks)");
+            $"test, {options.TestPerDefect} x {SheetGenerator.DefectTypes.Length} defect types with masks)");
         return TrainerApp.ExitOk;
     }
 

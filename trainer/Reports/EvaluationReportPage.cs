@@ -216,10 +216,7 @@ public sealed class EvaluationReportPage(ImageLoader loader)
                 using var original = frame.Clone(x => x.Resize(new ResizeOptions { Size = new Size(FullSizeLimit, FullSizeLimit),
                     Mode = SixLabors.ImageSharp.Processing.ResizeMode.Max }));
                 _html.Append("<div class=\"tile\"><a href=\"#").Append(tileId).Append("\"><img class=\"thumb\" " +
-                    "alt=\"").Append(E(label)).Append("\" " +
-                    "" +
-                    "" +
-                    "src=\"").Append(overlayUri).Append("\"></a>")
+                    "alt=\"").Append(E(label)).Append("\" src=\"").Append(overlayUri).Append("\"></a>")
                      .Append("<div class=\"caption\">").Append(E(label)).Append("<br>").Append(E(scoreText)).Append("</div>")
                      .Append("<div class=\"full\" id=\"").Append(tileId).Append("\"><a class=\"close\" href=\"#").Append(id).Append("\">close</a>")
                      .Append("<img class=\"overlay\" loading=\"lazy\" alt=\"heat map of ").Append(E(label)).Append("\" " +

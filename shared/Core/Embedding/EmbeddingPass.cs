@@ -57,9 +57,6 @@ public sealed class EmbeddingPass(FeatureExtractor extractor, RandomProjection p
                 inputs = new float[run * extractor.InputLength];
                 log.LogInformation($"tiles: {frame.FrameWidth} x {frame.FrameHeight} frames scaled to {frame.Layout.Width} x " +
                     $"{frame.Layout.Height}, " +
-                    $"" +
-                    $"" +
-                    $"" +
                               $"{frame.Layout.Columns} x {frame.Layout.Rows} = {tiles} tiles of {frame.Layout.TileSize} pixels, {perImage} patches " +
                                   $"per image");
             }

@@ -33,10 +33,7 @@ public sealed class FeatureExtractor : IDisposable
         var shape = results[0].GetTensorTypeAndShape().Shape;
         if (shape.Length != 4 || shape[1] < 1 || shape[2] < 1 || shape[1] > input.Height || shape[2] > input.Width)
             throw new BackboneException($"the backbone's output has shape [{string.Join(", ", shape)}]; expected 1 x H x W x {Dimensions} with H, " +
-                $"W " +
-                $"" +
-                $"" +
-                $"up to the input size");
+                $"W up to the input size");
         (GridHeight, GridWidth) = ((int)shape[1], (int)shape[2]);
         if (shape[3] != Dimensions) throw new BackboneException($"embedding has {shape[3]} dimensions, expected {Dimensions}");
     }

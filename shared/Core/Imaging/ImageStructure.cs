@@ -77,10 +77,7 @@ public static class ImageStructure
             long end = pos + 12 + length;
             if (type.SequenceEqual("IDAT"u8)) data = true;
             if (end > b.Length) return data ? "PNG image data ends before its IEND chunk (file cut short)" : "PNG ends inside its headers (file " +
-                "cut " +
-                "" +
-                "" +
-                "short)";
+                "cut short)";
             if (type.SequenceEqual("IEND"u8)) return data ? null : "PNG has no image data";
             pos = end;
         }

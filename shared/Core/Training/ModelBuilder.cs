@@ -80,10 +80,7 @@ public sealed class ModelBuilder(ILogger log, IProgress<StageProgress>? progress
             $"projection");
         var coreset = SelectCoreset(patches.Rows, size, options.Seed, device, cancel);
         log.LogInformation($"coreset: coverage radius {coreset.CoverageRadius:G5} (projected space); {coreset.PrunedShare:P0} of the row data " +
-            $"never " +
-            $"" +
-            $"" +
-            $"needed reading");
+            $"never needed reading");
         EndPhase("coreset selection");
         var crossFit = new CrossFitCalibration(progress);
         var folds = calibrationFiles is null
@@ -160,8 +157,7 @@ public sealed class ModelBuilder(ILogger log, IProgress<StageProgress>? progress
             log.LogWarning($"the threshold comes from {calibrationScores.Count} scores of good images, fewer than " +
                 $"{ThresholdCalibrator.MinScoresForTarget}: " +
                            $"a {calibration.TargetFalseRejectRate:P0} false-reject target cannot be checked on so few (the threshold is then about " +
-                               $"their largest " +
-                           $"score or the fitted log-normal tail), so expect another rate on the line; build with " +
+                               $"their largest score or the fitted log-normal tail), so expect another rate on the line; build with " +
                                $"{ThresholdCalibrator.MinScoresForTarget} or more good images, or pass --calibration DIR");
 
         content = content with
