@@ -24,7 +24,8 @@ public static class MqttRegistration
         services.AddHosted<BrokerConnection>();
         services.AddAs<BrokerConnection, ITransientPublisher>();
         services.AddHosted<MetricsPublisher>();
-        services.AddSingleton<IScoredFrameSink, VerdictOutboxSink>();
+        // Durable, first: every verdict into the outbox for {prefix}/verdict, which the broker connection drains.
+        services.AddSingleton<IScoredFrameSink>(sp => new OutboxSink(sp.GetRequiredService<Outbox>(), sp.GetRequiredService<TopicNames>().Verdict));
         if (options.Publishing.Heatmaps) services.AddSingleton<IScoredFrameSink, HeatmapPublisher>();
         return services;
     }

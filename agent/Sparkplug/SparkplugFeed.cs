@@ -17,8 +17,14 @@ public sealed class SparkplugFeed(Outbox? outbox)
     public bool Enabled => outbox is not null;
     public Outbox? Outbox => outbox;
 
-    /// <summary>Stores a verdict (its JSON); throws like <see cref="Publishing.Outbox.Append"/> when the disk does not take it.</summary>
-    public void Store(byte[] verdictJson) => outbox?.Append("verdict", verdictJson);
+    /// <summary>The topic the verdicts are stored under in the edge node's outbox (the edge node makes DDATA of them).</summary>
+    public const string Topic = "verdict";
+
+    /// <summary>Keeps a defect frame's heat map for the edge node (before its verdict is stored: the DDATA carries it).</summary>
+    public void KeepHeatmap(Pipeline.ScoredFrame frame)
+    {
+        if (frame.Verdict.Result == Messages.Verdict.Defect && frame.Heatmap() is { } jpeg) Heatmap(frame.Verdict.FrameId, jpeg);
+    }
 
     /// <summary>Keeps the heat map of a defect frame until the edge node publishes that frame's verdict (a few at most).</summary>
     public void Heatmap(string frameId, byte[] jpeg)

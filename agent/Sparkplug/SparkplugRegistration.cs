@@ -19,7 +19,12 @@ public static class SparkplugRegistration
                 o.Publishing.OutboxMaxMessages, o.Publishing.OutboxSync, sp.GetRequiredService<ILogger<Outbox>>(), o.Publishing.OutboxMaxBytes));
         });
         if (!options.Sparkplug.Enabled) return services;
-        services.AddSingleton<IScoredFrameSink, SparkplugVerdictSink>();
+        // Durable, after the JSON outbox: the edge node's own outbox, a defect's heat map kept first for the DDATA that reports it.
+        services.AddSingleton<IScoredFrameSink>(sp =>
+        {
+            var feed = sp.GetRequiredService<SparkplugFeed>();
+            return new OutboxSink(feed.Outbox!, SparkplugFeed.Topic, usesHeatmaps: true, before: feed.KeepHeatmap);
+        });
         return services.AddHosted<SparkplugEdgeNode>();
     }
 }
