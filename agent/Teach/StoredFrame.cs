@@ -1,4 +1,3 @@
-using System.Text.Json;
 using EdgePatchCore.Agent.Messages;
 
 namespace EdgePatchCore.Agent.Teach;

@@ -1,9 +1,6 @@
 using System.Diagnostics;
-using System.Globalization;
 using System.Text;
-using System.Text.Json;
 using EdgePatchCore.Devices;
-using Microsoft.Extensions.Logging;
 
 namespace EdgePatchCore.Trainer.Benchmarks;
 

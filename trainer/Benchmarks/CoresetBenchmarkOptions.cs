@@ -1,7 +1,5 @@
 using System.Diagnostics;
-using System.Runtime.InteropServices;
 using EdgePatchCore.Devices;
-using Microsoft.Extensions.Logging;
 
 namespace EdgePatchCore.Trainer.Benchmarks;
 

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Runtime.InteropServices;
 using EdgePatchCore.Artifacts;
 using EdgePatchCore.Devices;
 using EdgePatchCore.Search;

@@ -3,7 +3,6 @@ using EdgePatchCore.Artifacts;
 using EdgePatchCore.Devices;
 using EdgePatchCore.Search;
 using Google.Protobuf;
-using Microsoft.ML.OnnxRuntime;
 using Onnx;
 using static EdgePatchCore.OnnxGraphs.OnnxBuilder;
 

@@ -1,8 +1,5 @@
 using System.Diagnostics;
-using System.Globalization;
 using System.Text;
-using System.Text.Json;
-using Microsoft.Extensions.Logging;
 
 namespace EdgePatchCore.Trainer.Benchmarks;
 

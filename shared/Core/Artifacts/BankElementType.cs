@@ -1,6 +1,3 @@
-using System.Runtime.InteropServices;
-using MessagePack;
-
 namespace EdgePatchCore.Artifacts;
 
 /// <summary>Bank element type in the artifact.</summary>

@@ -1,5 +1,3 @@
-using Microsoft.ML.OnnxRuntime;
-
 namespace EdgePatchCore.Devices;
 
 /// <summary>Where ONNX Runtime executes: CUDA when asked and available, else the CPU.</summary>

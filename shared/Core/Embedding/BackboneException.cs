@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using Google.Protobuf;
 using Onnx;
 using static EdgePatchCore.OnnxGraphs.OnnxBuilder;

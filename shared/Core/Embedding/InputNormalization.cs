@@ -1,5 +1,3 @@
-using MessagePack;
-
 namespace EdgePatchCore.Embedding;
 
 /// <summary>How the source network expects its input; the prepared graph always takes RGB float in 0..1.</summary>

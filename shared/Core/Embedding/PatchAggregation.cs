@@ -1,5 +1,3 @@
-using MessagePack;
-
 namespace EdgePatchCore.Embedding;
 
 /// <summary>How each patch's neighbourhood becomes one feature vector (docs/trainer.md, "build": --aggregation).</summary>

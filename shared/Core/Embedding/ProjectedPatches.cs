@@ -1,6 +1,4 @@
-using System.Numerics.Tensors;
 using EdgePatchCore.Coreset;
-using Microsoft.Extensions.Logging;
 
 namespace EdgePatchCore.Embedding;
 

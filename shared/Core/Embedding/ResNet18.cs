@@ -1,5 +1,3 @@
-using MessagePack;
-
 namespace EdgePatchCore.Embedding;
 
 /// <summary>Facts about the bundled backbone (Microsoft.ML.DnnImageFeaturizer.ResNet18 0.23.1, a CNTK export).</summary>

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using EdgePatchCore.Imaging;
 using EdgePatchCore.Scoring;
-using Microsoft.Extensions.Logging;
 
 namespace EdgePatchCore.Evaluation;
 

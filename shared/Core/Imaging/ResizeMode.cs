@@ -1,5 +1,3 @@
-using MessagePack;
-
 namespace EdgePatchCore.Imaging;
 
 /// <summary>How a frame of any size is brought to the network's input size.</summary>

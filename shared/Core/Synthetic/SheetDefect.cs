@@ -1,6 +1,3 @@
-using SixLabors.ImageSharp;
-using SixLabors.ImageSharp.PixelFormats;
-
 namespace EdgePatchCore.Synthetic;
 
 /// <summary>Defect types of the machined sheet; all of them are 3 to 40 pixels across.</summary>

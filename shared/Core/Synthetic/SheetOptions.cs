@@ -1,6 +1,3 @@
-using SixLabors.ImageSharp;
-using SixLabors.ImageSharp.PixelFormats;
-
 namespace EdgePatchCore.Synthetic;
 
 public sealed record SheetOptions

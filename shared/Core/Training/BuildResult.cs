@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using EdgePatchCore.Artifacts;
 using EdgePatchCore.Coreset;
-using Microsoft.Extensions.Logging;
 
 namespace EdgePatchCore.Training;
 

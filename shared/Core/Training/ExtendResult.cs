@@ -1,8 +1,5 @@
 using System.Diagnostics;
-using System.Numerics.Tensors;
-using System.Runtime.InteropServices;
 using EdgePatchCore.Artifacts;
-using Microsoft.Extensions.Logging;
 
 namespace EdgePatchCore.Training;
 

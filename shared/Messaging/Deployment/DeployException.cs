@@ -1,9 +1,5 @@
-using System.Security.Cryptography;
-using System.Text.Json;
 using System.Threading.Channels;
 using EdgePatchCore.Diagnostics;
-using MQTTnet;
-using MQTTnet.Protocol;
 
 namespace EdgePatchCore.Deployment;
 

@@ -1,6 +1,5 @@
 using System.Buffers.Binary;
 using System.Text;
-using Microsoft.Extensions.Logging;
 
 namespace EdgePatchCore.Messaging;
 
