@@ -6,7 +6,8 @@ namespace EdgePatchCore.Agent.Trust;
 /// The nonces of the authenticated control messages this device has taken (teach marks, collect requests, the
 /// revert of a derived model), each until the message it came with expires: a message recorded off the broker and
 /// sent again is refused as a replay, across restarts too. Kept in {state}/trust/nonces.log, one "EXPIRY NONCE" line
-/// appended (and flushed to disk) per message; expired lines are dropped when the file is read at start. Bounded:
+/// appended (and flushed to disk) per message; expired lines are dropped at start and whenever they outnumber the live
+/// ones. Bounded:
 /// beyond <see cref="Capacity"/> live nonces new messages are refused until old ones expire (messages expire in minutes).
 /// </summary>
 public sealed class NonceLedger
@@ -15,6 +16,7 @@ public sealed class NonceLedger
     private readonly string _path;
     private readonly Dictionary<string, DateTimeOffset> _used = new(StringComparer.Ordinal);
     private readonly object _lock = new();
+    private int _lines, _liveAtCompaction; // lines in the file (live or expired); live nonces when it was last compacted
 
     public NonceLedger(string stateDirectory)
     {
@@ -28,9 +30,17 @@ public sealed class NonceLedger
                 && DateTimeOffset.FromUnixTimeMilliseconds(Math.Clamp(ms, 0, 253_402_300_799_999)) is var expiry && expiry > now)
                 _used[parts[1]] = expiry;
         }
-        // Compacted once at start: the live nonces only.
+        Compact();
+    }
+
+    /// <summary>Rewrites the file with the live nonces only (atomically); at start, and when expired lines outnumber the live ones.</summary>
+    private void Compact()
+    {
+        var now = DateTimeOffset.UtcNow;
+        foreach (var stale in _used.Where(u => u.Value <= now).Select(u => u.Key).ToList()) _used.Remove(stale);
         Directory.CreateDirectory(Path.GetDirectoryName(_path)!);
         FileSystem.DurableFile.Write(_path, System.Text.Encoding.UTF8.GetBytes(string.Concat(_used.Select(u => Line(u.Key, u.Value)))));
+        _lines = _liveAtCompaction = _used.Count;
     }
 
     public int Count { get { lock (_lock) return _used.Count; } }
@@ -55,6 +65,7 @@ public sealed class NonceLedger
                 file.Flush(flushToDisk: true); // a replay after a power cut is refused too
             }
             _used[nonce] = expiresAt;
+            if (++_lines > Math.Max(1000, 2 * _liveAtCompaction)) Compact(); // the file stays within about twice the live nonces
             return null;
         }
     }

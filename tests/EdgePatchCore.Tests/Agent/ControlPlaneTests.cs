@@ -374,3 +374,25 @@ public class TeachSetTests
         cancel.Cancel();
     }
 }
+
+/// <summary>The nonces of control messages: a replay is refused across a restart, expired ones go, the file stays small.</summary>
+public class NonceLedgerTests
+{
+    [Fact]
+    public void A_used_nonce_is_refused_until_it_expires_and_the_file_keeps_only_live_ones()
+    {
+        using var state = new TempFolder();
+        var ledger = new EdgePatchCore.Agent.Trust.NonceLedger(state.Path);
+        var soon = DateTimeOffset.UtcNow.AddMinutes(5);
+        Assert.Null(ledger.TryUse("teach:aaaaaaaaaaaaaaaa", soon));
+        Assert.Contains("already used", ledger.TryUse("teach:aaaaaaaaaaaaaaaa", soon));
+        Assert.Null(ledger.TryUse("teach:bbbbbbbbbbbbbbbb", DateTimeOffset.UtcNow.AddMilliseconds(-1))); // expired at once
+        var reopened = new EdgePatchCore.Agent.Trust.NonceLedger(state.Path); // a restart
+        Assert.Contains("already used", reopened.TryUse("teach:aaaaaaaaaaaaaaaa", soon));
+        Assert.Null(reopened.TryUse("teach:bbbbbbbbbbbbbbbb", soon)); // its earlier use had expired
+        string file = Path.Combine(state.Path, "trust", "nonces.log");
+        for (int i = 0; i < 3000; i++) reopened.TryUse($"collect:{i:D16}", DateTimeOffset.UtcNow.AddMilliseconds(-1));
+        Assert.True(File.ReadAllLines(file).Length <= 1002, $"{File.ReadAllLines(file).Length} lines for 2 live nonces");
+        Assert.Contains("already used", new EdgePatchCore.Agent.Trust.NonceLedger(state.Path).TryUse("teach:aaaaaaaaaaaaaaaa", soon));
+    }
+}
