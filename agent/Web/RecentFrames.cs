@@ -18,7 +18,7 @@ public sealed class RecentFrames : Pipeline.IScoredFrameSink
         return ValueTask.CompletedTask;
     }
 
-    private readonly Queue<RecentFrame> _frames = new();
+    private readonly Dictionary<string, Queue<RecentFrame>> _byResult = new(StringComparer.Ordinal); // verdict kind -> its last frames
     private readonly object _lock = new();
     private long _added;
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -37,15 +37,10 @@ public sealed class RecentFrames : Pipeline.IScoredFrameSink
         TaskCompletionSource changed;
         lock (_lock)
         {
-            _frames.Enqueue(new RecentFrame(++_added, verdict, overlay));
             // The last Capacity frames of each verdict (ok, defect, error): a run of defects never hides the good parts.
-            if (_frames.Count(f => f.Verdict.Result == verdict.Result) > Capacity)
-            {
-                var oldest = _frames.First(f => f.Verdict.Result == verdict.Result);
-                var kept = _frames.Where(f => f != oldest).ToList();
-                _frames.Clear();
-                foreach (var f in kept) _frames.Enqueue(f);
-            }
+            if (!_byResult.TryGetValue(verdict.Result, out var frames)) _byResult[verdict.Result] = frames = new();
+            frames.Enqueue(new RecentFrame(++_added, verdict, overlay));
+            if (frames.Count > Capacity) frames.Dequeue();
             changed = _changed;
             _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
         }
@@ -55,12 +50,12 @@ public sealed class RecentFrames : Pipeline.IScoredFrameSink
     /// <summary>The frames held, newest first.</summary>
     public IReadOnlyList<RecentFrame> Snapshot()
     {
-        lock (_lock) return _frames.Reverse().ToList();
+        lock (_lock) return _byResult.Values.SelectMany(q => q).OrderByDescending(f => f.Number).ToList();
     }
 
     public byte[]? Overlay(long number)
     {
-        lock (_lock) return _frames.FirstOrDefault(f => f.Number == number)?.Overlay;
+        lock (_lock) return _byResult.Values.SelectMany(q => q).FirstOrDefault(f => f.Number == number)?.Overlay;
     }
 
     /// <summary>Completes when a frame is added after this call, or when <paramref name="timeout"/> passes.</summary>
