@@ -200,49 +200,51 @@ public sealed class BrokerConnection : BackgroundService, ITransientPublisher
         base.Dispose();
     }
 
-    /// <summary>Drains the outbox (<see cref="OutboxDrain"/>) while the connection lasts, waiting for new messages between passes.</summary>
     private async Task DrainAsync(CancellationToken cancel)
     {
         while (_client.IsConnected)
         {
             if (_statusDirty) await PublishStatusAsync("online", cancel);
-            if (await OutboxDrain.PublishPendingAsync(_outbox, message => PublishStoredAsync(message, cancel)))
+            var message = _outbox.Peek();
+            if (message is null)
+            {
                 await _outbox.WaitAsync(TimeSpan.FromMilliseconds(500), cancel);
+                continue;
+            }
+            const string contentType = "application/json";
+            long size = PacketSize(message.Topic, message.Payload.Length, 1 + 2 + contentType.Length);
+            if (_brokerMaximumPacketSize is { } max && size > max)
+            {
+                SetAside(message, $"{size} bytes, over the broker's maximum packet size of {max} bytes");
+                continue;
+            }
+            if (message.Sequence != _headSequence) (_headSequence, _headAttempts) = (message.Sequence, 0);
+            if (++_headAttempts > _options.Publishing.MaxPublishAttempts)
+            {
+                SetAside(message,
+                    $"the broker did not take it in {_options.Publishing.MaxPublishAttempts} attempts (it dropped the connection or refused it " +
+                        $"each time)");
+                continue;
+            }
+            var publish = new MqttApplicationMessageBuilder().WithTopic(message.Topic).WithPayload(message.Payload)
+                .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).WithContentType(contentType).Build();
+            var result = await _client.PublishAsync(publish, cancel);
+            if (result.IsSuccess || result.ReasonCode == MqttClientPublishReasonCode.NoMatchingSubscribers)
+            {
+                _outbox.Remove(message.Sequence);
+                _headAttempts = 0;
+                RememberAcknowledged(message);
+            }
+            else
+            {
+                // The broker answered and said no (not authorised, quota, ...): try again a few times (a quota
+                // passes), then set it aside so that it does not block every later verdict.
+                _logger.LogWarning("Broker refused message {Seq} on {Topic}: {Code} {Reason} (attempt {Attempt} of {Max})", message.Sequence,
+                    message.Topic, result.ReasonCode, result.ReasonString, _headAttempts, _options.Publishing.MaxPublishAttempts);
+                await Task.Delay(TimeSpan.FromMilliseconds(250 * _headAttempts), cancel);
+            }
         }
         throw new MQTTnet.Exceptions.MqttCommunicationException("connection lost");
-    }
-
-    /// <summary>
-    /// One stored message at QoS 1: set aside when it cannot fit the broker's maximum packet size or the broker did not take
-    /// it in MaxPublishAttempts; a refusal is retried after a pause (a quota passes).
-    /// </summary>
-    private async Task<(DrainOutcome, string?)> PublishStoredAsync(OutboxMessage message, CancellationToken cancel)
-    {
-        if (!_client.IsConnected) return (DrainOutcome.Retry, null);
-        if (_statusDirty) await PublishStatusAsync("online", cancel);
-        const string contentType = "application/json";
-        long size = PacketSize(message.Topic, message.Payload.Length, 1 + 2 + contentType.Length);
-        if (_brokerMaximumPacketSize is { } max && size > max)
-            return SetAside(message, $"{size} bytes, over the broker's maximum packet size of {max} bytes");
-        if (message.Sequence != _headSequence) (_headSequence, _headAttempts) = (message.Sequence, 0);
-        if (++_headAttempts > _options.Publishing.MaxPublishAttempts)
-            return SetAside(message, $"the broker did not take it in {_options.Publishing.MaxPublishAttempts} attempts " +
-                                     "(it dropped the connection or refused it each time)");
-        var publish = new MqttApplicationMessageBuilder().WithTopic(message.Topic).WithPayload(message.Payload)
-            .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).WithContentType(contentType).Build();
-        var result = await _client.PublishAsync(publish, cancel);
-        if (result.IsSuccess || result.ReasonCode == MqttClientPublishReasonCode.NoMatchingSubscribers)
-        {
-            _headAttempts = 0;
-            RememberAcknowledged(message);
-            return (DrainOutcome.Published, null);
-        }
-        // The broker answered and said no (not authorised, quota, ...): try again a few times (a quota
-        // passes), then set it aside so that it does not block every later verdict.
-        _logger.LogWarning("Broker refused message {Seq} on {Topic}: {Code} {Reason} (attempt {Attempt} of {Max})", message.Sequence,
-            message.Topic, result.ReasonCode, result.ReasonString, _headAttempts, _options.Publishing.MaxPublishAttempts);
-        await Task.Delay(TimeSpan.FromMilliseconds(250 * _headAttempts), cancel);
-        return (DrainOutcome.Retry, null);
     }
 
     /// <summary>Keeps what the broker acknowledged in the last RepublishWindowSeconds (at most 1,000 messages or 16 MiB).</summary>
@@ -273,9 +275,9 @@ public sealed class BrokerConnection : BackgroundService, ITransientPublisher
         _connectionLostAt = null;
     }
 
-    /// <summary>Says why a message is set aside (log, event); <see cref="OutboxDrain"/> moves it.</summary>
-    private (DrainOutcome, string?) SetAside(OutboxMessage message, string reason)
+    private void SetAside(OutboxMessage message, string reason)
     {
+        _outbox.SetAside(message.Sequence, reason);
         string? frameId = null;
         if (message.Topic == _topics.Verdict)
         {
@@ -284,13 +286,12 @@ public sealed class BrokerConnection : BackgroundService, ITransientPublisher
         }
         _logger.LogError("Set aside message {Seq} on {Topic}{Frame}: {Reason}; it is kept in outbox/rejected/ and the rest flow on ({Count} set " +
             "aside so far)",
-            message.Sequence, message.Topic, frameId is null ? "" : $" (frame {frameId})", reason, _outbox.SetAsideCount + 1);
+            message.Sequence, message.Topic, frameId is null ? "" : $" (frame {frameId})", reason, _outbox.SetAsideCount);
         _events.Publish("message-set-aside", reason, new()
         {
             ["topic"] = message.Topic, ["sequence"] = message.Sequence.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["bytes"] = message.Payload.Length.ToString(System.Globalization.CultureInfo.InvariantCulture), ["frameId"] = frameId,
         });
-        return (DrainOutcome.SetAside, reason);
     }
 
     private async Task PublishStatusAsync(string state, CancellationToken cancel)

@@ -206,8 +206,9 @@ public sealed class SparkplugEdgeNode(
     private async Task DrainAsync(IMqttClient client, SparkplugSession session, HashSet<string> birthed, DateTimeOffset bornAt,
                                   HashSet<DeviceState> backlog, CancellationToken stop)
     {
+        var outbox = feed.Outbox!;
         var loaded = LoadedProducts(); // the births just followed the models; they do not change within one pass
-        await OutboxDrain.PublishPendingAsync(feed.Outbox!, async message =>
+        while (outbox.Peek() is { } message)
         {
             Verdict? verdict = null;
             try { verdict = Verdict.FromJson(message.Payload); }
@@ -218,9 +219,9 @@ public sealed class SparkplugEdgeNode(
                 if (device is not null && verdict.ScoredAt < bornAt) backlog.Add(device);
                 _recentlySent.Enqueue((DateTime.UtcNow, verdict));
             }
+            outbox.Remove(message.Sequence);
             TrimRecentlySent();
-            return (DrainOutcome.Published, null); // QoS 0: written is published; an unreadable one goes too
-        });
+        }
         foreach (var device in backlog)
             await PublishAsync(client, session.DeviceData(device.DeviceId, device.Birth(withHeatmap: false), DateTimeOffset.UtcNow,
                 historical: false),
