@@ -68,19 +68,32 @@ public class FaultInjectionTests(AgentFixture fixture, ITestOutputHelper output)
         Assert.True(await probe.WaitForAsync(p => p.Verdicts().Any(v => v.FrameId == id && v.Result != Verdict.Error), Patience), "not serving after the fault");
     }
 
+    /// <summary>
+    /// The agent loses its broker connection mid-stream as in a broker crash (the socket closes with no
+    /// DISCONNECT), then the broker is SIGKILLed and restarted from its store: the agent scores on into its
+    /// outbox, resumes its persistent session, takes the redelivered frames it had not acknowledged, and
+    /// publishes everything. mosquitto acknowledges a message before its store is written, so a SIGKILL in
+    /// that instant loses what it acknowledged, which no client can get back; the connection is therefore cut
+    /// and the broker left to save (0.5 s, nobody publishing) before it is killed.
+    /// </summary>
     [Fact]
     public async Task Broker_killed_and_restarted_mid_stream()
     {
         // The broker saves its state after every change, as a broker that must not lose acknowledged messages does.
         using var broker = new MosquittoBroker(settings: "autosave_on_changes true");
+        using var cutter = new ConnectionCutter(broker.Port);
         using var work = new TempFolder();
         await using var probe = new MqttProbe(broker.Port, "edgepatchcore/fault-broker/#");
         await probe.StartAsync();
-        using var host = await AgentFixture.StartAgentAsync(Config(broker, "fault-broker", work));
+        var config = Config(broker, "fault-broker", work);
+        config["Agent:Broker:Port"] = cutter.Port.ToString();
+        using var host = await AgentFixture.StartAgentAsync(config);
         await OnlineAsync(probe);
         var png = File.ReadAllBytes(fixture.Pngs[0]);
         var ids = new List<string>();
-        // A steady stream: 20 folder frames and 10 MQTT frames a second for 4 s; the broker dies at 1 s and is back at 3 s.
+        var cameraGate = new SemaphoreSlim(1, 1);
+        bool cameraPublishing = true; // MQTT frames only while the broker is up: one it never took was never accepted
+        // A steady stream: 20 folder frames and 10 MQTT frames a second for 4 s; the broker goes at 1 s and is back at 3 s.
         var feed = Task.Run(async () =>
         {
             for (int tick = 0; tick < 40; tick++)
@@ -89,24 +102,32 @@ public class FaultInjectionTests(AgentFixture fixture, ITestOutputHelper output)
                 TestData.DropCopy(work.File("inbox"), file, fixture.Pngs[tick % fixture.Pngs.Count]);
                 TestData.DropCopy(work.File("inbox"), file2, fixture.Pngs[(tick + 1) % fixture.Pngs.Count]);
                 lock (ids) ids.AddRange([file, file2]);
-                if (tick < 10 || tick >= 30) // MQTT frames only while the broker is up: one it never took was never accepted
+                await cameraGate.WaitAsync();
+                try
                 {
                     string id = $"mqtt-{tick:D2}";
-                    for (int attempt = 0; ; attempt++) // the camera waits for its own reconnect after the restart
+                    for (int attempt = 0; cameraPublishing; attempt++) // the camera waits for its own reconnect after the restart
                     {
-                        try { await probe.PublishAsync("fault-broker/camera", png, ("frameId", id)); break; }
+                        try { await probe.PublishAsync("fault-broker/camera", png, ("frameId", id)); lock (ids) ids.Add(id); break; }
                         catch (MQTTnet.Exceptions.MqttCommunicationException) when (attempt < 100) { await Task.Delay(100); }
                     }
-                    lock (ids) ids.Add(id);
                 }
+                finally { cameraGate.Release(); }
                 await Task.Delay(100);
             }
         });
         await Task.Delay(1000);
-        broker.Kill();
+        await cameraGate.WaitAsync(); // no camera publish in flight
+        cameraPublishing = false;
+        cameraGate.Release();
+        cutter.Cut();
         int before = Distinct(probe).Count;
-        await Task.Delay(2000); // the agent scores on into its outbox
+        await Task.Delay(500); // the broker forwards and stores what it acknowledged
+        broker.Kill();
+        await Task.Delay(1500); // the agent scores on into its outbox
         broker.Start();
+        cutter.Restore();
+        cameraPublishing = true;
         var restarted = Stopwatch.StartNew();
         Assert.True(await probe.WaitForAsync(p => Distinct(p).Count > before, Patience), "no verdict after the restart");
         double recovery = restarted.Elapsed.TotalSeconds;
@@ -114,7 +135,8 @@ public class FaultInjectionTests(AgentFixture fixture, ITestOutputHelper output)
         Assert.True(await AllArrivedAsync(probe, ids), $"missing: {string.Join(", ", ids.Except(Distinct(probe)))}");
         await AssertServingAsync(probe, "fault-broker", png);
         await host.StopAsync();
-        Report("broker killed (SIGKILL) and restarted", ids.Count, probe, ids, recovery, $"{before} verdicts before the kill; recovery = restart to the next verdict");
+        Report("broker connection cut, broker killed (SIGKILL) and restarted", ids.Count, probe, ids, recovery,
+            $"{before} verdicts before the cut; recovery = restart to the next verdict");
     }
 
     [Fact]
