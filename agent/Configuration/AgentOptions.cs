@@ -1,5 +1,6 @@
 using EdgePatchCore.Devices;
 using EdgePatchCore.Search;
+using EdgePatchCore.Scoring;
 namespace EdgePatchCore.Agent.Configuration;
 
 /// <summary>The "Agent" configuration section (appsettings.json, /etc/edgepatchcore/agent.json, EDGEPATCHCORE__Agent__*, --Agent:*).</summary>
@@ -18,6 +19,9 @@ public sealed class AgentOptions
     /// <summary>How the kNN holds the bank: auto (float16 on CUDA, int8 on CPUs with int8 dot products, else float32), float32, float16 or
     /// int8.</summary>
     public BankPrecision BankPrecision { get; set; } = BankPrecision.Auto;
+    /// <summary>How a frame's patches are searched: bounded (exact image scores from a fraction of the bank where the model has a cell index,
+    /// else exhaustive) or exhaustive.</summary>
+    public PatchSearchKind Search { get; set; } = PatchSearchKind.Bounded;
 
     /// <summary>Settings that could not be read into their type (an unknown enum name), one sentence each; never bound.</summary>
     public IReadOnlyList<string> UnreadableSettings { get; internal set; } = [];

@@ -73,7 +73,7 @@ public sealed class ModelStore(IOptions<AgentOptions> options, ModelAdmission ad
             if (admission.Check(artifact, slot.Product, origin, out var verified) is { } reason) throw new ModelRefusedException(reason);
             var o = options.Value;
             _device ??= new ExecutionDevice(o.Device);
-            scorer = new PatchCoreScorer(artifact.Content, _device, o.BankPrecision);
+            scorer = new PatchCoreScorer(artifact.Content, _device, o.BankPrecision, o.Search);
             var warmUp = scorer.Score(new float[scorer.Features.InputLength], 1); // the first real frame is not slow
             if (!float.IsFinite(warmUp[0].Score)) throw new ModelRefusedException("the model scores a blank frame as not a number");
             var model = new LoadedModel
@@ -85,7 +85,7 @@ public sealed class ModelStore(IOptions<AgentOptions> options, ModelAdmission ad
                 Threshold = (float)(slot.Threshold ?? artifact.Content.Scoring.Threshold),
                 Input = artifact.Content.Input,
                 Scorer = scorer,
-                Device = $"{_device.Describe()}, {scorer.PrecisionDescription}",
+                Device = $"{_device.Describe()}, {scorer.PrecisionDescription}, {scorer.SearchDescription}",
                 SignedRelease = verified,
                 SignedBy = verified is null ? null : artifact.Signature?.KeyId,
                 PayloadHash = artifact.Hash,

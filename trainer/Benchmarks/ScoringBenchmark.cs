@@ -29,7 +29,7 @@ public sealed class ScoringBenchmark(TextWriter output)
         var artifact = ArtifactFile.Read(options.Artifact);
         var content = artifact.Content;
         var device = new ExecutionDevice(options.Device);
-        using var scorer = new PatchCoreScorer(content, device, options.Precision);
+        using var scorer = new PatchCoreScorer(content, device, options.Precision, options.Search);
         var images = FrameFiles(options.Images, out var temporary, content.Tiling is not null);
         try
         {
@@ -38,11 +38,13 @@ public sealed class ScoringBenchmark(TextWriter output)
             {
                 var patches = new TiledScoringBenchmark(output).Run(artifact, scorer, device, images, options.Iterations, cancel);
                 KnnVersusGemm(content, device, patches, scorer.Features.Dimensions, scorer.Precision, cancel);
+                new SearchComparison(output).Run(artifact, device, options.Precision, images, options.SearchRounds, cancel);
                 return;
             }
             int inputLength = scorer.Features.InputLength;
             output.WriteLine($"scoring benchmark: model {artifact.Id} ({content.Manifest.Product}), bank {content.Bank.Rows} x " +
-                $"{content.Bank.Columns}, {content.Input}, {device.Describe()}, {scorer.PrecisionDescription}, {images.Count} frame files, " +
+                $"{content.Bank.Columns}, {content.Input}, {device.Describe()}, {scorer.PrecisionDescription}, " +
+                $"{scorer.SearchDescription}, {images.Count} frame files, " +
                                  $"{options.Iterations} iterations per batch size");
             scorer.Score(new float[inputLength], 1); // warm-up
             output.WriteLine($"{"batch",5} {"stage",-24} {"median ms/frame",16} {"p95 ms/frame",13}");
@@ -84,6 +86,7 @@ public sealed class ScoringBenchmark(TextWriter output)
                 output.WriteLine($"{batch,5} {"frames per second",-24} {1000 / Percentile.Of(total, 0.5),16:F2}");
             }
             KnnVersusGemm(content, device, lastPatches, scorer.Features.Dimensions, scorer.Precision, cancel);
+            new SearchComparison(output).Run(artifact, device, options.Precision, images, options.SearchRounds, cancel);
         }
         finally
         {

@@ -9,4 +9,5 @@ using static EdgePatchCore.OnnxGraphs.OnnxBuilder;
 namespace EdgePatchCore.Trainer.Benchmarks;
 
 public sealed record ScoringBenchmarkOptions(string Artifact, string? Images, DeviceKind Device, int Iterations,
-    BankPrecision Precision = BankPrecision.Float32, int[]? Batches = null);
+    BankPrecision Precision = BankPrecision.Float32, int[]? Batches = null, Scoring.PatchSearchKind Search = Scoring.PatchSearchKind.Bounded,
+    int SearchRounds = 1);

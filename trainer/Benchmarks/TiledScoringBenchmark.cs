@@ -30,7 +30,8 @@ public sealed class TiledScoringBenchmark(TextWriter output)
             output.WriteLine($"scoring benchmark: model {artifact.Id} ({content.Manifest.Product}), bank {content.Bank.Rows} x " +
                 $"{content.Bank.Columns}, {tiling}, frames {first.Width} x {first.Height} -> {layout.Width} x {layout.Height}, {layout.Columns} x " +
                                  $"{layout.Rows} = {layout.Count} tiles, " +
-                             $"{TileLayout.TilesPerRun} tiles per backbone run, {device.Describe()}, {scorer.PrecisionDescription}, {images.Count} " +
+                             $"{TileLayout.TilesPerRun} tiles per backbone run, {device.Describe()}, {scorer.PrecisionDescription}, " +
+                             $"{scorer.SearchDescription}, {images.Count} " +
                                  $"frame files, {iterations} iterations");
             using var warm = TiledFrame.From(first, tiling);
             scorer.ScoreTiled(warm); // warm-up

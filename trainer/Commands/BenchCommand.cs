@@ -21,7 +21,9 @@ public sealed class BenchCommand : ICommand
         "(a tiled model: batch 1, split into decode, tiling, backbone, kNN and stitching, with the tile count)\n" +
         "backbone + embedding and kNN + score + map, frames per second, then the kNN alone (query patches/s,\n" +
         "effective GFLOP/s) with each bank precision, beside plain ONNX Runtime Gemm (float32) and MatMulInteger\n" +
-        "(int8) runs of the same shapes, all timed in turn in the same rounds (--precision picks the one timed above).\n" +
+        "(int8) runs of the same shapes, all timed in turn in the same rounds (--precision picks the one timed above);\n" +
+        "then the bounded search against the exhaustive one on every frame (good frames: a 'good' folder in the path):\n" +
+        "milliseconds, speed-up, share of the bank compared, patches searched exactly, and identical verdicts.\n" +
         "decode: decode time of 1600 x 1200 and 2448 x 2048 PNG and JPEG frames, plain and guarded, then\n" +
         "with scaling to 0.5 and with cutting 224-pixel tiles into the network input.\n" +
         "knn: embeds 8 frames, exports the bank and their patches (raw float32) to --export DIR and times the\n" +
@@ -46,10 +48,12 @@ public sealed class BenchCommand : ICommand
         new("frames", "scoring: folder of frame images", "DIR", "8 synthetic gasket frames"),
         new("iterations", "scoring, knn: timed runs per batch size / per k", "N", "10"),
         new("batches", "scoring: the batch sizes timed (whole-frame models)", "A,B", "1,8"),
+        new("search-rounds", "scoring: times each frame is scored by each search in the exhaustive-vs-bounded comparison", "N", "1"),
         new("export", "knn: folder for bank.f32, queries.f32, shape.txt and the timings", "DIR"),
         CommonOptions.Batch,
         CommonOptions.Device,
         CommonOptions.Precision,
+        CommonOptions.Search,
     ];
 
     public int Run(CommandLine args, CommandContext context)
@@ -76,7 +80,7 @@ public sealed class BenchCommand : ICommand
         {
             new ScoringBenchmark(context.Out).Run(new ScoringBenchmarkOptions(args.Require("artifact"), args.Get("frames"),
                 CommonOptions.ParseDevice(args), args.Int("iterations", 1, 10000), CommonOptions.ParsePrecision(args),
-                args.Parsed("batches", ParseBatches)), context.Cancel);
+                args.Parsed("batches", ParseBatches), CommonOptions.ParseSearch(args), args.Int("search-rounds", 1, 100)), context.Cancel);
             return TrainerApp.ExitOk;
         }
         if (args.Positional.Count != 1 || args.Positional[0] != "coreset")

@@ -16,6 +16,9 @@ internal static class CommonOptions
         "bank precision for the kNN: auto (float16 on CUDA, int8 on CPUs with int8 dot products, else float32), float32 (exact), " +
         "float16 (GPUs: half the device memory, tensor cores), int8 (fastest on a CPU; candidates re-ranked in float32)",
         "P", "auto");
+    public static readonly OptionSpec Search = new("search",
+        "patch search: bounded (exact image scores from a fraction of the bank, where the model has a cell index; else exhaustive), " +
+        "exhaustive (every patch against every bank row: the reference)", "S", "bounded");
     public static readonly OptionSpec Batch = new("batch", "images per backbone run", "N", "8");
 
     public static readonly OptionSpec ReleaseVersion = new("release-version",
@@ -39,6 +42,7 @@ internal static class CommonOptions
     public static DeviceKind ParseDevice(CommandLine args) => args.Parsed("device", ExecutionDevice.Parse);
     public static BankPrecision ParsePrecision(CommandLine args) =>
         args.Parsed("precision", BankSearches.ParsePrecision);
+    public static PatchSearchKind ParseSearch(CommandLine args) => args.Parsed("search", PatchSearches.Parse);
     public static int ParseBatch(CommandLine args) => args.Int("batch", 1, 256);
 
     /// <summary>Fails early, before hours of work, when the output file cannot be written.</summary>

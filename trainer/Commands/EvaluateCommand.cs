@@ -32,6 +32,7 @@ public sealed class EvaluateCommand : ICommand
         CommonOptions.Batch,
         CommonOptions.Device,
         CommonOptions.Precision,
+        CommonOptions.Search,
     ];
 
     public int Run(CommandLine args, CommandContext context)
@@ -47,8 +48,9 @@ public sealed class EvaluateCommand : ICommand
         var artifact = ArtifactFile.Read(args.Positional[0]);
         var console = context.CreateProgress();
         var device = new ExecutionDevice(CommonOptions.ParseDevice(args));
-        using var scorer = new PatchCoreScorer(artifact.Content, device, CommonOptions.ParsePrecision(args));
-        console.LogInformation($"device: {device.Describe()}, {scorer.PrecisionDescription}");
+        using var scorer = new PatchCoreScorer(artifact.Content, device, CommonOptions.ParsePrecision(args),
+            CommonOptions.ParseSearch(args));
+        console.LogInformation($"device: {device.Describe()}, {scorer.PrecisionDescription}, {scorer.SearchDescription}");
         if (SizeMismatch(artifact.Content.Manifest, dataset) is { } mismatch) console.LogWarning(mismatch);
         var result = new Evaluator(console, console).Evaluate(artifact, scorer, dataset, CommonOptions.ParseBatch(args), protocols,
             args.Get("dump-maps"), context.Cancel);

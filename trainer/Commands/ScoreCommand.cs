@@ -26,6 +26,7 @@ public sealed class ScoreCommand : ICommand
         CommonOptions.Batch,
         CommonOptions.Device,
         CommonOptions.Precision,
+        CommonOptions.Search,
     ];
 
     public int Run(CommandLine args, CommandContext context)
@@ -37,7 +38,8 @@ public sealed class ScoreCommand : ICommand
         if (heatmap is not null) CommonOptions.CheckWritable(heatmap);
         float threshold = (float)args.GetDouble("threshold", artifact.Content.Scoring.Threshold, 1e-30, float.MaxValue);
         using var scorer = new PatchCoreScorer(artifact.Content, new ExecutionDevice(CommonOptions.ParseDevice(args)),
-            CommonOptions.ParsePrecision(args));
+            CommonOptions.ParsePrecision(args),
+            CommonOptions.ParseSearch(args));
         var loader = new ImageLoader();
         int failures = 0;
         var o = context.Out;

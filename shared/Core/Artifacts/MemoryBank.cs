@@ -15,6 +15,8 @@ public sealed record MemoryBank
     [Key(4)] public required int NeighbourCount { get; init; }
     /// <summary>Rows x b int32, little-endian.</summary>
     [Key(5)] public required byte[] Neighbours { get; init; }
+    /// <summary>The bounded search's cell index; null: the bank is searched exhaustively.</summary>
+    [Key(6)] public BankCells? Cells { get; init; }
 
     public static MemoryBank FromFloats(float[] rows, int count, int columns, int[] neighbours, int neighbourCount) => new()
     {
@@ -45,5 +47,6 @@ public sealed record MemoryBank
             if ((uint)i >= (uint)Rows) throw new ArtifactException($"neighbour table refers to row {i} of {Rows}");
         if (!System.Numerics.Tensors.TensorPrimitives.IsFiniteAll(MemoryMarshal.Cast<byte, float>(Data)))
             throw new ArtifactException("bank holds values that are not finite numbers");
+        Cells?.Validate(Rows, Columns);
     }
 }

@@ -20,13 +20,17 @@ public sealed class PatchCoreScorer : IDisposable
 {
     private readonly FeatureExtractor _features;
     private readonly NearestNeighbourSearch _knn;
+    private readonly PatchSearch _search;
+    private readonly MaxPatch[] _one = new MaxPatch[1];
+    private readonly float[] _floor = new float[1];
+    private MaxPatch[] _best = [];
+    private float[] _floors = [];
     private readonly AnomalyMapGenerator _maps;
     private readonly int[] _neighbours;
     private readonly int _bankRows, _tableWidth; // the neighbour table holds _tableWidth neighbours a row, b of them used
     private readonly Lock _gate = new();
     private float[] _patches = [];
     private float[] _distances = [];
-    private int[] _nearest = [];
     private readonly float[] _reweight; // the b distances of Eq. 7; b is bounded by the artifact's validation
     private readonly MapStitcher? _stitcher;
     private float[] _tileInputs = [];
@@ -48,7 +52,12 @@ public sealed class PatchCoreScorer : IDisposable
     /// <summary>The precision in use and why ("int8 (auto: ...)"), for log lines.</summary>
     public string PrecisionDescription { get; }
 
-    public PatchCoreScorer(ModelContent model, ExecutionDevice device, BankPrecision precision = BankPrecision.Float32)
+    /// <summary>How the patches are searched and why ("bounded (977 cells, 1 probed a patch) search"), for log lines.</summary>
+    public string SearchDescription { get; }
+    public PatchSearchKind SearchKind => _search.Kind;
+
+    public PatchCoreScorer(ModelContent model, ExecutionDevice device, BankPrecision precision = BankPrecision.Float32,
+        PatchSearchKind search = PatchSearchKind.Bounded)
     {
         using (device.CreateSessionOptions()) { } // decides CPU or CUDA, which "auto" depends on
         var (resolved, reason) = BankPrecisions.Resolve(precision, device);
@@ -58,6 +67,8 @@ public sealed class PatchCoreScorer : IDisposable
         _features = new FeatureExtractor(model.Backbone, model.Input, device);
         var bank = model.Bank.ToFloats();
         _knn = BankSearches.Create(bank, model.Bank.Rows, model.Bank.Columns, device, precision);
+        _search = PatchSearches.For(search, model.Bank, _knn, device, out string why);
+        SearchDescription = why;
         _neighbours = model.Bank.NeighbourIndices();
         (_bankRows, _tableWidth) = (model.Bank.Rows, model.Bank.NeighbourCount);
         _maps = new AnomalyMapGenerator(model.Input.Width, model.Input.Height, Spec.BlurSigma);
@@ -141,7 +152,6 @@ public sealed class PatchCoreScorer : IDisposable
             int per = _features.PatchesPerImage, dims = _features.Dimensions, tiles = layout.Count, run = Math.Min(TileLayout.TilesPerRun, tiles);
             if (_tileInputs.Length < run * _features.InputLength) _tileInputs = new float[run * _features.InputLength];
             if (_patches.Length < run * per * dims) _patches = new float[run * per * dims];
-            if (_distances.Length < run * per) (_distances, _nearest) = (new float[run * per], new int[run * per]);
             if (_frameScores.Length < tiles * per) _frameScores = new float[tiles * per];
             if (_bestPatch.Length < dims) _bestPatch = new float[dims];
             long mark = System.Diagnostics.Stopwatch.GetTimestamp();
@@ -161,15 +171,14 @@ public sealed class PatchCoreScorer : IDisposable
                 Lap(ref t.TilingMs);
                 _features.Extract(_tileInputs.AsMemory(0, n * _features.InputLength), n, _patches);
                 Lap(ref t.BackboneMs);
-                // 1. s_i = min_m ||p_i - m||: the nearest bank row of every patch of these tiles.
-                _knn.Search(_patches.AsSpan(0, rows * dims), rows, 1, _distances, _nearest);
-                _distances.AsSpan(0, rows).CopyTo(_frameScores.AsSpan(first * per, rows));
-                // 2. s* = max_i s_i over the whole frame, and the bank row m* it matched.
-                int best = ImageScoreReweighting.ArgMax(_distances.AsSpan(0, rows));
-                if (first == 0 || _distances[best] > sStar)
+                // 1. s_i = min_m ||p_i - m|| of the patches of these tiles (or an upper bound where it cannot be s*);
+                // 2. s* = max_i s_i over the whole frame, and the bank row m* it matched: the earlier tiles' s* is the floor.
+                _floor[0] = first == 0 ? float.NegativeInfinity : sStar;
+                _search.Run(_patches.AsSpan(0, rows * dims), 1, rows, _frameScores.AsSpan(first * per, rows), _floor, _one);
+                if (_one[0] is { Found: true } found)
                 {
-                    (sStar, arg, mStar) = (_distances[best], first * per + best, _nearest[best]);
-                    _patches.AsSpan(best * dims, dims).CopyTo(_bestPatch);
+                    (sStar, arg, mStar) = (found.Distance, first * per + found.Index, found.Row);
+                    _patches.AsSpan(found.Index * dims, dims).CopyTo(_bestPatch);
                 }
                 Lap(ref t.KnnMs);
             }
@@ -197,18 +206,19 @@ public sealed class PatchCoreScorer : IDisposable
     private ImageScore[] ScorePatchesLocked(float[] patches, int count)
     {
         int per = _features.PatchesPerImage, dims = _features.Dimensions;
-        if (_distances.Length < count * per) (_distances, _nearest) = (new float[count * per], new int[count * per]);
+        if (_distances.Length < count * per) _distances = new float[count * per];
+        if (_best.Length < count) (_best, _floors) = (new MaxPatch[count], new float[count]);
         var distances = _distances;
-        var nearest = _nearest;
-        _knn.Search(patches, count * per, 1, distances, nearest);
+        _floors.AsSpan(0, count).Fill(float.NegativeInfinity);
+        // 1. s_i of every patch (or an upper bound where it cannot be s*); 2. s* = max_i s_i and the bank row m* it matched.
+        _search.Run(patches.AsSpan(0, count * per * dims), count, per, distances, _floors.AsSpan(0, count), _best.AsSpan(0, count));
         var results = new ImageScore[count];
         for (int i = 0; i < count; i++)
         {
-            // 1. s_i of every patch (searched above); 2. s* = max_i s_i and the bank row m* it matched; 3. s = w * s* (Eq. 7).
+            // 3. s = w * s* (Eq. 7).
             var scores = distances.AsSpan(i * per, per);
-            int arg = ImageScoreReweighting.ArgMax(scores);
-            float sStar = scores[arg];
-            float score = Reweighted(sStar, patches.AsSpan((i * per + arg) * dims, dims), nearest[i * per + arg]);
+            var (arg, sStar, mStar) = (_best[i].Index, _best[i].Distance, _best[i].Row);
+            float score = Reweighted(sStar, patches.AsSpan((i * per + arg) * dims, dims), mStar);
             results[i] = new ImageScore
             {
                 Score = score,
@@ -230,8 +240,15 @@ public sealed class PatchCoreScorer : IDisposable
         return b <= 1 ? sStar : ImageScoreReweighting.Score(sStar, query, _neighbours.AsSpan(mStar * _tableWidth, b), _knn, _reweight);
     }
 
+    /// <summary>What the patch search did since the last call (rows compared, patches searched exactly), for benchmarks.</summary>
+    public SearchWork TakeSearchWork()
+    {
+        lock (_gate) return _search.TakeWork();
+    }
+
     public void Dispose()
     {
+        _search.Dispose();
         _knn.Dispose();
         _features.Dispose();
     }

@@ -63,6 +63,9 @@ internal sealed class Float32Search : NearestNeighbourSearch
         SquaredToDistance(TensorPrimitives.Dot(query, query) - 2f * TensorPrimitives.Dot(query, _bank.AsSpan(bankIndex * Dimensions, Dimensions))
             + Norms[bankIndex]);
 
+    internal override void Distances(ReadOnlySpan<nint> queries, int count, ReadOnlySpan<int> bankRows, Span<float> distances) =>
+        Distances(queries, count, bankRows, distances, _bank);
+
     protected override void Dispose(bool disposing)
     {
         base.Dispose(disposing); // the sessions and bindings first, then the tensors they were bound to

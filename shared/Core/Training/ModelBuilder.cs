@@ -100,6 +100,7 @@ public sealed class ModelBuilder(ILogger log, IProgress<StageProgress>? progress
         var bankRows = spill.Gather(coreset.Indices);
         int b = Math.Min(options.NeighbourCount, size);
         var neighbours = NeighbourTable.Build(bankRows, size, dims, b, device, progress);
+        var cells = BankCellIndex.Build(bankRows, size, dims, device, progress: progress);
 
         var frameSize = FrameSizeOf(bankFiles);
         var content = new ModelContent
@@ -124,13 +125,13 @@ public sealed class ModelBuilder(ILogger log, IProgress<StageProgress>? progress
                 Layers = backbone.Layers, Dimensions = dims,
                 GridWidth = extractor.GridWidth, GridHeight = extractor.GridHeight,
             },
-            Bank = MemoryBank.FromFloats(bankRows, size, dims, neighbours, b),
+            Bank = MemoryBank.FromFloats(bankRows, size, dims, neighbours, b) with { Cells = cells },
             Scoring = new ScoringSpec { NeighbourCount = b, Reweight = options.Reweight, BlurSigma = options.BlurSigma },
             Selection = selection,
             Tiling = options.Tiling,
         };
 
-        EndPhase("bank and Eq. 7 neighbour table");
+        EndPhase("bank, Eq. 7 neighbour table and cell index");
 
         // 4. Threshold scores: out-of-fold scores of the training images, or the images of the calibration folder.
         var calibrationScores = new List<float>();

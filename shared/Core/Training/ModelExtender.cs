@@ -142,7 +142,10 @@ public sealed class ModelExtender(ILogger log, IProgress<StageProgress>? progres
                     AddedRows = added.Count, AddedPatches = candidates.Count, Recalibrated = options.RecalibrateDirectory is not null,
                 }],
             },
-            Bank = MemoryBank.FromFloats(newBank, rowsNow, dims, table, b),
+            Bank = MemoryBank.FromFloats(newBank, rowsNow, dims, table, b) with
+            {
+                Cells = BankCellIndex.Build(newBank, rowsNow, dims, device), // the added rows follow the parent's: still greedy order
+            },
         };
 
         // 5. The threshold: the parent's, or one from the recalibration images.

@@ -59,6 +59,7 @@ public class ModelStoreTests(AgentFixture fixture)
         string idA = fixture.Signed(fixture.ModelA, served, version: 1);
         Assert.True(store.Load());
         Assert.Equal(idA, store.Serving());
+        Assert.Contains("bounded (", store.Models.Snapshot().Single().Device); // the model names its patch search
 
         File.Copy(fixture.ModelB, served, overwrite: true);
         Assert.False(store.Load());

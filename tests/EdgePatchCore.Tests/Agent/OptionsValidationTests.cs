@@ -17,6 +17,7 @@ public class OptionsValidationTests
             ["Agent:Artifact"] = work.File("model.pcb"),
             ["Agent:Device"] = "gpu2",
             ["Agent:BankPrecision"] = "int4",
+            ["Agent:Search"] = "fastest",
             ["Agent:StateDirectory"] = work.File("state"),
             ["Agent:Web:Urls"] = "",
         };
@@ -24,6 +25,7 @@ public class OptionsValidationTests
         var e = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());
         Assert.Contains(e.Failures, f => f.Contains("Agent:Device is 'gpu2'", StringComparison.Ordinal));
         Assert.Contains(e.Failures, f => f.Contains("Agent:BankPrecision is 'int4'", StringComparison.Ordinal));
+        Assert.Contains(e.Failures, f => f.Contains("Agent:Search is 'fastest'", StringComparison.Ordinal));
 
         using var again = AgentHost.CreateBuilder([], null, config).Build();
         Assert.Equal(AgentProgram.ExitConfig, await AgentProgram.RunHostAsync(again)); // a configuration error: systemd does not restart it

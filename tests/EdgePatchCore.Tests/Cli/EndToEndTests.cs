@@ -385,6 +385,45 @@ public class EndToEndTests(GasketFixture fixture, Xunit.Abstractions.ITestOutput
         Assert.Equal(Enumerable.Range(0, files.Count).OrderBy(i => exact[i].Score), Enumerable.Range(0, files.Count).OrderBy(i => other[i].Score));
     }
 
+    /// <summary>
+    /// The bounded search against the exhaustive one on every test image, at every bank precision: the same verdict,
+    /// s* patch and image score (1e-5 relative), from far fewer patches searched exactly.
+    /// </summary>
+    [Theory]
+    [InlineData(EdgePatchCore.Search.BankPrecision.Float32)]
+    [InlineData(EdgePatchCore.Search.BankPrecision.Float16)]
+    [InlineData(EdgePatchCore.Search.BankPrecision.Int8)]
+    public void The_bounded_search_scores_every_test_image_as_the_exhaustive_one(EdgePatchCore.Search.BankPrecision precision)
+    {
+        var artifact = ArtifactFile.Read(fixture.Artifact);
+        Assert.NotNull(artifact.Content.Bank.Cells);
+        var files = Directory.EnumerateFiles(Path.Combine(fixture.Data, "test"), "*.png", SearchOption.AllDirectories).Order().ToList();
+        var comparison = EdgePatchCore.Tests.Scoring.BoundedSearchComparison.Run(artifact, files, precision);
+        Assert.True(comparison.Frames == files.Count, $"{comparison.Frames} of {files.Count} frames scored");
+        Assert.True(comparison.Work.ExactPatches < comparison.Work.Patches / 10,
+            $"{comparison.Work.ExactPatches} of {comparison.Work.Patches} patches searched exactly");
+    }
+
+    [Fact]
+    public void A_model_without_a_cell_index_is_scored_exhaustively_and_says_so()
+    {
+        var content = ArtifactFile.Read(fixture.Artifact).Content;
+        var old = content with { Bank = content.Bank with { Cells = null } };
+        using var scorer = new EdgePatchCore.Scoring.PatchCoreScorer(old, new EdgePatchCore.Devices.ExecutionDevice(EdgePatchCore.Devices.DeviceKind.Cpu));
+        Assert.Equal(EdgePatchCore.Scoring.PatchSearchKind.Exhaustive, scorer.SearchKind);
+        Assert.Contains("the artifact holds no cell index", scorer.SearchDescription);
+        string path = fixture.Folder.File("no-cells.pcb");
+        ArtifactFile.Write(path, old);
+        var r = TrainerRunner.Run("inspect", path);
+        Assert.Equal(0, r.ExitCode);
+        Assert.Contains("cell index          none: scored with the exhaustive search", r.Out);
+        var withCells = TrainerRunner.Run("inspect", fixture.Artifact);
+        Assert.Matches(@"cell index          \d+ k-means cells, [\d.]+ rows a cell on average, the largest \d+: the bounded search is the default",
+            withCells.Out);
+        var score = TrainerRunner.Run("score", path, Path.Combine(fixture.Data, "test", "good", "0000.png"), "--device", "cpu");
+        Assert.True(score.ExitCode == 0, score.Error);
+    }
+
     [Fact]
     public void Bench_scoring_prints_the_stage_split_and_the_gemm_ceiling()
     {

@@ -110,6 +110,21 @@ public class SheetTests(SheetFixture fixture) : IClassFixture<SheetFixture>
         }
     }
 
+    /// <summary>The bounded search against the exhaustive one on every tiled test frame, at every bank precision.</summary>
+    [Theory]
+    [InlineData(BankPrecision.Float32)]
+    [InlineData(BankPrecision.Float16)]
+    [InlineData(BankPrecision.Int8)]
+    public void The_bounded_search_scores_every_tiled_test_frame_as_the_exhaustive_one(BankPrecision precision)
+    {
+        var artifact = ArtifactFile.Read(fixture.Tiled);
+        var files = Directory.EnumerateFiles(Path.Combine(fixture.Data, "test"), "*.png", SearchOption.AllDirectories).Order().ToList();
+        var comparison = EdgePatchCore.Tests.Scoring.BoundedSearchComparison.Run(artifact, files, precision);
+        Assert.Equal(files.Count, comparison.Frames);
+        Assert.True(comparison.Work.ExactPatches < comparison.Work.Patches / 10,
+            $"{comparison.Work.ExactPatches} of {comparison.Work.Patches} patches searched exactly");
+    }
+
     [Fact]
     public void Tiled_frames_score_alone_exactly_as_in_a_run_of_files()
     {
