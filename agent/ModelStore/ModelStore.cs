@@ -85,7 +85,7 @@ public sealed class ModelStore(IOptions<AgentOptions> options, ModelAdmission ad
                 Threshold = (float)(slot.Threshold ?? artifact.Content.Scoring.Threshold),
                 Input = artifact.Content.Input,
                 Scorer = scorer,
-                Device = $"{_device.Describe()}, {scorer.PrecisionDescription}, {scorer.SearchDescription}",
+                Device = $"{_device.Describe()}, {scorer.PrecisionDescription}",
                 SignedRelease = verified,
                 SignedBy = verified is null ? null : artifact.Signature?.KeyId,
                 PayloadHash = artifact.Hash,
@@ -126,9 +126,9 @@ public sealed class ModelStore(IOptions<AgentOptions> options, ModelAdmission ad
         }
         previous?.Release();
         logger.LogInformation("Serving model {Id} for product {Product} ({Path}, threshold {Threshold:G6}, created {Created:u}{Release}) on " +
-            "{Device}{Replaced}",
+            "{Device}, {Search}{Replaced}",
             fresh.Id, fresh.Product, path, fresh.Threshold, fresh.CreatedAtUtc, fresh.SignedRelease is { } r ? $", release {r.Version}" : "",
-            fresh.Device, previous is null ? "" : $"; replaced {previous.Id}");
+            fresh.Device, fresh.Scorer.SearchDescription, previous is null ? "" : $"; replaced {previous.Id}");
         if (fresh.SignedRelease is { } expiring && expiring.IsExpired(DateTime.UtcNow))
             logger.LogWarning("Model {Id} (release {Version}) expired on {Expiry:u}: it keeps serving, but deploy a freshly signed model", fresh.Id,
                 expiring.Version, expiring.ExpiresAtUtc);

@@ -59,7 +59,9 @@ public class ModelStoreTests(AgentFixture fixture)
         string idA = fixture.Signed(fixture.ModelA, served, version: 1);
         Assert.True(store.Load());
         Assert.Equal(idA, store.Serving());
-        Assert.Contains("bounded (", store.Models.Snapshot().Single().Device); // the model names its patch search
+        var serving = store.Models.Acquire(null, out _)!;
+        Assert.Equal(EdgePatchCore.Scoring.PatchSearchKind.Bounded, serving.Scorer.SearchKind); // the default
+        serving.Release();
 
         File.Copy(fixture.ModelB, served, overwrite: true);
         Assert.False(store.Load());

@@ -40,7 +40,7 @@ public static class CraftedArtifacts
         {
             Backbone = c.Backbone with { Dimensions = half },
             Embedding = c.Embedding with { Dimensions = half },
-            Bank = c.Bank with { Columns = half, Data = MemoryMarshal.AsBytes(cut.AsSpan()).ToArray() },
+            Bank = c.Bank with { Columns = half, Data = MemoryMarshal.AsBytes(cut.AsSpan()).ToArray(), Cells = null }, // nor its cell index
             Selection = null, // a space for the full width would not match the cut bank
         });
     }
