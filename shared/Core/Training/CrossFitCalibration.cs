@@ -11,7 +11,8 @@ namespace EdgePatchCore.Training;
 /// <summary>
 /// Threshold scores for a bank that holds every training image: k folds of images, each scored against a bank
 /// built without it (<see cref="FoldBanks"/>) from the features already extracted (the spill file), exactly as
-/// the shipped model scores a frame (nearest-neighbour distance of every patch, Eq. 7 on the most anomalous one).
+/// the shipped model scores a frame (s* and m* by the bounded search, which finds the exhaustive search's, and Eq. 7 on
+/// the most anomalous patch).
 /// The pooled out-of-fold scores are scores of good images that their bank has not seen, as on the line.
 /// </summary>
 public sealed class CrossFitCalibration(IProgress<StageProgress>? progress = null)
@@ -19,6 +20,8 @@ public sealed class CrossFitCalibration(IProgress<StageProgress>? progress = nul
     /// <summary>Query rows per kNN call: 8 images x 784 patches keep the int8 kernel busy and memory small (a tiled image of more rows goes
     /// alone).</summary>
     private const int RowsPerCall = 8 * 784;
+    /// <summary>k-means iterations of a fold bank's cells: they only steer how much the bounded search reads.</summary>
+    private const int CellIterations = 4;
 
     /// <summary>Chooses every fold's bank rows (on the projections, which must still be in memory).</summary>
     /// <param name="rows">projected patches, N = images x patchesPerImage, d</param>
@@ -47,7 +50,8 @@ public sealed class CrossFitCalibration(IProgress<StageProgress>? progress = nul
         int b = ImageScoreReweighting.NeighbourCount(spec, folds.Min(f => f.BankRows.Length));
         var patches = new float[imagesPerCall * patchesPerImage * dims];
         var distances = new float[imagesPerCall * patchesPerImage];
-        var nearest = new int[imagesPerCall * patchesPerImage];
+        var floors = Enumerable.Repeat(float.NegativeInfinity, imagesPerCall).ToArray();
+        var best = new MaxPatch[imagesPerCall];
         var neighbourDistances = new float[b];
         var neighbours = new int[b];
         var scratch = new float[b];
@@ -56,23 +60,23 @@ public sealed class CrossFitCalibration(IProgress<StageProgress>? progress = nul
         {
             var bank = spill.Gather(fold.BankRows);
             using var knn = BankSearches.Create(bank, fold.BankRows.Length, dims, device, BankPrecision.Auto);
+            // s* and m* exactly, as the shipped model's bounded search finds them: one probe a patch, since no map is drawn here.
+            var cells = BankCellIndex.Build(bank, fold.BankRows.Length, dims, device, iterations: CellIterations);
+            using var search = new BoundedPatchSearch(knn, cells, device, probes: 1);
             for (int start = 0; start < fold.Images.Length; start += imagesPerCall)
             {
                 cancel.ThrowIfCancellationRequested();
                 int count = Math.Min(imagesPerCall, fold.Images.Length - start), rows = count * patchesPerImage;
                 for (int i = 0; i < count; i++)
                     spill.Read((long)fold.Images[start + i] * patchesPerImage, patches.AsSpan(i * patchesPerImage * dims, patchesPerImage * dims));
-                knn.Search(patches.AsSpan(0, rows * dims), rows, 1, distances, nearest);
+                search.Run(patches.AsSpan(0, rows * dims), count, patchesPerImage, distances, floors.AsSpan(0, count), best.AsSpan(0, count));
                 for (int i = 0; i < count; i++)
                 {
                     // s* and m* as PatchCoreScorer finds them; m*'s neighbours searched in this fold's bank.
-                    var s = distances.AsSpan(i * patchesPerImage, patchesPerImage);
-                    int arg = ImageScoreReweighting.ArgMax(s);
-                    float sStar = s[arg];
+                    var (arg, sStar, mStar) = (best[i].Index, best[i].Distance, best[i].Row);
                     float score = sStar;
                     if (b > 1)
                     {
-                        int mStar = nearest[i * patchesPerImage + arg];
                         knn.Search(bank.AsSpan(mStar * dims, dims), 1, b, neighbourDistances, neighbours);
                         ImageScoreReweighting.SelfFirst(neighbours, mStar);
                         score = ImageScoreReweighting.Score(sStar, patches.AsSpan((i * patchesPerImage + arg) * dims, dims), neighbours, knn,
