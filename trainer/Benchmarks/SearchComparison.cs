@@ -62,7 +62,7 @@ public sealed class SearchComparison(TextWriter output)
         long t0 = Stopwatch.GetTimestamp();
         var patches = features.Extract(input, 1);
         double backbone = Ms(t0);
-        var (e, eMs) = Time(() => exhaustive.ScorePatches(patches, 1)[0], rounds, exhaustive);
+        var (e, eMs) = Time(() => exhaustive.ScorePatches(patches, 1)[0], rounds, exhaustive, out _);
         var (b, bMs) = Time(() => bounded.ScorePatches(patches, 1)[0], rounds, bounded, out var work);
         return new FrameResult(good, eMs, bMs, backbone + eMs, backbone + bMs, e, b, work);
     }
@@ -91,9 +91,6 @@ public sealed class SearchComparison(TextWriter output)
         return new FrameResult(good, Median(eTimes.Select(t => t.Search)), Median(bTimes.Select(t => t.Search)),
             Median(eTimes.Select(t => t.Total)), Median(bTimes.Select(t => t.Total)), e!, b!, work);
     }
-
-    private static (ImageScore Score, double Ms) Time(Func<ImageScore> score, int rounds, PatchCoreScorer scorer) =>
-        Time(score, rounds, scorer, out _);
 
     private static (ImageScore Score, double Ms) Time(Func<ImageScore> score, int rounds, PatchCoreScorer scorer, out SearchWork work)
     {

@@ -38,9 +38,10 @@ public sealed class InspectCommand : ICommand
             $"{c.Embedding.PatchSize}x{c.Embedding.PatchSize} neighbourhood, {c.Backbone.Aggregation.ToString().ToLowerInvariant()} aggregation");
         o.WriteLine($"  memory bank         {c.Bank.Rows} x {c.Bank.Columns} {c.Bank.ElementType}, coverage radius {m.CoverageRadius:G5}, " +
             $"neighbour table b = {c.Bank.NeighbourCount}");
-        o.WriteLine(c.Bank.Cells is { } cells
+        var cellSizes = c.Bank.Cells?.CellSizes();
+        o.WriteLine(c.Bank.Cells is { } cells && cellSizes is var (largest, mean)
             ? $"  cell index          {cells.Centers} k-means cells, " +
-              $"{cells.CellSizes().Mean:F1} rows a cell on average, the largest {cells.CellSizes().Largest}: the bounded search is the default"
+              $"{mean:F1} rows a cell on average, the largest {largest}: the bounded search is the default"
             : "  cell index          none: scored with the exhaustive search (rebuild or extend the model for the bounded search)");
         o.WriteLine($"  scoring             k = {c.Scoring.K}, Eq. 7 re-weighting {(c.Scoring.Reweight ? "on" : "off")} (b = " +
             $"{c.Scoring.NeighbourCount}), blur sigma {c.Scoring.BlurSigma}");

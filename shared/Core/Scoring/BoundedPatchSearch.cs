@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using EdgePatchCore.Artifacts;
 using EdgePatchCore.Devices;
 using EdgePatchCore.Search;
@@ -31,9 +32,9 @@ public sealed class BoundedPatchSearch : PatchSearch
     private readonly int[] _members, _starts;
     private readonly int _probes, _largestCell;
     private float[] _centreDistances = [], _upper = [], _exactDistances = [], _exactQueries = [];
-    private int[] _cells = [], _upperRows = [], _order = [], _exactRows = [];
+    private int[] _cells = [], _order = [], _exactRows = [];
     private float[] _sortKeys = [], _bound = [];
-    private int[] _next = [], _probeOrder = [], _probeRows = [];
+    private int[] _next = [], _probeOrder = [];
     private float[] _probeBest = [];
     private readonly int[] _probeStarts, _cursor, _ranges;
     private readonly float[][] _scratch; // one probe buffer per worker
@@ -154,30 +155,14 @@ public sealed class BoundedPatchSearch : PatchSearch
                         for (int b = 0; b < count; b++) block[b] = address + (nint)((long)(_probeOrder[o + b] / _probes) * d * sizeof(float));
                         _bank.Distances(block, count, members, scratch);
                         for (int b = 0; b < count; b++)
-                        {
-                            float u = float.PositiveInfinity;
-                            int row = -1;
-                            var distances = scratch.AsSpan(b * members.Length, members.Length);
-                            for (int m = 0; m < members.Length; m++)
-                                if (distances[m] < u || (distances[m] == u && members[m] < row)) (u, row) = (distances[m], members[m]);
-                            (_probeBest[_probeOrder[o + b]], _probeRows[_probeOrder[o + b]]) = (u, row);
-                        }
+                            _probeBest[_probeOrder[o + b]] = TensorPrimitives.Min(scratch.AsSpan(b * members.Length, members.Length));
                     }
                 }
             });
         }
         long visited = 0;
-        for (int i = 0; i < n; i++)
-        {
-            float u = float.PositiveInfinity;
-            int row = -1;
-            for (int j = i * _probes; j < (i + 1) * _probes; j++)
-            {
-                if (_probeBest[j] < u || (_probeBest[j] == u && _probeRows[j] < row)) (u, row) = (_probeBest[j], _probeRows[j]);
-                visited += _starts[_cells[j] + 1] - _starts[_cells[j]];
-            }
-            (_upper[i], _upperRows[i]) = (u, row);
-        }
+        for (int j = 0; j < probes; j++) visited += _starts[_cells[j] + 1] - _starts[_cells[j]];
+        for (int i = 0; i < n; i++) _upper[i] = TensorPrimitives.Min(_probeBest.AsSpan(i * _probes, _probes));
         return visited;
     }
 
@@ -186,9 +171,9 @@ public sealed class BoundedPatchSearch : PatchSearch
         int d = _bank.Dimensions, exact = groups * LaterRounds;
         if (_upper.Length < n)
         {
-            (_upper, _upperRows, _sortKeys) = (new float[n], new int[n], new float[n]);
+            (_upper, _sortKeys) = (new float[n], new float[n]);
             (_centreDistances, _cells) = (new float[n * _probes], new int[n * _probes]);
-            (_probeOrder, _probeRows, _probeBest) = (new int[n * _probes], new int[n * _probes], new float[n * _probes]);
+            (_probeOrder, _probeBest) = (new int[n * _probes], new float[n * _probes]);
         }
         if (_order.Length < n + exact) _order = new int[n + exact];
         if (_bound.Length < groups) (_bound, _next) = (new float[groups], new int[groups]);

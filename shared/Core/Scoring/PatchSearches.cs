@@ -36,6 +36,4 @@ public static class PatchSearches
         "exhaustive" => PatchSearchKind.Exhaustive,
         _ => throw new ArgumentException($"unknown search '{text}' (expected bounded or exhaustive)"),
     };
-
-    public static string Name(PatchSearchKind kind) => kind == PatchSearchKind.Bounded ? "bounded" : "exhaustive";
 }
