@@ -8,6 +8,7 @@ using EdgePatchCore.Agent.Mqtt;
 using EdgePatchCore.Agent.Sources;
 using EdgePatchCore.Agent.Sparkplug;
 using EdgePatchCore.Agent.Teach;
+using EdgePatchCore.Agent.Triggers;
 using EdgePatchCore.Agent.Trust;
 using EdgePatchCore.Agent.Web;
 using Microsoft.Extensions.Options;
@@ -65,6 +66,7 @@ public static class AgentHost
         services.AddTeach(options);
         services.AddWeb(options);
         services.AddDeployment(options);
+        services.AddTriggers(options);
         services.AddSources(options);
         services.AddSingleton<IValidateOptions<AgentOptions>, SourceCountValidation>();
         if (Microsoft.Extensions.Hosting.Systemd.SystemdHelpers.IsSystemdService()) services.AddHosted<WatchdogService>();

@@ -47,6 +47,7 @@ public sealed class AgentOptions
     public WebOptions Web { get; set; } = new();
     public SparkplugOptions Sparkplug { get; set; } = new();
     public TeachOptions Teach { get; set; } = new();
+    public TriggersOptions Triggers { get; set; } = new();
 
     public string ResolvedTopicPrefix => string.IsNullOrWhiteSpace(TopicPrefix) ? $"edgepatchcore/{DeviceId}" : TopicPrefix.TrimEnd('/');
 

@@ -6,4 +6,5 @@ public sealed class SourcesOptions
     public MqttSourceOptions? Mqtt { get; set; }
     public MjpegSourceOptions? Mjpeg { get; set; }
     public HttpSourceOptions? Http { get; set; }
+    public GenICamSourceOptions? GenICam { get; set; }
 }

@@ -7,7 +7,8 @@ namespace EdgePatchCore.Agent.Hosting;
 /// change here).</summary>
 public sealed class SourceCountValidation(IEnumerable<FrameSourceRegistration> sources) : IValidateOptions<AgentOptions>
 {
-    public const string Problem = "no frame source configured: set Agent:Sources:Folder:Path, :Mqtt:Topic, :Mjpeg:Command or :Http:Url";
+    public const string Problem =
+        "no frame source configured: set Agent:Sources:Folder:Path, :Mqtt:Topic, :Mjpeg:Command, :Http:Url or :GenICam:Address";
 
     public ValidateOptionsResult Validate(string? name, AgentOptions options) =>
         sources.Any() ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(Problem);

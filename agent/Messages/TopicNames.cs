@@ -8,4 +8,12 @@ public sealed record TopicNames(string Prefix)
     public string Heatmap => Prefix + "/heatmap";
     public string Metrics => Prefix + "/metrics";
     public string Event => Prefix + "/event";
+    /// <summary>Inbound: a PLC's request to inspect a part.</summary>
+    public string Trigger => Prefix + "/trigger";
+    /// <summary>Retained: whether a trigger would be taken now (ready, pending, reason).</summary>
+    public string TriggerState => Prefix + "/trigger/state";
+    /// <summary>One answer per trigger, within its deadline.</summary>
+    public string Result => Prefix + "/result";
+    /// <summary>Results that came after their part was answered ERROR at the deadline: never the part's answer.</summary>
+    public string LateResult => Prefix + "/result/late";
 }

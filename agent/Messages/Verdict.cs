@@ -12,6 +12,10 @@ public sealed record Verdict
     public string Schema { get; init; } = SchemaName;
     public required string FrameId { get; init; }
     public required string Source { get; init; }
+    /// <summary>The part a trigger asked for (its answer is on {prefix}/result); null for untriggered frames.</summary>
+    public string? PartId { get; init; }
+    /// <summary>The camera's frame id and timestamp (GenICam cameras).</summary>
+    public VerdictCamera? Camera { get; init; }
     public string? Product { get; init; }
     public VerdictModel? Model { get; init; }
     public required DateTimeOffset CapturedAt { get; init; }

@@ -59,6 +59,7 @@ public sealed class FrameQueue
 
     private static long DecodedBytes(Frame frame)
     {
+        if (frame.Pixels is { } pixels) return (long)pixels.Width * pixels.Height * 3;
         if (frame.RejectReason is not null || frame.Bytes.Length == 0) return 0;
         try { return SixLabors.ImageSharp.Image.Identify(frame.Bytes) is { } info ? (long)info.Width * info.Height * 3 : frame.Bytes.LongLength; }
         catch (Exception e) when (e is SixLabors.ImageSharp.UnknownImageFormatException or SixLabors.ImageSharp.InvalidImageContentException
@@ -81,6 +82,7 @@ public sealed class FrameQueue
         if (n == 1 || n % 100 == 0)
             _logger.LogWarning("Scoring cannot keep up: dropped frame {Frame} from {Source} (queue of {Capacity}; {Total} dropped so far)",
                                frame.Id, frame.Source, Capacity, n);
+        frame.Pixels?.Dispose();
         frame.Completion?.Dropped();
     }
 }

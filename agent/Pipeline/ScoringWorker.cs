@@ -157,7 +157,7 @@ public sealed class ScoringWorker(
         Image<Rgb24>? image = null;
         try
         {
-            image = _loader.Decode(item.Frame.Bytes, item.Frame.Id);
+            image = item.Frame.Pixels ?? _loader.Decode(item.Frame.Bytes, item.Frame.Id); // a camera's frame comes as RGB already
             (item.FrameWidth, item.FrameHeight) = (image.Width, image.Height);
             prepare?.Invoke(image);
             if (keep) (item.Image, image) = (image, null);

@@ -23,7 +23,8 @@ public static class VerdictFactory
         {
             return new Verdict
             {
-                FrameId = frameId, Source = frame.Source, Product = model?.Product ?? (frame.Product is null ? null : Text.Cap(frame.Product, 128)),
+                FrameId = frameId, Source = frame.Source, PartId = frame.PartId, Camera = frame.Camera,
+                Product = model?.Product ?? (frame.Product is null ? null : Text.Cap(frame.Product, 128)),
                 Model = modelRecord, CapturedAt = frame.CapturedAt, ScoredAt = DateTimeOffset.UtcNow, Result = Verdict.Error,
                 Threshold = model?.Threshold, LatencyMs = latency, ErrorText = Text.Cap(error ?? "not scored", Text.MaxError),
             };
@@ -31,7 +32,8 @@ public static class VerdictFactory
         bool defect = Judge.Of(score.Score, model.Threshold) == Judgement.Defect;
         return new Verdict
         {
-            FrameId = frameId, Source = frame.Source, Product = model.Product, Model = modelRecord,
+            FrameId = frameId, Source = frame.Source, PartId = frame.PartId, Camera = frame.Camera,
+            Product = model.Product, Model = modelRecord,
             CapturedAt = frame.CapturedAt, ScoredAt = DateTimeOffset.UtcNow, Result = defect ? Verdict.Defect : Verdict.Ok,
             Score = score.Score, Threshold = model.Threshold, NormalizedScore = score.Score / model.Threshold,
             Region = defect ? DefectRegion(score, model, frameWidth, frameHeight) : null,

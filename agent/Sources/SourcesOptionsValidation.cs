@@ -32,5 +32,19 @@ public sealed class SourcesOptionsValidation : OptionsChecks
             check(h.IntervalMilliseconds is >= 1 and <= 86_400_000 && h.TimeoutMilliseconds is >= 1 and <= 600_000,
                   "Agent:Sources:Http: IntervalMilliseconds must be 1..86400000 and TimeoutMilliseconds 1..600000");
         }
+        if (s.GenICam is { } g)
+        {
+            check(System.Net.IPAddress.TryParse(g.Address, out var ip) && ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork,
+                  $"Agent:Sources:GenICam:Address '{g.Address}' is not an IPv4 address (cameras are opened by address; " +
+                  "discovery, which broadcasts on every interface, is not used)");
+            check(string.IsNullOrWhiteSpace(g.PixelFormat) || Cameras.PixelConversion.Formats.ContainsKey(g.PixelFormat),
+                  $"Agent:Sources:GenICam:PixelFormat '{g.PixelFormat}' is not one of {string.Join(", ", Cameras.PixelConversion.Formats.Keys)}");
+            check(g.Buffers is >= 2 and <= 256, "Agent:Sources:GenICam:Buffers must be 2..256");
+            check(g.ReconnectMaxSeconds is >= 0.5 and <= 3600, "Agent:Sources:GenICam:ReconnectMaxSeconds must be 0.5..3600");
+            check(g.Width is null or > 0 && g.Height is null or > 0 && g.OffsetX >= 0 && g.OffsetY >= 0,
+                  "Agent:Sources:GenICam: Width and Height must be positive, OffsetX and OffsetY not negative");
+            check(g.FrameRate is null or > 0 && g.ExposureMicroseconds is null or > 0,
+                  "Agent:Sources:GenICam: FrameRate and ExposureMicroseconds must be positive");
+        }
     }
 }

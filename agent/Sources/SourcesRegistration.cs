@@ -1,3 +1,4 @@
+using EdgePatchCore.Agent.Cameras;
 using EdgePatchCore.Agent.Mqtt;
 using EdgePatchCore.Agent.Configuration;
 using EdgePatchCore.Agent.Hosting;
@@ -26,6 +27,8 @@ public static class SourcesRegistration
             });
             services.AddHosted<HttpSnapshotSource>().AddSingleton(new FrameSourceRegistration("http"));
         }
+        if (s.GenICam is not null)
+            services.AddSingleton<CameraCounters>().AddHosted<GenICamSource>().AddSingleton(new FrameSourceRegistration("genicam"));
         return services;
     }
 }

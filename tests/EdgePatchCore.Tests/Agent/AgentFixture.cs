@@ -134,7 +134,8 @@ public sealed class AgentFixture : IDisposable
     /// The agent as its own process (dotnet agent.dll --Agent:...=...), for kill -9; standard error goes to
     /// <paramref name="stderr"/> when given; <paramref name="wrapper"/> (a program and its arguments) runs it, e.g. under strace.
     /// </summary>
-    public static Process StartAgentProcess(Dictionary<string, string?> config, System.Collections.Concurrent.ConcurrentQueue<string>? stderr = null, string[]? wrapper = null)
+    public static Process StartAgentProcess(Dictionary<string, string?> config, System.Collections.Concurrent.ConcurrentQueue<string>? stderr = null, string[]? wrapper = null,
+                                           System.Collections.Concurrent.ConcurrentQueue<string>? stdout = null)
     {
         string dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : "dotnet";
         var start = new ProcessStartInfo(wrapper?[0] ?? dotnet) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
@@ -143,7 +144,7 @@ public sealed class AgentFixture : IDisposable
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "agent.dll"));
         foreach (var (key, value) in config) start.ArgumentList.Add($"--{key}={value}");
         var process = Process.Start(start)!;
-        process.OutputDataReceived += (_, _) => { };
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) stdout?.Enqueue(e.Data); };
         process.ErrorDataReceived += (_, e) => { if (e.Data is not null) stderr?.Enqueue(e.Data); };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();

@@ -13,15 +13,21 @@ public sealed class MosquittoBroker : IDisposable
 {
     private readonly TempFolder _folder = new();
     private Process? _process;
+    private readonly string[]? _launcher;
 
     public int Port { get; } = FreePort();
+    /// <summary>With a launcher (a private network namespace), the broker also listens here, which the tests can reach from outside it.</summary>
+    public string SocketPath => _folder.File("mqtt.sock");
 
     /// <param name="security">extra listener lines (TLS files, password file), given this broker's folder; null: anonymous plain TCP</param>
     /// <param name="settings">further broker settings (max_packet_size, autosave_on_changes, ...)</param>
-    public MosquittoBroker(Func<TempFolder, string>? security = null, string settings = "")
+    /// <param name="launcher">a program and its arguments that start the broker (ip netns exec NAME): it also listens on <see cref="SocketPath"/></param>
+    public MosquittoBroker(Func<TempFolder, string>? security = null, string settings = "", string[]? launcher = null)
     {
+        _launcher = launcher;
         File.WriteAllText(_folder.File("mosquitto.conf"),
             $"""
+            {(launcher is null ? "" : $"listener 0 {SocketPath}")}
             listener {Port} 127.0.0.1
             {security?.Invoke(_folder) ?? "allow_anonymous true"}
             persistence true
@@ -40,8 +46,10 @@ public sealed class MosquittoBroker : IDisposable
 
     public void Start()
     {
-        var start = new ProcessStartInfo(Binary, $"-c {_folder.File("mosquitto.conf")}")
-            { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
+        var start = new ProcessStartInfo(_launcher?[0] ?? Binary) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
+        foreach (var arg in _launcher?.Skip(1).Append(Binary) ?? []) start.ArgumentList.Add(arg);
+        start.ArgumentList.Add("-c");
+        start.ArgumentList.Add(_folder.File("mosquitto.conf"));
         _process = Process.Start(start)!;
         _process.ErrorDataReceived += (_, _) => { };
         _process.OutputDataReceived += (_, _) => { };
@@ -52,6 +60,12 @@ public sealed class MosquittoBroker : IDisposable
         {
             try
             {
+                if (_launcher is not null)
+                {
+                    using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+                    socket.Connect(new UnixDomainSocketEndPoint(SocketPath));
+                    return;
+                }
                 using var client = new TcpClient();
                 client.Connect(IPAddress.Loopback, Port);
                 return;

@@ -26,9 +26,22 @@ public sealed class MqttProbe : IAsyncDisposable
     private Task? _reconnect;
 
     public MqttProbe(int port, string filter, Action<MqttClientOptionsBuilder>? security = null)
+        : this(b => b.WithTcpServer("127.0.0.1", port), filter, security)
+    {
+    }
+
+    /// <summary>A probe that reaches its broker through a unix socket (a broker inside a private network namespace).</summary>
+    public static MqttProbe ViaSocket(string socketPath, string filter) =>
+        new(b => b.WithEndPoint(new System.Net.Sockets.UnixDomainSocketEndPoint(socketPath)).WithProtocolType(System.Net.Sockets.ProtocolType.Unspecified)
+                .WithAddressFamily(System.Net.Sockets.AddressFamily.Unix),
+            filter, null);
+
+    private MqttProbe(Action<MqttClientOptionsBuilder> endpoint, string filter, Action<MqttClientOptionsBuilder>? security)
     {
         _filter = filter;
-        var builder = new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", port)
+        var builder = new MqttClientOptionsBuilder();
+        endpoint(builder);
+        builder
             .WithProtocolVersion(MQTTnet.Formatter.MqttProtocolVersion.V500)
             .WithClientId("probe-" + Guid.NewGuid().ToString("N")[..8]).WithCleanStart(false).WithSessionExpiryInterval(3600);
         security?.Invoke(builder);

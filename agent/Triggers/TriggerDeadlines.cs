@@ -1,0 +1,48 @@
+using System.Text.Json;
+using EdgePatchCore.Agent.Messages;
+using EdgePatchCore.Agent.Mqtt;
+using MQTTnet;
+using MQTTnet.Protocol;
+
+namespace EdgePatchCore.Agent.Triggers;
+
+/// <summary>
+/// Every 5 ms: answers ERROR the parts whose deadline passed (<see cref="TriggerBook.ExpireDue"/>), and publishes the trigger state
+/// (retained, on {prefix}/trigger/state) whenever it changes, so a PLC or SCADA can interlock: <c>{"ready": true, "open": 0}</c>, or
+/// <c>{"ready": false, "open": 1, "reason": "..."}</c>.
+/// </summary>
+public sealed class TriggerDeadlines(TriggerBook book, BrokerConnection broker, TopicNames topics, ILogger<TriggerDeadlines> logger)
+    : BackgroundService
+{
+    public const string StateSchema = "edgepatchcore.trigger-state/1";
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(5));
+        string? published = null;
+        bool wasConnected = false;
+        while (await timer.WaitForNextTickAsync(stoppingToken))
+        {
+            book.ExpireDue();
+            string? reason = book.NotReady;
+            int open = book.Open;
+            string state = $"{reason is null}|{open}|{reason}";
+            bool connected = broker.IsConnected, reconnected = connected && !wasConnected;
+            wasConnected = connected;
+            if (state == published && !reconnected) continue; // a reconnect publishes again: the broker may have restarted without it
+            var payload = JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, object?>
+            {
+                ["schema"] = StateSchema, ["ready"] = reason is null, ["busy"] = open > 0, ["open"] = open, ["reason"] = reason,
+                ["at"] = DateTimeOffset.UtcNow,
+            });
+            var message = new MqttApplicationMessageBuilder().WithTopic(topics.TriggerState).WithPayload(payload).WithRetainFlag()
+                .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).WithContentType("application/json").Build();
+            if (await broker.PublishMessageAsync(message, stoppingToken))
+            {
+                if (published is not null && (published.StartsWith("True", StringComparison.Ordinal) != (reason is null)))
+                    logger.LogInformation("Trigger state: {State}", reason is null ? "ready" : $"not ready ({reason})");
+                published = state;
+            }
+        }
+    }
+}

@@ -1,0 +1,179 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using EdgePatchCore.Agent.Messages;
+using EdgePatchCore.Agent.Triggers;
+using EdgePatchCore.Tests.Agent;
+using Xunit.Abstractions;
+
+namespace EdgePatchCore.Tests.Cameras;
+
+/// <summary>
+/// The agent with a real GigE Vision camera (Aravis's simulator speaking GVCP/GVSP over UDP), a real mosquitto and the agent as its own
+/// process, all three inside a private network namespace: continuous acquisition, the trigger handshake, a camera that dies and comes back,
+/// lost packets. The test reaches the broker through a unix socket.
+/// </summary>
+[Trait("Category", IntegrationTests.Category)]
+[Collection("agent")]
+public sealed class GenICamAgentTests(AgentFixture fixture, ITestOutputHelper output)
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
+
+    private sealed class Line : IAsyncDisposable
+    {
+        public NetworkNamespace Network { get; } = new();
+        public MosquittoBroker Broker { get; }
+        public GigECameraSimulator Camera { get; }
+        public MqttProbe Probe { get; }
+        public TempFolder Work { get; } = new();
+        public ConcurrentQueue<string> AgentLog { get; } = new();
+        public Process? Agent { get; private set; }
+        public string Prefix { get; }
+
+        public Line(string device, int lostPerThousand = 0)
+        {
+            Prefix = $"edgepatchcore/{device}";
+            Broker = new MosquittoBroker(launcher: Network.Launcher);
+            Camera = new GigECameraSimulator(Network, lostPerThousand);
+            Probe = MqttProbe.ViaSocket(Broker.SocketPath, Prefix + "/#");
+        }
+
+        public async Task StartAsync(Dictionary<string, string?> config)
+        {
+            await Probe.StartAsync();
+            Agent = AgentFixture.StartAgentProcess(config, AgentLog, Network.Launcher, AgentLog); // the console log is on standard output
+        }
+
+        public List<InspectionResult> Results(string suffix = "/result") =>
+            Probe.Messages(suffix).Where(m => m.Topic == Prefix + suffix).Select(m => InspectionResult.FromJson(m.Payload)!).ToList();
+
+        public Task TriggerAsync(string partId) =>
+            Probe.PublishAsync(Prefix + "/trigger", Encoding.UTF8.GetBytes($$"""{"partId": "{{partId}}"}"""));
+
+        public async ValueTask DisposeAsync()
+        {
+            try { Agent?.Kill(entireProcessTree: true); Agent?.WaitForExit(10_000); } catch (InvalidOperationException) { }
+            Agent?.Dispose();
+            await Probe.DisposeAsync();
+            Camera.Dispose();
+            Broker.Dispose();
+            Network.Dispose();
+            Work.Dispose();
+        }
+    }
+
+    private Dictionary<string, string?> Config(Line line, string device, string? trigger = null, int deadlineMs = 500)
+    {
+        var config = fixture.Config(device, fixture.ModelA, line.Work.File("state"));
+        config["Agent:Broker:Port"] = line.Broker.Port.ToString(CultureInfo.InvariantCulture);
+        config["Agent:Sources:GenICam:Address"] = "127.0.0.1";
+        config["Agent:Sources:GenICam:PixelFormat"] = "Mono8";
+        config["Agent:Sources:GenICam:ReconnectMaxSeconds"] = "1";
+        config["Agent:Pipeline:QueueCapacity"] = "256";
+        config["Logging:LogLevel:EdgePatchCore.Agent.Sources.GenICamSource"] = "Information";
+        if (trigger is not null) config["Agent:Sources:GenICam:TriggerSource"] = trigger;
+        else config["Agent:Sources:GenICam:FrameRate"] = "10";
+        config["Agent:Triggers:DeadlineMilliseconds"] = deadlineMs.ToString(CultureInfo.InvariantCulture);
+        config["Agent:Triggers:MaxPending"] = "64";
+        return config;
+    }
+
+    private void Dump(Line line)
+    {
+        foreach (var l in line.AgentLog.TakeLast(40)) output.WriteLine(l);
+    }
+
+    [Fact]
+    public async Task A_free_running_camera_is_scored_end_to_end_with_its_frame_ids()
+    {
+        await using var line = new Line("cam-free");
+        await line.StartAsync(Config(line, "cam-free"));
+        bool ok = await line.Probe.WaitForAsync(p => p.Verdicts().Count >= 10, Patience);
+        if (!ok) Dump(line);
+        Assert.True(ok, "fewer than 10 verdicts from the camera");
+        var verdicts = line.Probe.Verdicts();
+        Assert.All(verdicts, v => Assert.Equal("genicam", v.Source));
+        Assert.All(verdicts, v => Assert.NotEqual(Verdict.Error, v.Result));
+        Assert.All(verdicts, v => Assert.NotNull(v.Score));
+        var ids = verdicts.Select(v => v.Camera!.FrameId).ToList();
+        Assert.True(ids.Zip(ids.Skip(1)).All(p => p.Second > p.First), "the camera's frame ids rise");
+        Assert.Contains(line.AgentLog, l => l.Contains("Aravis Fake (serial GV01), Mono8 512 x 512, free-running", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Two_hundred_software_triggers_get_exactly_one_answer_each()
+    {
+        await using var line = new Line("cam-trig");
+        await line.StartAsync(Config(line, "cam-trig", trigger: "Software", deadlineMs: 5000));
+        Assert.True(await line.Probe.WaitForAsync(p => p.Messages("/trigger/state").Any(m => m.Json.GetProperty("ready").GetBoolean()), Patience),
+                    "the trigger state never said ready");
+        var parts = Enumerable.Range(0, 200).Select(i => $"P-{i:D3}").ToList();
+        var pace = Stopwatch.StartNew();
+        for (int i = 0; i < parts.Count; i++)
+        {
+            await line.TriggerAsync(parts[i]);
+            var wait = TimeSpan.FromMilliseconds(50 * (i + 1)) - pace.Elapsed; // 20 triggers a second
+            if (wait > TimeSpan.Zero) await Task.Delay(wait);
+        }
+        bool all = await line.Probe.WaitForAsync(_ => line.Results().Count >= parts.Count, Patience);
+        await Task.Delay(1000); // a duplicate would come now
+        var results = line.Results();
+        if (!all) Dump(line);
+        Assert.Equal(parts, results.Select(r => r.PartId).Order(StringComparer.Ordinal));
+        Assert.All(results, r => Assert.Contains(r.Result, new[] { InspectionResult.Ok, InspectionResult.Nok }));
+        Assert.All(results, r => Assert.NotNull(r.Camera));
+        Assert.Equal(results.Count, results.Select(r => r.Camera!.FrameId).Distinct().Count()); // one frame per trigger
+        Assert.Empty(line.Results("/result/late"));
+        var latency = results.Select(r => r.TriggerToResultMs).Order().ToList();
+        output.WriteLine($"trigger to result: p50 {latency[latency.Count / 2]:F1} ms, p95 {latency[latency.Count * 95 / 100]:F1} ms, max {latency[^1]:F1} ms");
+    }
+
+    [Fact]
+    public async Task A_camera_that_dies_is_answered_ERROR_on_time_and_reconnected_when_it_returns()
+    {
+        const int deadline = 400;
+        await using var line = new Line("cam-dead");
+        await line.StartAsync(Config(line, "cam-dead", trigger: "Software", deadlineMs: deadline));
+        Assert.True(await line.Probe.WaitForAsync(p => p.Messages("/trigger/state").Any(m => m.Json.GetProperty("ready").GetBoolean()), Patience));
+        await line.TriggerAsync("before");
+        Assert.True(await line.Probe.WaitForAsync(_ => line.Results().Any(r => r.PartId == "before"), Patience));
+
+        line.Camera.Kill();
+        await line.TriggerAsync("while-dying"); // the agent does not know yet: the camera simply does not deliver
+        Assert.True(await line.Probe.WaitForAsync(p => p.Messages("/trigger/state").Last().Json.GetProperty("ready").GetBoolean() == false, Patience),
+                    "the trigger state never said not ready");
+        await line.TriggerAsync("while-gone");
+        Assert.True(await line.Probe.WaitForAsync(_ => line.Results().Count(r => r.PartId.StartsWith("while-", StringComparison.Ordinal)) == 2,
+                                                  TimeSpan.FromSeconds(10)));
+        var dying = line.Results().Single(r => r.PartId == "while-dying");
+        var gone = line.Results().Single(r => r.PartId == "while-gone");
+        Assert.Equal((InspectionResult.Error, ResultCode.CameraTimeout), (dying.Result, dying.Reason));
+        Assert.Equal((InspectionResult.Error, ResultCode.CameraUnavailable), (gone.Result, gone.Reason));
+        Assert.InRange(dying.TriggerToResultMs, deadline, deadline + 100);
+        Assert.InRange(gone.TriggerToResultMs, 0, deadline);
+
+        line.Camera.Start();
+        bool back = await line.Probe.WaitForAsync(p => p.Messages("/trigger/state").Last().Json.GetProperty("ready").GetBoolean(), Patience);
+        if (!back) Dump(line);
+        Assert.True(back, "the camera was not reconnected");
+        Assert.Contains(line.AgentLog, l => l.Contains("(reconnected)", StringComparison.Ordinal));
+        await line.TriggerAsync("after");
+        Assert.True(await line.Probe.WaitForAsync(_ => line.Results().Any(r => r.PartId == "after"), Patience));
+        Assert.Contains(line.Results().Single(r => r.PartId == "after").Result, new[] { InspectionResult.Ok, InspectionResult.Nok });
+    }
+
+    [Fact]
+    public async Task Frames_with_lost_packets_are_errors_never_scores()
+    {
+        await using var line = new Line("cam-loss", lostPerThousand: 20);
+        await line.StartAsync(Config(line, "cam-loss"));
+        bool seen = await line.Probe.WaitForAsync(p => p.Verdicts().Count(v => v.Result == Verdict.Error) >= 3, Patience);
+        if (!seen) Dump(line);
+        Assert.True(seen, "no incomplete frame was reported");
+        var errors = line.Probe.Verdicts().Where(v => v.Result == Verdict.Error).ToList();
+        Assert.All(errors, v => Assert.Contains("incomplete frame", v.ErrorText));
+        Assert.All(errors, v => Assert.Null(v.Score));
+        output.WriteLine($"{errors.Count} incomplete of {line.Probe.Verdicts().Count} frames");
+    }
+}
