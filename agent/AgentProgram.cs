@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Microsoft.Extensions.Options;
+using EdgePatchCore.Agent.Cameras;
 using EdgePatchCore.Agent.Configuration;
 using EdgePatchCore.Agent.Mqtt;
 using EdgePatchCore.Artifacts;
@@ -7,7 +8,7 @@ using EdgePatchCore.Diagnostics;
 
 namespace EdgePatchCore.Agent;
 
-/// <summary>The agent's command line: run (default), check-config, --help, --version.</summary>
+/// <summary>The agent's command line: run (default), check-config, cameras, --help, --version.</summary>
 public static class AgentProgram
 {
     public const int ExitOk = ExitCodes.Ok, ExitFailure = ExitCodes.Failure, ExitUsage = ExitCodes.Usage, ExitConfig = ExitCodes.Configuration;
@@ -35,6 +36,12 @@ public static class AgentProgram
           Agent:Sources:Mqtt:Topic    topic carrying JPEG/PNG frames (user properties frameId, product)
           Agent:Sources:Mjpeg:Command command printing an MJPEG stream ("-" = standard input); :Arguments
           Agent:Sources:Http:Url      snapshot URL polled every :IntervalMilliseconds
+          Agent:Sources:GenICam       a GigE Vision camera: Address (IPv4; never discovered), Interface, PixelFormat
+                                      (Mono8, RGB8, Bayer*8), Width, Height, OffsetX/Y, ExposureMicroseconds, Gain,
+                                      FrameRate, TriggerSource (Software: {prefix}/trigger; Line0..: the PLC's wire),
+                                      TriggerActivation, Buffers (8), ReconnectMaxSeconds (10); agent cameras --address A
+          Agent:Triggers              DeadlineMilliseconds (500): every trigger is answered on {prefix}/result by then;
+                                      MaxPending (8); Agent:ReviewRate (0: off; e.g. 0.05): the REVIEW band
           Agent:Limits                MaxWidth x MaxHeight (the camera's size, default 8192 x 6144), MaxPixels (their
                                       product), MaxFrameBytes (64 MiB), MaxAspectRatio (16), MaxJpegScans (64),
                                       DecodeTimeoutMilliseconds (5000), AcceptTiff (false)
@@ -52,7 +59,8 @@ public static class AgentProgram
                                       the unit's MemoryMax, or MemoryMaxBytes), Agent:Publishing:Heatmaps / MetricsIntervalSeconds /
                                       OutboxMaxMessages / OutboxMaxBytes / MaxPublishAttempts / RepublishWindowSeconds
         topics: {prefix}/verdict, /status (retained, Will = offline), /metrics, /heatmap, /event,
-                /deploy/request and /deploy/status (trainer deploy), /teach, /teach/status, /teach/collect
+                /deploy/request and /deploy/status (trainer deploy), /teach, /teach/status, /teach/collect,
+                /trigger, /trigger/state (retained), /result, /result/late
         unknown keys, JSON syntax errors and numbers out of range are configuration errors (exit 78)
         exit codes: 0 stopped on request, 1 a failure stopped the agent (systemd restarts it), 2 usage,
                     78 configuration error (systemd does not restart)
@@ -75,10 +83,16 @@ public static class AgentProgram
         });
         var checkConfig = new Command("check-config",
             "validate the configuration and the artifacts, then exit") { TreatUnmatchedTokensAsErrors = false };
+        var address = new Option<string>("--address") { Description = "the camera's IPv4 address (cameras are never discovered)", HelpName = "A",
+                                                        Required = true };
+        var networkInterface = new Option<string?>("--interface") { Description = "the network interface that reaches it (default: the one " +
+                                                                                  "whose subnet holds the address)", HelpName = "NAME" };
+        var cameras = new Command("cameras", "open the GigE Vision camera at --address and say what it is (vendor, model, serial, pixel " +
+                                             "format, size), then exit") { address, networkInterface };
         var root = new RootCommand("agent: EdgePatchCore inspection agent. Scores camera frames and publishes verdicts over MQTT. " +
                                    "Without a command it runs the service (systemd: Type=notify); --Agent:Key=value arguments override the " +
                                        "configuration.")
-        { config, checkConfig };
+        { config, checkConfig, cameras };
         root.TreatUnmatchedTokensAsErrors = false;
         foreach (var c in new Command[] { root, checkConfig }) c.SetAction(_ => ExitOk); // run below, with the host's exit codes
         var parsed = root.Parse(args);
@@ -104,6 +118,7 @@ public static class AgentProgram
             return ExitOk;
         }
         if (args.Contains("--version")) { Console.WriteLine($"agent {BrokerConnection.Version}"); return ExitOk; }
+        if (command == cameras) return DescribeCamera(parsed.GetValue(address)!, parsed.GetValue(networkInterface));
         string? configFile = parsed.GetValue(config);
         string[] hostArgs = [.. parsed.UnmatchedTokens];
         return command == checkConfig ? CheckConfig(configFile, hostArgs) : await RunServiceAsync(configFile, hostArgs);
@@ -168,6 +183,20 @@ public static class AgentProgram
         return failed.Count == 0 ? ExitOk : ExitFailure;
     }
 
+    private static int DescribeCamera(string address, string? networkInterface)
+    {
+        try
+        {
+            Console.WriteLine($"camera {address}: {CameraProbe.Describe(address, networkInterface)}");
+            return ExitOk;
+        }
+        catch (CameraException e)
+        {
+            Console.Error.WriteLine($"error: camera {address}: {e.Message}");
+            return ExitFailure;
+        }
+    }
+
     private static int CheckConfig(string? configFile, string[] hostArgs)
     {
         if (Builder(hostArgs, configFile) is not { } builder) return ExitConfig;
@@ -198,6 +227,15 @@ public static class AgentProgram
         Console.WriteLine(options.Teach.DerivedModelsSentence(options.SignatureRequired));
         Console.WriteLine(options.Teach.ResolvedSecretFile.Length > 0 ? $"teaching: messages authenticated with secret '{options.Teach.SecretId}'"
                                                                        : "teaching: off (no Agent:Teach:SecretFile)");
+        if (options.Sources.GenICam is { } camera && problems.Count == 0)
+        {
+            // Not a configuration problem when it fails: the agent keeps trying to reach the camera.
+            try { Console.WriteLine($"camera {camera.Address}: {CameraProbe.Describe(camera.Address, camera.Interface)}"); }
+            catch (CameraException e)
+            {
+                Console.WriteLine($"camera {camera.Address}: not reachable now ({e.Message}); the agent keeps trying");
+            }
+        }
         foreach (var p in problems) Console.Error.WriteLine($"error: {p}");
         Console.WriteLine(problems.Count == 0 ? "configuration OK" : $"{problems.Count} problem(s)");
         return problems.Count == 0 ? ExitOk : ExitConfig;

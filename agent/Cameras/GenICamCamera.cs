@@ -124,10 +124,18 @@ public sealed class GenICamCamera : IDisposable
                 AravisError.ThrowIfSet(e, $"setting the frame rate to {rate}/s");
             }
         }
+        ReadImageFormat();
+        if (!PixelConversion.Formats.ContainsKey(PixelFormat))
+            throw new CameraException($"the camera sends pixel format {PixelFormat}; set PixelFormat to Mono8, RGB8 or a Bayer*8 format");
+    }
+
+    /// <summary>Reads the camera's pixel format and image size as they are now (changes nothing).</summary>
+    public void ReadImageFormat()
+    {
+        IntPtr e = IntPtr.Zero;
         uint pixelFormat = arv_camera_get_pixel_format(_camera, out e);
         AravisError.ThrowIfSet(e, "reading PixelFormat");
-        PixelFormat = PixelConversion.Name(pixelFormat)
-            ?? throw new CameraException($"the camera sends pixel format 0x{pixelFormat:x8}; set PixelFormat to Mono8, RGB8 or a Bayer*8 format");
+        PixelFormat = PixelConversion.Name(pixelFormat) ?? $"0x{pixelFormat:x8}";
         arv_camera_get_region(_camera, out _, out _, out int width, out int height, out e);
         AravisError.ThrowIfSet(e, "reading the region");
         (Width, Height) = (width, height);

@@ -23,6 +23,10 @@ public sealed class AgentOptions
     /// else exhaustive) or exhaustive.</summary>
     public PatchSearchKind Search { get; set; } = PatchSearchKind.Bounded;
 
+    /// <summary>The REVIEW band: ok parts scoring at or above this false-reject quantile of the model's out-of-fold good scores are marked for
+    /// review (verdict "review": true; REVIEW on {prefix}/result). 0: no band.</summary>
+    public double ReviewRate { get; set; }
+
     /// <summary>Settings that could not be read into their type (an unknown enum name), one sentence each; never bound.</summary>
     public IReadOnlyList<string> UnreadableSettings { get; internal set; } = [];
 

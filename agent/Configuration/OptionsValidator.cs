@@ -35,6 +35,7 @@ public static class OptionsValidator
             Check(model.Threshold is null || (model.Threshold > 0 && double.IsFinite(model.Threshold.Value)),
                 $"threshold for {model.Artifact} must be a positive number");
         Check(o.ArtifactPollSeconds is >= 0.05 and <= 3600, "Agent:ArtifactPollSeconds must be 0.05..3600");
+        Check(o.ReviewRate is >= 0 and < 0.5, "Agent:ReviewRate must be 0 (no REVIEW band) or a false-reject rate below 0.5, e.g. 0.05");
         Check(!(o.RequireSignature == true && o.TrustedKeys.Count == 0), "Agent:RequireSignature is on but no Agent:TrustedKeys are configured");
         foreach (var key in o.TrustedKeys)
         {

@@ -5,7 +5,7 @@ public sealed class TeachOptions
 {
     /// <summary>Scored frames kept under {StateDirectory}/frames (0: none, and {prefix}/teach is refused).</summary>
     public int KeepFrames { get; set; } = 500;
-    /// <summary>Defect and error frames kept apart from the others, so that a long run of good parts does not push them out (0: kept among
+    /// <summary>Defect, error and REVIEW frames kept apart from the others, so that a long run of good parts does not push them out (0: kept among
     /// KeepFrames).</summary>
     public int KeepRejects { get; set; }
     /// <summary>Most bytes those frames take; the oldest go first.</summary>

@@ -25,6 +25,8 @@ public sealed record Verdict
     public float? Threshold { get; init; }
     public float? NormalizedScore { get; init; }
     public VerdictRegion? Region { get; init; }
+    /// <summary>An ok part in the REVIEW band (Agent:ReviewRate): an operator should look at it; null where the model has no band.</summary>
+    public bool? Review { get; init; }
     public required VerdictLatency LatencyMs { get; init; }
     [JsonPropertyName("error")] public string? ErrorText { get; init; }
 

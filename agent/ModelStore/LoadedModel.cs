@@ -17,6 +17,9 @@ public sealed class LoadedModel
     public required string Path { get; init; }
     public required DateTime CreatedAtUtc { get; init; }
     public required float Threshold { get; init; }
+    /// <summary>The REVIEW band's lower edge (Agent:ReviewRate; docs/agent.md): ok parts scoring at or above it are marked for review; null:
+    /// no band.</summary>
+    public float? ReviewThreshold { get; init; }
     public required InputSpec Input { get; init; }
     public required PatchCoreScorer Scorer { get; init; }
     public required string Device { get; init; }

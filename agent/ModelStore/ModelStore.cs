@@ -76,13 +76,15 @@ public sealed class ModelStore(IOptions<AgentOptions> options, ModelAdmission ad
             scorer = new PatchCoreScorer(artifact.Content, _device, o.BankPrecision, o.Search);
             var warmUp = scorer.Score(new float[scorer.Features.InputLength], 1); // the first real frame is not slow
             if (!float.IsFinite(warmUp[0].Score)) throw new ModelRefusedException("the model scores a blank frame as not a number");
+            float threshold = (float)(slot.Threshold ?? artifact.Content.Scoring.Threshold);
             var model = new LoadedModel
             {
                 Product = artifact.Content.Manifest.Product,
                 Id = artifact.Id,
                 Path = Path.GetFullPath(slot.Artifact),
                 CreatedAtUtc = artifact.Content.Manifest.CreatedAtUtc,
-                Threshold = (float)(slot.Threshold ?? artifact.Content.Scoring.Threshold),
+                Threshold = threshold,
+                ReviewThreshold = Calibration.ReviewBand.Threshold(artifact.Content.Calibration, threshold, o.ReviewRate),
                 Input = artifact.Content.Input,
                 Scorer = scorer,
                 Device = $"{_device.Describe()}, {scorer.PrecisionDescription}",

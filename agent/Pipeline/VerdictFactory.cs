@@ -37,6 +37,7 @@ public static class VerdictFactory
             CapturedAt = frame.CapturedAt, ScoredAt = DateTimeOffset.UtcNow, Result = defect ? Verdict.Defect : Verdict.Ok,
             Score = score.Score, Threshold = model.Threshold, NormalizedScore = score.Score / model.Threshold,
             Region = defect ? DefectRegion(score, model, frameWidth, frameHeight) : null,
+            Review = model.ReviewThreshold is { } review ? !defect && score.Score >= review : null,
             LatencyMs = latency,
         };
     }

@@ -1,4 +1,6 @@
 using System.Threading.Channels;
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.PixelFormats;
 using EdgePatchCore.Agent.Pipeline;
 using EdgePatchCore.Agent.Mqtt;
 using EdgePatchCore.Agent.Messages;
@@ -9,34 +11,43 @@ namespace EdgePatchCore.Agent.Teach;
 /// Writes scored frames into the <see cref="FrameStore"/> off the scoring loop, so that a slow disk (an SD card
 /// taking a 5 MB frame) never holds up scoring. When the writes fall behind by <see cref="Capacity"/> frames, new
 /// frames are not kept (counted as "frame-not-kept" and logged at a limited rate): keeping frames for teaching is a
-/// cache, scoring is not. A frame whose id is kept already is not kept either ("frame-id-repeated", see FrameStore).
+/// cache, scoring is not. A camera's frame (RGB, no encoded bytes) is copied here and written as PNG by the writer, off the scoring
+/// loop. A frame whose id is kept already is not kept either ("frame-id-repeated", see FrameStore).
 /// </summary>
 public sealed class FrameKeeper(FrameStore store, DropCounter drops) : BackgroundService, IScoredFrameSink
 {
     public SinkKind Kind => SinkKind.BestEffort;
-    public bool UsesHeatmaps => false;
+    /// <summary>Camera frames come without encoded bytes: the worker keeps their pictures for this sink.</summary>
+    public bool UsesHeatmaps => store.Enabled;
 
     /// <summary>Keeps every scored frame (one that was not scored cannot teach anything, so error frames are not kept).</summary>
     public ValueTask AcceptAsync(ScoredFrame frame, CancellationToken cancel)
     {
-        if (frame.Frame.Bytes is { Length: > 0 } bytes && frame.Verdict.Result != Verdict.Error) Keep(frame.Verdict.FrameId, bytes, frame.Verdict);
+        if (frame.Verdict.Result == Verdict.Error) return ValueTask.CompletedTask;
+        if (frame.Frame.Bytes is { Length: > 0 } bytes) Keep(frame.Verdict.FrameId, bytes, null, frame.Verdict);
+        else if (frame.Image is { } image && store.Enabled) Keep(frame.Verdict.FrameId, null, image.Clone(), frame.Verdict);
         return ValueTask.CompletedTask;
     }
 
     public const int Capacity = 16;
     // Wait mode with TryWrite: a full channel answers false (DropWrite would answer true and lose the frame unseen).
-    private readonly Channel<(string FrameId, byte[] Image, Verdict Verdict)> _frames =
-        Channel.CreateBounded<(string, byte[], Verdict)>(new BoundedChannelOptions(Capacity) { SingleReader = true,
+    private readonly Channel<(string FrameId, byte[]? Encoded, Image<Rgb24>? Picture, Verdict Verdict)> _frames =
+        Channel.CreateBounded<(string, byte[]?, Image<Rgb24>?, Verdict)>(new BoundedChannelOptions(Capacity) { SingleReader = true,
             FullMode = BoundedChannelFullMode.Wait });
     private long _pending;
 
-    /// <summary>Queues a frame to be kept; never waits.</summary>
-    public void Keep(string frameId, byte[] image, Verdict verdict)
+    /// <summary>Queues a frame to be kept, as encoded bytes or as a picture this keeper then owns; never waits.</summary>
+    public void Keep(string frameId, byte[]? encoded, Image<Rgb24>? picture, Verdict verdict)
     {
-        if (!store.Enabled) return;
+        if (!store.Enabled)
+        {
+            picture?.Dispose();
+            return;
+        }
         Interlocked.Increment(ref _pending);
-        if (_frames.Writer.TryWrite((frameId, image, verdict))) return;
+        if (_frames.Writer.TryWrite((frameId, encoded, picture, verdict))) return;
         Interlocked.Decrement(ref _pending);
+        picture?.Dispose();
         drops.Drop("frame-not-kept", $"frames are scored faster than the disk keeps them for teaching (queue of {Capacity})");
     }
 
@@ -50,14 +61,25 @@ public sealed class FrameKeeper(FrameStore store, DropCounter drops) : Backgroun
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        await foreach (var (frameId, image, verdict) in _frames.Reader.ReadAllAsync(stoppingToken))
+        await foreach (var (frameId, encoded, picture, verdict) in _frames.Reader.ReadAllAsync(stoppingToken))
         {
             try
             {
-                if (store.Add(frameId, image, verdict) == KeepResult.RepeatedId)
+                if (store.Add(frameId, encoded ?? Png(picture!), verdict) == KeepResult.RepeatedId)
                     drops.Drop("frame-id-repeated", "a frame came with an id already kept: the first is kept, and teaching that id is refused");
             }
-            finally { Interlocked.Decrement(ref _pending); }
+            finally
+            {
+                picture?.Dispose();
+                Interlocked.Decrement(ref _pending);
+            }
         }
+    }
+
+    private static byte[] Png(Image<Rgb24> picture)
+    {
+        using var png = new MemoryStream();
+        picture.SaveAsPng(png);
+        return png.ToArray();
     }
 }

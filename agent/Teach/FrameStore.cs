@@ -87,7 +87,7 @@ public sealed class FrameStore
         lock (_lock) return _byId.TryGetValue(frameId, out var node) ? node.Value : null;
     }
 
-    private LinkedList<StoredFrame> ListFor(Verdict v) => _maxRejects > 0 && v.Result != Verdict.Ok ? _rejects : _frames;
+    private LinkedList<StoredFrame> ListFor(Verdict v) => _maxRejects > 0 && (v.Result != Verdict.Ok || v.Review == true) ? _rejects : _frames;
 
     private void Index(StoredFrame frame)
     {

@@ -8,11 +8,11 @@ namespace EdgePatchCore.Agent.Triggers;
 public sealed record InspectionResult
 {
     public const string SchemaName = "edgepatchcore.result/1";
-    public const string Ok = "OK", Nok = "NOK", Error = "ERROR";
+    public const string Ok = "OK", Nok = "NOK", Review = "REVIEW", Error = "ERROR";
 
     public string Schema { get; init; } = SchemaName;
     public required string PartId { get; init; }
-    /// <summary>OK, NOK or ERROR.</summary>
+    /// <summary>OK, NOK, REVIEW (in the band below the threshold: an operator decides) or ERROR.</summary>
     public required string Result { get; init; }
     /// <summary>ERROR only: one of <see cref="ResultCode"/>.</summary>
     public string? Reason { get; init; }

@@ -150,7 +150,11 @@ public sealed class TriggerBook(IOptions<AgentOptions> options, Outbox outbox, T
         return new InspectionResult
         {
             PartId = entry.PartId, 
-            Result = v.Result switch { Verdict.Ok => InspectionResult.Ok, Verdict.Defect => InspectionResult.Nok, _ => InspectionResult.Error },
+            Result = v.Result switch
+            {
+                Verdict.Ok => v.Review == true ? InspectionResult.Review : InspectionResult.Ok, Verdict.Defect => InspectionResult.Nok,
+                _ => InspectionResult.Error,
+            },
             Reason = code, Detail = v.ErrorText, Score = v.Score, Threshold = v.Threshold, Model = v.Model, Product = v.Product, FrameId = v.FrameId,
             Camera = v.Camera, TriggeredAt = entry.TriggeredAt, AnsweredAt = DateTimeOffset.UtcNow, TriggerToResultMs = Elapsed(entry),
         };

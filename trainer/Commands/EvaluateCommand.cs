@@ -28,6 +28,8 @@ public sealed class EvaluateCommand : ICommand
             "FILE.html"),
         new("mask-protocol",
             "defect pixels of a resized mask: ours (half covered), official (fully covered, as the official PatchCore code), or both", "P", "ours"),
+        new("review-rate", "show the REVIEW band whose edge is this false-reject quantile of the artifact's out-of-fold good scores (0: none; " +
+            "the agent's Agent:ReviewRate)", "R", "0.05"),
         new("dump-maps", "write the anomaly maps and masks behind the pixel metrics as raw files (to recompute them elsewhere)", "DIR"),
         CommonOptions.Batch,
         CommonOptions.Device,
@@ -41,6 +43,7 @@ public sealed class EvaluateCommand : ICommand
         string data = args.Require("data");
         string? json = args.Get("json");
         var protocols = args.Parsed("mask-protocol", MaskProtocols.Parse);
+        double reviewRate = args.Double("review-rate", 0, 0.5);
         if (json is not null) CommonOptions.CheckWritable(json);
         string? html = args.Get("report");
         if (html is not null) CommonOptions.CheckWritable(html);
@@ -53,7 +56,7 @@ public sealed class EvaluateCommand : ICommand
         console.LogInformation($"device: {device.Describe()}, {scorer.PrecisionDescription}, {scorer.SearchDescription}");
         if (SizeMismatch(artifact.Content.Manifest, dataset) is { } mismatch) console.LogWarning(mismatch);
         var result = new Evaluator(console, console).Evaluate(artifact, scorer, dataset, CommonOptions.ParseBatch(args), protocols,
-            args.Get("dump-maps"), context.Cancel);
+            args.Get("dump-maps"), context.Cancel, reviewRate);
         var report = result.Report;
         PrintTable(report, context.Out);
         if (json is not null)
@@ -114,6 +117,15 @@ public sealed class EvaluateCommand : ICommand
         if (r.AtThreshold is { } p)
         {
             PrintOperatingPoint(p, o, "at the artifact's calibrated threshold (what the agent does)");
+            o.WriteLine();
+        }
+        if (r.Review is { } b)
+        {
+            o.WriteLine($"REVIEW band [{b.From:G5}, {b.Threshold:G5}) (edge: the {1 - b.Rate:P0} quantile of the out-of-fold good scores): " +
+                        $"{b.GoodInBand} of {b.Good} good parts and {b.DefectsInBand} of {b.Defective} defects would go to review" +
+                        (b.DefectsInBandByType.Count > 0 ? $" ({string.Join(", ", b.DefectsInBandByType.Select(d => $"{d.Key} {d.Value}"))})" : ""));
+            o.WriteLine("  closest calls: " + string.Join("; ", b.Below.Take(3).Select(c => $"{c.Label} {c.Score:G4} below")
+                .Concat(b.Above.Take(3).Select(c => $"{c.Label} {c.Score:G4} above"))));
             o.WriteLine();
         }
         o.WriteLine($"{"",-14} {"images",7} {"image AUROC",12} {"pixel AUROC",12} {"PRO",7}");

@@ -42,6 +42,7 @@ public sealed class EvaluationReportPage(ImageLoader loader)
 
         _html.Append(ReportHtml.ModelCard(artifact));
         if (report.AtThreshold is { } at) OperatingPointTable(at, "At the artifact's calibrated threshold (what the agent does)", "calibrated");
+        if (report.Review is { } review) ReviewBandTable(review);
         Metrics(report);
         Charts(result, threshold, report.F1Threshold);
         if (report.AtF1Threshold is { } f1)
@@ -67,6 +68,23 @@ public sealed class EvaluationReportPage(ImageLoader loader)
             _html.Append("<tr><td>").Append(E(name)).Append("</td><td class=\"num\">").Append(rate is { } r ? r.ToString("P1",
                 CultureInfo.InvariantCulture) : "n/a")
                  .Append("</td><td>").Append(E(count)).Append("</td></tr>");
+    }
+
+    private void ReviewBandTable(ReviewBandReport b)
+    {
+        _html.Append("<h2 id=\"review\">REVIEW band</h2>").Append($"<p>Parts scoring in [<b>{b.From:G5}</b>, {b.Threshold:G5}) go to an operator " +
+            $"instead of passing (the band's edge: the {1 - b.Rate:P0} quantile of the out-of-fold good scores; Agent:ReviewRate " +
+            $"{b.Rate.ToString(CultureInfo.InvariantCulture)}).</p>");
+        _html.Append("<table><tr><th></th><th>in the band</th></tr>")
+             .Append($"<tr><td>good parts</td><td>{b.GoodInBand} of {b.Good}</td></tr>")
+             .Append($"<tr><td>defects (escapes caught for review)</td><td>{b.DefectsInBand} of {b.Defective}</td></tr>");
+        foreach (var (type, n) in b.DefectsInBandByType) _html.Append("<tr><td>&nbsp;&nbsp;").Append(E(type)).Append($"</td><td>{n}</td></tr>");
+        _html.Append("</table><h3>Closest calls</h3><table><tr><th>side</th><th>image</th><th>truth</th><th>score</th></tr>");
+        foreach (var (side, calls) in new[] { ("below (passed or review)", b.Below), ("at or above (rejected)", b.Above) })
+            foreach (var c in calls)
+                _html.Append("<tr><td>").Append(side).Append("</td><td>").Append(E(Path.GetFileName(c.Image))).Append("</td><td>").Append(E(c.Label))
+                     .Append($"</td><td class=\"num\">{c.Score:G5}</td></tr>");
+        _html.Append("</table>");
     }
 
     private void Metrics(EvaluationReport r)

@@ -13,6 +13,8 @@ public sealed record EvaluationReport
     public OperatingPoint? AtThreshold { get; init; }
     /// <summary>The same at the F1-optimal threshold: a figure that needs the test labels, which a plant does not have.</summary>
     public OperatingPoint? AtF1Threshold { get; init; }
+    /// <summary>What the REVIEW band below the calibrated threshold would route to an operator (trainer evaluate --review-rate).</summary>
+    public ReviewBandReport? Review { get; init; }
     public double? ImageAuroc { get; init; }
     /// <summary>Pixel AUROC and PRO with the first mask protocol evaluated (see <see cref="PixelMetrics"/>).</summary>
     public double? PixelAuroc { get; init; }

@@ -16,7 +16,7 @@ public sealed class Evaluator(ILogger log, IProgress<StageProgress>? progress = 
     /// and the per-defect figures; every one gets an entry in <see cref="EvaluationReport.PixelMetrics"/></param>
     public EvaluationResult Evaluate(Artifact artifact, PatchCoreScorer scorer, DatasetFolder dataset, int batchSize = 8,
                                      IReadOnlyList<MaskProtocol>? maskProtocols = null, string? dumpDirectory = null,
-                                     CancellationToken cancel = default)
+                                     CancellationToken cancel = default, double reviewRate = 0)
     {
         maskProtocols = maskProtocols is { Count: > 0 } ? maskProtocols : [MaskProtocol.HalfCovered];
         var tests = dataset.TestImages;
@@ -111,6 +111,11 @@ public sealed class Evaluator(ILogger log, IProgress<StageProgress>? progress = 
         var types = scored.Select(s => s.Image.IsDefective ? s.Image.DefectType : null).ToList();
         var atThreshold = OperatingPoint.At("calibrated", artifact.Content.Scoring.Threshold, imageScores, types);
         var atF1 = f1 is { } best ? OperatingPoint.At("F1-optimal", best.Threshold, imageScores, types) : null;
+        float threshold = artifact.Content.Scoring.Threshold;
+        var review = Calibration.ReviewBand.Threshold(artifact.Content.Calibration, threshold, reviewRate) is { } from
+            ? ReviewBandReport.Of(reviewRate, from, threshold, scored.Select(s => s.Image.Path).ToList(), imageScores, types) : null;
+        if (reviewRate > 0 && review is null) notes.Add($"no review band at {reviewRate:P0}: the artifact has no calibration scores, or that " +
+                                                        "quantile is not below the threshold");
 
         var perDefect = new SortedDictionary<string, EvaluationReport.DefectMetrics>(StringComparer.Ordinal);
         foreach (var type in scored.Where(s => s.Image.IsDefective).Select(s => s.Image.DefectType).Distinct())
@@ -130,6 +135,7 @@ public sealed class Evaluator(ILogger log, IProgress<StageProgress>? progress = 
             Images = new EvaluationReport.ImageCounts(good, bad),
             AtThreshold = atThreshold,
             AtF1Threshold = atF1,
+            Review = review,
             ImageAuroc = imageAuroc,
             PixelAuroc = pixelAuroc,
             Pro = pro,

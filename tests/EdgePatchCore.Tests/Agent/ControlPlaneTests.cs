@@ -362,7 +362,7 @@ public class TeachSetTests
         var drops = new DropCounter(Microsoft.Extensions.Logging.Abstractions.NullLogger<DropCounter>.Instance);
         var keeper = new FrameKeeper(store, drops); // not started: nothing is written, the queue fills
         var verdict = Frame(folder, "x", 1).Verdict;
-        for (int i = 0; i < 100; i++) keeper.Keep($"f{i}", [1, 2, 3], verdict);
+        for (int i = 0; i < 100; i++) keeper.Keep($"f{i}", [1, 2, 3], null, verdict);
         Assert.Equal(100 - FrameKeeper.Capacity, drops.Count("frame-not-kept"));
         // Only the queued frames are pending: once they are written, a flush returns at once.
         using var cancel = new CancellationTokenSource();

@@ -164,6 +164,60 @@ public sealed class GenICamAgentTests(AgentFixture fixture, ITestOutputHelper ou
     }
 
     [Fact]
+    public async Task Parts_in_the_review_band_are_answered_REVIEW_and_marked_in_their_verdicts()
+    {
+        // The simulator's test pattern scores far above the gasket's good parts: with the reject threshold raised on this device, it
+        // falls in the band between the 5% quantile of the good scores and the threshold.
+        await using var line = new Line("cam-review");
+        var config = Config(line, "cam-review", trigger: "Software", deadlineMs: 5000);
+        config.Remove("Agent:Artifact");
+        config["Agent:Models:0:Artifact"] = fixture.ModelA;
+        config["Agent:Models:0:Threshold"] = "1000";
+        config["Agent:ReviewRate"] = "0.05";
+        await line.StartAsync(config);
+        Assert.True(await line.Probe.WaitForAsync(p => p.Messages("/trigger/state").Any(m => m.Json.GetProperty("ready").GetBoolean()), Patience));
+        for (int i = 0; i < 3; i++) await line.TriggerAsync($"R-{i}");
+        bool answered = await line.Probe.WaitForAsync(_ => line.Results().Count == 3, Patience);
+        if (!answered) Dump(line);
+        Assert.True(answered);
+        Assert.All(line.Results(), r => Assert.Equal(InspectionResult.Review, r.Result));
+        Assert.True(await line.Probe.WaitForAsync(p => p.Verdicts().Count == 3, Patience));
+        Assert.All(line.Probe.Verdicts(), v => Assert.Equal((Verdict.Ok, true), (v.Result, v.Review)));
+    }
+
+    [Fact]
+    public async Task Agent_cameras_says_what_answers_at_an_address_and_check_config_too()
+    {
+        await using var line = new Line("cam-probe");
+        (int Code, string Out) Agent(params string[] args)
+        {
+            var output = new ConcurrentQueue<string>();
+            string dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : "dotnet";
+            using var p = line.Network.Start(dotnet, [Path.Combine(AppContext.BaseDirectory, "agent.dll"), .. args], output);
+            Assert.True(p.WaitForExit(60_000));
+            p.WaitForExit();
+            return (p.ExitCode, string.Join('\n', output));
+        }
+        var (code, text) = Agent("cameras", "--address", "127.0.0.1");
+        Assert.True(code == 0, text);
+        Assert.Contains("camera 127.0.0.1: Aravis Fake (serial GV01), Mono8 512 x 512, reached from 127.0.0.1", text);
+        (code, text) = Agent("cameras", "--address", "127.0.0.9");
+        Assert.Equal(1, code);
+        Assert.Contains("error: camera 127.0.0.9: connecting to the camera at 127.0.0.9 from 127.0.0.1: ", text);
+        (code, text) = Agent("cameras", "--address", "camera-7");
+        Assert.Equal(1, code);
+        Assert.Contains("is not an IPv4 address (cameras are opened by address, never discovered)", text);
+        var config = Config(line, "cam-probe");
+        (code, text) = Agent(["check-config", .. config.Select(kv => $"--{kv.Key}={kv.Value}")]);
+        Assert.True(code == 0, text);
+        Assert.Contains("camera 127.0.0.1: Aravis Fake (serial GV01)", text);
+        config["Agent:Sources:GenICam:Address"] = "cam.local";
+        (code, text) = Agent(["check-config", .. config.Select(kv => $"--{kv.Key}={kv.Value}")]);
+        Assert.Equal(78, code);
+        Assert.Contains("Agent:Sources:GenICam:Address 'cam.local' is not an IPv4 address", text);
+    }
+
+    [Fact]
     public async Task Frames_with_lost_packets_are_errors_never_scores()
     {
         await using var line = new Line("cam-loss", lostPerThousand: 20);

@@ -122,6 +122,35 @@ public class EndToEndTests(GasketFixture fixture, Xunit.Abstractions.ITestOutput
     }
 
     [Fact]
+    public void Evaluate_shows_what_the_review_band_routes_to_review_and_the_closest_calls()
+    {
+        string json = fixture.Folder.File("eval-review.json");
+        var r = TrainerRunner.Run("evaluate", fixture.Artifact, "--data", fixture.Data, "--json", json, "--device", "cpu", "--review-rate", "0.3");
+        Assert.True(r.ExitCode == 0, r.Error);
+        Assert.Contains("REVIEW band [", r.Out);
+        using var doc = JsonDocument.Parse(File.ReadAllText(json));
+        var review = doc.RootElement.GetProperty("review");
+        var artifact = ArtifactFile.Read(fixture.Artifact).Content;
+        float threshold = artifact.Scoring.Threshold, from = review.GetProperty("from").GetSingle();
+        Assert.Equal(EdgePatchCore.Calibration.ReviewBand.Threshold(artifact.Calibration, threshold, 0.3), from);
+        Assert.True(from < threshold);
+        // The closest calls are the images next to the threshold, each side in order; the band counts agree with them.
+        var below = review.GetProperty("below").EnumerateArray().Select(c => c.GetProperty("score").GetSingle()).ToList();
+        var above = review.GetProperty("above").EnumerateArray().Select(c => c.GetProperty("score").GetSingle()).ToList();
+        Assert.Equal(5, below.Count);
+        Assert.Equal(5, above.Count);
+        Assert.All(below, v => Assert.True(v < threshold));
+        Assert.All(above, v => Assert.True(v >= threshold));
+        Assert.Equal(below.OrderDescending(), below);
+        Assert.Equal(above.Order(), above);
+        int inBand = review.GetProperty("goodInBand").GetInt32() + review.GetProperty("defectsInBand").GetInt32();
+        Assert.True(inBand >= below.Count(v => v >= from), "every close call inside the band is counted");
+        Assert.Equal(8, review.GetProperty("good").GetInt32());
+        var none = TrainerRunner.Run("evaluate", fixture.Artifact, "--data", fixture.Data, "--device", "cpu", "--review-rate", "0");
+        Assert.DoesNotContain("REVIEW band", none.Out);
+    }
+
+    [Fact]
     public void Evaluate_prints_the_operating_point_then_the_table_and_writes_the_json()
     {
         string json = fixture.Folder.File("eval.json");
