@@ -1,7 +1,9 @@
+using EdgePatchCore.Agent.Messages;
+
 namespace EdgePatchCore.Agent.Cameras;
 
-/// <summary>A camera source's counts for the status topic, the live page and /metrics (edgepatchcore_camera_*).</summary>
-public sealed class CameraCounters
+/// <summary>A camera source's state and counts for the status topic, the live page, /healthz and /metrics (edgepatchcore_camera_*).</summary>
+public sealed class CameraCounters(string address) : IDeviceStatus
 {
     private long _frames, _incomplete, _reconnects, _unclaimed;
     private volatile string? _problem = "not connected yet";
@@ -26,8 +28,22 @@ public sealed class CameraCounters
     public void Up(bool reconnect)
     {
         if (reconnect) Interlocked.Increment(ref _reconnects);
+        bool changed = _problem is not null;
         _problem = null;
+        if (changed) Changed?.Invoke();
     }
 
-    public void Down(string problem) => _problem = problem;
+    public void Down(string problem)
+    {
+        bool changed = _problem != problem;
+        _problem = problem;
+        if (changed) Changed?.Invoke();
+    }
+
+    public string Name => $"camera {address}";
+    public IReadOnlyDictionary<string, long> Counters => new Dictionary<string, long>
+    {
+        ["frames"] = Frames, ["incomplete"] = Incomplete, ["reconnects"] = Reconnects, ["unclaimed"] = Unclaimed,
+    };
+    public event Action? Changed;
 }

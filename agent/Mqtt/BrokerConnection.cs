@@ -36,6 +36,7 @@ public sealed class BrokerConnection : BackgroundService, ITransientPublisher
     private List<(string Filter, IInboundHandler Handler)> _subscriptions = [];
     private readonly DateTime _since = DateTime.UtcNow;
     private volatile bool _statusDirty;
+    private readonly IDeviceStatus[] _devices; // cameras: their state in the status message
     private uint? _brokerMaximumPacketSize;
     private long _headSequence = -1;
     private int _headAttempts;
@@ -44,8 +45,9 @@ public sealed class BrokerConnection : BackgroundService, ITransientPublisher
     private DateTime? _connectionLostAt;
 
     public BrokerConnection(IOptions<AgentOptions> options, Outbox outbox, TopicNames topics, ModelStore.IServedModels models, AgentEvents events,
-                            IServiceProvider services, ILogger<BrokerConnection> logger)
+                            IServiceProvider services, ILogger<BrokerConnection> logger, IEnumerable<IDeviceStatus> devices)
     {
+        _devices = [.. devices];
         _services = services;
         _options = options.Value;
         _outbox = outbox;
@@ -56,10 +58,14 @@ public sealed class BrokerConnection : BackgroundService, ITransientPublisher
         _client = new MqttClientFactory().CreateMqttClient();
         _client.ApplicationMessageReceivedAsync += OnMessage;
         _models.Changed += () => _statusDirty = true;
+        foreach (var device in _devices) device.Changed += () => _statusDirty = true;
     }
 
     /// <summary>True while the MQTT connection is up.</summary>
     public bool IsConnected => _client.IsConnected;
+    private volatile bool _subscribed;
+    /// <summary>Connected, with every inbound handler's topics subscribed: a message published to them now reaches the agent.</summary>
+    public bool IsSubscribed => _subscribed && _client.IsConnected;
 
     public static string Version => typeof(BrokerConnection).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
 
@@ -136,6 +142,7 @@ public sealed class BrokerConnection : BackgroundService, ITransientPublisher
         {
             try
             {
+                _subscribed = false;
                 var result = await _client.ConnectAsync(BuildOptions(), stoppingToken);
                 _brokerMaximumPacketSize = result.MaximumPacketSize is > 0 ? result.MaximumPacketSize : null;
                 if (result.ResultCode is MqttClientConnectResultCode.NotAuthorized or MqttClientConnectResultCode.BadUserNameOrPassword)
@@ -153,6 +160,7 @@ public sealed class BrokerConnection : BackgroundService, ITransientPublisher
                 foreach (var (filter, _) in _subscriptions)
                     await _client.SubscribeAsync(new MqttClientSubscribeOptionsBuilder()
                         .WithTopicFilter(filter, MqttQualityOfServiceLevel.AtLeastOnce).Build(), stoppingToken);
+                _subscribed = true;
                 await PublishStatusAsync("online", stoppingToken);
                 await RepublishRecentAsync(stoppingToken);
                 await DrainAsync(stoppingToken);
@@ -323,6 +331,7 @@ public sealed class BrokerConnection : BackgroundService, ITransientPublisher
             version = Version,
             deviceId = _options.DeviceId,
             since = _since,
+            devices = _devices.Select(d => new { name = d.Name, ok = d.Problem is null, problem = d.Problem, counters = d.Counters }).ToArray(),
         });
     }
 

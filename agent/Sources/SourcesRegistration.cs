@@ -2,6 +2,7 @@ using EdgePatchCore.Agent.Cameras;
 using EdgePatchCore.Agent.Mqtt;
 using EdgePatchCore.Agent.Configuration;
 using EdgePatchCore.Agent.Hosting;
+using EdgePatchCore.Agent.Messages;
 using Microsoft.Extensions.Options;
 
 namespace EdgePatchCore.Agent.Sources;
@@ -28,7 +29,10 @@ public static class SourcesRegistration
             services.AddHosted<HttpSnapshotSource>().AddSingleton(new FrameSourceRegistration("http"));
         }
         if (s.GenICam is not null)
-            services.AddSingleton<CameraCounters>().AddHosted<GenICamSource>().AddSingleton(new FrameSourceRegistration("genicam"));
+        {
+            services.AddSingleton(new CameraCounters(s.GenICam.Address)).AddSingleton<IDeviceStatus>(sp => sp.GetRequiredService<CameraCounters>());
+            services.AddHosted<GenICamSource>().AddSingleton(new FrameSourceRegistration("genicam"));
+        }
         return services;
     }
 }

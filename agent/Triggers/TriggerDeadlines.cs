@@ -27,9 +27,10 @@ public sealed class TriggerDeadlines(TriggerBook book, BrokerConnection broker, 
             string? reason = book.NotReady;
             int open = book.Open;
             string state = $"{reason is null}|{open}|{reason}";
-            bool connected = broker.IsConnected, reconnected = connected && !wasConnected;
+            // Ready only once {prefix}/trigger is subscribed: a trigger sent on an earlier "ready" would be lost.
+            bool connected = broker.IsSubscribed, reconnected = connected && !wasConnected;
             wasConnected = connected;
-            if (state == published && !reconnected) continue; // a reconnect publishes again: the broker may have restarted without it
+            if (!connected || (state == published && !reconnected)) continue; // a reconnect publishes again: the broker may have restarted
             var payload = JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, object?>
             {
                 ["schema"] = StateSchema, ["ready"] = reason is null, ["busy"] = open > 0, ["open"] = open, ["reason"] = reason,

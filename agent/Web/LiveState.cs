@@ -13,7 +13,7 @@ namespace EdgePatchCore.Agent.Web;
 /// </summary>
 public sealed class LiveState(
     IOptions<AgentOptions> options, AgentMetrics metrics, FrameQueue queue, Outbox outbox,
-    ModelStore.ModelStore models, BrokerConnection broker, RecentFrames recent, DropCounter drops)
+    ModelStore.ModelStore models, BrokerConnection broker, RecentFrames recent, DropCounter drops, IEnumerable<IDeviceStatus> devices)
 {
     /// <summary>The scoring loop beats at least once a second; this much silence means it is stuck.</summary>
     public static readonly TimeSpan StallLimit = TimeSpan.FromSeconds(30);
@@ -48,7 +48,7 @@ public sealed class LiveState(
             new LiveOutbox(outbox.Count, outbox.Bytes, metrics.IsOutboxWritable, health.OutboxAgeSeconds),
             new LiveBroker(string.IsNullOrWhiteSpace(o.Broker.Host) ? null : $"{o.Broker.Host}:{o.Broker.Port}", broker.IsConnected),
             Models().Select(m => new LiveModel(m.Id, m.Product, m.Threshold, m.Device, m.CreatedAt, m.SignedBy, m.Release, m.ParentId)).ToList(),
-            frames);
+            frames, devices.Select(d => new LiveDevice(d.Name, d.Problem, d.Counters)).ToList());
     }
 
     /// <summary>
@@ -68,6 +68,7 @@ public sealed class LiveState(
         if (!string.IsNullOrWhiteSpace(o.Broker.Host) && !broker.IsConnected)
             degraded.Add($"the broker {o.Broker.Host}:{o.Broker.Port} is unreachable: verdicts wait in the outbox ({outbox.Count})");
         var age = outbox.OldestAge;
+        foreach (var d in devices) if (d.Problem is { } problem) degraded.Add($"{d.Name}: {problem}");
         if (age > OutboxAgeLimit) degraded.Add($"{outbox.Count} message(s) have waited for the broker for up to {age.Value.TotalSeconds:F0} s");
         string status = problems.Count > 0 ? "unhealthy" : degraded.Count > 0 ? "degraded" : "ok";
         return new HealthReport(status, problems, degraded, age is { } a ? Math.Round(a.TotalSeconds, 1) : null);

@@ -24,6 +24,17 @@ function renderModels(models) {
   }));
 }
 
+function renderDevices(devices) {
+  document.getElementById("devicesSection").hidden = devices.length === 0;
+  document.querySelector("#devices tbody").replaceChildren(...devices.map(d => {
+    const row = element("tr");
+    row.append(element("td", "", d.name), element("td", d.problem ? "bad" : "", d.problem || "delivering"),
+               element("td", "", d.counters.frames ?? "–"), element("td", "", d.counters.incomplete ?? "–"),
+               element("td", "", d.counters.reconnects ?? "–"));
+    return row;
+  }));
+}
+
 let shownFrames = null;
 let lastFrames = [];
 let show = "all"; // the filter: all, defect, error or ok
@@ -93,6 +104,7 @@ function render(s) {
   text("broker", s.broker.address === null ? "none" : s.broker.connected ? "connected" : "offline");
   text("brokerAddress", s.broker.address === null ? "broker" : "broker " + s.broker.address);
   renderModels(s.models);
+  renderDevices(s.devices);
   renderFrames(s.frames);
 }
 

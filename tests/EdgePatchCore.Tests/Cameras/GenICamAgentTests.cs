@@ -150,6 +150,11 @@ public sealed class GenICamAgentTests(AgentFixture fixture, ITestOutputHelper ou
         var gone = line.Results().Single(r => r.PartId == "while-gone");
         Assert.Equal((InspectionResult.Error, ResultCode.CameraTimeout), (dying.Result, dying.Reason));
         Assert.Equal((InspectionResult.Error, ResultCode.CameraUnavailable), (gone.Result, gone.Reason));
+        // The status topic says which camera is down and why (the live page and /healthz read the same).
+        Assert.True(await line.Probe.WaitForAsync(p => p.Messages("/status").LastOrDefault() is { } s && s.Json.GetProperty("devices")[0] is var d
+                                                      && d.GetProperty("name").GetString() == "camera 127.0.0.1" && !d.GetProperty("ok").GetBoolean()
+                                                      && d.GetProperty("problem").GetString()!.Contains("control lost", StringComparison.Ordinal),
+                                                  TimeSpan.FromSeconds(10)), "the status topic does not say the camera is down");
         Assert.InRange(dying.TriggerToResultMs, deadline, deadline + 100);
         Assert.InRange(gone.TriggerToResultMs, 0, deadline);
 
@@ -158,6 +163,9 @@ public sealed class GenICamAgentTests(AgentFixture fixture, ITestOutputHelper ou
         if (!back) Dump(line);
         Assert.True(back, "the camera was not reconnected");
         Assert.Contains(line.AgentLog, l => l.Contains("(reconnected)", StringComparison.Ordinal));
+        Assert.True(await line.Probe.WaitForAsync(p => p.Messages("/status").Last().Json.GetProperty("devices")[0] is var d
+                                                      && d.GetProperty("ok").GetBoolean() && d.GetProperty("counters").GetProperty("reconnects").GetInt64() == 1,
+                                                  TimeSpan.FromSeconds(10)), "the status topic does not count the reconnect");
         await line.TriggerAsync("after");
         Assert.True(await line.Probe.WaitForAsync(_ => line.Results().Any(r => r.PartId == "after"), Patience));
         Assert.Contains(line.Results().Single(r => r.PartId == "after").Result, new[] { InspectionResult.Ok, InspectionResult.Nok });
