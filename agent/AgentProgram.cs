@@ -87,8 +87,11 @@ public static class AgentProgram
                                                         Required = true };
         var networkInterface = new Option<string?>("--interface") { Description = "the network interface that reaches it (default: the one " +
                                                                                   "whose subnet holds the address)", HelpName = "NAME" };
+        var frames = new Option<int>("--frames") { Description = "also acquire this many frames free-running (triggers switched off) and say " +
+                                                                 "how they came: rate, incomplete frames, CPU per frame", HelpName = "N" };
+        frames.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 0 or > 100_000) r.AddError("--frames must be 0..100000"); });
         var cameras = new Command("cameras", "open the GigE Vision camera at --address and say what it is (vendor, model, serial, pixel " +
-                                             "format, size), then exit") { address, networkInterface };
+                                             "format, size), then exit") { address, networkInterface, frames };
         var root = new RootCommand("agent: EdgePatchCore inspection agent. Scores camera frames and publishes verdicts over MQTT. " +
                                    "Without a command it runs the service (systemd: Type=notify); --Agent:Key=value arguments override the " +
                                        "configuration.")
@@ -118,7 +121,7 @@ public static class AgentProgram
             return ExitOk;
         }
         if (args.Contains("--version")) { Console.WriteLine($"agent {BrokerConnection.Version}"); return ExitOk; }
-        if (command == cameras) return DescribeCamera(parsed.GetValue(address)!, parsed.GetValue(networkInterface));
+        if (command == cameras) return DescribeCamera(parsed.GetValue(address)!, parsed.GetValue(networkInterface), parsed.GetValue(frames));
         string? configFile = parsed.GetValue(config);
         string[] hostArgs = [.. parsed.UnmatchedTokens];
         return command == checkConfig ? CheckConfig(configFile, hostArgs) : await RunServiceAsync(configFile, hostArgs);
@@ -183,11 +186,12 @@ public static class AgentProgram
         return failed.Count == 0 ? ExitOk : ExitFailure;
     }
 
-    private static int DescribeCamera(string address, string? networkInterface)
+    private static int DescribeCamera(string address, string? networkInterface, int frames)
     {
         try
         {
             Console.WriteLine($"camera {address}: {CameraProbe.Describe(address, networkInterface)}");
+            if (frames > 0) Console.WriteLine($"camera {address}: {CameraProbe.Acquire(address, networkInterface, frames)}");
             return ExitOk;
         }
         catch (CameraException e)

@@ -176,8 +176,10 @@ public sealed class GenICamCamera : IDisposable
             long needed = PixelConversion.Bytes(format, width, height);
             if (data == IntPtr.Zero || (ulong)needed > size || needed > _copy.Length)
                 return new CameraFrame(null, id, stamp, received, $"frame of {width} x {height} holds {size} bytes, {needed} needed");
+            long start = System.Diagnostics.Stopwatch.GetTimestamp();
             Marshal.Copy(data, _copy, 0, (int)needed);
-            return new CameraFrame(PixelConversion.ToRgb(_copy.AsSpan(0, (int)needed), width, height, format), id, stamp, received, null);
+            var image = PixelConversion.ToRgb(_copy.AsSpan(0, (int)needed), width, height, format);
+            return new CameraFrame(image, id, stamp, received, null, System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalMilliseconds);
         }
         finally { arv_stream_push_buffer(_stream, buffer); }
     }

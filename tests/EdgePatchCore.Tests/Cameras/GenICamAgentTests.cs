@@ -85,10 +85,12 @@ public sealed class GenICamAgentTests(AgentFixture fixture, ITestOutputHelper ou
     }
 
     [Fact]
-    public async Task A_free_running_camera_is_scored_end_to_end_with_its_frame_ids()
+    public async Task A_free_running_Bayer_camera_is_scored_end_to_end_with_its_frame_ids()
     {
         await using var line = new Line("cam-free");
-        await line.StartAsync(Config(line, "cam-free"));
+        var config = Config(line, "cam-free");
+        config["Agent:Sources:GenICam:PixelFormat"] = "BayerRG8"; // demosaiced on the way in
+        await line.StartAsync(config);
         bool ok = await line.Probe.WaitForAsync(p => p.Verdicts().Count >= 10, Patience);
         if (!ok) Dump(line);
         Assert.True(ok, "fewer than 10 verdicts from the camera");
@@ -98,7 +100,7 @@ public sealed class GenICamAgentTests(AgentFixture fixture, ITestOutputHelper ou
         Assert.All(verdicts, v => Assert.NotNull(v.Score));
         var ids = verdicts.Select(v => v.Camera!.FrameId).ToList();
         Assert.True(ids.Zip(ids.Skip(1)).All(p => p.Second > p.First), "the camera's frame ids rise");
-        Assert.Contains(line.AgentLog, l => l.Contains("Aravis Fake (serial GV01), Mono8 512 x 512, free-running", StringComparison.Ordinal));
+        Assert.Contains(line.AgentLog, l => l.Contains("Aravis Fake (serial GV01), BayerRG8 512 x 512, free-running", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -127,6 +129,51 @@ public sealed class GenICamAgentTests(AgentFixture fixture, ITestOutputHelper ou
         Assert.Empty(line.Results("/result/late"));
         var latency = results.Select(r => r.TriggerToResultMs).Order().ToList();
         output.WriteLine($"trigger to result: p50 {latency[latency.Count / 2]:F1} ms, p95 {latency[latency.Count * 95 / 100]:F1} ms, max {latency[^1]:F1} ms");
+    }
+
+    /// <summary>
+    /// The benchmark of docs/benchmarks.md ("Triggered inspection"): trigger-to-result latency at 5 and 20 triggers a second on the gasket
+    /// model with the simulated camera, the share answered OK/NOK within a 200 ms deadline, and the CPU of acquisition and conversion
+    /// per frame (agent cameras --frames). Every trigger must get exactly one answer; the figures are printed.
+    /// </summary>
+    [Fact]
+    public async Task Trigger_latency_at_5_and_20_triggers_a_second()
+    {
+        const int deadline = 200, triggers = 100;
+        await using var line = new Line("cam-bench");
+        await line.StartAsync(Config(line, "cam-bench", trigger: "Software", deadlineMs: deadline));
+        Assert.True(await line.Probe.WaitForAsync(p => p.Messages("/trigger/state").Any(m => m.Json.GetProperty("ready").GetBoolean()), Patience));
+        foreach (int rate in new[] { 5, 20 })
+        {
+            var parts = Enumerable.Range(0, triggers).Select(i => $"B{rate}-{i:D3}").ToList();
+            var pace = Stopwatch.StartNew();
+            for (int i = 0; i < parts.Count; i++)
+            {
+                await line.TriggerAsync(parts[i]);
+                var wait = TimeSpan.FromSeconds((i + 1) / (double)rate) - pace.Elapsed;
+                if (wait > TimeSpan.Zero) await Task.Delay(wait);
+            }
+            Assert.True(await line.Probe.WaitForAsync(_ => line.Results().Count(r => parts.Contains(r.PartId)) >= triggers, Patience));
+            var results = line.Results().Where(r => parts.Contains(r.PartId)).ToList();
+            Assert.Equal(parts, results.Select(r => r.PartId).Order(StringComparer.Ordinal));
+            var ms = results.Select(r => r.TriggerToResultMs).Order().ToList();
+            double P(double q) => ms[Math.Min(ms.Count - 1, (int)Math.Ceiling(q * ms.Count) - 1)];
+            int onTime = results.Count(r => r.Result != InspectionResult.Error);
+            var late = results.Where(r => r.Result == InspectionResult.Error).GroupBy(r => r.Reason).Select(g => $"{g.Key} {g.Count()}").ToList();
+            output.WriteLine($"{rate,2} triggers/s: trigger to result p50 {P(0.50):F1} ms, p95 {P(0.95):F1} ms, p99 {P(0.99):F1} ms; " +
+                             $"{onTime} of {triggers} answered OK/NOK within {deadline} ms" +
+                             (late.Count > 0 ? $", the rest ERROR on time ({string.Join(", ", late)})" : ""));
+            Assert.All(results.Where(r => r.Result == InspectionResult.Error), r => Assert.InRange(r.TriggerToResultMs, deadline, deadline + 150));
+        }
+        var acquisition = new ConcurrentQueue<string>();
+        string dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : "dotnet";
+        line.Agent!.Kill(entireProcessTree: true); // it holds the camera
+        line.Agent.WaitForExit();
+        using (var probe = line.Network.Start(dotnet, [Path.Combine(AppContext.BaseDirectory, "agent.dll"), "cameras", "--address", "127.0.0.1",
+                                                       "--frames", "100"], acquisition))
+            Assert.True(probe.WaitForExit(60_000));
+        output.WriteLine(string.Join('\n', acquisition));
+        Assert.Contains(acquisition, l => l.Contains("CPU", StringComparison.Ordinal) && l.Contains("100 frames", StringComparison.Ordinal));
     }
 
     [Fact]
