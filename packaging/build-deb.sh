@@ -39,7 +39,7 @@ Section: misc
 Priority: optional
 Installed-Size: $size
 Depends: libc6 (>= 2.31), libstdc++6, libgcc-s1, zlib1g
-Recommends: mosquitto-clients
+Recommends: mosquitto-clients, libaravis-0.8-0
 Description: EdgePatchCore inspection agent (PatchCore anomaly detection)
  Scores camera frames (watched folder, MQTT, MJPEG pipe, HTTP snapshots) against
  PatchCore models built by the EdgePatchCore trainer, with ONNX Runtime on CUDA or

@@ -15,7 +15,7 @@ public class BrokerAclTests(AgentFixture fixture)
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(90);
     private const string Device = "line3-cam1", Prefix = "edgepatchcore/line3-cam1";
-    private static readonly string[] Users = ["edge-line3-cam1", "trainer-workstation", "scada", "cam-line3-1", "stranger"];
+    private static readonly string[] Users = ["edge-line3-cam1", "trainer-workstation", "scada", "cam-line3-1", "plc-line3", "stranger"];
 
     private static string Password(string user) => user + "-pw-0123";
 
@@ -96,5 +96,28 @@ public class BrokerAclTests(AgentFixture fixture)
         await Task.Delay(500);
         Assert.Empty(camera.Messages(""));
         await host.StopAsync();
+    }
+
+    [Fact]
+    public async Task Only_the_PLC_gateway_can_trigger_and_it_reads_the_answers()
+    {
+        using var broker = StartBroker();
+        await using var agent = Probe(broker, "edge-line3-cam1", $"{Prefix}/trigger");
+        await using var plc = Probe(broker, "plc-line3", $"{Prefix}/#");
+        await using var scada = Probe(broker, "scada", $"{Prefix}/#");
+        await using var stranger = Probe(broker, "stranger", "#");
+        foreach (var p in new[] { agent, plc, scada, stranger }) await p.StartAsync();
+        await stranger.PublishAsync($"{Prefix}/trigger", """{"partId":"stranger"}"""u8.ToArray());
+        await scada.PublishAsync($"{Prefix}/trigger", """{"partId":"scada"}"""u8.ToArray());
+        await plc.PublishAsync($"{Prefix}/trigger", """{"partId":"plc"}"""u8.ToArray());
+        Assert.True(await agent.WaitForAsync(p => p.Messages("/trigger").Count >= 1, Patience));
+        await Task.Delay(500);
+        Assert.Equal(["plc"], agent.Messages("/trigger").Select(m => m.Json.GetProperty("partId").GetString()));
+        // The agent's answer reaches the PLC and SCADA, never the stranger.
+        await agent.PublishAsync($"{Prefix}/result", """{"partId":"plc","result":"OK"}"""u8.ToArray());
+        Assert.True(await plc.WaitForAsync(p => p.Messages("/result").Count == 1, Patience));
+        Assert.True(await scada.WaitForAsync(p => p.Messages("/result").Count == 1, Patience));
+        await Task.Delay(300);
+        Assert.Empty(stranger.Messages("/result"));
     }
 }

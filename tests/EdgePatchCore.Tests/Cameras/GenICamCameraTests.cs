@@ -4,6 +4,7 @@ namespace EdgePatchCore.Tests.Cameras;
 
 /// <summary>The Aravis binding against Aravis's in-process simulated camera (no network): settings, frames, errors. (Its
 /// stream ignores TriggerSoftware: software triggers are tested against the GigE Vision simulator, GenICamAgentTests.)</summary>
+[Trait("Category", IntegrationTests.Category)] // needs Debian's libaravis-0.8-0
 public sealed class GenICamCameraTests
 {
     [Fact]
