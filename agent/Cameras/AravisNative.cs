@@ -28,6 +28,7 @@ internal static class AravisNative
     [DllImport(GLib)] public static extern void g_error_free(IntPtr error);
     [DllImport(GLib)] public static extern IntPtr g_quark_to_string(uint quark);
 
+    [DllImport(Aravis)] public static extern int arv_gv_device_is_controller(IntPtr gvDevice);
     [DllImport(Aravis)] public static extern IntPtr arv_gv_device_new(IntPtr interfaceAddress, IntPtr deviceAddress, out IntPtr error);
     [DllImport(Aravis)] public static extern IntPtr arv_fake_device_new(string serialNumber, out IntPtr error);
     [DllImport(Aravis)] public static extern IntPtr arv_camera_new_with_device(IntPtr device, out IntPtr error);

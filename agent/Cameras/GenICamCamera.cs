@@ -144,6 +144,11 @@ public sealed class GenICamCamera : IDisposable
     /// <summary>Creates the stream with <paramref name="buffers"/> frame buffers and starts acquiring.</summary>
     public void Start(int buffers)
     {
+        // Only the controller may stream and trigger: a GigE camera keeps its control channel for the last controller until its heartbeat
+        // times out (a few seconds after that process died), or for good while another host holds it.
+        if (arv_camera_is_gv_device(_camera) != 0 && arv_gv_device_is_controller(_device) == 0)
+            throw new CameraException("another process or host controls this camera (its control channel is taken); it is free again a few " +
+                                      "seconds after that controller stops");
         IntPtr e = IntPtr.Zero;
         _stream = arv_camera_create_stream(_camera, IntPtr.Zero, IntPtr.Zero, out e);
         AravisError.ThrowIfSet(e, "creating the stream");

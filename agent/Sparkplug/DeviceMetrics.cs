@@ -23,4 +23,10 @@ public sealed class DeviceMetrics(int number)
     public MetricDefinition LatencyP50 => M("Latency/P50 ms", SparkplugDataType.Double, 20);
     public MetricDefinition LatencyP95 => M("Latency/P95 ms", SparkplugDataType.Double, 21);
     public MetricDefinition LastDefectHeatmap => M("Heatmap/Last Defect", SparkplugDataType.Bytes, 30);
+    // The handshake (a triggered camera only): a DCMD writing a part id to Trigger/Inspect triggers it; its answer follows.
+    public MetricDefinition Inspect => M("Trigger/Inspect", SparkplugDataType.String, 40);
+    public MetricDefinition PartId => M("Trigger/Part Id", SparkplugDataType.String, 41);
+    public MetricDefinition Result => M("Trigger/Result", SparkplugDataType.String, 42);
+    public MetricDefinition Reason => M("Trigger/Reason", SparkplugDataType.String, 43);
+    public MetricDefinition TriggerToResult => M("Trigger/Trigger To Result ms", SparkplugDataType.Double, 44);
 }

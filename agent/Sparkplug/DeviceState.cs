@@ -10,8 +10,11 @@ namespace EdgePatchCore.Agent.Sparkplug;
 /// counters count the verdicts this edge node has published for the device since the agent started, so they
 /// agree with the DDATA a host received (after an outage they catch up as the stored verdicts are replayed).
 /// </summary>
-public sealed class DeviceState(string product, int number)
+public sealed class DeviceState(string product, int number, bool triggered = false)
 {
+    /// <summary>Whether the device has the handshake's metrics (a triggered camera serves it).</summary>
+    public bool Triggered { get; } = triggered;
+    private Triggers.InspectionResult? _answer;
     public string Product { get; } = product;
     public string DeviceId { get; } = SparkplugTopics.DeviceIdOf(product);
     public DeviceMetrics Metrics { get; } = new(number);
@@ -66,8 +69,22 @@ public sealed class DeviceState(string product, int number)
         all.Add((Metrics.LatencyP50, p50));
         all.Add((Metrics.LatencyP95, p95));
         if (withHeatmap) all.Add((Metrics.LastDefectHeatmap, _heatmap?.Jpeg));
+        if (Triggered) all.AddRange([(Metrics.Inspect, ""), .. AnswerValues()]); // a command: it has no value of its own
         return all;
     }
+
+    /// <summary>The handshake's answer for a part of this device; returns the metrics that changed.</summary>
+    public List<(MetricDefinition Metric, object? Value)> Answer(Triggers.InspectionResult result)
+    {
+        _answer = result;
+        return AnswerValues();
+    }
+
+    private List<(MetricDefinition, object?)> AnswerValues() =>
+    [
+        (Metrics.PartId, _answer?.PartId), (Metrics.Result, _answer?.Result), (Metrics.Reason, _answer is null ? null : _answer.Reason ?? ""),
+        (Metrics.TriggerToResult, _answer?.TriggerToResultMs),
+    ];
 
     private List<(MetricDefinition, object?)> VerdictValues(Verdict? v = null)
     {

@@ -24,7 +24,7 @@ namespace EdgePatchCore.Agent.Sparkplug;
 /// </summary>
 public sealed class SparkplugEdgeNode(
     IOptions<AgentOptions> options, SparkplugFeed feed, ModelStore.IServedModels models, IPipelineCounters metrics, Outbox jsonOutbox,
-    BrokerConnection jsonBroker, DropCounter drops, ILogger<SparkplugEdgeNode> logger) : BackgroundService
+    BrokerConnection jsonBroker, DropCounter drops, ILogger<SparkplugEdgeNode> logger, Triggers.TriggerBook? triggers = null) : BackgroundService
 {
     /// <summary>Commands waiting for the publishing loop; beyond it they are dropped and counted (rebirths are merged and never wait
     /// twice).</summary>
@@ -46,7 +46,8 @@ public sealed class SparkplugEdgeNode(
     private readonly Channel<Command> _commands =
         Channel.CreateBounded<Command>(new BoundedChannelOptions(CommandQueue) { FullMode = BoundedChannelFullMode.Wait, SingleReader = true });
     private int _rebirthQueued; // 1 while a rebirth waits in _commands: more requests merge into it
-    private readonly Dictionary<string, DeviceState> _devices = new(StringComparer.Ordinal);
+    // Added to by the session loop only; read by the receive loop too (a DCMD names its device).
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, DeviceState> _devices = new(StringComparer.Ordinal);
     private readonly Queue<(DateTime SentAt, Verdict Verdict)> _recentlySent = new();
     private readonly Dictionary<MetricDefinition, object?> _nodeValues = new();
     private List<Verdict> _replay = [];
@@ -210,6 +211,12 @@ public sealed class SparkplugEdgeNode(
         var loaded = LoadedProducts(); // the births just followed the models; they do not change within one pass
         while (outbox.Peek() is { } message)
         {
+            if (message.Topic == SparkplugFeed.ResultTopic)
+            {
+                await PublishAnswerAsync(client, session, message.Payload, loaded, birthed, stop);
+                outbox.Remove(message.Sequence);
+                continue;
+            }
             Verdict? verdict = null;
             try { verdict = Verdict.FromJson(message.Payload); }
             catch (JsonException e) { logger.LogError("Sparkplug: a stored verdict cannot be read ({Reason}); skipped", e.Message); }
@@ -249,6 +256,21 @@ public sealed class SparkplugEdgeNode(
         await PublishAsync(client, session.DeviceData(device.DeviceId, values, verdict.ScoredAt, historical), MqttQualityOfServiceLevel.AtMostOnce,
             stop);
         return device;
+    }
+
+    /// <summary>A handshake answer as DDATA of its product's device (the only device when it names none); skipped when no device has it.</summary>
+    private async Task PublishAnswerAsync(IMqttClient client, SparkplugSession session, byte[] payload, IReadOnlyList<string> loaded,
+                                          HashSet<string> birthed, CancellationToken stop)
+    {
+        Triggers.InspectionResult? result = null;
+        try { result = Triggers.InspectionResult.FromJson(payload); }
+        catch (JsonException e) { logger.LogError("Sparkplug: a stored answer cannot be read ({Reason}); skipped", e.Message); }
+        if (result is null) return;
+        string? product = result.Product is { } p && birthed.Contains(p) ? p : result.Product is null && birthed.Count == 1 ? birthed.First() : null;
+        if (product is null || !loaded.Contains(product, StringComparer.Ordinal)) return; // the JSON topic has it
+        var device = Device(product);
+        await PublishAsync(client, session.DeviceData(device.DeviceId, device.Answer(result), result.AnsweredAt, historical: false),
+                           MqttQualityOfServiceLevel.AtMostOnce, stop);
     }
 
     /// <summary>Every MetricsIntervalSeconds: NDATA for node metrics that changed, DDATA for dropped-frame counts that changed.</summary>
@@ -337,7 +359,10 @@ public sealed class SparkplugEdgeNode(
             else
             {
                 string device = Messages.Text.Cap(topic[(topic.LastIndexOf('/') + 1)..], MaxNameInText);
-                Enqueue(new RefusedCommand($"DCMD {device}/{Names(Payload.Parser.ParseFrom(payload).Metrics)}: device metrics are read-only"));
+                var refused = Payload.Parser.ParseFrom(payload).Metrics.Where(m => !TryInspect(device, m)).ToList();
+                if (refused.Count > 0)
+                    Enqueue(new RefusedCommand($"DCMD {device}/{Names(refused)}: " + (triggers is null ? "device metrics are read-only"
+                        : $"only a part id (1 to {Triggers.PartIds.MaxLength} printable characters) written to Trigger/Inspect is accepted")));
             }
         }
         catch (Exception ex) when (ex is JsonException or InvalidOperationException or KeyNotFoundException
@@ -385,10 +410,23 @@ public sealed class SparkplugEdgeNode(
     private List<string> LoadedProducts() =>
         models.Snapshot().Select(m => m.Product).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
 
+    /// <summary>
+    /// A DCMD metric writing a part id to a device's Trigger/Inspect (by name or alias): that part is triggered, scored with the device's
+    /// product (true). Anything else is the caller's to refuse.
+    /// </summary>
+    private bool TryInspect(string deviceId, Payload.Types.Metric m)
+    {
+        if (triggers is null || _devices.Values.FirstOrDefault(d => d.DeviceId == deviceId) is not { } device) return false;
+        var inspect = device.Metrics.Inspect;
+        if (!(m.Name == inspect.Name || (!m.HasName && m.Alias == inspect.Alias)) || !m.HasStringValue
+            || Triggers.PartIds.Problem(m.StringValue) is not null) return false;
+        triggers.Trigger(m.StringValue, device.Product);
+        return true;
+    }
+
     private DeviceState Device(string product)
     {
-        if (!_devices.TryGetValue(product, out var device)) _devices[product] = device = new DeviceState(product, _devices.Count + 1);
-        return device;
+        return _devices.GetOrAdd(product, p => new DeviceState(p, _devices.Count + 1, triggered: triggers is not null));
     }
 
     /// <summary>Dropped frames that named the device's product, plus those that named none when it is the only device.</summary>

@@ -19,6 +19,8 @@ public sealed class SparkplugFeed(Outbox? outbox)
 
     /// <summary>The topic the verdicts are stored under in the edge node's outbox (the edge node makes DDATA of them).</summary>
     public const string Topic = "verdict";
+    /// <summary>The topic the handshake's answers are stored under (<see cref="SparkplugAnswerSink"/>).</summary>
+    public const string ResultTopic = "result";
 
     /// <summary>Keeps a defect frame's heat map for the edge node (before its verdict is stored: the DDATA carries it).</summary>
     public void KeepHeatmap(Pipeline.ScoredFrame frame)

@@ -25,6 +25,7 @@ public static class SparkplugRegistration
             var feed = sp.GetRequiredService<SparkplugFeed>();
             return new OutboxSink(feed.Outbox!, SparkplugFeed.Topic, usesHeatmaps: true, before: feed.KeepHeatmap);
         });
+        services.AddSingleton<Triggers.IAnswerSink, SparkplugAnswerSink>(); // the handshake's answers, when a camera is triggered
         return services.AddHosted<SparkplugEdgeNode>();
     }
 }

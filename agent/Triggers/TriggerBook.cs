@@ -10,13 +10,14 @@ namespace EdgePatchCore.Agent.Triggers;
 /// <summary>
 /// The handshake's ledger: every trigger (a message, or a pulse on the camera's line) is entered with its deadline and gets exactly one
 /// answer on {prefix}/result: its frame's verdict when that comes in time, otherwise ERROR at the deadline (a result that comes after that
-/// goes to {prefix}/result/late). Answers go through the outbox like verdicts: none is lost while the broker is away.
+/// goes to {prefix}/result/late). Answers go to the registered <see cref="IAnswerSink"/>s (the outboxes): none is lost while the broker is away.
 /// </summary>
-public sealed class TriggerBook(IOptions<AgentOptions> options, Outbox outbox, TopicNames topics, ILogger<TriggerBook> logger)
+public sealed class TriggerBook(IOptions<AgentOptions> options, IEnumerable<IAnswerSink> sinks, ILogger<TriggerBook> logger)
 {
     /// <summary>An answered part is remembered this long, so that its late result is recognised.</summary>
     private static readonly TimeSpan RememberAnswered = TimeSpan.FromMinutes(2);
     private readonly TriggersOptions _options = options.Value.Triggers;
+    private readonly IAnswerSink[] _sinks = [.. sinks];
     private readonly Dictionary<string, Entry> _entries = new(StringComparer.Ordinal);
     private readonly object _lock = new();
     private ITriggerTarget? _target;
@@ -166,12 +167,15 @@ public sealed class TriggerBook(IOptions<AgentOptions> options, Outbox outbox, T
     private void Answer(Entry entry, InspectionResult result, bool late)
     {
         entry.AnsweredAt = Stopwatch.GetTimestamp();
-        var json = (late ? result with { Late = true } : result).ToJson();
-        try { outbox.Append(late ? topics.LateResult : topics.Result, json); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        if (late) result = result with { Late = true };
+        foreach (var sink in _sinks)
         {
-            logger.LogError("The answer for part {Part} could not be stored in the outbox ({Reason}): {Result}", entry.PartId, e.Message,
-                            result.Result);
+            try { sink.Accept(result, late); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                logger.LogError("The answer for part {Part} could not be stored by {Sink} ({Reason}): {Result}", entry.PartId, sink.GetType().Name,
+                                e.Message, result.Result);
+            }
         }
         if (late) Interlocked.Increment(ref _late);
         else Interlocked.Increment(ref _answered);

@@ -11,8 +11,6 @@ namespace EdgePatchCore.Agent.Triggers;
 /// </summary>
 public sealed class TriggerHandler(TriggerBook book, TopicNames topics, AgentEvents events, ILogger<TriggerHandler> logger) : IInboundHandler
 {
-    public const int MaxPartId = 128;
-
     public IReadOnlyList<string> Filters => [topics.Trigger];
 
     public Task HandleAsync(string filter, MqttApplicationMessageReceivedEventArgs message)
@@ -30,12 +28,11 @@ public sealed class TriggerHandler(TriggerBook book, TopicNames topics, AgentEve
             }
         }
         catch (JsonException e) { problem = $"not JSON ({e.Message})"; }
-        if (problem is null && (string.IsNullOrWhiteSpace(partId) || partId.Length > MaxPartId || partId.Any(char.IsControl)))
-            problem = $"partId must be a string of 1 to {MaxPartId} printable characters";
+        problem ??= PartIds.Problem(partId);
         if (problem is not null)
         {
             logger.LogWarning("Trigger refused: {Problem}", problem);
-            events.Publish("bad-trigger", problem, new() { ["partId"] = partId is null ? null : Text.Cap(partId, MaxPartId) });
+            events.Publish("bad-trigger", problem, new() { ["partId"] = partId is null ? null : Text.Cap(partId, PartIds.MaxLength) });
             return Task.CompletedTask;
         }
         book.Trigger(partId!, string.IsNullOrWhiteSpace(recipe) ? null : recipe);

@@ -15,6 +15,8 @@ public static class TriggersRegistration
         services.AddSingleton<IValidateOptions<AgentOptions>, TriggersOptionsValidation>();
         if (string.IsNullOrWhiteSpace(options.Sources.GenICam?.TriggerSource)) return services;
         services.AddSingleton<TriggerBook>();
+        services.AddSingleton<IAnswerSink>(sp => new OutboxAnswerSink(sp.GetRequiredService<Messaging.Outbox>(),
+                                                                      sp.GetRequiredService<Messages.TopicNames>()));
         services.AddSingleton<IScoredFrameSink, ResultSink>();
         services.AddSingleton<TriggerHandler>().AddAs<TriggerHandler, IInboundHandler>(); // a broker is required (TriggersOptionsValidation)
         return services.AddHosted<TriggerDeadlines>();

@@ -181,8 +181,8 @@ public class AgentSourceTests(AgentFixture fixture)
 
     internal static void AssertSchema(JsonElement json)
     {
-        string[] fields = ["schema", "frameId", "source", "product", "model", "capturedAt", "scoredAt", "verdict", "score", "threshold",
-                           "normalizedScore", "region", "latencyMs", "error"];
+        string[] fields = ["schema", "frameId", "source", "partId", "camera", "product", "model", "capturedAt", "scoredAt", "verdict", "score",
+                           "threshold", "normalizedScore", "region", "review", "latencyMs", "error"];
         Assert.Equal(fields.Order(), json.EnumerateObject().Select(p => p.Name).Order());
         Assert.Equal("edgepatchcore.verdict/1", json.GetProperty("schema").GetString());
         if (json.GetProperty("model").ValueKind == JsonValueKind.Object)

@@ -3,6 +3,8 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using EdgePatchCore.Agent.Messages;
+using EdgePatchCore.Agent.Sparkplug.Protocol;
+using Google.Protobuf;
 using EdgePatchCore.Agent.Triggers;
 using EdgePatchCore.Tests.Agent;
 using Xunit.Abstractions;
@@ -167,8 +169,8 @@ public sealed class GenICamAgentTests(AgentFixture fixture, ITestOutputHelper ou
         }
         var acquisition = new ConcurrentQueue<string>();
         string dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : "dotnet";
-        line.Agent!.Kill(entireProcessTree: true); // it holds the camera
-        line.Agent.WaitForExit();
+        Process.Start("kill", ["-TERM", line.Agent!.Id.ToString(CultureInfo.InvariantCulture)])!.WaitForExit(); // it holds the camera: a clean
+        Assert.True(line.Agent.WaitForExit(30_000));                                                                 // stop gives it back
         using (var probe = line.Network.Start(dotnet, [Path.Combine(AppContext.BaseDirectory, "agent.dll"), "cameras", "--address", "127.0.0.1",
                                                        "--frames", "100"], acquisition))
             Assert.True(probe.WaitForExit(60_000));
@@ -270,6 +272,46 @@ public sealed class GenICamAgentTests(AgentFixture fixture, ITestOutputHelper ou
         (code, text) = Agent(["check-config", .. config.Select(kv => $"--{kv.Key}={kv.Value}")]);
         Assert.Equal(78, code);
         Assert.Contains("Agent:Sources:GenICam:Address 'cam.local' is not an IPv4 address", text);
+    }
+
+    [Fact]
+    public async Task A_Sparkplug_DCMD_Inspect_triggers_a_part_answered_on_both_sides()
+    {
+        await using var line = new Line("cam-spb");
+        await using var sparkplug = MqttProbe.ViaSocket(line.Broker.SocketPath, "spBv1.0/plant9/#");
+        await sparkplug.StartAsync();
+        var config = Config(line, "cam-spb", trigger: "Software", deadlineMs: 5000);
+        config["Agent:Sparkplug:Enabled"] = "true";
+        config["Agent:Sparkplug:GroupId"] = "plant9";
+        await line.StartAsync(config);
+        Assert.True(await sparkplug.WaitForAsync(p => p.Messages("").Any(m => m.Topic == "spBv1.0/plant9/DBIRTH/cam-spb/gasket"), Patience),
+                    "no DBIRTH");
+        var birth = Payload.Parser.ParseFrom(sparkplug.Messages("").First(m => m.Topic.EndsWith("DBIRTH/cam-spb/gasket", StringComparison.Ordinal)).Payload);
+        Assert.Contains(birth.Metrics, m => m.Name == "Trigger/Inspect" && m.Datatype == 12);
+        Assert.True(await line.Probe.WaitForAsync(p => p.Messages("/trigger/state").Any(m => m.Json.GetProperty("ready").GetBoolean()), Patience));
+        var command = new Payload { Timestamp = (ulong)DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
+                                    Metrics = { new Payload.Types.Metric { Name = "Trigger/Inspect", Datatype = 12, StringValue = "SPB-1" } } };
+        await sparkplug.PublishAsync("spBv1.0/plant9/DCMD/cam-spb/gasket", command.ToByteArray());
+        Assert.True(await line.Probe.WaitForAsync(_ => line.Results().Any(r => r.PartId == "SPB-1"), Patience), "no JSON answer");
+        var answer = line.Results().Single(r => r.PartId == "SPB-1");
+        Assert.Equal("gasket", answer.Product);
+        bool data = await sparkplug.WaitForAsync(p => p.Messages("").Where(m => m.Topic == "spBv1.0/plant9/DDATA/cam-spb/gasket")
+            .Select(m => Payload.Parser.ParseFrom(m.Payload)).Any(d => d.Metrics.Any(m => m.StringValue == "SPB-1")), Patience);
+        Assert.True(data, "no DDATA with the part's answer");
+        var ddata = sparkplug.Messages("").Where(m => m.Topic == "spBv1.0/plant9/DDATA/cam-spb/gasket").Select(m => Payload.Parser.ParseFrom(m.Payload))
+            .First(d => d.Metrics.Any(m => m.StringValue == "SPB-1"));
+        // Aliases only after the birth; the birth maps them to names.
+        var names = birth.Metrics.ToDictionary(m => m.Alias, m => m.Name);
+        var values = ddata.Metrics.ToDictionary(m => m.HasName ? m.Name : names[m.Alias], m => m);
+        Assert.Equal(answer.Result, values["Trigger/Result"].StringValue);
+        Assert.Equal(answer.TriggerToResultMs, values["Trigger/Trigger To Result ms"].DoubleValue, 3);
+        // A part id that is not one is refused and reported, never triggered.
+        var bad = new Payload { Metrics = { new Payload.Types.Metric { Name = "Trigger/Inspect", Datatype = 12, StringValue = "" } } };
+        await sparkplug.PublishAsync("spBv1.0/plant9/DCMD/cam-spb/gasket", bad.ToByteArray());
+        Assert.True(await sparkplug.WaitForAsync(p => p.Messages("").Where(m => m.Topic == "spBv1.0/plant9/NDATA/cam-spb")
+            .Select(m => Payload.Parser.ParseFrom(m.Payload)).Any(d => d.Metrics.Any(m => m.StringValue.Contains("refused: DCMD gasket/Trigger/Inspect",
+                StringComparison.Ordinal))), Patience));
+        Assert.Single(line.Results());
     }
 
     [Fact]
