@@ -27,6 +27,8 @@ public sealed class GenICamSource : BackgroundService, ITriggerTarget
     private readonly object _lock = new();
     private readonly Queue<(string PartId, string? Product)> _waiting = new();
     private (string PartId, string? Product)? _inFlight; // fired, its frame not yet arrived
+    private long _firedAt; // Stopwatch timestamp of the in-flight trigger
+    private readonly TimeSpan _lostTriggerAfter;
     private readonly bool _software, _line;
     private GenICamCamera? _camera;
 
@@ -44,6 +46,7 @@ public sealed class GenICamSource : BackgroundService, ITriggerTarget
         (_queue, _counters, _logger, _book) = (queue, counters, logger, book);
         _software = string.Equals(_options.TriggerSource, "Software", StringComparison.OrdinalIgnoreCase);
         _line = !_software && !string.IsNullOrWhiteSpace(_options.TriggerSource);
+        _lostTriggerAfter = TimeSpan.FromMilliseconds(Math.Max(1000, 2 * options.Value.Triggers.DeadlineMilliseconds));
         if (_software) book?.Attach(this);
     }
 
@@ -60,10 +63,11 @@ public sealed class GenICamSource : BackgroundService, ITriggerTarget
     }
 
     /// <summary>
-    /// Fires the oldest waiting trigger that is still open, one at a time: the next fires when the frame of this one arrives (or its part
-    /// was answered at the deadline), so every frame belongs to exactly one trigger even where a camera merges or ignores triggers that
-    /// overlap its exposure. Under <see cref="_lock"/>; a failure is thrown when it concerns <paramref name="throwFor"/> (the caller's part),
-    /// otherwise that part is answered at its deadline.
+    /// Fires the oldest waiting trigger that is still open, one at a time: the next fires when the frame of this one arrives, so every frame
+    /// belongs to exactly one trigger even where a camera merges or ignores triggers that overlap its exposure. A frame that comes after its
+    /// part's deadline still belongs to it (a late result); only when none comes within twice the deadline (at least 1 s) is the trigger
+    /// taken as lost and the next one fired. Under <see cref="_lock"/>; a failure is thrown when it concerns <paramref name="throwFor"/>
+    /// (the caller's part), otherwise that part is answered at its deadline.
     /// </summary>
     private void FireNext(string? throwFor = null)
     {
@@ -74,7 +78,7 @@ public sealed class GenICamSource : BackgroundService, ITriggerTarget
             try
             {
                 camera.SoftwareTrigger();
-                _inFlight = next;
+                (_inFlight, _firedAt) = (next, System.Diagnostics.Stopwatch.GetTimestamp());
                 return;
             }
             catch (CameraException e)
@@ -122,7 +126,7 @@ public sealed class GenICamSource : BackgroundService, ITriggerTarget
                 while (!stop.IsCancellationRequested && !camera.ControlLost)
                 {
                     if (camera.Next(TimeSpan.FromMilliseconds(20)) is { } frame) Deliver(frame, camera);
-                    else if (_software) ReleaseExpired();
+                    else if (_software) ReleaseLost();
                 }
                 if (camera.ControlLost) throw new CameraException("the camera stopped answering (control lost)");
             }
@@ -182,11 +186,17 @@ public sealed class GenICamSource : BackgroundService, ITriggerTarget
         });
     }
 
-    /// <summary>A trigger whose part was answered at its deadline without a frame: the camera lost it; the next one may fire.</summary>
-    private void ReleaseExpired()
+    /// <summary>A trigger that got no frame within <see cref="_lostTriggerAfter"/>: the camera lost it (its part was answered ERROR at the
+    /// deadline); the next one may fire.</summary>
+    private void ReleaseLost()
     {
         lock (_lock)
-            if (_inFlight is { } fired && _book?.IsOpen(fired.PartId) == false) FireNext();
+        {
+            if (_inFlight is not { } fired || System.Diagnostics.Stopwatch.GetElapsedTime(_firedAt) < _lostTriggerAfter) return;
+            _logger.LogWarning("Camera {Address} sent no frame for part {Part} within {Ms} ms of its trigger: taken as lost", _options.Address,
+                               fired.PartId, _lostTriggerAfter.TotalMilliseconds);
+            FireNext();
+        }
     }
 
     private static string? Blank(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;

@@ -315,6 +315,42 @@ public sealed class GenICamAgentTests(AgentFixture fixture, ITestOutputHelper ou
     }
 
     [Fact]
+    public async Task A_result_after_the_deadline_goes_to_the_late_topic_never_as_the_answer()
+    {
+        await using var line = new Line("cam-late");
+        await line.StartAsync(Config(line, "cam-late", trigger: "Software", deadlineMs: 10)); // shorter than any frame takes
+        Assert.True(await line.Probe.WaitForAsync(p => p.Messages("/trigger/state").Any(m => m.Json.GetProperty("ready").GetBoolean()), Patience));
+        for (int i = 0; i < 3; i++)
+        {
+            await line.TriggerAsync($"L-{i}");
+            await Task.Delay(300);
+        }
+        Assert.True(await line.Probe.WaitForAsync(_ => line.Results("/result/late").Count == 3, Patience));
+        Assert.All(line.Results(), r => Assert.Equal((InspectionResult.Error, false), (r.Result, r.Late)));
+        Assert.Equal(["L-0", "L-1", "L-2"], line.Results().Select(r => r.PartId));
+        var late = line.Results("/result/late");
+        Assert.Equal(["L-0", "L-1", "L-2"], late.Select(r => r.PartId)); // each late frame with its own part
+        Assert.All(late, r => Assert.True(r.Late));
+        Assert.All(late, r => Assert.Contains(r.Result, new[] { InspectionResult.Ok, InspectionResult.Nok }));
+    }
+
+    [Fact]
+    public async Task The_recipe_of_a_trigger_picks_the_model()
+    {
+        await using var line = new Line("cam-recipe");
+        await line.StartAsync(Config(line, "cam-recipe", trigger: "Software", deadlineMs: 5000));
+        Assert.True(await line.Probe.WaitForAsync(p => p.Messages("/trigger/state").Any(m => m.Json.GetProperty("ready").GetBoolean()), Patience));
+        await line.Probe.PublishAsync(line.Prefix + "/trigger", Encoding.UTF8.GetBytes("""{"partId": "G-1", "recipe": "gasket"}"""));
+        await line.Probe.PublishAsync(line.Prefix + "/trigger", Encoding.UTF8.GetBytes("""{"partId": "W-1", "recipe": "washer"}"""));
+        Assert.True(await line.Probe.WaitForAsync(_ => line.Results().Count == 2, Patience));
+        var gasket = line.Results().Single(r => r.PartId == "G-1");
+        var washer = line.Results().Single(r => r.PartId == "W-1");
+        Assert.Equal("gasket", gasket.Product);
+        Assert.Contains(gasket.Result, new[] { InspectionResult.Ok, InspectionResult.Nok });
+        Assert.Equal((InspectionResult.Error, ResultCode.ModelNotLoaded), (washer.Result, washer.Reason));
+    }
+
+    [Fact]
     public async Task Frames_with_lost_packets_are_errors_never_scores()
     {
         await using var line = new Line("cam-loss", lostPerThousand: 20);
