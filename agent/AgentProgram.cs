@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using EdgePatchCore.Agent.Cameras;
 using EdgePatchCore.Agent.Configuration;
 using EdgePatchCore.Agent.Mqtt;
+using EdgePatchCore.Agent.Sources;
 using EdgePatchCore.Artifacts;
 using EdgePatchCore.Diagnostics;
 
@@ -36,10 +37,10 @@ public static class AgentProgram
           Agent:Sources:Mqtt:Topic    topic carrying JPEG/PNG frames (user properties frameId, product)
           Agent:Sources:Mjpeg:Command command printing an MJPEG stream ("-" = standard input); :Arguments
           Agent:Sources:Http:Url      snapshot URL polled every :IntervalMilliseconds
-          Agent:Sources:GenICam       a GigE Vision camera: Address (IPv4; never discovered), Interface, PixelFormat
+          Agent:Sources:GenICam       a GigE Vision camera: Address (IPv4), or Serial or Name found on Interface only; PixelFormat
                                       (Mono8, RGB8, Bayer*8), Width, Height, OffsetX/Y, ExposureMicroseconds, Gain,
                                       FrameRate, TriggerSource (Software: {prefix}/trigger; Line0..: the PLC's wire),
-                                      TriggerActivation, Buffers (8), ReconnectMaxSeconds (10); agent cameras --address A
+                                      TriggerActivation, Buffers (8), ReconnectMaxSeconds (10); agent cameras --help
           Agent:Triggers              DeadlineMilliseconds (500): every trigger is answered on {prefix}/result by then;
                                       MaxPending (8); Agent:ReviewRate (0: off; e.g. 0.05): the REVIEW band
           Agent:Limits                MaxWidth x MaxHeight (the camera's size, default 8192 x 6144), MaxPixels (their
@@ -83,15 +84,21 @@ public static class AgentProgram
         });
         var checkConfig = new Command("check-config",
             "validate the configuration and the artifacts, then exit") { TreatUnmatchedTokensAsErrors = false };
-        var address = new Option<string>("--address") { Description = "the camera's IPv4 address (cameras are never discovered)", HelpName = "A",
-                                                        Required = true };
-        var networkInterface = new Option<string?>("--interface") { Description = "the network interface that reaches it (default: the one " +
-                                                                                  "whose subnet holds the address)", HelpName = "NAME" };
+        var address = new Option<string?>("--address") { Description = "the camera's IPv4 address (nothing is broadcast)", HelpName = "A" };
+        var serial = new Option<string?>("--serial") { Description = "find the camera by serial number on --interface (discovery on that interface " +
+                                                                    "only)", HelpName = "S" };
+        var name = new Option<string?>("--name") { Description = "find it by its user-defined name on --interface", HelpName = "N" };
+        var networkInterface = new Option<string?>("--interface")
+        {
+            Description = "the network interface that reaches it (with --address, default: the one whose subnet holds it); alone: list the " +
+                          "cameras that answer there", HelpName = "NAME",
+        };
         var frames = new Option<int>("--frames") { Description = "also acquire this many frames free-running (triggers switched off) and say " +
                                                                  "how they came: rate, incomplete frames, CPU per frame", HelpName = "N" };
         frames.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 0 or > 100_000) r.AddError("--frames must be 0..100000"); });
-        var cameras = new Command("cameras", "open the GigE Vision camera at --address and say what it is (vendor, model, serial, pixel " +
-                                             "format, size), then exit") { address, networkInterface, frames };
+        var cameras = new Command("cameras", "open a GigE Vision camera (--address, or --serial or --name on --interface) and say what it is " +
+                                             "(vendor, model, serial, pixel format, size), or list those on --interface; then exit")
+            { address, serial, name, networkInterface, frames };
         var root = new RootCommand("agent: EdgePatchCore inspection agent. Scores camera frames and publishes verdicts over MQTT. " +
                                    "Without a command it runs the service (systemd: Type=notify); --Agent:Key=value arguments override the " +
                                        "configuration.")
@@ -121,7 +128,9 @@ public static class AgentProgram
             return ExitOk;
         }
         if (args.Contains("--version")) { Console.WriteLine($"agent {BrokerConnection.Version}"); return ExitOk; }
-        if (command == cameras) return DescribeCamera(parsed.GetValue(address)!, parsed.GetValue(networkInterface), parsed.GetValue(frames));
+        if (command == cameras)
+            return Cameras(parsed.GetValue(address), parsed.GetValue(serial) ?? parsed.GetValue(name), parsed.GetValue(networkInterface),
+                           parsed.GetValue(frames));
         string? configFile = parsed.GetValue(config);
         string[] hostArgs = [.. parsed.UnmatchedTokens];
         return command == checkConfig ? CheckConfig(configFile, hostArgs) : await RunServiceAsync(configFile, hostArgs);
@@ -186,17 +195,43 @@ public static class AgentProgram
         return failed.Count == 0 ? ExitOk : ExitFailure;
     }
 
-    private static int DescribeCamera(string address, string? networkInterface, int frames)
+    /// <summary>`agent cameras`: one camera described (and acquired from), or the cameras answering on an interface listed.</summary>
+    private static int Cameras(string? address, string? serialOrName, string? networkInterface, int frames)
     {
+        string label = address ?? serialOrName ?? networkInterface ?? "";
         try
         {
+            if (address is null && serialOrName is null)
+            {
+                if (networkInterface is null)
+                {
+                    Console.Error.WriteLine("error: give --address, or --serial or --name with --interface, or --interface alone to list " +
+                                            "(see agent cameras --help)");
+                    return ExitUsage;
+                }
+                var (found, local) = GigEDiscovery.OnInterface(networkInterface, GenICamSource.DiscoveryListen);
+                foreach (var c in found)
+                    Console.WriteLine($"{c.Address}  {c.Manufacturer} {c.Model}, serial {c.Serial}" +
+                                      (c.UserDefinedName.Length > 0 ? $", name {c.UserDefinedName}" : ""));
+                Console.WriteLine($"{found.Count} camera(s) answered on {networkInterface} ({local})");
+                return ExitOk;
+            }
+            if (address is null)
+            {
+                if (networkInterface is null)
+                {
+                    Console.Error.WriteLine("error: --serial and --name need --interface: the discovery is sent on that interface only");
+                    return ExitUsage;
+                }
+                address = GigEDiscovery.Find(networkInterface, serialOrName!, GenICamSource.DiscoveryListen).Camera.ToString();
+            }
             Console.WriteLine($"camera {address}: {CameraProbe.Describe(address, networkInterface)}");
             if (frames > 0) Console.WriteLine($"camera {address}: {CameraProbe.Acquire(address, networkInterface, frames)}");
             return ExitOk;
         }
         catch (CameraException e)
         {
-            Console.Error.WriteLine($"error: camera {address}: {e.Message}");
+            Console.Error.WriteLine($"error: camera {label}: {e.Message}");
             return ExitFailure;
         }
     }
@@ -234,10 +269,15 @@ public static class AgentProgram
         if (options.Sources.GenICam is { } camera && problems.Count == 0)
         {
             // Not a configuration problem when it fails: the agent keeps trying to reach the camera.
-            try { Console.WriteLine($"camera {camera.Address}: {CameraProbe.Describe(camera.Address, camera.Interface)}"); }
+            try
+            {
+                string at = !string.IsNullOrWhiteSpace(camera.Address) ? camera.Address
+                    : GigEDiscovery.Find(camera.Interface, camera.Serial ?? camera.Name!, GenICamSource.DiscoveryListen).Camera.ToString();
+                Console.WriteLine($"camera {camera.Describe()}: {CameraProbe.Describe(at, camera.Interface)}");
+            }
             catch (CameraException e)
             {
-                Console.WriteLine($"camera {camera.Address}: not reachable now ({e.Message}); the agent keeps trying");
+                Console.WriteLine($"camera {camera.Describe()}: not reachable now ({e.Message}); the agent keeps trying");
             }
         }
         foreach (var p in problems) Console.Error.WriteLine($"error: {p}");

@@ -32,7 +32,8 @@ public static class CameraAddress
     private static IEnumerable<UnicastIPAddressInformation> Ipv4(NetworkInterface n) =>
         n.GetIPProperties().UnicastAddresses.Where(a => a.Address.AddressFamily == AddressFamily.InterNetwork);
 
-    private static bool SameSubnet(IPAddress a, IPAddress b, int prefix)
+    /// <summary>Whether <paramref name="a"/> and <paramref name="b"/> share the first <paramref name="prefix"/> bits.</summary>
+    public static bool SameSubnet(IPAddress a, IPAddress b, int prefix)
     {
         uint mask = prefix <= 0 ? 0 : prefix >= 32 ? uint.MaxValue : uint.MaxValue << (32 - prefix);
         uint x = BitConverter.ToUInt32(a.GetAddressBytes().Reverse().ToArray()), y = BitConverter.ToUInt32(b.GetAddressBytes().Reverse().ToArray());

@@ -19,7 +19,10 @@ namespace EdgePatchCore.Agent.Sources;
 /// </summary>
 public sealed class GenICamSource : BackgroundService, ITriggerTarget
 {
+    /// <summary>How long a discovery (a camera given by serial number or name) waits for answers.</summary>
+    public static readonly TimeSpan DiscoveryListen = TimeSpan.FromSeconds(1);
     private readonly GenICamSourceOptions _options;
+    private readonly string _name; // the address, or serial/name and interface, for logs
     private readonly FrameQueue _queue;
     private readonly CameraCounters _counters;
     private readonly TriggerBook? _book;
@@ -43,6 +46,7 @@ public sealed class GenICamSource : BackgroundService, ITriggerTarget
                                       "Times the camera was opened again after it was lost");
         meter.CreateObservableGauge("edgepatchcore.camera.connected", () => counters.Connected ? 1 : 0, null, "1 while the camera delivers");
         _options = options.Value.Sources.GenICam!;
+        _name = _options.Describe();
         (_queue, _counters, _logger, _book) = (queue, counters, logger, book);
         _software = string.Equals(_options.TriggerSource, "Software", StringComparison.OrdinalIgnoreCase);
         _line = !_software && !string.IsNullOrWhiteSpace(_options.TriggerSource);
@@ -50,13 +54,13 @@ public sealed class GenICamSource : BackgroundService, ITriggerTarget
         if (_software) book?.Attach(this);
     }
 
-    public string? NotReady => _counters.Problem is { } problem ? $"camera {_options.Address}: {problem}" : null;
+    public string? NotReady => _counters.Problem is { } problem ? $"camera {_name}: {problem}" : null;
 
     public void Fire(string partId, string? product)
     {
         lock (_lock)
         {
-            if (_camera is null) throw new CameraException(NotReady ?? $"camera {_options.Address} is not connected");
+            if (_camera is null) throw new CameraException(NotReady ?? $"camera {_name} is not connected");
             _waiting.Enqueue((partId, product));
             if (_inFlight is null) FireNext(throwFor: partId);
         }
@@ -84,7 +88,7 @@ public sealed class GenICamSource : BackgroundService, ITriggerTarget
             catch (CameraException e)
             {
                 if (next.PartId == throwFor) throw;
-                _logger.LogWarning("Camera {Address}: the trigger for part {Part} failed: {Reason}", _options.Address, next.PartId, e.Message);
+                _logger.LogWarning("Camera {Address}: the trigger for part {Part} failed: {Reason}", _name, next.PartId, e.Message);
             }
         }
     }
@@ -108,7 +112,9 @@ public sealed class GenICamSource : BackgroundService, ITriggerTarget
             GenICamCamera? camera = null;
             try
             {
-                var (address, local) = CameraAddress.Resolve(_options.Address, _options.Interface);
+                var (address, local) = string.IsNullOrWhiteSpace(_options.Address)
+                    ? GigEDiscovery.Find(_options.Interface, _options.Serial ?? _options.Name!, DiscoveryListen)
+                    : CameraAddress.Resolve(_options.Address, _options.Interface);
                 camera = GenICamCamera.OpenGigE(address, local);
                 camera.Configure(settings);
                 camera.Start(settings.Buffers);
@@ -119,8 +125,8 @@ public sealed class GenICamSource : BackgroundService, ITriggerTarget
                     _waiting.Clear(); // triggers from before the camera was lost are answered at their deadline
                 }
                 _counters.Up(reconnect: connectedOnce);
-                _logger.LogInformation("Camera {Address}: {Vendor} {Model} (serial {Serial}), {Format} {Width} x {Height}, {Mode}{Again}",
-                    _options.Address, camera.Vendor, camera.Model, camera.Serial, camera.PixelFormat, camera.Width, camera.Height,
+                _logger.LogInformation("Camera {Address}: {Vendor} {Model} (serial {Serial}) at {Ip}, {Format} {Width} x {Height}, {Mode}{Again}",
+                    _name, camera.Vendor, camera.Model, camera.Serial, address, camera.PixelFormat, camera.Width, camera.Height,
                     settings.TriggerSource is { } source ? $"triggered by {source}" : "free-running", connectedOnce ? " (reconnected)" : "");
                 (connectedOnce, backoff, lastProblem) = (true, 0.5, null);
                 while (!stop.IsCancellationRequested && !camera.ControlLost)
@@ -135,7 +141,7 @@ public sealed class GenICamSource : BackgroundService, ITriggerTarget
                 string problem = e is CameraException ? e.Message : "Aravis is not installed (apt-get install libaravis-0.8-0)";
                 _counters.Down(problem);
                 if (problem != lastProblem)
-                    _logger.LogWarning("Camera {Address}: {Problem}; trying again, at most every {Max} s", _options.Address, problem,
+                    _logger.LogWarning("Camera {Address}: {Problem}; trying again, at most every {Max} s", _name, problem,
                                        _options.ReconnectMaxSeconds);
                 lastProblem = problem;
             }
@@ -168,7 +174,7 @@ public sealed class GenICamSource : BackgroundService, ITriggerTarget
                 frame.Image?.Dispose();
                 if (_counters.Unclaimed is var n && (n == 1 || n % 100 == 0))
                     _logger.LogWarning("Camera {Address} sent frame {Frame} that no open trigger asked for; dropped ({Count} so far)",
-                                       _options.Address, frame.FrameId, _counters.Unclaimed);
+                                       _name, frame.FrameId, _counters.Unclaimed);
                 return;
             }
             _book?.FrameArrived(partId, lineTrigger: false);
@@ -193,7 +199,7 @@ public sealed class GenICamSource : BackgroundService, ITriggerTarget
         lock (_lock)
         {
             if (_inFlight is not { } fired || System.Diagnostics.Stopwatch.GetElapsedTime(_firedAt) < _lostTriggerAfter) return;
-            _logger.LogWarning("Camera {Address} sent no frame for part {Part} within {Ms} ms of its trigger: taken as lost", _options.Address,
+            _logger.LogWarning("Camera {Address} sent no frame for part {Part} within {Ms} ms of its trigger: taken as lost", _name,
                                fired.PartId, _lostTriggerAfter.TotalMilliseconds);
             FireNext();
         }

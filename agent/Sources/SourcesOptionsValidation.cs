@@ -34,9 +34,15 @@ public sealed class SourcesOptionsValidation : OptionsChecks
         }
         if (s.GenICam is { } g)
         {
-            check(System.Net.IPAddress.TryParse(g.Address, out var ip) && ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork,
-                  $"Agent:Sources:GenICam:Address '{g.Address}' is not an IPv4 address (cameras are opened by address; " +
-                  "discovery, which broadcasts on every interface, is not used)");
+            int given = new[] { g.Address, g.Serial, g.Name }.Count(v => !string.IsNullOrWhiteSpace(v));
+            check(given == 1, "Agent:Sources:GenICam: give one of Address, Serial or Name");
+            if (!string.IsNullOrWhiteSpace(g.Address))
+                check(System.Net.IPAddress.TryParse(g.Address, out var ip) && ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork,
+                      $"Agent:Sources:GenICam:Address '{g.Address}' is not an IPv4 address (a camera's name or serial number goes in :Name " +
+                      "or :Serial)");
+            else check(!string.IsNullOrWhiteSpace(g.Interface),
+                       "Agent:Sources:GenICam: finding a camera by Serial or Name needs Interface (the discovery is sent on that interface only, " +
+                       "never on every interface)");
             check(string.IsNullOrWhiteSpace(g.PixelFormat) || Cameras.PixelConversion.Formats.ContainsKey(g.PixelFormat),
                   $"Agent:Sources:GenICam:PixelFormat '{g.PixelFormat}' is not one of {string.Join(", ", Cameras.PixelConversion.Formats.Keys)}");
             check(g.Buffers is >= 2 and <= 256, "Agent:Sources:GenICam:Buffers must be 2..256");

@@ -30,7 +30,8 @@ public static class SourcesRegistration
         }
         if (s.GenICam is not null)
         {
-            services.AddSingleton(new CameraCounters(s.GenICam.Address)).AddSingleton<IDeviceStatus>(sp => sp.GetRequiredService<CameraCounters>());
+            services.AddSingleton(new CameraCounters(s.GenICam.Describe()))
+                .AddSingleton<IDeviceStatus>(sp => sp.GetRequiredService<CameraCounters>());
             services.AddHosted<GenICamSource>().AddSingleton(new FrameSourceRegistration("genicam"));
         }
         return services;

@@ -272,6 +272,11 @@ public sealed class GenICamAgentTests(AgentFixture fixture, ITestOutputHelper ou
         (code, text) = Agent(["check-config", .. config.Select(kv => $"--{kv.Key}={kv.Value}")]);
         Assert.Equal(78, code);
         Assert.Contains("Agent:Sources:GenICam:Address 'cam.local' is not an IPv4 address", text);
+        config.Remove("Agent:Sources:GenICam:Address");
+        config["Agent:Sources:GenICam:Serial"] = "GV01"; // discovery, but on which interface?
+        (code, text) = Agent(["check-config", .. config.Select(kv => $"--{kv.Key}={kv.Value}")]);
+        Assert.Equal(78, code);
+        Assert.Contains("finding a camera by Serial or Name needs Interface", text);
     }
 
     [Fact]
@@ -348,6 +353,42 @@ public sealed class GenICamAgentTests(AgentFixture fixture, ITestOutputHelper ou
         Assert.Equal("gasket", gasket.Product);
         Assert.Contains(gasket.Result, new[] { InspectionResult.Ok, InspectionResult.Nok });
         Assert.Equal((InspectionResult.Error, ResultCode.ModelNotLoaded), (washer.Result, washer.Reason));
+    }
+
+    [Fact]
+    public async Task A_camera_found_by_serial_number_on_a_named_interface_is_scored_and_discovery_stays_on_it()
+    {
+        // The camera sits behind a cable (a veth pair) in its own namespace; another one behind a second cable must not hear the discovery
+        // (and a third answers on the agent's loopback).
+        await using var line = new Line("cam-serial");
+        using var cameraSide = new NetworkNamespace();
+        using var otherSide = new NetworkNamespace();
+        line.Network.Connect("line0", "10.77.0.1/24", cameraSide, "cam0", "10.77.0.2/24");
+        line.Network.Connect("line1", "10.78.0.1/24", otherSide, "cam1", "10.78.0.2/24");
+        using var camera = new GigECameraSimulator(cameraSide, listen: "cam0", serial: "CAM42");
+        using var other = new GigECameraSimulator(otherSide, listen: "cam1", serial: "CAM77");
+        var output = new ConcurrentQueue<string>();
+        string dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : "dotnet";
+        using (var list = line.Network.Start(dotnet, [Path.Combine(AppContext.BaseDirectory, "agent.dll"), "cameras", "--interface", "line0"], output))
+            Assert.True(list.WaitForExit(60_000));
+        Assert.Contains(output, l => l.StartsWith("10.77.0.2  Aravis Fake, serial CAM42", StringComparison.Ordinal));
+        Assert.Contains("1 camera(s) answered on line0 (10.77.0.1)", output);
+        Assert.DoesNotContain(output, l => l.Contains("CAM77", StringComparison.Ordinal) || l.Contains("GV01", StringComparison.Ordinal));
+        output.Clear();
+        using (var list = line.Network.Start(dotnet, [Path.Combine(AppContext.BaseDirectory, "agent.dll"), "cameras", "--interface", "line1"], output))
+            Assert.True(list.WaitForExit(60_000));
+        Assert.Contains(output, l => l.StartsWith("10.78.0.2  Aravis Fake, serial CAM77", StringComparison.Ordinal)); // it was there to hear
+
+        var config = Config(line, "cam-serial");
+        config.Remove("Agent:Sources:GenICam:Address");
+        config["Agent:Sources:GenICam:Serial"] = "CAM42";
+        config["Agent:Sources:GenICam:Interface"] = "line0";
+        await line.StartAsync(config);
+        bool scored = await line.Probe.WaitForAsync(p => p.Verdicts().Count >= 3, Patience);
+        if (!scored) Dump(line);
+        Assert.True(scored);
+        Assert.All(line.Probe.Verdicts(), v => Assert.NotEqual(Verdict.Error, v.Result));
+        Assert.Contains(line.AgentLog, l => l.Contains("Camera serial CAM42 on line0: Aravis Fake (serial CAM42) at 10.77.0.2", StringComparison.Ordinal));
     }
 
     [Fact]
