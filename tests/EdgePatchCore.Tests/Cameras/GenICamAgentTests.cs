@@ -392,6 +392,37 @@ public sealed class GenICamAgentTests(AgentFixture fixture, ITestOutputHelper ou
     }
 
     [Fact]
+    public async Task The_live_page_shows_the_camera_and_when_it_is_down()
+    {
+        await using var line = new Line("cam-page");
+        var config = Config(line, "cam-page");
+        config["Agent:Web:Urls"] = "http://127.0.0.1:8080"; // inside the namespace: nothing else there uses the port
+        await line.StartAsync(config);
+        Assert.True(await line.Probe.WaitForAsync(p => p.Verdicts().Count >= 2, Patience));
+        var (playwright, browser) = await EdgePatchCore.Tests.Cli.Browser.LaunchAsync(
+            EdgePatchCore.Tests.Cli.Browser.Wrapper(line.Work.File("chromium"), line.Network.Launcher));
+        using var _ = playwright;
+        await using var __ = browser;
+        var page = await browser.NewPageAsync();
+        await page.GotoAsync("http://127.0.0.1:8080/");
+        var row = page.Locator("#devices tbody tr");
+        await Microsoft.Playwright.Assertions.Expect(page.Locator("#devicesSection")).ToBeVisibleAsync();
+        await Microsoft.Playwright.Assertions.Expect(row.Locator("td").Nth(0)).ToHaveTextAsync("camera 127.0.0.1");
+        await Microsoft.Playwright.Assertions.Expect(row.Locator("td").Nth(1)).ToHaveTextAsync("delivering");
+        Assert.True(int.Parse(await row.Locator("td").Nth(2).InnerTextAsync(), CultureInfo.InvariantCulture) > 0);
+        line.Camera.Kill();
+        await Microsoft.Playwright.Assertions.Expect(row.Locator("td").Nth(1)).ToContainTextAsync("control lost",
+            new() { Timeout = 30_000 });
+        await Microsoft.Playwright.Assertions.Expect(page.Locator("#health")).ToHaveTextAsync("degraded");
+        // /metrics counts the camera's frames and says it is not connected.
+        string metrics = await page.EvaluateAsync<string>("fetch('/metrics').then(r => r.text())"); // from the browser: it is in the namespace
+        Assert.Matches(@"(?m)^edgepatchcore_camera_frames_total(\{[^}]*\})? [1-9]", metrics);
+        Assert.Matches(@"(?m)^edgepatchcore_camera_connected(\{[^}]*\})? 0", metrics);
+        Assert.Matches(@"(?m)^edgepatchcore_camera_reconnects_total(\{[^}]*\})? 0", metrics);
+        Assert.Matches(@"(?m)^edgepatchcore_camera_incomplete_total(\{[^}]*\})? 0", metrics);
+    }
+
+    [Fact]
     public async Task Frames_with_lost_packets_are_errors_never_scores()
     {
         await using var line = new Line("cam-loss", lostPerThousand: 20);

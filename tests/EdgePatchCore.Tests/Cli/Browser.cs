@@ -13,16 +13,28 @@ public static class Browser
         : File.Exists("/usr/bin/chromium") ? "/usr/bin/chromium"
         : throw new InvalidOperationException("chromium is not installed: apt-get install -y chromium (.ci/run does this)");
 
-    public static async Task<(IPlaywright Playwright, IBrowser Browser)> LaunchAsync()
+    /// <param name="wrapper">a script that starts the browser another way (inside a network namespace: <see cref="Wrapper"/>)</param>
+    public static async Task<(IPlaywright Playwright, IBrowser Browser)> LaunchAsync(string? wrapper = null)
     {
         var playwright = await Playwright.CreateAsync();
         var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {
-            ExecutablePath = Executable,
+            ExecutablePath = wrapper ?? Executable,
             Headless = true,
             Args = ["--no-sandbox"], // CI runs as root, where chromium's sandbox refuses to start
         });
         return (playwright, browser);
+    }
+
+    /// <summary>
+    /// Writes <paramref name="path"/>: a script that runs chromium under <paramref name="launcher"/> (ip netns exec NAME). Playwright talks to
+    /// the browser over pipes, so it drives a browser whose network is another namespace's.
+    /// </summary>
+    public static string Wrapper(string path, IEnumerable<string> launcher)
+    {
+        File.WriteAllText(path, $"#!/bin/sh\nexec {string.Join(' ', launcher)} {Executable} \"$@\"\n");
+        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        return path;
     }
 
     /// <summary>
