@@ -34,8 +34,9 @@ public static class CameraProbe
         cpu.Refresh();
         double cpuMs = (cpu.TotalProcessorTime - cpuBefore).TotalMilliseconds;
         if (got == 0) throw new CameraException($"no complete frame came ({incomplete} incomplete; {waits} s without any)");
+        ulong underruns = open.Statistics().Underruns;
         return $"{got} frames of {open.PixelFormat} {open.Width} x {open.Height} in {seconds:F1} s ({got / seconds:F1}/s), {incomplete} " +
-               "incomplete; " +
+               $"incomplete, {underruns} lost for want of a free buffer; " +
                $"CPU {cpuMs / got:F2} ms a frame (acquisition and conversion to RGB), of which conversion {convertMs / got:F2} ms";
     });
 

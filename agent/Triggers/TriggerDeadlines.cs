@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Diagnostics.Metrics;
 using EdgePatchCore.Agent.Messages;
 using EdgePatchCore.Agent.Mqtt;
 using MQTTnet;
@@ -11,9 +12,24 @@ namespace EdgePatchCore.Agent.Triggers;
 /// (retained, on {prefix}/trigger/state) whenever it changes, so a PLC or SCADA can interlock: <c>{"ready": true, "open": 0}</c>, or
 /// <c>{"ready": false, "open": 1, "reason": "..."}</c>.
 /// </summary>
-public sealed class TriggerDeadlines(TriggerBook book, BrokerConnection broker, TopicNames topics, ILogger<TriggerDeadlines> logger)
-    : BackgroundService
+public sealed class TriggerDeadlines : BackgroundService
 {
+    private readonly TriggerBook book;
+    private readonly BrokerConnection broker;
+    private readonly TopicNames topics;
+    private readonly ILogger<TriggerDeadlines> logger;
+
+    public TriggerDeadlines(TriggerBook book, BrokerConnection broker, TopicNames topics, IMeterFactory meters, ILogger<TriggerDeadlines> logger)
+    {
+        (this.book, this.broker, this.topics, this.logger) = (book, broker, topics, logger);
+        var meter = meters.Create(Web.AgentInstruments.MeterName, BrokerConnection.Version);
+        meter.CreateObservableCounter("edgepatchcore.triggers.answered", () => book.Answered, "{part}", "Triggers answered on {prefix}/result");
+        meter.CreateObservableCounter("edgepatchcore.triggers.deadline.missed", () => book.Expired, "{part}",
+                                      "Triggers answered ERROR at their deadline (camera-timeout, scoring-timeout)");
+        meter.CreateObservableCounter("edgepatchcore.triggers.late", () => book.Late, "{part}", "Results that came after their part's deadline");
+        meter.CreateObservableGauge("edgepatchcore.triggers.open", () => book.Open, "{part}", "Triggers waiting for their answers");
+    }
+
     public const string StateSchema = "edgepatchcore.trigger-state/1";
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)

@@ -50,6 +50,17 @@ public sealed class GenICamAgentTests(AgentFixture fixture, ITestOutputHelper ou
         public List<InspectionResult> Results(string suffix = "/result") =>
             Probe.Messages(suffix).Where(m => m.Topic == Prefix + suffix).Select(m => InspectionResult.FromJson(m.Payload)!).ToList();
 
+        /// <summary>The agent's command line inside the namespace (agent cameras, check-config): its exit code and output.</summary>
+        public (int Code, List<string> Output) RunAgent(params string[] args)
+        {
+            var output = new ConcurrentQueue<string>();
+            string dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : "dotnet";
+            using var p = Network.Start(dotnet, [Path.Combine(AppContext.BaseDirectory, "agent.dll"), .. args], output);
+            Assert.True(p.WaitForExit(60_000), $"agent {string.Join(' ', args)} did not finish");
+            p.WaitForExit(); // and its output read to the end
+            return (p.ExitCode, [.. output]);
+        }
+
         public Task TriggerAsync(string partId) =>
             Probe.PublishAsync(Prefix + "/trigger", Encoding.UTF8.GetBytes($$"""{"partId": "{{partId}}"}"""));
 
@@ -102,7 +113,7 @@ public sealed class GenICamAgentTests(AgentFixture fixture, ITestOutputHelper ou
         Assert.All(verdicts, v => Assert.NotNull(v.Score));
         var ids = verdicts.Select(v => v.Camera!.FrameId).ToList();
         Assert.True(ids.Zip(ids.Skip(1)).All(p => p.Second > p.First), "the camera's frame ids rise");
-        Assert.Contains(line.AgentLog, l => l.Contains("Aravis Fake (serial GV01), BayerRG8 512 x 512, free-running", StringComparison.Ordinal));
+        Assert.Contains(line.AgentLog, l => l.Contains("Aravis Fake (serial GV01) at 127.0.0.1, BayerRG8 512 x 512, free-running", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -167,13 +178,9 @@ public sealed class GenICamAgentTests(AgentFixture fixture, ITestOutputHelper ou
                              (late.Count > 0 ? $", the rest ERROR on time ({string.Join(", ", late)})" : ""));
             Assert.All(results.Where(r => r.Result == InspectionResult.Error), r => Assert.InRange(r.TriggerToResultMs, deadline, deadline + 150));
         }
-        var acquisition = new ConcurrentQueue<string>();
-        string dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : "dotnet";
         Process.Start("kill", ["-TERM", line.Agent!.Id.ToString(CultureInfo.InvariantCulture)])!.WaitForExit(); // it holds the camera: a clean
         Assert.True(line.Agent.WaitForExit(30_000));                                                                 // stop gives it back
-        using (var probe = line.Network.Start(dotnet, [Path.Combine(AppContext.BaseDirectory, "agent.dll"), "cameras", "--address", "127.0.0.1",
-                                                       "--frames", "100"], acquisition))
-            Assert.True(probe.WaitForExit(60_000));
+        var (_, acquisition) = line.RunAgent("cameras", "--address", "127.0.0.1", "--frames", "100");
         output.WriteLine(string.Join('\n', acquisition));
         Assert.Contains(acquisition, l => l.Contains("CPU", StringComparison.Ordinal) && l.Contains("100 frames", StringComparison.Ordinal));
     }
@@ -248,12 +255,8 @@ public sealed class GenICamAgentTests(AgentFixture fixture, ITestOutputHelper ou
         await using var line = new Line("cam-probe");
         (int Code, string Out) Agent(params string[] args)
         {
-            var output = new ConcurrentQueue<string>();
-            string dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : "dotnet";
-            using var p = line.Network.Start(dotnet, [Path.Combine(AppContext.BaseDirectory, "agent.dll"), .. args], output);
-            Assert.True(p.WaitForExit(60_000));
-            p.WaitForExit();
-            return (p.ExitCode, string.Join('\n', output));
+            var (code, output) = line.RunAgent(args);
+            return (code, string.Join('\n', output));
         }
         var (code, text) = Agent("cameras", "--address", "127.0.0.1");
         Assert.True(code == 0, text);
@@ -367,16 +370,11 @@ public sealed class GenICamAgentTests(AgentFixture fixture, ITestOutputHelper ou
         line.Network.Connect("line1", "10.78.0.1/24", otherSide, "cam1", "10.78.0.2/24");
         using var camera = new GigECameraSimulator(cameraSide, listen: "cam0", serial: "CAM42");
         using var other = new GigECameraSimulator(otherSide, listen: "cam1", serial: "CAM77");
-        var output = new ConcurrentQueue<string>();
-        string dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : "dotnet";
-        using (var list = line.Network.Start(dotnet, [Path.Combine(AppContext.BaseDirectory, "agent.dll"), "cameras", "--interface", "line0"], output))
-            Assert.True(list.WaitForExit(60_000));
+        var (_, output) = line.RunAgent("cameras", "--interface", "line0");
         Assert.Contains(output, l => l.StartsWith("10.77.0.2  Aravis Fake, serial CAM42", StringComparison.Ordinal));
         Assert.Contains("1 camera(s) answered on line0 (10.77.0.1)", output);
         Assert.DoesNotContain(output, l => l.Contains("CAM77", StringComparison.Ordinal) || l.Contains("GV01", StringComparison.Ordinal));
-        output.Clear();
-        using (var list = line.Network.Start(dotnet, [Path.Combine(AppContext.BaseDirectory, "agent.dll"), "cameras", "--interface", "line1"], output))
-            Assert.True(list.WaitForExit(60_000));
+        (_, output) = line.RunAgent("cameras", "--interface", "line1");
         Assert.Contains(output, l => l.StartsWith("10.78.0.2  Aravis Fake, serial CAM77", StringComparison.Ordinal)); // it was there to hear
 
         var config = Config(line, "cam-serial");
