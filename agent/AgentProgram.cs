@@ -61,7 +61,7 @@ public static class AgentProgram
                                       OutboxMaxMessages / OutboxMaxBytes / MaxPublishAttempts / RepublishWindowSeconds
         topics: {prefix}/verdict, /status (retained, Will = offline), /metrics, /heatmap, /event,
                 /deploy/request and /deploy/status (trainer deploy), /teach, /teach/status, /teach/collect,
-                /trigger, /trigger/state (retained), /result, /result/late
+                /trigger, /trigger/state (retained), /result, /result/late, /recipe, /recipe/state (retained)
         unknown keys, JSON syntax errors and numbers out of range are configuration errors (exit 78)
         exit codes: 0 stopped on request, 1 a failure stopped the agent (systemd restarts it), 2 usage,
                     78 configuration error (systemd does not restart)

@@ -14,6 +14,10 @@ public sealed record TopicNames(string Prefix)
     public string TriggerState => Prefix + "/trigger/state";
     /// <summary>One answer per trigger, within its deadline.</summary>
     public string Result => Prefix + "/result";
+    /// <summary>Inbound: the line's recipe (the product whose model scores untriggered and line-triggered frames); answered retained on
+    /// <see cref="RecipeState"/>.</summary>
+    public string Recipe => Prefix + "/recipe";
+    public string RecipeState => Prefix + "/recipe/state";
     /// <summary>Results that came after their part was answered ERROR at the deadline: never the part's answer.</summary>
     public string LateResult => Prefix + "/result/late";
 }

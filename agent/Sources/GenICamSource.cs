@@ -26,6 +26,7 @@ public sealed class GenICamSource : BackgroundService, ITriggerTarget
     private readonly FrameQueue _queue;
     private readonly CameraCounters _counters;
     private readonly TriggerBook? _book;
+    private readonly RecipeSelection? _recipe;
     private readonly ILogger<GenICamSource> _logger;
     private readonly object _lock = new();
     private readonly Queue<(string PartId, string? Product)> _waiting = new();
@@ -36,8 +37,9 @@ public sealed class GenICamSource : BackgroundService, ITriggerTarget
     private GenICamCamera? _camera;
 
     public GenICamSource(IOptions<AgentOptions> options, FrameQueue queue, CameraCounters counters, IMeterFactory meters,
-                         ILogger<GenICamSource> logger, TriggerBook? book = null)
+                         ILogger<GenICamSource> logger, TriggerBook? book = null, RecipeSelection? recipe = null)
     {
+        _recipe = recipe;
         var meter = meters.Create(AgentInstruments.MeterName, BrokerConnection.Version);
         meter.CreateObservableCounter("edgepatchcore.camera.frames", () => counters.Frames, "{frame}", "Frames the camera delivered");
         meter.CreateObservableCounter("edgepatchcore.camera.incomplete", () => counters.Incomplete, "{frame}",
@@ -160,7 +162,7 @@ public sealed class GenICamSource : BackgroundService, ITriggerTarget
     {
         _counters.Frame(incomplete: frame.Problem is not null);
         string id = $"cam-{frame.ReceivedAt:yyyyMMddTHHmmssfff}-{frame.FrameId}";
-        string? partId = null, product = _options.Product;
+        string? partId = null, product = _recipe?.Current ?? _options.Product;
         if (_software)
         {
             lock (_lock)

@@ -7,7 +7,7 @@ using Microsoft.Extensions.Options;
 namespace EdgePatchCore.Agent.Triggers;
 
 /// <summary>The inspection handshake, when a camera is triggered (Agent:Sources:GenICam:TriggerSource): the ledger, {prefix}/trigger
-/// (software triggers), the results' sink and the deadline loop.</summary>
+/// (software triggers), {prefix}/recipe, the results' sink and the deadline loop.</summary>
 public static class TriggersRegistration
 {
     public static IServiceCollection AddTriggers(this IServiceCollection services, AgentOptions options)
@@ -19,6 +19,8 @@ public static class TriggersRegistration
                                                                       sp.GetRequiredService<Messages.TopicNames>()));
         services.AddSingleton<IScoredFrameSink, ResultSink>();
         services.AddSingleton<TriggerHandler>().AddAs<TriggerHandler, IInboundHandler>(); // a broker is required (TriggersOptionsValidation)
+        services.AddSingleton<RecipeSelection>();
+        services.AddSingleton<RecipeHandler>().AddAs<RecipeHandler, IInboundHandler>();
         return services.AddHosted<TriggerDeadlines>();
     }
 }

@@ -356,6 +356,22 @@ public sealed class GenICamAgentTests(AgentFixture fixture, ITestOutputHelper ou
         Assert.Equal("gasket", gasket.Product);
         Assert.Contains(gasket.Result, new[] { InspectionResult.Ok, InspectionResult.Nok });
         Assert.Equal((InspectionResult.Error, ResultCode.ModelNotLoaded), (washer.Result, washer.Reason));
+
+        // The line's recipe (what a hardware-line trigger cannot say) applies to triggers that name none.
+        await line.Probe.PublishAsync(line.Prefix + "/recipe", Encoding.UTF8.GetBytes("""{"recipe": "washer"}"""));
+        Assert.True(await line.Probe.WaitForAsync(p => p.Messages("/recipe/state").LastOrDefault() is { } m
+                                                      && m.Json.GetProperty("recipe").GetString() == "washer" && !m.Json.GetProperty("ok").GetBoolean(),
+                                                  Patience));
+        await line.TriggerAsync("W-2");
+        Assert.True(await line.Probe.WaitForAsync(_ => line.Results().Any(r => r.PartId == "W-2"), Patience));
+        Assert.Equal(ResultCode.ModelNotLoaded, line.Results().Single(r => r.PartId == "W-2").Reason);
+        await line.Probe.PublishAsync(line.Prefix + "/recipe", Encoding.UTF8.GetBytes("""{"recipe": "gasket"}"""));
+        Assert.True(await line.Probe.WaitForAsync(p => p.Messages("/recipe/state").LastOrDefault() is { } m
+                                                      && m.Json.GetProperty("recipe").GetString() == "gasket" && m.Json.GetProperty("ok").GetBoolean(),
+                                                  Patience));
+        await line.TriggerAsync("G-2");
+        Assert.True(await line.Probe.WaitForAsync(_ => line.Results().Any(r => r.PartId == "G-2"), Patience));
+        Assert.Equal("gasket", line.Results().Single(r => r.PartId == "G-2").Product);
     }
 
     [Fact]
