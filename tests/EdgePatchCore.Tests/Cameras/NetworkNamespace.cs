@@ -34,18 +34,8 @@ public sealed class NetworkNamespace : IDisposable
         return process;
     }
 
-    /// <summary>
-    /// A cable between two namespaces (a veth pair): <paramref name="name"/> in this one with <paramref name="address"/> (CIDR), the peer
-    /// in <paramref name="other"/> with <paramref name="otherAddress"/>. Still nothing leaves the machine.
-    /// </summary>
-    public void Connect(string name, string address, NetworkNamespace other, string otherName, string otherAddress)
-    {
-        Ip("link", "add", name, "netns", Name, "type", "veth", "peer", "name", otherName, "netns", other.Name);
-        Ip("-n", Name, "addr", "add", address, "brd", "+", "dev", name);
-        Ip("-n", other.Name, "addr", "add", otherAddress, "brd", "+", "dev", otherName);
-        Ip("-n", Name, "link", "set", name, "up");
-        Ip("-n", other.Name, "link", "set", otherName, "up");
-    }
+    /// <summary>Another loopback address (127.0.0.N) on this namespace's lo, for a second camera.</summary>
+    public void AddLoopbackAddress(string address) => Ip("-n", Name, "addr", "add", address + "/8", "dev", "lo");
 
     private static void Ip(params string[] arguments)
     {
