@@ -53,8 +53,11 @@ public sealed class GenICamSource : BackgroundService, ITriggerTarget
         _software = string.Equals(_options.TriggerSource, "Software", StringComparison.OrdinalIgnoreCase);
         _line = !_software && !string.IsNullOrWhiteSpace(_options.TriggerSource);
         _lostTriggerAfter = TimeSpan.FromMilliseconds(Math.Max(1000, 2 * options.Value.Triggers.DeadlineMilliseconds));
-        if (_software) book?.Attach(this);
+        book?.Attach(this); // registered only for a triggered camera
     }
+
+    public string? RefusesMessages => _software ? null
+        : $"camera {_name} is triggered by its {_options.TriggerSource} input (the PLC's wire): trigger messages are not taken";
 
     public string? NotReady => _counters.Problem is { } problem ? $"camera {_name}: {problem}" : null;
 

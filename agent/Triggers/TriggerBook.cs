@@ -47,7 +47,7 @@ public sealed class TriggerBook(IOptions<AgentOptions> options, IEnumerable<IAns
         get
         {
             var target = _target;
-            if (target is null) return "no camera in software trigger mode";
+            if (target is null) return "the camera is not started yet";
             if (target.NotReady is { } reason) return reason;
             return Open >= _options.MaxPending ? $"busy: {_options.MaxPending} triggers wait for their answers" : null;
         }
@@ -64,16 +64,18 @@ public sealed class TriggerBook(IOptions<AgentOptions> options, IEnumerable<IAns
         lock (_lock)
         {
             Forget(now);
-            string? refusal = _entries.TryGetValue(partId, out var known) && known.AnsweredAt is null ? ResultCode.DuplicatePart
+            string? refusal = _target?.RefusesMessages is not null ? ResultCode.BadTrigger
+                : _entries.TryGetValue(partId, out var known) && known.AnsweredAt is null ? ResultCode.DuplicatePart
                 : _entries.Values.Count(e => e.AnsweredAt is null) >= _options.MaxPending ? ResultCode.Busy
                 : _target is null || _target.NotReady is not null ? ResultCode.CameraUnavailable : null;
             if (refusal is not null)
             {
                 string detail = refusal switch
                 {
+                    ResultCode.BadTrigger => _target!.RefusesMessages!,
                     ResultCode.DuplicatePart => $"part {partId} already waits for its answer",
                     ResultCode.Busy => $"{_options.MaxPending} triggers already wait for their answers",
-                    _ => _target?.NotReady ?? "no camera in software trigger mode",
+                    _ => _target?.NotReady ?? "the camera is not started yet",
                 };
                 Answer(new Entry(partId, product, now), Failed(entry, refusal, detail), late: false);
                 return;

@@ -18,10 +18,11 @@ public sealed class TriggerBookTests
     }
 
     /// <summary>A trigger target that records what it was asked to fire (or refuses, like a camera that is gone).</summary>
-    private sealed class Recorder(string? notReady = null, bool refuse = false) : ITriggerTarget
+    private sealed class Recorder(string? notReady = null, bool refuse = false, string? line = null) : ITriggerTarget
     {
         public List<string> Fired { get; } = [];
         public string? NotReady => notReady;
+        public string? RefusesMessages => line is null ? null : $"triggered by its {line} input";
         public void Fire(string partId, string? product)
         {
             if (refuse) throw new CameraException("firing TriggerSoftware: timeout");
@@ -122,7 +123,13 @@ public sealed class TriggerBookTests
     [Fact]
     public void A_hardware_line_frame_is_a_part_and_an_incomplete_one_is_answered_ERROR()
     {
-        var (book, answers) = Book(deadlineMs: 5000);
+        var target = new Recorder(line: "Line0");
+        var (book, answers) = Book(deadlineMs: 5000, target: target);
+        Assert.Null(book.NotReady); // the camera is up: the line may run
+        book.Trigger("by-message", null); // the wire fires this camera, not messages
+        Assert.Empty(target.Fired);
+        Assert.Equal((ResultCode.BadTrigger, "triggered by its Line0 input"), (answers.All[0].Result.Reason, answers.All[0].Result.Detail));
+        answers.All.Clear();
         book.FrameArrived("line-1", lineTrigger: true);
         book.FrameArrived("line-2", lineTrigger: true);
         Assert.Equal(2, book.Open);
