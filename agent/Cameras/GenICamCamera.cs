@@ -183,8 +183,12 @@ public sealed class GenICamCamera : IDisposable
                 return new CameraFrame(null, id, stamp, received, $"frame of {width} x {height} holds {size} bytes, {needed} needed");
             long start = System.Diagnostics.Stopwatch.GetTimestamp();
             Marshal.Copy(data, _copy, 0, (int)needed);
-            var image = PixelConversion.ToRgb(_copy.AsSpan(0, (int)needed), width, height, format);
-            return new CameraFrame(image, id, stamp, received, null, System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+            try
+            {
+                var image = PixelConversion.ToRgb(_copy.AsSpan(0, (int)needed), width, height, format);
+                return new CameraFrame(image, id, stamp, received, null, System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+            }
+            catch (CameraException e) { return new CameraFrame(null, id, stamp, received, e.Message); } // this frame fails alone
         }
         finally { arv_stream_push_buffer(_stream, buffer); }
     }

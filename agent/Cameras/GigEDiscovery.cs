@@ -23,6 +23,13 @@ public static class GigEDiscovery
     public static (IReadOnlyList<FoundCamera> Cameras, IPAddress Local) OnInterface(string interfaceName, TimeSpan listen)
     {
         var (local, prefix) = Interface(interfaceName);
+        try { return Discover(interfaceName, local, prefix, listen); }
+        catch (SocketException e) { throw new CameraException($"discovery on {interfaceName} failed: {e.Message}"); }
+    }
+
+    private static (IReadOnlyList<FoundCamera> Cameras, IPAddress Local) Discover(string interfaceName, IPAddress local, int prefix,
+                                                                                   TimeSpan listen)
+    {
         using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp) { EnableBroadcast = true };
         try { socket.SetRawSocketOption(SolSocket, SoBindToDevice, Encoding.ASCII.GetBytes(interfaceName + "\0")); }
         catch (SocketException) { } // without CAP_NET_RAW: the bound source address keeps it on the interface

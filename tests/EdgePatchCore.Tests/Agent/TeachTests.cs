@@ -36,6 +36,17 @@ public class FrameStoreTests
     }
 
     [Fact]
+    public void Review_frames_are_kept_with_the_rejects_for_the_operator()
+    {
+        using var folder = new TempFolder();
+        var store = new FrameStore(folder.Path, maxFrames: 3, maxBytes: 1 << 20, NullLogger.Instance, maxRejects: 2);
+        store.Add("review1", new byte[10], V("review1") with { Review = true });
+        for (int i = 0; i < 50; i++) store.Add($"ok{i}", new byte[10], V($"ok{i}") with { Review = false });
+        Assert.NotNull(store.Find("review1")); // an ok part in the REVIEW band outlives the run of good parts
+        Assert.Null(store.Find("ok0"));
+    }
+
+    [Fact]
     public void Keeps_the_newest_frames_within_count_and_bytes_and_finds_them_by_id_after_a_restart()
     {
         using var folder = new TempFolder();
