@@ -98,7 +98,8 @@ public sealed class ScoringWorker(
         int length = model.Scorer.Features.InputLength;
         if (_inputs.Length < items.Length * length) _inputs = new float[items.Length * length];
         var inputs = _inputs;
-        Parallel.For(0, items.Length, i => Decode(items[i], _keepImages,
+        // A camera's frame keeps its picture until the sinks are through: it is the frame's only copy (no encoded bytes).
+        Parallel.For(0, items.Length, i => Decode(items[i], _keepImages || items[i].Frame.Pixels is not null,
             image => ImageLoader.ToInput(image, model.Input, inputs.AsSpan(i * length, length), items[i].Frame.Id)));
         var good = new List<BatchItem>(items.Length); // decoded frames to the front, in order, so that one call scores them all
         for (int i = 0; i < items.Length; i++)
@@ -124,7 +125,7 @@ public sealed class ScoringWorker(
         foreach (var item in items.Where(i => i.Error is null && i.Image is not null))
         {
             Score(model, [item], () => [model.Scorer.ScoreFrame(item.Image!, item.Frame.Id)]);
-            if (_keepImages) continue;
+            if (_keepImages || item.Frame.Pixels is not null) continue; // a camera's frame keeps its only copy for the sinks
             item.Image!.Dispose();
             item.Image = null;
         }

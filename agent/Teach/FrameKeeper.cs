@@ -17,8 +17,8 @@ namespace EdgePatchCore.Agent.Teach;
 public sealed class FrameKeeper(FrameStore store, DropCounter drops) : BackgroundService, IScoredFrameSink
 {
     public SinkKind Kind => SinkKind.BestEffort;
-    /// <summary>Camera frames come without encoded bytes: the worker keeps their pictures for this sink.</summary>
-    public bool UsesHeatmaps => store.Enabled;
+    /// <summary>Camera frames come without encoded bytes; the worker keeps their pictures for the sinks anyway (their only copy).</summary>
+    public bool UsesHeatmaps => false;
 
     /// <summary>Keeps every scored frame (one that was not scored cannot teach anything, so error frames are not kept).</summary>
     public ValueTask AcceptAsync(ScoredFrame frame, CancellationToken cancel)

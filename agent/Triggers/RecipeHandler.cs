@@ -25,7 +25,7 @@ public sealed class RecipeHandler(RecipeSelection selection, IServedModels model
         string? recipe = null, problem = null;
         try
         {
-            using var json = JsonDocument.Parse(payload.IsSingleSegment ? payload.First : System.Buffers.BuffersExtensions.ToArray(payload));
+            using var json = JsonDocument.Parse(payload);
             if (json.RootElement.ValueKind != JsonValueKind.Object || !json.RootElement.TryGetProperty("recipe", out var r)
                 || r.ValueKind is not (JsonValueKind.String or JsonValueKind.Null))
                 problem = "a recipe message is {\"recipe\": \"<product>\"} or {\"recipe\": null}";

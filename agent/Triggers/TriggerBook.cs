@@ -18,7 +18,10 @@ public sealed class TriggerBook(IOptions<AgentOptions> options, IEnumerable<IAns
     private static readonly TimeSpan RememberAnswered = TimeSpan.FromMinutes(2);
     private readonly TriggersOptions _options = options.Value.Triggers;
     private readonly IAnswerSink[] _sinks = [.. sinks];
-    private readonly Dictionary<string, Entry> _entries = new(StringComparer.Ordinal);
+    // Parts waiting for their answer; answered parts (for their late results), with the order they were answered in to forget them.
+    private readonly Dictionary<string, Entry> _open = new(StringComparer.Ordinal), _answeredParts = new(StringComparer.Ordinal);
+    private readonly Queue<Entry> _answerOrder = new();
+    private readonly List<Entry> _due = []; // reused by ExpireDue
     private readonly object _lock = new();
     private ITriggerTarget? _target;
     private long _answered, _late, _expired;
@@ -30,7 +33,7 @@ public sealed class TriggerBook(IOptions<AgentOptions> options, IEnumerable<IAns
         public long Started { get; } = started;
         public DateTimeOffset TriggeredAt { get; } = DateTimeOffset.UtcNow;
         public bool FrameArrived;
-        public long? AnsweredAt; // Stopwatch timestamp of the answer; null while open
+        public long? AnsweredAt; // Stopwatch timestamp of the answer; null while open (or never entered: a refusal)
     }
 
     public long Answered => Interlocked.Read(ref _answered);
@@ -39,7 +42,7 @@ public sealed class TriggerBook(IOptions<AgentOptions> options, IEnumerable<IAns
     public long Expired => Interlocked.Read(ref _expired);
 
     /// <summary>Triggers waiting for their answer.</summary>
-    public int Open { get { lock (_lock) return _entries.Values.Count(e => e.AnsweredAt is null); } }
+    public int Open { get { lock (_lock) return _open.Count; } }
 
     /// <summary>Null when a trigger would be taken now, otherwise why not (for the retained state a PLC interlocks on).</summary>
     public string? NotReady
@@ -65,8 +68,8 @@ public sealed class TriggerBook(IOptions<AgentOptions> options, IEnumerable<IAns
         {
             Forget(now);
             string? refusal = _target?.RefusesMessages is not null ? ResultCode.BadTrigger
-                : _entries.TryGetValue(partId, out var known) && known.AnsweredAt is null ? ResultCode.DuplicatePart
-                : _entries.Values.Count(e => e.AnsweredAt is null) >= _options.MaxPending ? ResultCode.Busy
+                : _open.ContainsKey(partId) ? ResultCode.DuplicatePart
+                : _open.Count >= _options.MaxPending ? ResultCode.Busy
                 : _target is null || _target.NotReady is not null ? ResultCode.CameraUnavailable : null;
             if (refusal is not null)
             {
@@ -77,16 +80,17 @@ public sealed class TriggerBook(IOptions<AgentOptions> options, IEnumerable<IAns
                     ResultCode.Busy => $"{_options.MaxPending} triggers already wait for their answers",
                     _ => _target?.NotReady ?? "the camera is not started yet",
                 };
-                Answer(new Entry(partId, product, now), Failed(entry, refusal, detail), late: false);
+                Answer(entry, Failed(entry, refusal, detail), late: false); // not entered: nothing of it is remembered
                 return;
             }
-            _entries[partId] = entry;
+            _open[partId] = entry;
         }
         try { _target!.Fire(partId, product); }
         catch (Exception e) when (e is Cameras.CameraException or InvalidOperationException)
         {
             lock (_lock)
-                if (entry.AnsweredAt is null) Answer(entry, Failed(entry, ResultCode.CameraUnavailable, e.Message), late: false);
+                if (_open.TryGetValue(partId, out var still) && ReferenceEquals(still, entry))
+                    Answer(entry, Failed(entry, ResultCode.CameraUnavailable, e.Message), late: false);
         }
     }
 
@@ -95,15 +99,15 @@ public sealed class TriggerBook(IOptions<AgentOptions> options, IEnumerable<IAns
     {
         lock (_lock)
         {
-            if (_entries.TryGetValue(partId, out var entry)) entry.FrameArrived = true;
-            else if (lineTrigger) _entries[partId] = new Entry(partId, null, Stopwatch.GetTimestamp()) { FrameArrived = true };
+            if (_open.TryGetValue(partId, out var entry)) entry.FrameArrived = true;
+            else if (lineTrigger) _open[partId] = new Entry(partId, null, Stopwatch.GetTimestamp()) { FrameArrived = true };
         }
     }
 
     /// <summary>Whether <paramref name="partId"/> still waits for its answer (a camera source drops fired triggers that no longer do).</summary>
     public bool IsOpen(string partId)
     {
-        lock (_lock) return _entries.TryGetValue(partId, out var e) && e.AnsweredAt is null;
+        lock (_lock) return _open.ContainsKey(partId);
     }
 
     /// <summary>A triggered frame's verdict: the part's answer, or a late result when the deadline already answered it.</summary>
@@ -112,9 +116,13 @@ public sealed class TriggerBook(IOptions<AgentOptions> options, IEnumerable<IAns
         string partId = frame.Frame.PartId!;
         lock (_lock)
         {
-            if (!_entries.TryGetValue(partId, out var entry)) entry = new Entry(partId, null, frame.Frame.ReceivedTimestamp) { AnsweredAt = 0 };
-            bool late = entry.AnsweredAt is not null;
-            Answer(entry, FromVerdict(entry, frame), late);
+            if (_open.TryGetValue(partId, out var entry)) Answer(entry, FromVerdict(entry, frame), late: false);
+            else
+            {
+                // Answered at its deadline already (or unknown: a part from before a restart): a late result.
+                var known = _answeredParts.GetValueOrDefault(partId) ?? new Entry(partId, null, frame.Frame.ReceivedTimestamp);
+                Answer(known, FromVerdict(known, frame), late: true);
+            }
         }
     }
 
@@ -125,15 +133,17 @@ public sealed class TriggerBook(IOptions<AgentOptions> options, IEnumerable<IAns
         var limit = TimeSpan.FromMilliseconds(_options.DeadlineMilliseconds);
         lock (_lock)
         {
-            foreach (var entry in _entries.Values)
+            foreach (var entry in _open.Values)
+                if (Stopwatch.GetElapsedTime(entry.Started, now) >= limit) _due.Add(entry);
+            foreach (var entry in _due)
             {
-                if (entry.AnsweredAt is not null || Stopwatch.GetElapsedTime(entry.Started, now) < limit) continue;
                 Interlocked.Increment(ref _expired);
                 Answer(entry, entry.FrameArrived
                     ? Failed(entry, ResultCode.ScoringTimeout, $"the frame was not scored within {_options.DeadlineMilliseconds} ms")
                     : Failed(entry, ResultCode.CameraTimeout, $"the camera delivered no frame within {_options.DeadlineMilliseconds} ms"),
                     late: false);
             }
+            _due.Clear();
             Forget(now);
         }
     }
@@ -165,10 +175,16 @@ public sealed class TriggerBook(IOptions<AgentOptions> options, IEnumerable<IAns
 
     private static double Elapsed(Entry entry) => Math.Round(Stopwatch.GetElapsedTime(entry.Started).TotalMilliseconds, 3);
 
-    /// <summary>Stores the answer for publishing (under the lock: one answer per part).</summary>
+    /// <summary>Stores the answer for publishing (under the lock: one answer per part); an open part moves to the answered ones.</summary>
     private void Answer(Entry entry, InspectionResult result, bool late)
     {
-        entry.AnsweredAt = Stopwatch.GetTimestamp();
+        if (!late && _open.TryGetValue(entry.PartId, out var open) && ReferenceEquals(open, entry))
+        {
+            _open.Remove(entry.PartId);
+            entry.AnsweredAt = Stopwatch.GetTimestamp();
+            _answeredParts[entry.PartId] = entry;
+            _answerOrder.Enqueue(entry);
+        }
         if (late) result = result with { Late = true };
         foreach (var sink in _sinks)
         {
@@ -185,9 +201,13 @@ public sealed class TriggerBook(IOptions<AgentOptions> options, IEnumerable<IAns
             logger.LogWarning("Part {Part}{Late}: ERROR {Code}: {Detail}", entry.PartId, late ? " (late)" : "", result.Reason, result.Detail);
     }
 
+    /// <summary>Drops the parts answered longer than <see cref="RememberAnswered"/> ago (the oldest first).</summary>
     private void Forget(long now)
     {
-        foreach (var done in _entries.Values.Where(e => e.AnsweredAt is { } at && Stopwatch.GetElapsedTime(at, now) > RememberAnswered).ToList())
-            _entries.Remove(done.PartId);
+        while (_answerOrder.TryPeek(out var oldest) && Stopwatch.GetElapsedTime(oldest.AnsweredAt!.Value, now) > RememberAnswered)
+        {
+            _answerOrder.Dequeue();
+            if (_answeredParts.TryGetValue(oldest.PartId, out var kept) && ReferenceEquals(kept, oldest)) _answeredParts.Remove(oldest.PartId);
+        }
     }
 }

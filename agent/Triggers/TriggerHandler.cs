@@ -19,7 +19,7 @@ public sealed class TriggerHandler(TriggerBook book, TopicNames topics, AgentEve
         string? partId = null, recipe = null, problem = null;
         try
         {
-            using var json = JsonDocument.Parse(payload.IsSingleSegment ? payload.First : System.Buffers.BuffersExtensions.ToArray(payload));
+            using var json = JsonDocument.Parse(payload);
             if (json.RootElement.ValueKind != JsonValueKind.Object) problem = "a trigger is a JSON object";
             else
             {

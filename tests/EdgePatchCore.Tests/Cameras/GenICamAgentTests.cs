@@ -114,6 +114,14 @@ public sealed class GenICamAgentTests(AgentFixture fixture, ITestOutputHelper ou
         var ids = verdicts.Select(v => v.Camera!.FrameId).ToList();
         Assert.True(ids.Zip(ids.Skip(1)).All(p => p.Second > p.First), "the camera's frame ids rise");
         Assert.Contains(line.AgentLog, l => l.Contains("Aravis Fake (serial GV01) at 127.0.0.1, BayerRG8 512 x 512, free-running", StringComparison.Ordinal));
+        // Its frames are kept for teaching as PNG (a camera frame has no encoded bytes of its own).
+        string kept = line.Work.File("state/frames");
+        // The store writes a frame's .img, then its .json: a .json means its image is whole.
+        Assert.True(await line.Probe.WaitForAsync(_ => Directory.Exists(kept) && Directory.EnumerateFiles(kept, "*.json").Any(), Patience));
+        var png = File.ReadAllBytes(Path.ChangeExtension(Directory.EnumerateFiles(kept, "*.json").First(), ".img"));
+        Assert.Equal(new byte[] { 0x89, 0x50, 0x4e, 0x47 }, png[..4]); // the PNG signature
+        using var image = SixLabors.ImageSharp.Image.Load(png);
+        Assert.Equal((512, 512), (image.Width, image.Height));
     }
 
     [Fact]
