@@ -22,6 +22,9 @@ public sealed class AgentOptions
     /// <summary>How a frame's patches are searched: bounded (exact image scores from a fraction of the bank where the model has a cell index,
     /// else exhaustive) or exhaustive.</summary>
     public PatchSearchKind Search { get; set; } = PatchSearchKind.Bounded;
+    /// <summary>The backbone's convolutions: auto (the precision the model's bank was embedded at, where this machine runs it well), float32
+    /// or int8.</summary>
+    public EdgePatchCore.Embedding.BackbonePrecision BackbonePrecision { get; set; } = EdgePatchCore.Embedding.BackbonePrecision.Auto;
 
     /// <summary>The REVIEW band: ok parts scoring at or above this false-reject quantile of the model's out-of-fold good scores are marked for
     /// review (verdict "review": true; REVIEW on {prefix}/result). 0: no band.</summary>

@@ -73,7 +73,7 @@ public sealed class ModelStore(IOptions<AgentOptions> options, ModelAdmission ad
             if (admission.Check(artifact, slot.Product, origin, out var verified) is { } reason) throw new ModelRefusedException(reason);
             var o = options.Value;
             _device ??= new ExecutionDevice(o.Device);
-            scorer = new PatchCoreScorer(artifact.Content, _device, o.BankPrecision, o.Search);
+            scorer = new PatchCoreScorer(artifact.Content, _device, o.BankPrecision, o.Search, o.BackbonePrecision);
             var warmUp = scorer.Score(new float[scorer.Features.InputLength], 1); // the first real frame is not slow
             if (!float.IsFinite(warmUp[0].Score)) throw new ModelRefusedException("the model scores a blank frame as not a number");
             float threshold = (float)(slot.Threshold ?? artifact.Content.Scoring.Threshold);

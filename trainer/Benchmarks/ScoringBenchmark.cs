@@ -29,7 +29,7 @@ public sealed class ScoringBenchmark(TextWriter output)
         var artifact = ArtifactFile.Read(options.Artifact);
         var content = artifact.Content;
         var device = new ExecutionDevice(options.Device);
-        using var scorer = new PatchCoreScorer(content, device, options.Precision, options.Search);
+        using var scorer = new PatchCoreScorer(content, device, options.Precision, options.Search, options.BackbonePrecision);
         var images = FrameFiles(options.Images, out var temporary, content.Tiling is not null);
         try
         {
@@ -38,7 +38,8 @@ public sealed class ScoringBenchmark(TextWriter output)
             {
                 var patches = new TiledScoringBenchmark(output).Run(artifact, scorer, device, images, options.Iterations, cancel);
                 KnnVersusGemm(content, device, patches, scorer.Features.Dimensions, scorer.Precision, cancel);
-                new SearchComparison(output).Run(artifact, device, options.Precision, images, options.SearchRounds, cancel);
+                new SearchComparison(output).Run(artifact, device, options.Precision, options.BackbonePrecision, images, options.SearchRounds,
+                    cancel);
                 return;
             }
             int inputLength = scorer.Features.InputLength;
@@ -86,7 +87,8 @@ public sealed class ScoringBenchmark(TextWriter output)
                 output.WriteLine($"{batch,5} {"frames per second",-24} {1000 / Percentile.Of(total, 0.5),16:F2}");
             }
             KnnVersusGemm(content, device, lastPatches, scorer.Features.Dimensions, scorer.Precision, cancel);
-            new SearchComparison(output).Run(artifact, device, options.Precision, images, options.SearchRounds, cancel);
+            new SearchComparison(output).Run(artifact, device, options.Precision, options.BackbonePrecision, images, options.SearchRounds,
+                    cancel);
         }
         finally
         {

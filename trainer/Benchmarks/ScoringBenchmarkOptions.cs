@@ -10,4 +10,4 @@ namespace EdgePatchCore.Trainer.Benchmarks;
 
 public sealed record ScoringBenchmarkOptions(string Artifact, string? Images, DeviceKind Device, int Iterations,
     BankPrecision Precision = BankPrecision.Float32, int[]? Batches = null, Scoring.PatchSearchKind Search = Scoring.PatchSearchKind.Bounded,
-    int SearchRounds = 1);
+    int SearchRounds = 1, Embedding.BackbonePrecision BackbonePrecision = Embedding.BackbonePrecision.Auto);

@@ -54,6 +54,7 @@ public sealed class BenchCommand : ICommand
         CommonOptions.Device,
         CommonOptions.Precision,
         CommonOptions.Search,
+        CommonOptions.BackbonePrecision,
     ];
 
     public int Run(CommandLine args, CommandContext context)
@@ -80,7 +81,8 @@ public sealed class BenchCommand : ICommand
         {
             new ScoringBenchmark(context.Out).Run(new ScoringBenchmarkOptions(args.Require("artifact"), args.Get("frames"),
                 CommonOptions.ParseDevice(args), args.Int("iterations", 1, 10000), CommonOptions.ParsePrecision(args),
-                args.Parsed("batches", ParseBatches), CommonOptions.ParseSearch(args), args.Int("search-rounds", 1, 100)), context.Cancel);
+                args.Parsed("batches", ParseBatches), CommonOptions.ParseSearch(args), args.Int("search-rounds", 1, 100),
+                CommonOptions.ParseBackbonePrecision(args)), context.Cancel);
             return TrainerApp.ExitOk;
         }
         if (args.Positional.Count != 1 || args.Positional[0] != "coreset")

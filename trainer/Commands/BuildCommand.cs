@@ -62,6 +62,9 @@ public sealed class BuildCommand : ICommand
         new("calibration-folds", "k of the cross-fitting that scores the training images for the threshold", "K", Text(Defaults.CalibrationFolds)),
         new("false-reject-rate", "target share of good parts rejected at the threshold", "R", Text(Defaults.FalseRejectRate)),
         new("strict", "fail on the first unreadable training image"),
+        new("backbone-precision", "precision the training images are embedded at, and the agent's: auto (int8 where this CPU has int8 " +
+            "dot products, else float32), float32, int8; the int8 backbone's activation ranges are calibrated on training images either way",
+            "P", "auto"),
         CommonOptions.Batch,
         CommonOptions.Device,
         new("temp-dir", "where full features are spilled during selection", "DIR", "system temp"),
@@ -171,6 +174,7 @@ public sealed class BuildCommand : ICommand
             FalseRejectRate = args.Double("false-reject-rate", 1e-6, 0.5),
             Strict = args.Has("strict"),
             BatchSize = CommonOptions.ParseBatch(args),
+            BackbonePrecision = CommonOptions.ParseBackbonePrecision(args),
             Device = CommonOptions.ParseDevice(args),
             TempDirectory = args.Get("temp-dir"),
         };

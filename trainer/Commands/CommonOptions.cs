@@ -19,6 +19,9 @@ internal static class CommonOptions
     public static readonly OptionSpec Search = new("search",
         "patch search: bounded (exact image scores from a fraction of the bank, where the model has a cell index; else exhaustive), " +
         "exhaustive (every patch against every bank row: the reference)", "S", "bounded");
+    public static readonly OptionSpec BackbonePrecision = new("backbone-precision",
+        "backbone convolutions: auto (the precision the model's bank was embedded at, where this machine runs it well: int8 needs a CPU " +
+        "with int8 dot products), float32, int8 (static QDQ quantization calibrated at build time)", "P", "auto");
     public static readonly OptionSpec Batch = new("batch", "images per backbone run", "N", "8");
 
     public static readonly OptionSpec ReleaseVersion = new("release-version",
@@ -42,6 +45,8 @@ internal static class CommonOptions
     public static DeviceKind ParseDevice(CommandLine args) => args.Parsed("device", ExecutionDevice.Parse);
     public static BankPrecision ParsePrecision(CommandLine args) =>
         args.Parsed("precision", BankSearches.ParsePrecision);
+    public static EdgePatchCore.Embedding.BackbonePrecision ParseBackbonePrecision(CommandLine args) =>
+        args.Parsed("backbone-precision", EdgePatchCore.Embedding.BackbonePrecisions.Parse);
     public static PatchSearchKind ParseSearch(CommandLine args) => args.Parsed("search", PatchSearches.Parse);
     public static int ParseBatch(CommandLine args) => args.Int("batch", 1, 256);
 

@@ -35,6 +35,7 @@ public sealed class EvaluateCommand : ICommand
         CommonOptions.Device,
         CommonOptions.Precision,
         CommonOptions.Search,
+        CommonOptions.BackbonePrecision,
     ];
 
     public int Run(CommandLine args, CommandContext context)
@@ -52,7 +53,7 @@ public sealed class EvaluateCommand : ICommand
         var console = context.CreateProgress();
         var device = new ExecutionDevice(CommonOptions.ParseDevice(args));
         using var scorer = new PatchCoreScorer(artifact.Content, device, CommonOptions.ParsePrecision(args),
-            CommonOptions.ParseSearch(args));
+            CommonOptions.ParseSearch(args), CommonOptions.ParseBackbonePrecision(args));
         console.LogInformation($"device: {device.Describe()}, {scorer.PrecisionDescription}, {scorer.SearchDescription}");
         if (SizeMismatch(artifact.Content.Manifest, dataset) is { } mismatch) console.LogWarning(mismatch);
         var result = new Evaluator(console, console).Evaluate(artifact, scorer, dataset, CommonOptions.ParseBatch(args), protocols,

@@ -32,6 +32,9 @@ public sealed class InspectCommand : ICommand
         o.WriteLine($"  input               {c.Input}");
         if (c.Tiling is { } tiling) o.WriteLine($"  tiling              {tiling}");
         o.WriteLine($"  backbone            {c.Backbone.Source}, {c.Backbone.Onnx.Length / 1e6:F1} MB, normalisation {c.Backbone.Normalization}");
+        o.WriteLine($"  backbone precision  bank embedded in {BackbonePrecisions.Name(c.Backbone.Precision)}; " + (c.Backbone.Ranges is { } ranges
+            ? $"int8 activation ranges of {ranges.Tensors.Length} tensors from {ranges.Inputs} training inputs"
+            : "no int8 calibration (the int8 backbone needs a rebuild)"));
         o.WriteLine($"  embedding           " +
             $"{string.Join(" + ", c.Embedding.Layers.Zip(c.Backbone.LayerChannels, (l, ch) => $"{ResNet18.DisplayName(l)} ({ch})"))} = " +
             $"{c.Embedding.Dimensions} dims on a {c.Embedding.GridWidth} x {c.Embedding.GridHeight} grid, " +

@@ -27,6 +27,7 @@ public sealed class ScoreCommand : ICommand
         CommonOptions.Device,
         CommonOptions.Precision,
         CommonOptions.Search,
+        CommonOptions.BackbonePrecision,
     ];
 
     public int Run(CommandLine args, CommandContext context)
@@ -39,7 +40,7 @@ public sealed class ScoreCommand : ICommand
         float threshold = (float)args.GetDouble("threshold", artifact.Content.Scoring.Threshold, 1e-30, float.MaxValue);
         using var scorer = new PatchCoreScorer(artifact.Content, new ExecutionDevice(CommonOptions.ParseDevice(args)),
             CommonOptions.ParsePrecision(args),
-            CommonOptions.ParseSearch(args));
+            CommonOptions.ParseSearch(args), CommonOptions.ParseBackbonePrecision(args));
         var loader = new ImageLoader();
         int failures = 0;
         var o = context.Out;

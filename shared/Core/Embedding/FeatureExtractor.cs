@@ -14,6 +14,8 @@ public sealed class FeatureExtractor : IDisposable
     private readonly InferenceSession _session;
     private readonly RunOptions _runOptions = new();
     public PreparedBackbone Backbone { get; }
+    /// <summary>The precision the convolutions run at (resolved: float32 or int8).</summary>
+    public BackbonePrecision Precision { get; }
     public InputSpec Input { get; }
     public int GridWidth { get; }
     public int GridHeight { get; }
@@ -21,12 +23,15 @@ public sealed class FeatureExtractor : IDisposable
     public int PatchesPerImage => GridWidth * GridHeight;
     public int InputLength => 3 * Input.Width * Input.Height;
 
-    public FeatureExtractor(PreparedBackbone backbone, InputSpec input, ExecutionDevice device)
+    public FeatureExtractor(PreparedBackbone backbone, InputSpec input, ExecutionDevice device,
+        BackbonePrecision precision = BackbonePrecision.Float32)
     {
+        if (precision == BackbonePrecision.Auto) throw new ArgumentException("resolve the backbone precision first", nameof(precision));
         Backbone = backbone;
         Input = input;
+        Precision = precision;
         using var options = device.CreateSessionOptions();
-        _session = new InferenceSession(backbone.Onnx, options);
+        _session = new InferenceSession(precision == BackbonePrecision.Int8 ? BackboneQuantizer.Quantize(backbone) : backbone.Onnx, options);
         // The grid follows from the input size; one warm-up run measures it (and primes the allocator).
         using var tensor = InputTensor(new float[InputLength], 1);
         using var results = _session.Run(_runOptions, [Backbone.InputName], [tensor], [Backbone.OutputName]);

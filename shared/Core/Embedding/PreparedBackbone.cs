@@ -18,4 +18,8 @@ public sealed record PreparedBackbone
     [Key(7)] public PatchAggregation Aggregation { get; init; }
     /// <summary>Dimensions of one patch feature (the bank's columns).</summary>
     [Key(8)] public required int Dimensions { get; init; }
+    /// <summary>Calibrated activation ranges for the int8 backbone (<see cref="BackboneQuantizer"/>); null in models built without them.</summary>
+    [Key(9)] public ActivationRanges? Ranges { get; init; }
+    /// <summary>The precision the bank's rows were embedded with; scoring at the same precision gives the threshold's scores.</summary>
+    [Key(10)] public BackbonePrecision Precision { get; init; }
 }

@@ -56,6 +56,31 @@ public static class OnnxBuilder
         return t;
     }
 
+    public static TensorProto UInt8Tensor(string name, long[] dims, byte[] values)
+    {
+        var t = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Uint8 };
+        t.Dims.AddRange(dims);
+        t.RawData = ByteString.CopyFrom(values);
+        return t;
+    }
+
+    public static TensorProto Int32Tensor(string name, long[] dims, int[] values)
+    {
+        var t = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Int32 };
+        t.Dims.AddRange(dims);
+        t.RawData = ByteString.CopyFrom(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()));
+        return t;
+    }
+
+    /// <summary>The values of a float initializer, whether stored as raw bytes or as a repeated field.</summary>
+    public static float[] Floats(TensorProto tensor)
+    {
+        if (tensor.DataType != (int)TensorProto.Types.DataType.Float)
+            throw new InvalidDataException($"initializer {tensor.Name} is not float32");
+        return tensor.RawData.IsEmpty ? tensor.FloatData.ToArray()
+            : System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(tensor.RawData.Span).ToArray();
+    }
+
     public static TensorProto Int64Tensor(string name, long[] dims, long[] values)
     {
         var t = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Int64 };
@@ -77,6 +102,13 @@ public static class OnnxBuilder
             Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)type, Shape = shape } },
         };
     }
+
+    /// <summary>A float tensor of unknown rank (a graph output exposed for inspection).</summary>
+    public static ValueInfoProto AnyFloatTensor(string name) => new()
+    {
+        Name = name,
+        Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)TensorProto.Types.DataType.Float } },
+    };
 
     public static ValueInfoProto FloatTensor(string name, params object[] dims) => Tensor(name, TensorProto.Types.DataType.Float, dims);
 }

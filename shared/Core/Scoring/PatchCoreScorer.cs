@@ -49,6 +49,7 @@ public sealed class PatchCoreScorer : IDisposable
     public TilingSpec? Tiling { get; }
     public FeatureExtractor Features => _features;
     public BankPrecision Precision => _knn.Precision;
+    public BackbonePrecision BackbonePrecision => _features.Precision;
     /// <summary>The precision in use and why ("int8 (auto: ...)"), for log lines.</summary>
     public string PrecisionDescription { get; }
 
@@ -57,14 +58,16 @@ public sealed class PatchCoreScorer : IDisposable
     public PatchSearchKind SearchKind => _search.Kind;
 
     public PatchCoreScorer(ModelContent model, ExecutionDevice device, BankPrecision precision = BankPrecision.Float32,
-        PatchSearchKind search = PatchSearchKind.Bounded)
+        PatchSearchKind search = PatchSearchKind.Bounded, BackbonePrecision backbonePrecision = BackbonePrecision.Auto)
     {
         using (device.CreateSessionOptions()) { } // decides CPU or CUDA, which "auto" depends on
         var (resolved, reason) = BankPrecisions.Resolve(precision, device);
-        PrecisionDescription = $"{BankPrecisions.Name(resolved)} bank ({reason})";
+        var (backboneResolved, backboneReason) = BackbonePrecisions.Resolve(backbonePrecision, model.Backbone, device);
+        PrecisionDescription = $"{BankPrecisions.Name(resolved)} bank ({reason}), {BackbonePrecisions.Name(backboneResolved)} backbone " +
+            $"({backboneReason})";
         precision = resolved;
         Spec = model.Scoring;
-        _features = new FeatureExtractor(model.Backbone, model.Input, device);
+        _features = new FeatureExtractor(model.Backbone, model.Input, device, backboneResolved);
         var bank = model.Bank.ToFloats();
         _knn = BankSearches.Create(bank, model.Bank.Rows, model.Bank.Columns, device, precision);
         _search = PatchSearches.For(search, model.Bank, _knn, device, out string why);

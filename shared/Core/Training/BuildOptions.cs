@@ -15,6 +15,9 @@ public sealed record BuildOptions
     /// <summary>Tiled inspection; then <see cref="Input"/> is the tile (<see cref="TilingSpec.NetworkInput"/>). Null: whole frames.</summary>
     public Tiling.TilingSpec? Tiling { get; init; }
     public BackboneOptions Backbone { get; init; } = new();
+    /// <summary>The precision the training images are embedded at, and the agent's default
+    /// (<see cref="BackbonePrecisions.ResolveForBuild"/>).</summary>
+    public BackbonePrecision BackbonePrecision { get; init; } = BackbonePrecision.Auto;
     /// <summary>Share of training patches kept in the bank (0.1 = 10%); ignored when <see cref="CoresetSize"/> is set.</summary>
     public double CoresetFraction { get; init; } = BuildPreset.Balanced.CoresetFraction;
     public int? CoresetSize { get; init; }
@@ -54,6 +57,7 @@ public sealed record BuildOptions
         ["layers"] = string.Join(",", Backbone.Layers),
         ["backbone"] = Backbone.ModelPath is null ? "resnet18 (bundled)" : Path.GetFileName(Backbone.ModelPath),
         ["normalization"] = Backbone.Normalization.ToString(),
+        ["backbonePrecision"] = BackbonePrecisions.Name(BackbonePrecision),
         ["aggregation"] = Backbone.Aggregation == PatchAggregation.Reference
             ? $"reference ({Backbone.LayerDimensions} per layer -> {Backbone.TargetDimensions})" : "average 3x3",
         ["coreset"] = CoresetSize is { } n ? $"{n} rows" : $"{CoresetFraction:0.####}",

@@ -52,14 +52,19 @@ public sealed class ModelBuilder(ILogger log, IProgress<StageProgress>? progress
         log.LogInformation("preparing backbone " + (options.Backbone.ModelPath ?? "ResNet18 (ImageNet)")
             + $", layers {string.Join(" + ", options.Backbone.Layers)}");
         var backbone = BackbonePreparer.Prepare(options.Backbone, options.Input);
-        using var extractor = new FeatureExtractor(backbone, options.Input, device);
-        log.LogInformation($"device: {device.Describe()}");
+        var loader = new ImageLoader();
+        using (device.CreateSessionOptions()) { } // decides CPU or CUDA, which "auto" depends on
+        var (precision, why) = BackbonePrecisions.ResolveForBuild(options.BackbonePrecision, device);
+        var ranges = BackboneCalibration.Measure(backbone, options, bankFiles, device, loader, cancel);
+        backbone = backbone with { Ranges = ranges, Precision = precision };
+        using var extractor = new FeatureExtractor(backbone, options.Input, device, precision);
+        log.LogInformation($"device: {device.Describe()}; {BackbonePrecisions.Name(precision)} backbone ({why}; activation ranges from " +
+            $"{ranges.Inputs} inputs)");
         int dims = extractor.Dimensions, perImage = extractor.PatchesPerImage;
 
         // 1. Embed: full features to disk, int8 projections in memory (128 bytes per patch at 128-d).
         var projection = new RandomProjection(dims, options.ProjectionDimensions, options.Seed);
         using var spill = new FeatureSpill(options.TempDirectory ?? Path.GetTempPath(), dims);
-        var loader = new ImageLoader();
         var pass = new EmbeddingPass(extractor, projection, log, progress);
         var patches = options.Tiling is { } tiling
             ? pass.RunTiled(bankFiles, new TiledFrameReader(loader, tiling), spill, OnBad, cancel)

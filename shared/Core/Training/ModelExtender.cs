@@ -54,7 +54,8 @@ public sealed class ModelExtender(ILogger log, IProgress<StageProgress>? progres
         void OnBad(string path, string reason) { skipped.Add(new SkippedFile(path, reason)); log.LogWarning($"skipped: {reason}"); }
 
         var device = new ExecutionDevice(options.Device);
-        using var extractor = new FeatureExtractor(c.Backbone, c.Input, device);
+        // The bank's own precision, whatever this machine would choose: new rows must be comparable with the old ones.
+        using var extractor = new FeatureExtractor(c.Backbone, c.Input, device, c.Backbone.Precision);
         int dims = extractor.Dimensions, perImage = extractor.PatchesPerImage, d = space.OutputDimensions;
         if (dims != c.Bank.Columns || extractor.GridWidth != c.Embedding.GridWidth || extractor.GridHeight != c.Embedding.GridHeight)
             throw new BuildException($"model {parent.Id}: its backbone gives {dims}-d patches on a {extractor.GridWidth}x{extractor.GridHeight} " +

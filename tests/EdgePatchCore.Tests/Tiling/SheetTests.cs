@@ -36,6 +36,23 @@ public class SheetTests(SheetFixture fixture) : IClassFixture<SheetFixture>
         Assert.True(Regions(whole) < 24);
     }
 
+    /// <summary>The int8 backbone's bound (docs/design.md, "The int8 backbone"): image and pixel AUROC within 0.003 of float32.</summary>
+    [Fact]
+    public void The_int8_backbone_scores_the_sheet_as_well_as_float32()
+    {
+        var int8 = fixture.TiledReport;
+        var float32 = fixture.TiledFloatReport;
+        foreach (var metric in new[] { "imageAuroc", "pixelAuroc" })
+            Assert.True(Math.Abs(Get(int8, metric) - Get(float32, metric)) <= 0.003,
+                $"{metric}: int8 {Get(int8, metric)}, float32 {Get(float32, metric)}");
+        var content = ArtifactFile.Read(fixture.Tiled).Content;
+        Assert.Equal(EdgePatchCore.Embedding.BackbonePrecision.Int8, content.Backbone.Precision);
+        Assert.NotNull(content.Backbone.Ranges);
+        Assert.Equal(EdgePatchCore.Embedding.BackbonePrecision.Float32, ArtifactFile.Read(fixture.TiledFloat).Content.Backbone.Precision);
+        var r = TrainerRunner.Run("inspect", fixture.Tiled);
+        Assert.Contains("bank embedded in int8; int8 activation ranges of", r.Out);
+    }
+
     [Fact]
     public void The_artifact_carries_the_tiling_and_inspect_shows_it()
     {
