@@ -89,9 +89,11 @@ internal static class CommonOptions
         return spec;
     }
 
-    public static string PeakMemory()
+    public static string PeakMemory() => $"{PeakBytes() / (1024.0 * 1024 * 1024):F2} GiB";
+
+    public static long PeakBytes()
     {
         using var self = Process.GetCurrentProcess();
-        return $"{self.PeakWorkingSet64 / (1024.0 * 1024 * 1024):F2} GiB";
+        return self.PeakWorkingSet64;
     }
 }

@@ -55,11 +55,13 @@ public sealed class BuildReportPage
             html.Append("</table>");
         }
 
-        html.Append("<h2 id=\"phases\">Build phases</h2><table><tr><th>phase</th><th>seconds</th></tr>");
+        html.Append("<h2 id=\"phases\">Build phases</h2><table><tr><th>phase</th><th>seconds</th><th>peak memory (GiB)</th></tr>");
         foreach (var phase in build.Phases) html.Append("<tr><td>").Append(E(phase.Name)).Append("</td><td " +
-            "class=\"num\">").Append(phase.Seconds.ToString("F1", CultureInfo.InvariantCulture)).Append("</td></tr>");
+            "class=\"num\">").Append(phase.Seconds.ToString("F1", CultureInfo.InvariantCulture)).Append("</td><td class=\"num\">")
+            .Append((phase.PeakBytes / (1024.0 * 1024 * 1024)).ToString("F2", CultureInfo.InvariantCulture)).Append("</td></tr>");
         html.Append("<tr><th>total</th><th class=\"num\">").Append(m.BuildSeconds.ToString("F1",
-            CultureInfo.InvariantCulture)).Append("</th></tr></table>");
+            CultureInfo.InvariantCulture)).Append("</th><th class=\"num\">").Append((build.Phases.Select(p => p.PeakBytes).DefaultIfEmpty()
+            .Max() / (1024.0 * 1024 * 1024)).ToString("F2", CultureInfo.InvariantCulture)).Append("</th></tr></table>");
         html.Append("<p class=\"muted\">device: ").Append(E(build.Device)).Append("</p>");
 
         html.Append($"<h2 id=\"skipped\">Skipped images ({build.Skipped.Count})</h2>");

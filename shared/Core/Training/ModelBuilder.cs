@@ -27,9 +27,14 @@ public sealed class ModelBuilder(ILogger log, IProgress<StageProgress>? progress
         var clock = Stopwatch.StartNew();
         var phases = new List<BuildPhase>();
         var phaseClock = Stopwatch.StartNew();
+        var memory = new PhaseMemory();
+        memory.Start();
         void EndPhase(string name)
         {
-            phases.Add(new BuildPhase(name, phaseClock.Elapsed.TotalSeconds));
+            var phase = new BuildPhase(name, phaseClock.Elapsed.TotalSeconds, memory.Peak());
+            phases.Add(phase);
+            log.LogInformation($"phase: {name}, {phase.Seconds:F1} s, peak {phase.PeakBytes / (1024.0 * 1024 * 1024):F2} GiB");
+            memory.Start();
             phaseClock.Restart();
         }
         var dataset = DatasetFolder.Open(options.DataDirectory);

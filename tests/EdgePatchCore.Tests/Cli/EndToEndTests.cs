@@ -239,6 +239,10 @@ public class EndToEndTests(GasketFixture fixture, Xunit.Abstractions.ITestOutput
         string phases = await page.InnerTextAsync("#phases + table");
         foreach (var phase in new[] { "embedding", "coreset selection", "cross-fitting banks", "neighbour table", "out-of-fold scores", "total" })
             Assert.Contains(phase, phases);
+        // Each phase's own peak resident memory, in GiB: more than the runtime alone, less than the machine.
+        var rows = await page.Locator("#phases + table tr").AllInnerTextsAsync();
+        foreach (var row in rows.Skip(1))
+            Assert.InRange(double.Parse(row.Split('\t')[^1], System.Globalization.CultureInfo.InvariantCulture), 0.02, 24);
         string skipped = await page.InnerTextAsync("#skipped + table");
         foreach (var file in new[] { "zz_corrupt.jpg", "zz_empty.png", "zz_readme.txt" }) Assert.Contains(file, skipped);
     }
