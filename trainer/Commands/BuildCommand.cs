@@ -50,6 +50,8 @@ public sealed class BuildCommand : ICommand
             "tiled inspection: cover the frame with N x N tiles at native pixels instead of resizing it to --size (megapixel frames, small defects)",
             "N"),
         new("tile-overlap", "with --tile: least overlap of neighbouring tiles, in pixels", "P", Text(Tile.Overlap)),
+        new("whole-frame", "with --tile: also score the whole frame, resized to the tile size, against a bank of its own; the larger of the " +
+            "two scores, each over its own threshold, decides (defects only the whole view shows: large faint stains)", "on|off", "on"),
         new("scale", "with --tile: scale the frame by S before tiling (0.5 halves width and height)", "S", Text(Tile.Scale)),
         new("coreset", "fraction of training patches kept in the bank", "F", "the preset's: 0.1 (accurate: 0.25)"),
         new("coreset-size", "exact number of bank rows (instead of --coreset)", "N"),
@@ -177,6 +179,7 @@ public sealed class BuildCommand : ICommand
             Strict = args.Has("strict"),
             BatchSize = CommonOptions.ParseBatch(args),
             BackbonePrecision = CommonOptions.ParseBackbonePrecision(args),
+            WholeFrame = args.Parsed("whole-frame", ParseOnOff),
             Device = CommonOptions.ParseDevice(args),
             TempDirectory = args.Get("temp-dir"),
         };
@@ -188,7 +191,8 @@ public sealed class BuildCommand : ICommand
     {
         if (args.OptionalInt("tile", Tiling.TilingSpec.MinTileSize, Tiling.TilingSpec.MaxTileSize) is not { } tileSize)
         {
-            if (args.Has("tile-overlap") || args.Has("scale")) throw new UsageException("--tile-overlap and --scale need --tile N");
+            if (args.Has("tile-overlap") || args.Has("scale") || args.Has("whole-frame"))
+                throw new UsageException("--tile-overlap, --scale and --whole-frame need --tile N");
             return null;
         }
         foreach (var other in new[] { "size", "resize", "resize-to" })

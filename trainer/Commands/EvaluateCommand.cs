@@ -129,6 +129,19 @@ public sealed class EvaluateCommand : ICommand
                 .Concat(b.Above.Take(3).Select(c => $"{c.Label} {c.Score:G4} above"))));
             o.WriteLine();
         }
+        if (r.Scales is { } scales)
+        {
+            o.WriteLine($"scales: tiles threshold {scales.TilesThreshold:G5}, whole frame {scales.WholeFrameThreshold:G5}; image AUROC and the " +
+                "defects each scale's score rejected at the model's threshold");
+            o.WriteLine($"  {"",-12} {"tiles",7} {"whole",7} {"both",7} {"by tiles",9} {"by whole",9}");
+            foreach (var (type, c) in scales.PerDefect)
+                o.WriteLine($"  {type,-12} {F(c.TilesAuroc),7} {F(c.WholeFrameAuroc),7} {F(c.CombinedAuroc),7} {c.CaughtByTiles,9} " +
+                    $"{c.CaughtByWholeFrame,9}");
+            var alone = scales.TilesAlone;
+            o.WriteLine($"  the tiles alone at their own threshold: {alone.FalseRejects} of {alone.Good} good parts rejected, {alone.Escapes} " +
+                $"of {alone.Defective} defects escaped");
+            o.WriteLine();
+        }
         o.WriteLine($"{"",-14} {"images",7} {"image AUROC",12} {"pixel AUROC",12} {"PRO",7}");
         o.WriteLine($"{"all",-14} {r.Images.Good + r.Images.Defective,7} {F(r.ImageAuroc),12} {F(r.PixelAuroc),12} {F(r.Pro),7}");
         foreach (var (type, m) in r.PerDefect)

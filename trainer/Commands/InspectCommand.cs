@@ -31,6 +31,11 @@ public sealed class InspectCommand : ICommand
                     $"patches, fingerprint {x.AddedFingerprint}), +{x.AddedRows} rows{(x.Recalibrated ? ", threshold recalibrated" : "")}");
         o.WriteLine($"  input               {c.Input}");
         if (c.Tiling is { } tiling) o.WriteLine($"  tiling              {tiling}");
+        if (c.WholeFrame is { } whole)
+            o.WriteLine($"  whole-frame scale   {whole.Bank.Rows} x {whole.Bank.Columns} bank of the frame resized to {c.Input.Width} x " +
+                $"{c.Input.Height}, threshold {whole.Threshold:G5} (tiles {whole.TilesThreshold:G5}; the larger of the two, each over its own, " +
+                "decides)");
+        else if (c.Tiling is not null) o.WriteLine("  whole-frame scale   none (tiles only)");
         o.WriteLine($"  backbone            {c.Backbone.Source}, {c.Backbone.Onnx.Length / 1e6:F1} MB, normalisation {c.Backbone.Normalization}");
         o.WriteLine($"  backbone precision  bank embedded in {BackbonePrecisions.Name(c.Backbone.Precision)}; " + (c.Backbone.Ranges is { } ranges
             ? $"int8 activation ranges of {ranges.Tensors.Length} tensors from {ranges.Inputs} training inputs"

@@ -55,7 +55,11 @@ public sealed class ScoreCommand : ICommand
                 continue;
             }
             string verdict = judgement == Judgement.Defect ? "defect" : "ok";
-            o.WriteLine($"{images[index]}\tscore {score.Score:G6}\tthreshold {threshold:G6}\tnormalized {score.Score / threshold:F3}\t{verdict}");
+            string scales = score.Scales is { } both
+                ? $"\ttiles {both.Tiles:G6}\twhole frame {both.WholeFrame:G6} (x {both.WholeFrameToTiles:G4} = " +
+                  $"{both.WholeFrameInTilesUnits:G6})" : "";
+            o.WriteLine($"{images[index]}\tscore {score.Score:G6}\tthreshold {threshold:G6}\tnormalized {score.Score / threshold:F3}\t{verdict}" +
+                scales);
             if (heatmap is not null)
             {
                 string target = images.Count == 1 ? heatmap

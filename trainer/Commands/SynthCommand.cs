@@ -26,6 +26,8 @@ public sealed class SynthCommand : ICommand
         new("test-defects", "test images per defect type", "N", "12; sheet: 6"),
         new("size", "image size in pixels (gasket: the side N; sheet: WxH)", "N|WxH", "256; sheet: 1600x1200"),
         new("belt", "the conveyor belt's colour before lighting (a new belt is a nominal drift)", "R,G,B", "140,146,156"),
+        new("large-stains", "sheet: stains 160-240 pixels across and 6-9 grey levels deep (a defect only a whole-frame view finds) instead of " +
+            "20-40 and 10-15"),
         new("gain", "the lamp: light gain range of the images (a brighter lamp, e.g. 1.15:1.35, is a nominal drift)", "MIN:MAX", "0.85:1.15"),
     ];
 
@@ -38,6 +40,7 @@ public sealed class SynthCommand : ICommand
         if (Directory.Exists(output) && Directory.EnumerateFileSystemEntries(output).Any())
             context.Error.WriteLine($"note: {output} exists; files with the same names are overwritten");
         if (product == "sheet") return WriteSheet(args, context, output);
+        if (args.Has("large-stains")) throw new UsageException("--large-stains is an option of the sheet");
         var gain = args.GetParsed("gain", (Min: 0.85f, Range: 0.3f), ParseGain);
         var options = new GasketOptions
         {
@@ -68,6 +71,7 @@ public sealed class SynthCommand : ICommand
             TestPerDefect = args.GetInt("test-defects", 6, 0, 100_000),
             Width = width,
             Height = height,
+            LargeStains = args.Has("large-stains"),
         };
         int count = new SheetGenerator(options).Write(output, context.CreateProgress(), context.Cancel);
         context.Out.WriteLine($"wrote {count} images of {width} x {height} to {output} ({options.TrainCount} train, {options.TestGoodCount} good " +

@@ -207,6 +207,21 @@ public static class ArtifactFile
                 throw new ArtifactException($"threshold {s.Threshold} is not a positive number (a NaN threshold would pass every part)");
             if (c.Calibration is { } cal && (cal.SortedScores is null || cal.SortedScores.Length > 10_000_000))
                 throw new ArtifactException("calibration summary malformed");
+            if (bb.Ranges is { } r && (r.Tensors is null || r.Min?.Length != r.Tensors.Length || r.Max?.Length != r.Tensors.Length))
+                throw new ArtifactException("int8 activation ranges malformed");
+            if (c.WholeFrame is { } whole)
+            {
+                if (c.Tiling is null) throw new ArtifactException("a whole-frame scale in a model without tiles");
+                if (whole.Bank is null || whole.Embedding is null) throw new ArtifactException("whole-frame scale incomplete");
+                whole.Bank.Validate();
+                if (whole.Bank.Columns != e.Dimensions || whole.Embedding.Dimensions != e.Dimensions
+                    || whole.Embedding.GridWidth != e.GridWidth || whole.Embedding.GridHeight != e.GridHeight)
+                    throw new ArtifactException("the whole-frame scale's bank does not match the embedding");
+                if (s.NeighbourCount > whole.Bank.NeighbourCount)
+                    throw new ArtifactException($"scoring uses b = {s.NeighbourCount} but the whole-frame table has {whole.Bank.NeighbourCount}");
+                if (!float.IsFinite(whole.Threshold) || whole.Threshold <= 0 || !float.IsFinite(whole.TilesThreshold) || whole.TilesThreshold <= 0)
+                    throw new ArtifactException("the whole-frame scale's thresholds are not positive numbers");
+            }
         }
         catch (ArtifactException e) { throw new ArtifactException($"{name}: inconsistent artifact: {e.Message}", e); }
     }

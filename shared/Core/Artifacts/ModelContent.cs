@@ -23,6 +23,15 @@ public sealed record ModelContent
     [Key(7)] public SelectionSpace? Selection { get; init; }
     /// <summary>Tiled inspection (`trainer build --tile N`); null: the whole frame is resized to <see cref="Input"/>.</summary>
     [Key(8)] public Tiling.TilingSpec? Tiling { get; init; }
+    /// <summary>A tiled model's whole-frame scale (docs/TILING.md, "Both scales"); null: tiles only, or a whole-frame model.</summary>
+    [Key(9)] public WholeFrameView? WholeFrame { get; init; }
+
+    /// <summary>The whole-frame scale as a model of its own: the whole frame resized to <see cref="Input"/>, its bank, its threshold.</summary>
+    public ModelContent? WholeFrameModel() => WholeFrame is not { } view ? null : this with
+    {
+        Tiling = null, WholeFrame = null, Bank = view.Bank, Embedding = view.Embedding,
+        Scoring = Scoring with { Threshold = view.Threshold }, Calibration = null, Selection = null,
+    };
 
     /// <summary>What a frame's features depend on: the backbone, its layers, the input spec and the tiling. Models with the same spec embed a frame
     /// alike.</summary>

@@ -72,6 +72,29 @@ public sealed class EmbeddingPass(FeatureExtractor extractor, RandomProjection p
         return Finish(files.Count, images, perImage);
     }
 
+    /// <summary>
+    /// A tiled model's whole-frame scale: every frame as the tiled pass reads it (scaled, one size), resized whole to the network input,
+    /// <paramref name="batchSize"/> frames per backbone run.
+    /// </summary>
+    public ProjectedPatches RunWholeFrames(IReadOnlyList<string> files, TiledFrameReader reader, int batchSize, FeatureSpill? spill,
+                                           Action<string, string> onBadFile, CancellationToken cancel)
+    {
+        int perImage = extractor.PatchesPerImage, length = extractor.InputLength, images = 0, queued = 0;
+        Allocate(files.Count, perImage);
+        var inputs = new float[batchSize * length];
+        foreach (var (index, frame) in reader.Read(files, onBadFile, oneSize: true, cancel))
+        {
+            ImageLoader.ToInput(frame.Scaled, extractor.Input, inputs.AsSpan(queued * length, length), files[index]);
+            images++;
+            progress?.Report(new StageProgress("whole-frame embedding", index + 1, files.Count, $"{images} images"));
+            if (++queued < batchSize) continue;
+            Add(inputs, queued, spill);
+            queued = 0;
+        }
+        if (queued > 0) Add(inputs, queued, spill);
+        return Finish(files.Count, images, perImage);
+    }
+
     private void Allocate(int files, int perImage)
     {
         long capacity = (long)files * perImage * projection.OutputDimensions;

@@ -15,6 +15,8 @@ public sealed record EvaluationReport
     public OperatingPoint? AtF1Threshold { get; init; }
     /// <summary>What the REVIEW band below the calibrated threshold would route to an operator (trainer evaluate --review-rate).</summary>
     public ReviewBandReport? Review { get; init; }
+    /// <summary>Each scale's contribution, for a tiled model with a whole-frame scale; null otherwise.</summary>
+    public ScalesReport? Scales { get; init; }
     public double? ImageAuroc { get; init; }
     /// <summary>Pixel AUROC and PRO with the first mask protocol evaluated (see <see cref="PixelMetrics"/>).</summary>
     public double? PixelAuroc { get; init; }

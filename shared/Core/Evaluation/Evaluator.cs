@@ -136,6 +136,7 @@ public sealed class Evaluator(ILogger log, IProgress<StageProgress>? progress = 
             AtThreshold = atThreshold,
             AtF1Threshold = atF1,
             Review = review,
+            Scales = artifact.Content.WholeFrame is { } view ? ScalesReport.Of(scored.Select(s => s.Score).ToList(), types, threshold, view) : null,
             ImageAuroc = imageAuroc,
             PixelAuroc = pixelAuroc,
             Pro = pro,

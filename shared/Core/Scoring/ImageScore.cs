@@ -15,4 +15,6 @@ public sealed record ImageScore
     public required float[] AnomalyMap { get; init; }
     public required int MapWidth { get; init; }
     public required int MapHeight { get; init; }
+    /// <summary>Each scale's score, for a tiled model with a whole-frame scale; null otherwise.</summary>
+    public ScaleScores? Scales { get; init; }
 }

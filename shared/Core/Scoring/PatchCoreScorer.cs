@@ -38,6 +38,10 @@ public sealed class PatchCoreScorer : IDisposable
     private float[] _bestPatch = [];
     private float[] _frameInput = [];
     private readonly TiledStageTimes _discardedTimes = new(); // where the stage times go when nobody asked for them
+    private readonly bool _ownsFeatures;
+    private readonly PatchCoreScorer? _wholeFrame; // a tiled model's whole-frame scale, sharing this scorer's backbone
+    private readonly float _wholeFrameToTiles;
+    private float[] _wholeMap = [];
 
     /// <summary>
     /// Tiles per backbone and kNN call of a tiled frame: 8 x 784 query rows keep the int8 kNN kernel busy, and the
@@ -59,15 +63,30 @@ public sealed class PatchCoreScorer : IDisposable
 
     public PatchCoreScorer(ModelContent model, ExecutionDevice device, BankPrecision precision = BankPrecision.Float32,
         PatchSearchKind search = PatchSearchKind.Bounded, BackbonePrecision backbonePrecision = BackbonePrecision.Auto)
+        : this(model, device, Resolve(model, device, precision, backbonePrecision), search, features: null)
+    {
+    }
+
+    private static ResolvedPrecisions Resolve(ModelContent model, ExecutionDevice device, BankPrecision bank, BackbonePrecision backbone)
     {
         using (device.CreateSessionOptions()) { } // decides CPU or CUDA, which "auto" depends on
-        var (resolved, reason) = BankPrecisions.Resolve(precision, device);
-        var (backboneResolved, backboneReason) = BackbonePrecisions.Resolve(backbonePrecision, model.Backbone, device);
-        PrecisionDescription = $"{BankPrecisions.Name(resolved)} bank ({reason}), {BackbonePrecisions.Name(backboneResolved)} backbone " +
-            $"({backboneReason})";
-        precision = resolved;
+        var (bankPrecision, bankReason) = BankPrecisions.Resolve(bank, device);
+        var (backbonePrecision, backboneReason) = BackbonePrecisions.Resolve(backbone, model.Backbone, device);
+        return new ResolvedPrecisions(bankPrecision, backbonePrecision, $"{BankPrecisions.Name(bankPrecision)} bank ({bankReason}), " +
+            $"{BackbonePrecisions.Name(backbonePrecision)} backbone ({backboneReason})");
+    }
+
+    private sealed record ResolvedPrecisions(BankPrecision Bank, BackbonePrecision Backbone, string Description);
+
+    /// <param name="features">the backbone to share (a whole-frame scale uses its tiled model's); null: this scorer makes and owns one</param>
+    private PatchCoreScorer(ModelContent model, ExecutionDevice device, ResolvedPrecisions resolved, PatchSearchKind search,
+        FeatureExtractor? features)
+    {
+        PrecisionDescription = resolved.Description;
+        var precision = resolved.Bank;
         Spec = model.Scoring;
-        _features = new FeatureExtractor(model.Backbone, model.Input, device, backboneResolved);
+        _ownsFeatures = features is null;
+        _features = features ?? new FeatureExtractor(model.Backbone, model.Input, device, resolved.Backbone);
         var bank = model.Bank.ToFloats();
         _knn = BankSearches.Create(bank, model.Bank.Rows, model.Bank.Columns, device, precision);
         _search = PatchSearches.For(search, model.Bank, _knn, device, out string why);
@@ -78,6 +97,12 @@ public sealed class PatchCoreScorer : IDisposable
         Tiling = model.Tiling;
         if (Tiling is not null) _stitcher = new MapStitcher(Spec.BlurSigma);
         _reweight = new float[Math.Max(1, Spec.NeighbourCount)];
+        if (model.WholeFrameModel() is { } whole)
+        {
+            _wholeFrame = new PatchCoreScorer(whole, device, resolved, search, _features);
+            _wholeFrameToTiles = model.WholeFrame!.ToTilesUnits;
+            SearchDescription += $"; whole-frame scale: {whole.Bank.Rows} rows";
+        }
     }
 
     /// <summary>Scores <paramref name="count"/> images laid out back to back (each 3 x H x W, RGB 0..1).</summary>
@@ -192,12 +217,38 @@ public sealed class PatchCoreScorer : IDisposable
             var patchScores = _frameScores.AsSpan(0, tiles * per).ToArray();
             Lap(ref t.StitchingMs);
             t.Tiles += tiles;
+            ScaleScores? scales = null;
+            if (_wholeFrame is not null)
+            {
+                scales = WholeFrameScale(frame, score, map);
+                score = Math.Max(score, scales.WholeFrameInTilesUnits);
+                Lap(ref t.WholeFrameMs);
+            }
             return new ImageScore
             {
                 Score = score, MaxPatchScore = sStar, MaxPatchIndex = arg, PatchScores = patchScores,
-                AnomalyMap = map, MapWidth = layout.Width, MapHeight = layout.Height,
+                AnomalyMap = map, MapWidth = layout.Width, MapHeight = layout.Height, Scales = scales,
             };
         }
+    }
+
+    /// <summary>
+    /// 4. The whole-frame scale (docs/TILING.md, "Both scales"): the scaled frame resized to the network input, scored against the
+    /// whole-frame bank; its map, in the tiles' units (x <see cref="WholeFrameView.ToTilesUnits"/>), resized onto the tiled
+    /// <paramref name="map"/> (layout width x height), which keeps the larger value at each pixel. Callers hold the lock.
+    /// </summary>
+    private ScaleScores WholeFrameScale(TiledFrame frame, float tilesScore, float[] map)
+    {
+        if (_frameInput.Length < _features.InputLength) _frameInput = new float[_features.InputLength];
+        ImageLoader.ToInput(frame.Scaled, _features.Input, _frameInput, "frame");
+        var whole = _wholeFrame!.Score(_frameInput.AsMemory(0, _features.InputLength), 1)[0];
+        var layout = frame.Layout;
+        if (_wholeMap.Length < map.Length) _wholeMap = new float[map.Length];
+        var resized = _wholeMap.AsSpan(0, map.Length);
+        Resampling.ResizeBilinear(whole.AnomalyMap, whole.MapWidth, whole.MapHeight, resized, layout.Width, layout.Height);
+        System.Numerics.Tensors.TensorPrimitives.Multiply(resized, _wholeFrameToTiles, resized);
+        System.Numerics.Tensors.TensorPrimitives.Max(map, resized, map);
+        return new ScaleScores(tilesScore, whole.Score, _wholeFrameToTiles);
     }
 
     /// <summary>Scores already-embedded patches (count x patchesPerImage x D).</summary>
@@ -251,8 +302,9 @@ public sealed class PatchCoreScorer : IDisposable
 
     public void Dispose()
     {
+        _wholeFrame?.Dispose();
         _search.Dispose();
         _knn.Dispose();
-        _features.Dispose();
+        if (_ownsFeatures) _features.Dispose();
     }
 }

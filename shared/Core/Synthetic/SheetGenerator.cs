@@ -93,7 +93,7 @@ public sealed class SheetGenerator(SheetOptions options)
     }
 
     /// <summary>Draws one defect into <paramref name="grey"/> and its pixel coverage (0..1) into <paramref name="coverage"/>.</summary>
-    private static void Draw(SheetDefect defect, Random rng, float[] grey, float[] coverage, int w, int h,
+    private void Draw(SheetDefect defect, Random rng, float[] grey, float[] coverage, int w, int h,
                              float top, float bottom, (float X, float Y)[] holes, float holeRadius, float gain)
     {
         // A spot on the sheet, away from its edges and the holes.
@@ -151,9 +151,11 @@ public sealed class SheetGenerator(SheetOptions options)
             }
             case SheetDefect.Stain:
             {
-                // Faint: 20 to 40 pixels across, 10 to 15 grey levels darker at its centre, soft-edged.
-                var (cx, cy) = Spot(30);
-                float r = 10 + 10 * (float)rng.NextDouble(), depth = 10 + 5 * (float)rng.NextDouble(), squash = 0.7f + 0.3f * (float)rng.NextDouble();
+                // Faint: 20 to 40 pixels across, 10 to 15 grey levels darker at its centre, soft-edged; or large and fainter still.
+                bool large = options.LargeStains;
+                var (cx, cy) = Spot(large ? 125 : 30);
+                float r = (large ? 80 : 10) + (large ? 40 : 10) * (float)rng.NextDouble();
+                float depth = (large ? 6 : 10) + (large ? 3 : 5) * (float)rng.NextDouble(), squash = 0.7f + 0.3f * (float)rng.NextDouble();
                 Paint(cx, cy, r, (x, y) =>
                 {
                     float u = (x - cx) / r, v = (y - cy) / (r * squash);

@@ -7,12 +7,14 @@ public sealed class TiledStageTimes
     public double BackboneMs;
     public double KnnMs;
     public double StitchingMs;
+    /// <summary>The whole-frame scale of a model with both scales (resize, backbone, search, map).</summary>
+    public double WholeFrameMs;
     public int Tiles;
 
     /// <summary>Back to zero; returns this.</summary>
     public TiledStageTimes Reset()
     {
-        (TilingMs, BackboneMs, KnnMs, StitchingMs, Tiles) = (0, 0, 0, 0, 0);
+        (TilingMs, BackboneMs, KnnMs, StitchingMs, WholeFrameMs, Tiles) = (0, 0, 0, 0, 0, 0);
         return this;
     }
 }

@@ -18,6 +18,13 @@ public sealed record BuildOptions
     /// <summary>The precision the training images are embedded at, and the agent's default
     /// (<see cref="BackbonePrecisions.ResolveForBuild"/>).</summary>
     public BackbonePrecision BackbonePrecision { get; init; } = BackbonePrecision.Auto;
+    /// <summary>A tiled model also keeps a whole-frame scale (docs/TILING.md, "Both scales"); ignored without <see cref="Tiling"/>.</summary>
+    public bool WholeFrame { get; init; } = true;
+    /// <summary>
+    /// Share of the whole-frame patches kept in that scale's bank: the balanced preset's, since a whole frame gives one network input's
+    /// patches (784 at 224) where the tiles give dozens of times more.
+    /// </summary>
+    public const double WholeFrameCoresetFraction = 0.1;
     /// <summary>Share of training patches kept in the bank (0.1 = 10%); ignored when <see cref="CoresetSize"/> is set.</summary>
     public double CoresetFraction { get; init; } = BuildPreset.Balanced.CoresetFraction;
     public int? CoresetSize { get; init; }
@@ -47,6 +54,7 @@ public sealed record BuildOptions
     {
         var described = Properties();
         if (Tiling is not null) described["tiling"] = Tiling.ToString();
+        if (Tiling is not null) described["wholeFrame"] = WholeFrame ? $"on ({WholeFrameCoresetFraction:0.##} coreset)" : "off";
         return described;
     }
 

@@ -65,52 +65,25 @@ public sealed class ModelBuilder(ILogger log, IProgress<StageProgress>? progress
         using var extractor = new FeatureExtractor(backbone, options.Input, device, precision);
         log.LogInformation($"device: {device.Describe()}; {BackbonePrecisions.Name(precision)} backbone ({why}; activation ranges from " +
             $"{ranges.Inputs} inputs)");
-        int dims = extractor.Dimensions, perImage = extractor.PatchesPerImage;
 
-        // 1. Embed: full features to disk, int8 projections in memory (128 bytes per patch at 128-d).
-        var projection = new RandomProjection(dims, options.ProjectionDimensions, options.Seed);
-        using var spill = new FeatureSpill(options.TempDirectory ?? Path.GetTempPath(), dims);
-        var pass = new EmbeddingPass(extractor, projection, log, progress);
-        var patches = options.Tiling is { } tiling
+        // 1-3. The bank of the model's scale (tiles, or whole frames) and its out-of-fold scores.
+        bool crossFitted = calibrationFiles is null;
+        var main = BuildBank(options, extractor, device, crossFitted, EndPhase, "", cancel, (pass, spill) => options.Tiling is { } tiling
             ? pass.RunTiled(bankFiles, new TiledFrameReader(loader, tiling), spill, OnBad, cancel)
-            : pass.Run(bankFiles, new ImageBatchReader(loader, options.Input, options.BatchSize), spill, OnBad, cancel);
-        perImage = patches.PatchesPerImage;
-        if (patches.Images == 0) throw new BuildException($"no readable training images in {dataset.Root} ({skipped.Count} skipped)");
-        if (calibrationFiles is null && patches.Images < 2)
-            throw new BuildException($"only {patches.Images} readable training image in {dataset.Root}: cross-fitting the threshold needs at least " +
-                $"2 (or pass --calibration DIR)");
-        ReleaseMemory(); // the float16 staging rows (256 bytes a patch) are garbage now; return them before the selection
-        int embedded = patches.Images, patchCount = patches.Count;
-        EndPhase("backbone preparation and embedding");
+            : pass.Run(bankFiles, new ImageBatchReader(loader, options.Input, options.BatchSize), spill, OnBad, cancel));
+        var scoring = new ScoringSpec { NeighbourCount = main.Bank.NeighbourCount, Reweight = options.Reweight, BlurSigma = options.BlurSigma };
 
-        // 2. Coreset on the projections.
-        int size = options.CoresetSize ?? (int)Math.Max(1, Math.Round(patchCount * options.CoresetFraction));
-        size = Math.Min(size, patchCount);
-        log.LogInformation($"coreset: {size} of {patchCount} patches ({(double)size / patchCount:P1}), {options.ProjectionDimensions}-d int8 " +
-            $"projection");
-        var coreset = SelectCoreset(patches.Rows, size, options.Seed, device, cancel);
-        log.LogInformation($"coreset: coverage radius {coreset.CoverageRadius:G5} (projected space); {coreset.PrunedShare:P0} of the row data " +
-            $"never needed reading");
-        EndPhase("coreset selection");
-        var crossFit = new CrossFitCalibration(progress);
-        var folds = calibrationFiles is null
-            ? crossFit.SelectFolds(patches.Rows, perImage, coreset, options.CalibrationFolds, options.Seed, cancel)
-            : [];
-        if (folds.Count > 0) EndPhase("cross-fitting banks");
-        var selection = new SelectionSpace
+        // 4. A tiled model's whole-frame scale: the same frames resized whole to the network input, a bank of their own.
+        ScaleBank? whole = null;
+        if (options.Tiling is { } scaled && options.WholeFrame)
         {
-            InputDimensions = dims, OutputDimensions = options.ProjectionDimensions,
-            Projection = System.Runtime.InteropServices.MemoryMarshal.AsBytes(patches.Projection.Matrix).ToArray(),
-            Scale = patches.Rows.Scale, RadiusSquared = coreset.RadiusSquared,
-        };
-        patches = null; // the projections are no longer needed: free them before the bank is gathered
-        ReleaseMemory();
-
-        // 3. Bank and Eq. 7 neighbour table.
-        var bankRows = spill.Gather(coreset.Indices);
-        int b = Math.Min(options.NeighbourCount, size);
-        var neighbours = NeighbourTable.Build(bankRows, size, dims, b, device, progress);
-        var cells = BankCellIndex.Build(bankRows, size, dims, device, progress: progress);
+            whole = BuildBank(options with { CoresetSize = null, CoresetFraction = BuildOptions.WholeFrameCoresetFraction }, extractor, device,
+                crossFitted, EndPhase, "whole frame: ", cancel, (pass, spill) => pass.RunWholeFrames(bankFiles,
+                    new TiledFrameReader(loader, scaled), options.BatchSize, spill, (_, _) => { }, cancel));
+            if (whole.Images != main.Images)
+                throw new BuildException($"the whole-frame scale read {whole.Images} training images but the tiles {main.Images}; " +
+                    "rebuild with --whole-frame off, or remove the unreadable images");
+        }
 
         var frameSize = FrameSizeOf(bankFiles);
         var content = new ModelContent
@@ -120,52 +93,62 @@ public sealed class ModelBuilder(ILogger log, IProgress<StageProgress>? progress
                 Product = options.Product,
                 CreatedAtUtc = DateTime.UtcNow,
                 TrainerVersion = typeof(ModelBuilder).Assembly.GetName().Version?.ToString(3) ?? "0",
-                TrainingImageCount = embedded,
+                TrainingImageCount = main.Images,
                 FrameWidth = frameSize.Width,
                 FrameHeight = frameSize.Height,
                 DatasetFingerprint = DatasetFolder.Fingerprint(bankFiles),
                 BuildOptions = options.Describe(),
-                TrainingPatchCount = patchCount,
-                CoverageRadius = coreset.CoverageRadius,
+                TrainingPatchCount = main.PatchCount,
+                CoverageRadius = main.Coreset.CoverageRadius,
             },
             Backbone = backbone,
             Input = options.Input,
             Embedding = new EmbeddingSpec
             {
-                Layers = backbone.Layers, Dimensions = dims,
+                Layers = backbone.Layers, Dimensions = extractor.Dimensions,
                 GridWidth = extractor.GridWidth, GridHeight = extractor.GridHeight,
             },
-            Bank = MemoryBank.FromFloats(bankRows, size, dims, neighbours, b) with { Cells = cells },
-            Scoring = new ScoringSpec { NeighbourCount = b, Reweight = options.Reweight, BlurSigma = options.BlurSigma },
-            Selection = selection,
+            Bank = main.Bank,
+            Scoring = scoring,
+            Selection = main.Selection,
             Tiling = options.Tiling,
+            WholeFrame = whole is null ? null : new WholeFrameView
+            {
+                Bank = whole.Bank,
+                Embedding = new EmbeddingSpec
+                {
+                    Layers = backbone.Layers, Dimensions = extractor.Dimensions,
+                    GridWidth = extractor.GridWidth, GridHeight = extractor.GridHeight,
+                },
+                Threshold = 1, TilesThreshold = 1, // set from the calibration scores below
+                TrainingPatchCount = whole.PatchCount,
+            },
         };
 
-        EndPhase("bank, Eq. 7 neighbour table and cell index");
-
-        // 4. Threshold scores: out-of-fold scores of the training images, or the images of the calibration folder.
-        var calibrationScores = new List<float>();
-        if (calibrationFiles is null)
+        // 5. Threshold scores: out-of-fold scores of the training images, or the images of the calibration folder.
+        var (tilesScores, wholeScores) = crossFitted
+            ? (main.OutOfFold!, whole?.OutOfFold)
+            : CalibrationFolderScores(content, calibrationFiles!, loader, device, options.BatchSize, OnBad, cancel);
+        if (!crossFitted) EndPhase("calibration scores");
+        var calibrationScores = tilesScores;
+        if (content.WholeFrame is { } view && wholeScores is not null)
         {
-            calibrationScores.AddRange(crossFit.Score(spill, perImage, dims, folds, content.Scoring, device, cancel).Scores);
+            // Each scale over its own threshold; the frame's score is the larger, in the tiles' units, and the model's threshold is set on
+            // those combined scores (so the false-reject target holds for the pair, not for each scale alone).
+            float tilesThreshold = ThresholdCalibrator.Calibrate(tilesScores, options.FalseRejectRate).Threshold;
+            float wholeThreshold = ThresholdCalibrator.Calibrate(wholeScores, options.FalseRejectRate).Threshold;
+            content = content with { WholeFrame = view with { Threshold = wholeThreshold, TilesThreshold = tilesThreshold } };
+            float toTiles = content.WholeFrame!.ToTilesUnits;
+            calibrationScores = tilesScores.Zip(wholeScores, (t, w) => Math.Max(t, w * toTiles)).ToArray();
+            int wholeDecides = tilesScores.Where((t, i) => wholeScores[i] * toTiles > t).Count();
+            log.LogInformation($"scales: tiles threshold {tilesThreshold:G5}, whole-frame threshold {wholeThreshold:G5} " +
+                $"({content.WholeFrame.Bank.Rows} rows); the whole frame sets the score of {wholeDecides} of {tilesScores.Length} good images");
         }
-        else
-        {
-            using var scorer = new PatchCoreScorer(content, device, BankPrecision.Auto);
-            int done = 0;
-            foreach (var (_, score) in scorer.ScoreFiles(calibrationFiles, loader, options.BatchSize, OnBad, cancel))
-            {
-                calibrationScores.Add(score.Score);
-                progress?.Report(new StageProgress("calibration", ++done, calibrationFiles.Count));
-            }
-            if (calibrationScores.Count == 0) throw new BuildException($"no readable calibration images in {options.CalibrationDirectory}");
-        }
-        EndPhase(calibrationFiles is null ? "out-of-fold scores" : "calibration scores");
         var calibration = ThresholdCalibrator.Calibrate(calibrationScores, options.FalseRejectRate);
-        log.LogInformation($"calibration: {calibrationScores.Count} good images, scores " +
+        log.LogInformation($"calibration: {calibrationScores.Length} good images, scores " +
             $"{calibration.SortedScores[0]:G4}..{calibration.SortedScores[^1]:G4}, threshold {calibration.Threshold:G5}");
-        if (calibrationScores.Count < ThresholdCalibrator.MinScoresForTarget)
-            log.LogWarning($"the threshold comes from {calibrationScores.Count} scores of good images, fewer than " +
+        if (calibrationScores.Length < ThresholdCalibrator.MinScoresForTarget)
+            log.LogWarning($"the threshold comes from {calibrationScores.Length} scores of good images, fewer than " +
                 $"{ThresholdCalibrator.MinScoresForTarget}: " +
                            $"a {calibration.TargetFalseRejectRate:P0} false-reject target cannot be checked on so few (the threshold is then about " +
                                $"their largest score or the fitted log-normal tail), so expect another rate on the line; build with " +
@@ -173,11 +156,96 @@ public sealed class ModelBuilder(ILogger log, IProgress<StageProgress>? progress
 
         content = content with
         {
-            Manifest = content.Manifest with { CalibrationImageCount = calibrationScores.Count, BuildSeconds = clock.Elapsed.TotalSeconds },
+            Manifest = content.Manifest with { CalibrationImageCount = calibrationScores.Length, BuildSeconds = clock.Elapsed.TotalSeconds },
             Scoring = content.Scoring with { Threshold = calibration.Threshold },
             Calibration = calibration,
         };
-        return new BuildResult(content, skipped, coreset, device.Describe(), folds, phases);
+        return new BuildResult(content, skipped, main.Coreset, device.Describe(), main.Folds, phases);
+    }
+
+    /// <summary>One scale's bank: its rows with the Eq. 7 neighbour table and cell index, and its training images' out-of-fold scores.</summary>
+    private sealed record ScaleBank(MemoryBank Bank, int Images, int PatchCount, CoresetResult Coreset, IReadOnlyList<Fold> Folds,
+        SelectionSpace Selection, float[]? OutOfFold);
+
+    /// <summary>
+    /// Embeds the training images with <paramref name="embed"/> (full rows spilled, int8 projections in memory), selects the coreset,
+    /// the cross-fitting fold banks when <paramref name="crossFitted"/>, gathers the bank, its Eq. 7 neighbour table and cell index, and
+    /// scores every image against the bank of its fold.
+    /// </summary>
+    private ScaleBank BuildBank(BuildOptions options, FeatureExtractor extractor, ExecutionDevice device, bool crossFitted,
+        Action<string> endPhase, string scale, CancellationToken cancel, Func<EmbeddingPass, FeatureSpill, ProjectedPatches> embed)
+    {
+        int dims = extractor.Dimensions;
+        // 1. Embed: full features to disk, int8 projections in memory (128 bytes per patch at 128-d).
+        var projection = new RandomProjection(dims, options.ProjectionDimensions, options.Seed);
+        using var spill = new FeatureSpill(options.TempDirectory ?? Path.GetTempPath(), dims);
+        var patches = embed(new EmbeddingPass(extractor, projection, log, progress), spill);
+        if (patches.Images == 0) throw new BuildException($"no readable training images in {options.DataDirectory}");
+        if (crossFitted && patches.Images < 2)
+            throw new BuildException($"only {patches.Images} readable training image in {options.DataDirectory}: cross-fitting the threshold " +
+                "needs at least 2 (or pass --calibration DIR)");
+        ReleaseMemory(); // the float16 staging rows (256 bytes a patch) are garbage now; return them before the selection
+        int perImage = patches.PatchesPerImage, images = patches.Images, patchCount = patches.Count;
+        endPhase(scale + "backbone preparation and embedding");
+
+        // 2. Coreset on the projections.
+        int size = options.CoresetSize ?? (int)Math.Max(1, Math.Round(patchCount * options.CoresetFraction));
+        size = Math.Min(size, patchCount);
+        log.LogInformation($"{scale}coreset: {size} of {patchCount} patches ({(double)size / patchCount:P1}), {options.ProjectionDimensions}-d " +
+            "int8 projection");
+        var coreset = SelectCoreset(patches.Rows, size, options.Seed, device, cancel);
+        log.LogInformation($"{scale}coreset: coverage radius {coreset.CoverageRadius:G5} (projected space); {coreset.PrunedShare:P0} of the row " +
+            "data never needed reading");
+        endPhase(scale + "coreset selection");
+        var crossFit = new CrossFitCalibration(progress);
+        var folds = crossFitted ? crossFit.SelectFolds(patches.Rows, perImage, coreset, options.CalibrationFolds, options.Seed, cancel) : [];
+        if (folds.Count > 0) endPhase(scale + "cross-fitting banks");
+        var selection = new SelectionSpace
+        {
+            InputDimensions = dims, OutputDimensions = options.ProjectionDimensions,
+            Projection = System.Runtime.InteropServices.MemoryMarshal.AsBytes(patches.Projection.Matrix).ToArray(),
+            Scale = patches.Rows.Scale, RadiusSquared = coreset.RadiusSquared,
+        };
+        patches = null; // the projections are no longer needed: free them before the bank is gathered
+        ReleaseMemory();
+
+        // 3. Bank, Eq. 7 neighbour table and cell index; the out-of-fold scores against the fold banks.
+        var bankRows = spill.Gather(coreset.Indices);
+        int b = Math.Min(options.NeighbourCount, size);
+        var neighbours = NeighbourTable.Build(bankRows, size, dims, b, device, progress);
+        var cells = BankCellIndex.Build(bankRows, size, dims, device, progress: progress);
+        var bank = MemoryBank.FromFloats(bankRows, size, dims, neighbours, b) with { Cells = cells };
+        endPhase(scale + "bank, Eq. 7 neighbour table and cell index");
+        float[]? outOfFold = null;
+        if (crossFitted)
+        {
+            var spec = new ScoringSpec { NeighbourCount = b, Reweight = options.Reweight, BlurSigma = options.BlurSigma };
+            outOfFold = crossFit.Score(spill, perImage, dims, folds, spec, device, cancel).Scores;
+            endPhase(scale + "out-of-fold scores");
+        }
+        return new ScaleBank(bank, images, patchCount, coreset, folds, selection, outOfFold);
+    }
+
+    /// <summary>
+    /// The calibration folder's scores, each scale's alone (the whole frame's null for a model with one scale): the model is scored as
+    /// it will be, with both thresholds still 1 so that the scales' own scores come back unchanged.
+    /// </summary>
+    private (float[] Tiles, float[]? WholeFrame) CalibrationFolderScores(ModelContent content, List<string> files, ImageLoader loader,
+        ExecutionDevice device, int batchSize, Action<string, string> onBad, CancellationToken cancel)
+    {
+        var tiles = new List<float>();
+        var whole = new List<float>();
+        using var scorer = new PatchCoreScorer(content with { Scoring = content.Scoring with { Threshold = 1 } }, device, BankPrecision.Auto,
+            backbonePrecision: content.Backbone.Precision);
+        int done = 0;
+        foreach (var (_, score) in scorer.ScoreFiles(files, loader, batchSize, onBad, cancel))
+        {
+            tiles.Add(score.Scales?.Tiles ?? score.Score);
+            if (score.Scales is { } scales) whole.Add(scales.WholeFrame);
+            progress?.Report(new StageProgress("calibration", ++done, files.Count));
+        }
+        if (tiles.Count == 0) throw new BuildException($"no readable calibration images in {files.Count} files");
+        return (tiles.ToArray(), content.WholeFrame is null ? null : whole.ToArray());
     }
 
     /// <summary>

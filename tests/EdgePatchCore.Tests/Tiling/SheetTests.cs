@@ -164,7 +164,8 @@ public class SheetTests(SheetFixture fixture) : IClassFixture<SheetFixture>
     /// <summary>
     /// A tiled frame reuses one frame's worth of buffers (8 tiles of inputs and patches, the frame's patch scores): per
     /// frame it allocates the results it hands back (patch scores and the map) and little else: the managed wrappers of
-    /// the ONNX Runtime calls, about 11 KB per run of 8 tiles (the whole-frame test allows 8 KB for its one run).
+    /// the ONNX Runtime calls, about 11 KB per run of 8 tiles (the whole-frame test allows 8 KB for its one run), and the
+    /// whole-frame scale's results (its patch scores and its map at the network input's size) with one more run.
     /// </summary>
     [Fact]
     public void Scoring_a_tiled_frame_allocates_little_more_than_its_results()
@@ -181,6 +182,9 @@ public class SheetTests(SheetFixture fixture) : IClassFixture<SheetFixture>
         long results = 4L * (last.PatchScores.Length + last.AnomalyMap.Length);
         Assert.Equal(48 * 784, last.PatchScores.Length);
         int runs = (48 + TileLayout.TilesPerRun - 1) / TileLayout.TilesPerRun;
+        Assert.NotNull(last.Scales);
+        results += 4L * (784 + 224 * 224); // the whole-frame scale's own patch scores and map
+        runs++;
         Assert.True(perFrame <= results + runs * 16 * 1024, $"{perFrame:F0} bytes per frame, of which results {results}");
     }
 
@@ -208,7 +212,9 @@ public class SheetTests(SheetFixture fixture) : IClassFixture<SheetFixture>
             (new[] { "--tile", "224", "--size", "320" }, "--size does not apply with --tile"),
             (new[] { "--tile", "8" }, "--tile"),
             (new[] { "--tile", "224", "--tile-overlap", "200" }, "overlap"),
-            (new[] { "--scale", "0.5" }, "--tile-overlap and --scale need --tile"),
+            (new[] { "--scale", "0.5" }, "--tile-overlap, --scale and --whole-frame need --tile N"),
+            (new[] { "--whole-frame", "off" }, "--tile-overlap, --scale and --whole-frame need --tile N"),
+            (new[] { "--tile", "224", "--whole-frame", "maybe" }, "on or off"),
         })
         {
             var r = TrainerRunner.Run(["build", "--product", "sheet", "--data", fixture.Data, "--out", Path.Combine(fixture.Folder.Path, "x.pcb"), .. args]);
