@@ -184,7 +184,7 @@ public sealed class ModelBuilder(ILogger log, IProgress<StageProgress>? progress
         if (crossFitted && patches.Images < 2)
             throw new BuildException($"only {patches.Images} readable training image in {options.DataDirectory}: cross-fitting the threshold " +
                 "needs at least 2 (or pass --calibration DIR)");
-        ReleaseMemory(); // the float16 staging rows (256 bytes a patch) are garbage now; return them before the selection
+        HeapRelease.Now(); // the float16 staging rows (256 bytes a patch) are garbage now; return them before the selection
         int perImage = patches.PatchesPerImage, images = patches.Images, patchCount = patches.Count;
         endPhase(scale + "backbone preparation and embedding");
 
@@ -207,7 +207,7 @@ public sealed class ModelBuilder(ILogger log, IProgress<StageProgress>? progress
             Scale = patches.Rows.Scale, RadiusSquared = coreset.RadiusSquared,
         };
         patches = null; // the projections are no longer needed: free them before the bank is gathered
-        ReleaseMemory();
+        HeapRelease.Now();
 
         // 3. Bank, Eq. 7 neighbour table and cell index; the out-of-fold scores against the fold banks.
         var bankRows = spill.Gather(coreset.Indices);
@@ -259,15 +259,6 @@ public sealed class ModelBuilder(ILogger log, IProgress<StageProgress>? progress
         return sampler.Run(rows, size, seed, progress, cancel);
     }
 
-    /// <summary>
-    /// A full compacting collection between the build's phases: each phase drops hundreds of megabytes of large
-    /// arrays at once, and without this the next phase's peak would stack on memory the GC has not returned yet.
-    /// </summary>
-    private static void ReleaseMemory()
-    {
-        System.Runtime.GCSettings.LargeObjectHeapCompactionMode = System.Runtime.GCLargeObjectHeapCompactionMode.CompactOnce;
-        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
-    }
 
     /// <summary>The first readable training image's size (for the warning when frames of another size are scored); 0 x 0 when none reads.</summary>
     private static (int Width, int Height) FrameSizeOf(IReadOnlyList<string> files)
