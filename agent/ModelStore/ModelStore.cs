@@ -87,7 +87,9 @@ public sealed class ModelStore(IOptions<AgentOptions> options, ModelAdmission ad
                 ReviewThreshold = Calibration.ReviewBand.Threshold(artifact.Content.Calibration, threshold, o.ReviewRate),
                 Input = artifact.Content.Input,
                 Scorer = scorer,
-                Device = $"{_device.Describe()}, {scorer.PrecisionDescription}",
+                // Short: it travels in every status message (the log line below gives the reasons).
+                Device = $"{_device.Describe()}, {BankPrecisions.Name(scorer.Precision)} bank, " +
+                    $"{EdgePatchCore.Embedding.BackbonePrecisions.Name(scorer.BackbonePrecision)} backbone",
                 SignedRelease = verified,
                 SignedBy = verified is null ? null : artifact.Signature?.KeyId,
                 PayloadHash = artifact.Hash,
@@ -128,9 +130,9 @@ public sealed class ModelStore(IOptions<AgentOptions> options, ModelAdmission ad
         }
         previous?.Release();
         logger.LogInformation("Serving model {Id} for product {Product} ({Path}, threshold {Threshold:G6}, created {Created:u}{Release}) on " +
-            "{Device}, {Search}{Replaced}",
+            "{Device}: {Precision}, {Search}{Replaced}",
             fresh.Id, fresh.Product, path, fresh.Threshold, fresh.CreatedAtUtc, fresh.SignedRelease is { } r ? $", release {r.Version}" : "",
-            fresh.Device, fresh.Scorer.SearchDescription, previous is null ? "" : $"; replaced {previous.Id}");
+            fresh.Device, fresh.Scorer.PrecisionDescription, fresh.Scorer.SearchDescription, previous is null ? "" : $"; replaced {previous.Id}");
         if (fresh.SignedRelease is { } expiring && expiring.IsExpired(DateTime.UtcNow))
             logger.LogWarning("Model {Id} (release {Version}) expired on {Expiry:u}: it keeps serving, but deploy a freshly signed model", fresh.Id,
                 expiring.Version, expiring.ExpiresAtUtc);

@@ -190,7 +190,7 @@ public class ModelExtenderTests(DriftFixture fixture) : IClassFixture<DriftFixtu
         var c = parent.Content;
         var space = c.Selection!;
         var projection = RandomProjection.FromMatrix(System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(space.Projection).ToArray(), space.InputDimensions, space.OutputDimensions);
-        using var extractor = new FeatureExtractor(c.Backbone, c.Input, new ExecutionDevice(DeviceKind.Cpu));
+        using var extractor = new FeatureExtractor(c.Backbone, c.Input, new ExecutionDevice(DeviceKind.Cpu), c.Backbone.Precision);
         var batch = new ImageBatchReader(new ImageLoader(), c.Input, 8).Read(Directory.GetFiles(two).Order().ToList(), (_, r) => throw new InvalidOperationException(r)).Single();
         var features = extractor.Extract(batch.Data, batch.Count);
         int patches = batch.Count * extractor.PatchesPerImage, dims = extractor.Dimensions;
