@@ -212,11 +212,9 @@ public static class ArtifactFile
             if (c.WholeFrame is { } whole)
             {
                 if (c.Tiling is null) throw new ArtifactException("a whole-frame scale in a model without tiles");
-                if (whole.Bank is null || whole.Embedding is null) throw new ArtifactException("whole-frame scale incomplete");
+                if (whole.Bank is null) throw new ArtifactException("whole-frame scale incomplete");
                 whole.Bank.Validate();
-                if (whole.Bank.Columns != e.Dimensions || whole.Embedding.Dimensions != e.Dimensions
-                    || whole.Embedding.GridWidth != e.GridWidth || whole.Embedding.GridHeight != e.GridHeight)
-                    throw new ArtifactException("the whole-frame scale's bank does not match the embedding");
+                if (whole.Bank.Columns != e.Dimensions) throw new ArtifactException("the whole-frame scale's bank does not match the embedding");
                 if (s.NeighbourCount > whole.Bank.NeighbourCount)
                     throw new ArtifactException($"scoring uses b = {s.NeighbourCount} but the whole-frame table has {whole.Bank.NeighbourCount}");
                 if (!float.IsFinite(whole.Threshold) || whole.Threshold <= 0 || !float.IsFinite(whole.TilesThreshold) || whole.TilesThreshold <= 0)

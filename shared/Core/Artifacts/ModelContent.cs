@@ -29,7 +29,7 @@ public sealed record ModelContent
     /// <summary>The whole-frame scale as a model of its own: the whole frame resized to <see cref="Input"/>, its bank, its threshold.</summary>
     public ModelContent? WholeFrameModel() => WholeFrame is not { } view ? null : this with
     {
-        Tiling = null, WholeFrame = null, Bank = view.Bank, Embedding = view.Embedding,
+        Tiling = null, WholeFrame = null, Bank = view.Bank,
         Scoring = Scoring with { Threshold = view.Threshold }, Calibration = null, Selection = null,
     };
 

@@ -12,7 +12,7 @@ public sealed record WholeFrameView
 {
     /// <summary>Patch rows of whole frames, with their Eq. 7 neighbour table and cell index.</summary>
     [Key(0)] public required MemoryBank Bank { get; init; }
-    [Key(1)] public required EmbeddingSpec Embedding { get; init; }
+    // Key 1 is unused: the whole-frame scale's embedding is the model's own (same backbone, same network input).
     /// <summary>The whole-frame scale's own cross-fitted threshold: its scores are divided by it.</summary>
     [Key(2)] public required float Threshold { get; init; }
     /// <summary>The tiles' own cross-fitted threshold (the model's <see cref="ScoringSpec.Threshold"/> is that of the combined score).</summary>

@@ -36,7 +36,7 @@ public sealed record ScalesReport
             var defective = idx.Select(i => defectTypes[i] is not null).ToArray();
             double? Auroc(Func<int, float> score) => Metrics.Auroc(idx.Select(score).ToArray(), defective);
             var caught = idx.Where(i => defectTypes[i] is not null && Judge.Of(scores[i].Score, threshold) != Judgement.Ok).ToArray();
-            int byWhole = caught.Count(i => scales[i].Deciding == "whole frame");
+            int byWhole = caught.Count(i => scales[i].WholeFrameDecides);
             perDefect[type] = new Contribution(defective.Count(d => d), Auroc(i => scales[i].Tiles), Auroc(i => scales[i].WholeFrame),
                 Auroc(i => scores[i].Score), caught.Length - byWhole, byWhole);
         }

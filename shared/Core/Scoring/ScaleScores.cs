@@ -9,6 +9,6 @@ public sealed record ScaleScores(float Tiles, float WholeFrame, float WholeFrame
     /// <summary>The whole frame's score in the tiles' units (divided by its threshold, times the tiles' threshold).</summary>
     public float WholeFrameInTilesUnits => WholeFrame * WholeFrameToTiles;
 
-    /// <summary>The scale whose score is the frame's: "tiles" or "whole frame".</summary>
-    public string Deciding => WholeFrameInTilesUnits > Tiles ? "whole frame" : "tiles";
+    /// <summary>Whether the frame's score is the whole frame's (else the tiles').</summary>
+    public bool WholeFrameDecides => WholeFrameInTilesUnits > Tiles;
 }

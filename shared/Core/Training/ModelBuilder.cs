@@ -115,11 +115,6 @@ public sealed class ModelBuilder(ILogger log, IProgress<StageProgress>? progress
             WholeFrame = whole is null ? null : new WholeFrameView
             {
                 Bank = whole.Bank,
-                Embedding = new EmbeddingSpec
-                {
-                    Layers = backbone.Layers, Dimensions = extractor.Dimensions,
-                    GridWidth = extractor.GridWidth, GridHeight = extractor.GridHeight,
-                },
                 Threshold = 1, TilesThreshold = 1, // set from the calibration scores below
                 TrainingPatchCount = whole.PatchCount,
             },

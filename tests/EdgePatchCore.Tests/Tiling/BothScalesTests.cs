@@ -30,11 +30,7 @@ public sealed class LargeStainSheetFixture : IDisposable
         Report = JsonDocument.Parse(File.ReadAllBytes(json)).RootElement;
     }
 
-    private static void Run(params string[] args)
-    {
-        var r = TrainerRunner.Run(args);
-        Assert.True(r.ExitCode == 0, $"trainer {string.Join(' ', args)}: {r.Error}");
-    }
+    private static void Run(params string[] args) => SheetFixture.Run(args);
 
     public void Dispose() => Folder.Dispose();
 }
@@ -90,7 +86,7 @@ public class BothScalesTests(LargeStainSheetFixture fixture) : IClassFixture<Lar
         var score = scorer.ScoreFrame(image, "stain");
         var scales = score.Scales!;
         Assert.Equal(Math.Max(scales.Tiles, scales.WholeFrameInTilesUnits), score.Score);
-        Assert.Equal("whole frame", scales.Deciding);
+        Assert.True(scales.WholeFrameDecides);
         Assert.True(score.Score >= content.Scoring.Threshold);
         // The whole-frame score is the whole-frame model's own, on the scaled frame resized to the network input.
         var alone = wholeOnly.ScoreFrame(image, "stain");

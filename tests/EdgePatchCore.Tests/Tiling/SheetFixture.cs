@@ -41,7 +41,8 @@ public sealed class SheetFixture : IDisposable
         return JsonDocument.Parse(File.ReadAllBytes(json)).RootElement;
     }
 
-    private static void Run(params string[] args)
+    /// <summary>Runs the trainer; a failure fails the fixture with its error output.</summary>
+    internal static void Run(params string[] args)
     {
         var r = TrainerRunner.Run(args);
         Assert.True(r.ExitCode == 0, $"trainer {string.Join(' ', args)}: {r.Error}");
