@@ -29,31 +29,34 @@ public sealed class BoundedPatchSearch : PatchSearch
 
     private readonly NearestNeighbourSearch _bank;
     private readonly NearestNeighbourSearch _centres;
-    private readonly int[] _members, _starts;
-    private readonly int _probes, _largestCell;
+    private readonly int[] _starts;
+    private readonly int _probes;
     private float[] _centreDistances = [], _upper = [], _exactDistances = [], _exactQueries = [];
     private int[] _cells = [], _order = [], _exactRows = [];
     private float[] _sortKeys = [], _bound = [];
     private int[] _next = [], _probeOrder = [];
-    private float[] _probeBest = [];
+    private float[] _probeScores = [];
+    private int[] _probeRows = [];
     private readonly int[] _probeStarts, _cursor, _ranges;
-    private readonly float[][] _scratch; // one probe buffer per worker
+    private readonly int _workers = Environment.ProcessorCount;
+    private readonly CellProbe _probe;
 
     public override string Name => $"bounded ({_starts.Length - 1} cells, {_probes} probed a patch)";
     public override PatchSearchKind Kind => PatchSearchKind.Bounded;
     public override int BankRows => _bank.Rows;
 
-    /// <param name="bank">the exact (reference) search over the bank; not owned</param>
-    public BoundedPatchSearch(NearestNeighbourSearch bank, BankCells cells, ExecutionDevice device, int probes = 0)
+    /// <param name="search">the exact (reference) search over the bank; not owned</param>
+    /// <param name="bank">the bank's float32 rows, rows x D, as the search has them</param>
+    public BoundedPatchSearch(NearestNeighbourSearch search, float[] bank, BankCells cells, ExecutionDevice device, int probes = 0)
     {
-        _bank = bank;
-        _members = cells.MemberRows();
+        _bank = search;
+        var members = cells.MemberRows();
         _starts = cells.CellStarts();
         _probes = Math.Clamp(probes == 0 ? DefaultProbes : probes, 1, cells.Centers);
-        for (int c = 0; c < cells.Centers; c++) _largestCell = Math.Max(_largestCell, _starts[c + 1] - _starts[c]);
-        _scratch = Enumerable.Range(0, Environment.ProcessorCount).Select(_ => new float[4 * _largestCell]).ToArray();
-        (_probeStarts, _cursor, _ranges) = (new int[cells.Centers + 1], new int[cells.Centers], new int[_scratch.Length + 1]);
-        _centres = BankSearches.Create(cells.CentroidRows(), cells.Centers, bank.Dimensions, device, BankPrecision.Float32);
+        (_probeStarts, _cursor, _ranges) = (new int[cells.Centers + 1], new int[cells.Centers], new int[_workers + 1]);
+        _probe = new CellProbe(bank, search.Rows, search.Dimensions, members);
+        // The centroids are searched at the bank's precision: which cells a patch probes only steers the work, never u_i's correctness.
+        _centres = BankSearches.Create(cells.CentroidRows(), cells.Centers, search.Dimensions, device, search.Precision);
     }
 
     public override void Run(ReadOnlySpan<float> patches, int groups, int per, Span<float> patchScores, ReadOnlySpan<float> floors,
@@ -111,13 +114,14 @@ public sealed class BoundedPatchSearch : PatchSearch
     private static bool CanBeat(float upper, float bound) => upper + upper * RelativeSlack + AbsoluteSlack >= bound;
 
     /// <summary>
-    /// u_i and its row for each of the n patches (n x D) from the rows of its probed cells; returns the rows compared. The
-    /// probes are grouped by cell, so that a cell's rows are read from memory once per call and stay in cache for every
-    /// patch that probes it (reading them per patch, the probe was bound by memory, not arithmetic).
+    /// u_i for each of the n patches (n x D) from the rows of its probed cells (<see cref="CellProbe"/>); returns the rows compared.
+    /// The probes are grouped by cell, so that a cell's rows are read from memory once per call and stay in cache for every
+    /// patch that probes it.
     /// </summary>
-    private unsafe long UpperBounds(ReadOnlySpan<float> patches, int n)
+    private long UpperBounds(ReadOnlySpan<float> patches, int n)
     {
-        int d = _bank.Dimensions, probes = n * _probes, cellCount = _starts.Length - 1;
+        int d = _bank.Dimensions, probes = n * _probes, cellCount = _starts.Length - 1, k = CellProbe.Candidates;
+        _probe.SetQueries(patches, n, d);
         // Counting sort of the probes by cell: _probeOrder[_probeStarts[c].._probeStarts[c + 1]] are cell c's probes.
         var probeStarts = _probeStarts;
         Array.Clear(probeStarts);
@@ -126,7 +130,7 @@ public sealed class BoundedPatchSearch : PatchSearch
         probeStarts.AsSpan(0, cellCount).CopyTo(_cursor);
         for (int j = 0; j < probes; j++) _probeOrder[_cursor[_cells[j]]++] = j;
         // Cells split into one range per worker of about equal work (probes x rows).
-        int threads = Math.Clamp(n / 64, 1, _scratch.Length);
+        int threads = Math.Clamp(n / 64, 1, _workers);
         long total = 0;
         for (int c = 0; c < cellCount; c++) total += (long)(probeStarts[c + 1] - probeStarts[c]) * (_starts[c + 1] - _starts[c]);
         var bounds = _ranges;
@@ -139,30 +143,45 @@ public sealed class BoundedPatchSearch : PatchSearch
             while (next < threads && done * threads >= total * next) bounds[next++] = c + 1;
         }
         while (next <= threads) bounds[next++] = cellCount;
-        fixed (float* pinned = patches)
+        // 1b. Each probe's likeliest rows by the int8 scan.
+        Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
         {
-            nint address = (nint)pinned; // the span stays pinned while the workers read it
-            Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
-            {
-                var scratch = _scratch[t];
-                Span<nint> block = stackalloc nint[4];
-                for (int c = bounds[t]; c < bounds[t + 1]; c++)
+            Span<int> queries = stackalloc int[4];
+            Span<float> best = stackalloc float[4 * k];
+            Span<int> rows = stackalloc int[4 * k];
+            for (int c = bounds[t]; c < bounds[t + 1]; c++)
+                for (int o = probeStarts[c]; o < probeStarts[c + 1]; o += 4)
                 {
-                    var members = _members.AsSpan(_starts[c], _starts[c + 1] - _starts[c]);
-                    for (int o = probeStarts[c]; o < probeStarts[c + 1]; o += 4)
+                    int count = Math.Min(4, probeStarts[c + 1] - o);
+                    for (int b = 0; b < count; b++) queries[b] = _probeOrder[o + b] / _probes;
+                    _probe.Scan(queries[..count], _starts[c], _starts[c + 1], best, rows);
+                    for (int b = 0; b < count; b++)
                     {
-                        int count = Math.Min(4, probeStarts[c + 1] - o);
-                        for (int b = 0; b < count; b++) block[b] = address + (nint)((long)(_probeOrder[o + b] / _probes) * d * sizeof(float));
-                        _bank.Distances(block, count, members, scratch);
-                        for (int b = 0; b < count; b++)
-                            _probeBest[_probeOrder[o + b]] = TensorPrimitives.Min(scratch.AsSpan(b * members.Length, members.Length));
+                        int j = _probeOrder[o + b];
+                        best.Slice(b * k, k).CopyTo(_probeScores.AsSpan(j * k, k));
+                        rows.Slice(b * k, k).CopyTo(_probeRows.AsSpan(j * k, k));
                     }
                 }
-            });
+        });
+        // 1c. u_i: the exact distance of the patch's likeliest rows over all its probes (+infinity if its cells were empty).
+        for (int i = 0; i < n; i++)
+        {
+            float first = float.NegativeInfinity, second = float.NegativeInfinity;
+            int firstRow = -1, secondRow = -1;
+            for (int j = i * _probes * k; j < (i + 1) * _probes * k; j++)
+            {
+                float score = _probeScores[j];
+                if (score <= second || _probeRows[j] < 0 || _probeRows[j] == firstRow) continue;
+                if (score > first) (second, secondRow, first, firstRow) = (first, firstRow, score, _probeRows[j]);
+                else (second, secondRow) = (score, _probeRows[j]);
+            }
+            var patch = patches.Slice(i * d, d);
+            float upper = firstRow < 0 ? float.PositiveInfinity : _bank.Distance(patch, firstRow);
+            if (secondRow >= 0) upper = Math.Min(upper, _bank.Distance(patch, secondRow));
+            _upper[i] = upper;
         }
         long visited = 0;
         for (int j = 0; j < probes; j++) visited += _starts[_cells[j] + 1] - _starts[_cells[j]];
-        for (int i = 0; i < n; i++) _upper[i] = TensorPrimitives.Min(_probeBest.AsSpan(i * _probes, _probes));
         return visited;
     }
 
@@ -173,7 +192,8 @@ public sealed class BoundedPatchSearch : PatchSearch
         {
             (_upper, _sortKeys) = (new float[n], new float[n]);
             (_centreDistances, _cells) = (new float[n * _probes], new int[n * _probes]);
-            (_probeOrder, _probeBest) = (new int[n * _probes], new float[n * _probes]);
+            _probeOrder = new int[n * _probes];
+            (_probeScores, _probeRows) = (new float[n * _probes * CellProbe.Candidates], new int[n * _probes * CellProbe.Candidates]);
         }
         if (_order.Length < n + exact) _order = new int[n + exact];
         if (_bound.Length < groups) (_bound, _next) = (new float[groups], new int[groups]);

@@ -89,7 +89,7 @@ public sealed class PatchCoreScorer : IDisposable
         _features = features ?? new FeatureExtractor(model.Backbone, model.Input, device, resolved.Backbone);
         var bank = model.Bank.ToFloats();
         _knn = BankSearches.Create(bank, model.Bank.Rows, model.Bank.Columns, device, precision);
-        _search = PatchSearches.For(search, model.Bank, _knn, device, out string why);
+        _search = PatchSearches.For(search, model.Bank, bank, _knn, device, out string why);
         SearchDescription = why;
         _neighbours = model.Bank.NeighbourIndices();
         (_bankRows, _tableWidth) = (model.Bank.Rows, model.Bank.NeighbourCount);

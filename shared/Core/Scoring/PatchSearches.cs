@@ -12,7 +12,8 @@ public static class PatchSearches
     /// and why, for the one log line a scorer writes about it.
     /// </summary>
     /// <param name="search">the exact search over <paramref name="bank"/>; shared, not owned</param>
-    public static PatchSearch For(PatchSearchKind kind, MemoryBank bank, NearestNeighbourSearch search,
+    /// <param name="bankRows">the bank's rows as float32 (rows x D), as the search was made from</param>
+    public static PatchSearch For(PatchSearchKind kind, MemoryBank bank, float[] bankRows, NearestNeighbourSearch search,
         ExecutionDevice device, out string why)
     {
         if (kind == PatchSearchKind.Exhaustive)
@@ -25,7 +26,7 @@ public static class PatchSearches
             why = "exhaustive search: the artifact holds no cell index for the bounded search (rebuild or extend the model to add one)";
             return new ExhaustivePatchSearch(search);
         }
-        var bounded = new BoundedPatchSearch(search, cells, device);
+        var bounded = new BoundedPatchSearch(search, bankRows, cells, device);
         why = bounded.Name + " search";
         return bounded;
     }

@@ -63,8 +63,6 @@ internal sealed class Float32Search : NearestNeighbourSearch
         SquaredToDistance(TensorPrimitives.Dot(query, query) - 2f * TensorPrimitives.Dot(query, _bank.AsSpan(bankIndex * Dimensions, Dimensions))
             + Norms[bankIndex]);
 
-    internal override void Distances(ReadOnlySpan<nint> queries, int count, ReadOnlySpan<int> bankRows, Span<float> distances) =>
-        Distances(queries, count, bankRows, distances, _bank);
 
     protected override void Dispose(bool disposing)
     {

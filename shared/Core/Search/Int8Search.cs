@@ -61,6 +61,4 @@ internal abstract class Int8Search : RerankedSearch
     public override float Distance(ReadOnlySpan<float> query, int bankIndex) =>
         SquaredToDistance(DistanceSquared(query, TensorPrimitives.Dot(query, query), bankIndex, default));
 
-    internal override void Distances(ReadOnlySpan<nint> queries, int count, ReadOnlySpan<int> bankRows, Span<float> distances) =>
-        Distances(queries, count, bankRows, distances, _bank);
 }

@@ -1,6 +1,4 @@
-using System.Numerics;
 using System.Numerics.Tensors;
-using System.Runtime.CompilerServices;
 
 namespace EdgePatchCore.Search;
 
@@ -75,66 +73,6 @@ public abstract class NearestNeighbourSearch : IDisposable
 
     /// <summary>Distance between a query row and one bank row, computed the way the search reports it.</summary>
     public abstract float Distance(ReadOnlySpan<float> query, int bankIndex);
-
-    /// <summary>
-    /// <see cref="Distance"/> of <paramref name="count"/> (1..4) query rows (Dimensions each, at <paramref name="queries"/>) to each
-    /// of <paramref name="bankRows"/>: distances[i * bankRows.Length + j]. The paths that keep float32 rows in host memory read
-    /// each bank row once for all the queries (the bounded search's probe is bound by those reads). Thread-safe: it reads the bank only.
-    /// </summary>
-    internal virtual unsafe void Distances(ReadOnlySpan<nint> queries, int count, ReadOnlySpan<int> bankRows, Span<float> distances)
-    {
-        for (int i = 0; i < count; i++)
-        {
-            var query = new ReadOnlySpan<float>((float*)queries[i], Dimensions);
-            for (int j = 0; j < bankRows.Length; j++) distances[i * bankRows.Length + j] = Distance(query, bankRows[j]);
-        }
-    }
-
-    /// <summary>The form of <see cref="Distances"/> over float32 rows kept in host memory: ||q||^2 - 2 q.m + ||m||^2, four dots a row
-    /// read.</summary>
-    private protected unsafe void Distances(ReadOnlySpan<nint> queries, int count, ReadOnlySpan<int> bankRows, Span<float> distances, float[] bank)
-    {
-        var q = stackalloc float*[4];
-        Span<float> norms = stackalloc float[4];
-        for (int i = 0; i < 4; i++)
-        {
-            q[i] = (float*)queries[Math.Min(i, count - 1)]; // a short block repeats its last query; those results are not written
-            var row = new ReadOnlySpan<float>(q[i], Dimensions);
-            norms[i] = TensorPrimitives.Dot(row, row);
-        }
-        int n = bankRows.Length;
-        fixed (float* rows = bank)
-        {
-            for (int j = 0; j < n; j++)
-            {
-                int m = bankRows[j];
-                FourDots(q[0], q[1], q[2], q[3], rows + (long)m * Dimensions, Dimensions, out float d0, out float d1, out float d2, out float d3);
-                float mn = Norms[m];
-                distances[j] = SquaredToDistance(norms[0] - 2f * d0 + mn);
-                if (count > 1) distances[n + j] = SquaredToDistance(norms[1] - 2f * d1 + mn);
-                if (count > 2) distances[2 * n + j] = SquaredToDistance(norms[2] - 2f * d2 + mn);
-                if (count > 3) distances[3 * n + j] = SquaredToDistance(norms[3] - 2f * d3 + mn);
-            }
-        }
-    }
-
-    /// <summary>The dot products of one row (d floats) with four query rows: one load of the row per four multiply-adds.</summary>
-    private static unsafe void FourDots(float* q0, float* q1, float* q2, float* q3, float* row, int d,
-        out float d0, out float d1, out float d2, out float d3)
-    {
-        Vector<float> a0 = default, a1 = default, a2 = default, a3 = default;
-        int w = Vector<float>.Count, t = 0;
-        for (; t <= d - w; t += w)
-        {
-            var m = Unsafe.ReadUnaligned<Vector<float>>(row + t);
-            a0 = Vector.FusedMultiplyAdd(Unsafe.ReadUnaligned<Vector<float>>(q0 + t), m, a0);
-            a1 = Vector.FusedMultiplyAdd(Unsafe.ReadUnaligned<Vector<float>>(q1 + t), m, a1);
-            a2 = Vector.FusedMultiplyAdd(Unsafe.ReadUnaligned<Vector<float>>(q2 + t), m, a2);
-            a3 = Vector.FusedMultiplyAdd(Unsafe.ReadUnaligned<Vector<float>>(q3 + t), m, a3);
-        }
-        (d0, d1, d2, d3) = (Vector.Sum(a0), Vector.Sum(a1), Vector.Sum(a2), Vector.Sum(a3));
-        for (; t < d; t++) (d0, d1, d2, d3) = (d0 + q0[t] * row[t], d1 + q1[t] * row[t], d2 + q2[t] * row[t], d3 + q3[t] * row[t]);
-    }
 
     /// <summary>The GEMM form ||q||^2 - 2 q.m + ||m||^2 can go slightly below zero by rounding: clamped before the root.</summary>
     private protected static float SquaredToDistance(float d2) => MathF.Sqrt(Math.Max(0f, d2));

@@ -63,7 +63,7 @@ public sealed class CrossFitCalibration(IProgress<StageProgress>? progress = nul
             using var knn = BankSearches.Create(bank, fold.BankRows.Length, dims, device, BankPrecision.Auto);
             // s* and m* exactly, as the shipped model's bounded search finds them: one probe a patch, since no map is drawn here.
             var cells = BankCellIndex.Build(bank, fold.BankRows.Length, dims, device, iterations: CellIterations);
-            using var search = new BoundedPatchSearch(knn, cells, device, probes: 1);
+            using var search = new BoundedPatchSearch(knn, bank, cells, device, probes: 1);
             for (int start = 0; start < fold.Images.Length; start += imagesPerCall)
             {
                 cancel.ThrowIfCancellationRequested();

@@ -72,7 +72,7 @@ public class BoundedPatchSearchTests
             using var knn = BankSearches.Create(bank, rows, d, Cpu, precision);
             using var exact = new ExhaustivePatchSearch(reference);
             using var exhaustive = new ExhaustivePatchSearch(knn);
-            using var bounded = new BoundedPatchSearch(knn, cells, Cpu);
+            using var bounded = new BoundedPatchSearch(knn, bank, cells, Cpu);
             var floors = Enumerable.Range(0, groups).Select(g => g == 0 ? float.NegativeInfinity : (float)(rng.NextDouble() * 3)).ToArray();
             var (_, truth, _) = Run(exact, queries, groups, per, floors);
             var (want, wantScores, _) = Run(exhaustive, queries, groups, per, floors);
@@ -111,7 +111,7 @@ public class BoundedPatchSearchTests
         Assert.Equal(1, cells.Centers);
         using var knn = BankSearches.Create(bank, 1, d, Cpu, BankPrecision.Float32);
         using var exhaustive = new ExhaustivePatchSearch(knn);
-        using var bounded = new BoundedPatchSearch(knn, cells, Cpu, probes: 4);
+        using var bounded = new BoundedPatchSearch(knn, bank, cells, Cpu, probes: 4);
         var (want, wantScores, _) = Run(exhaustive, queries, 1, per, [float.NegativeInfinity]);
         var (got, gotScores, work) = Run(bounded, queries, 1, per, [float.NegativeInfinity]);
         Assert.Equal(want[0].Index, got[0].Index);
@@ -128,7 +128,7 @@ public class BoundedPatchSearchTests
         var bank = Rows(rows, d, Data.Uniform, rng);
         var queries = Rows(per, d, Data.Uniform, rng);
         using var knn = BankSearches.Create(bank, rows, d, Cpu, BankPrecision.Float32);
-        using var bounded = new BoundedPatchSearch(knn, BankCellIndex.Build(bank, rows, d, Cpu), Cpu);
+        using var bounded = new BoundedPatchSearch(knn, bank, BankCellIndex.Build(bank, rows, d, Cpu), Cpu);
         var (best, _, work) = Run(bounded, queries, 1, per, [1e6f]);
         Assert.False(best[0].Found);
         Assert.Equal(0, work.ExactPatches);
