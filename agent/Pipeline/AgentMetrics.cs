@@ -28,7 +28,8 @@ public sealed class AgentMetrics
     public void FrameIn() => Interlocked.Increment(ref _framesIn);
 
     private long _largestBatchBytes;
-    /// <summary>The most bytes of decoded frames one batch has held (Agent:Pipeline:MaxBatchBytes bounds it, one frame over at most).</summary>
+    /// <summary>The most bytes of decoded frames held at once, by the batch scored and the one decoded (Agent:Pipeline:MaxBatchBytes bounds
+    /// them together, a frame over at most for each).</summary>
     public long LargestBatchBytes => Interlocked.Read(ref _largestBatchBytes);
     public void BatchHeld(long bytes)
     {

@@ -5,7 +5,8 @@ using SixLabors.ImageSharp.PixelFormats;
 
 namespace EdgePatchCore.Agent.Pipeline;
 
-/// <summary>One frame on its way through the <see cref="ScoringWorker"/>'s batch: what decoding and scoring found out.</summary>
+/// <summary>One frame on its way through the <see cref="ScoringWorker"/>'s batch: what decoding (<see cref="BatchDecoder"/>) and scoring found
+/// out.</summary>
 internal sealed class BatchItem(Frame frame)
 {
     public Frame Frame { get; } = frame;

@@ -40,8 +40,9 @@ public sealed class FrameQueue
     /// The frames waiting, oldest first, at most <paramref name="maxFrames"/> and while their decoded size (from the image
     /// header, 3 bytes a pixel) fits <paramref name="maxDecodedBytes"/>; always one when any waits. Megapixel frames come
     /// in small batches, so a batch never holds more decoded frames than the budget (one frame past it at most).
+    /// <paramref name="decodedBytes"/>: the batch's decoded size.
     /// </summary>
-    public List<Frame> TakeBatch(int maxFrames, long maxDecodedBytes)
+    public List<Frame> TakeBatch(int maxFrames, long maxDecodedBytes, out long decodedBytes)
     {
         var batch = new List<Frame>(maxFrames);
         long held = 0;
@@ -53,9 +54,12 @@ public sealed class FrameQueue
             batch.Add(frame);
             held += cost;
         }
-        if (batch.Count > 0) _metrics.BatchHeld(held);
+        decodedBytes = held;
         return batch;
     }
+
+    /// <summary>The decoded size of the oldest waiting frame (see <see cref="TakeBatch"/>); 0 when none waits.</summary>
+    public long NextDecodedBytes() => _channel.Reader.TryPeek(out var next) ? DecodedBytes(next) : 0;
 
     private static long DecodedBytes(Frame frame)
     {

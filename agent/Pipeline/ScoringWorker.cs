@@ -1,20 +1,22 @@
 using System.Diagnostics;
+using System.Threading.Channels;
 using EdgePatchCore.Agent.Configuration;
 using EdgePatchCore.Agent.Messages;
 using EdgePatchCore.Agent.ModelStore;
 using EdgePatchCore.Imaging;
 using EdgePatchCore.Scoring;
 using Microsoft.Extensions.Options;
-using SixLabors.ImageSharp;
-using SixLabors.ImageSharp.PixelFormats;
 
 namespace EdgePatchCore.Agent.Pipeline;
 
 /// <summary>
-/// The one scorer per device: takes whatever frames are queued (<see cref="FrameQueue.TakeBatch"/>), decodes them in parallel, scores each product's
-/// frames in one batch, and hands each frame with its verdict
-/// to the <see cref="SinkChain"/> (the outboxes first; the frame counts as done only once they hold its verdict). Every
-/// frame fails alone: a frame that cannot be decoded or scored, or whose score is not a finite number, gets an "error"
+/// The one scorer per device, in two stages that run at the same time: the <see cref="BatchDecoder"/> takes whatever frames are
+/// queued (<see cref="FrameQueue.TakeBatch"/>) and decodes them in parallel while the batch before is scored, so the next frames'
+/// decode overlaps the current ones' inference; the scorer scores each product's frames in one batch and hands each frame with
+/// its verdict to the <see cref="SinkChain"/> (the outboxes first; the frame counts as done only once they hold its verdict). At
+/// most two batches are held at once, one scored and one decoded, their decoded bytes together within Agent:Pipeline:MaxBatchBytes
+/// (a frame larger than that alone is decoded only once nothing else is held).
+/// Every frame fails alone: a frame that cannot be decoded or scored, or whose score is not a finite number, gets an "error"
 /// verdict with the reason, and the others in its batch are scored as usual.
 /// </summary>
 public sealed class ScoringWorker(
@@ -22,19 +24,75 @@ public sealed class ScoringWorker(
         ILogger<ScoringWorker> logger)
     : BackgroundService
 {
-    private readonly ImageLoader _loader = new(options.Value.Limits.ToImageLimits());
     private readonly PipelineOptions _pipeline = options.Value.Pipeline;
+    private readonly BatchDecoder _decoder = new(options.Value.Limits, models, sinks.UsesHeatmaps);
     private readonly bool _keepImages = sinks.UsesHeatmaps;
-    private float[] _inputs = [];
+    private long _heldBytes;      // decoded bytes of the batches alive (decoded or being scored)
+    private long _decodingSince;  // Stopwatch timestamp while the decoder works on a batch, else 0
+    private readonly SemaphoreSlim _released = new(0); // a batch was scored and let go: room for the next
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         await models.InitialLoad.WaitAsync(stoppingToken); // frames wait for the first model rather than fail
+        var decoded = Channel.CreateBounded<DecodedBatch>(new BoundedChannelOptions(1) { SingleReader = true, SingleWriter = true });
+        using var stopDecoding = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        var decoding = Task.Run(() => DecodeLoopAsync(decoded.Writer, stopDecoding.Token), CancellationToken.None);
+        try { await ScoreLoopAsync(decoded.Reader, stoppingToken); }
+        finally
+        {
+            await stopDecoding.CancelAsync();
+            try { await decoding; }
+            catch (OperationCanceledException) { }
+            // Decoded, never scored: their frames stay with their sources (folder: in place; MQTT: unacknowledged).
+            while (decoded.Reader.TryRead(out var left)) Release(left);
+        }
+    }
+
+    /// <summary>Stage 1: waits until the scorer has taken the last decoded batch, then takes and decodes the next.</summary>
+    private async Task DecodeLoopAsync(ChannelWriter<DecodedBatch> decoded, CancellationToken stop)
+    {
+        while (await decoded.WaitToWriteAsync(stop) && await queue.Reader.WaitToReadAsync(stop))
+        {
+            long held = Interlocked.Read(ref _heldBytes);
+            if (held > 0 && held + queue.NextDecodedBytes() > _pipeline.MaxBatchBytes)
+            {
+                await _released.WaitAsync(stop); // no room beside the batch being scored: decode once it is done
+                continue;
+            }
+            var frames = queue.TakeBatch(_pipeline.MaxBatch, _pipeline.MaxBatchBytes - held, out long bytes);
+            if (frames.Count == 0) continue;
+            metrics.BatchHeld(Interlocked.Add(ref _heldBytes, bytes));
+            var items = frames.Select(f => new BatchItem(f)).ToArray();
+            DecodedBatch batch;
+            Interlocked.Exchange(ref _decodingSince, Stopwatch.GetTimestamp());
+            try { batch = _decoder.Decode(items, bytes); }
+            catch (Exception e)
+            {
+                // A bug or a native failure must not stop the line: the frames go on to get an error verdict each.
+                logger.LogError(e, "Unexpected failure decoding {Count} frame(s)", items.Length);
+                foreach (var item in items)
+                    item.Error ??= Text.Cap($"internal error while decoding: {e.GetType().Name}: {e.Message}", Text.MaxError);
+                batch = new DecodedBatch(items, [], bytes);
+            }
+            finally { Interlocked.Exchange(ref _decodingSince, 0); }
+            try { await decoded.WriteAsync(batch, stop); }
+            catch
+            {
+                Release(batch);
+                throw;
+            }
+        }
+    }
+
+    /// <summary>Stage 2: scores each decoded batch and hands its frames to the sinks.</summary>
+    private async Task ScoreLoopAsync(ChannelReader<DecodedBatch> decoded, CancellationToken stoppingToken)
+    {
         Task<bool>? wait = null;
         while (!stoppingToken.IsCancellationRequested)
         {
-            metrics.Heartbeat();
-            wait ??= queue.Reader.WaitToReadAsync(stoppingToken).AsTask();
+            // Waiting on a decode in progress is not progress: a decoder that hangs stops the heartbeat as a scorer that hangs does.
+            if (Interlocked.Read(ref _decodingSince) == 0 || wait is null) metrics.Heartbeat();
+            wait ??= decoded.WaitToReadAsync(stoppingToken).AsTask();
             try
             {
                 if (!wait.IsCompleted && await Task.WhenAny(wait, Task.Delay(1000,
@@ -43,11 +101,11 @@ public sealed class ScoringWorker(
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested) { break; }
             wait = null;
-            var items = queue.TakeBatch(_pipeline.MaxBatch, _pipeline.MaxBatchBytes).Select(f => new BatchItem(f)).ToArray();
-            if (items.Length == 0) continue;
+            if (!decoded.TryRead(out var batch)) continue;
+            metrics.Heartbeat();
             try
             {
-                await ProcessAsync(items, stoppingToken);
+                await ScoreAsync(batch, stoppingToken);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
@@ -56,8 +114,8 @@ public sealed class ScoringWorker(
             catch (Exception e)
             {
                 // A bug or a native failure must not stop the line: every frame still gets a verdict.
-                logger.LogError(e, "Unexpected failure scoring {Count} frame(s)", items.Length);
-                foreach (var item in items.Where(i => !i.Done))
+                logger.LogError(e, "Unexpected failure scoring {Count} frame(s)", batch.Items.Length);
+                foreach (var item in batch.Items.Where(i => !i.Done))
                 {
                     item.Score = null;
                     item.Error = Text.Cap($"internal error while scoring: {e.GetType().Name}: {e.Message}", Text.MaxError);
@@ -66,41 +124,37 @@ public sealed class ScoringWorker(
                     catch (Exception again) { logger.LogError(again, "Cannot report frame {Frame}", item.Frame.Id); }
                 }
             }
-            finally
-            {
-                foreach (var item in items)
-                {
-                    item.Model?.Release();
-                    item.Image?.Dispose();
-                }
-            }
+            finally { Release(batch); }
         }
     }
 
-    private async Task ProcessAsync(BatchItem[] items, CancellationToken stop)
+    public override void Dispose()
     {
-        foreach (var item in items)
-        {
-            if (item.Frame.RejectReason is { } reason) item.Error = reason;
-            else item.Model = models.Acquire(item.Frame.Product, out item.Error);
-        }
-        foreach (var group in items.Where(i => i.Model is not null).GroupBy(i => i.Model!))
-        {
-            if (group.Key.Scorer.Tiling is not null) ScoreTiled(group.Key, [.. group]);
-            else ScoreWhole(group.Key, [.. group]);
-        }
-        foreach (var item in items) await FinishAsync(item, stop);
+        _released.Dispose();
+        base.Dispose();
     }
 
-    /// <summary>Whole-frame models: decoded in parallel into one input batch, scored in one call (one at a time if that fails).</summary>
-    private void ScoreWhole(LoadedModel model, BatchItem[] items)
+    private void Release(DecodedBatch batch)
+    {
+        batch.Dispose();
+        Interlocked.Add(ref _heldBytes, -batch.HeldBytes);
+        _released.Release();
+    }
+
+    private async Task ScoreAsync(DecodedBatch batch, CancellationToken stop)
+    {
+        foreach (var group in batch.Groups)
+        {
+            if (group.Inputs is { } inputs) ScoreWhole(group.Model, group.Items, inputs);
+            else ScoreTiled(group.Model, group.Items);
+        }
+        foreach (var item in batch.Items) await FinishAsync(item, stop);
+    }
+
+    /// <summary>Whole-frame models: the decoded inputs (items x input length) scored in one call (one at a time if that fails).</summary>
+    private void ScoreWhole(LoadedModel model, BatchItem[] items, float[] inputs)
     {
         int length = model.Scorer.Features.InputLength;
-        if (_inputs.Length < items.Length * length) _inputs = new float[items.Length * length];
-        var inputs = _inputs;
-        // A camera's frame keeps its picture until the sinks are through: it is the frame's only copy (no encoded bytes).
-        Parallel.For(0, items.Length, i => Decode(items[i], _keepImages || items[i].Frame.Pixels is not null,
-            image => ImageLoader.ToInput(image, model.Input, inputs.AsSpan(i * length, length), items[i].Frame.Id)));
         var good = new List<BatchItem>(items.Length); // decoded frames to the front, in order, so that one call scores them all
         for (int i = 0; i < items.Length; i++)
         {
@@ -118,10 +172,9 @@ public sealed class ScoringWorker(
         }
     }
 
-    /// <summary>Tiled models: decoded in parallel, then scored one frame at a time (a frame is already a batch of tiles).</summary>
+    /// <summary>Tiled models: scored one frame at a time (a frame is already a batch of tiles).</summary>
     private void ScoreTiled(LoadedModel model, BatchItem[] items)
     {
-        Parallel.For(0, items.Length, i => Decode(items[i], keep: true));
         foreach (var item in items.Where(i => i.Error is null && i.Image is not null))
         {
             Score(model, [item], () => [model.Scorer.ScoreFrame(item.Image!, item.Frame.Id)]);
@@ -149,27 +202,6 @@ public sealed class ScoringWorker(
             foreach (var item in items) item.Error = e is ImageLoadException ? e.Message : $"scoring failed: {e.Message}";
             return false;
         }
-    }
-
-    /// <summary>Decodes a frame, then <paramref name="prepare"/>s it (the network input); any failure fails this frame only.</summary>
-    private void Decode(BatchItem item, bool keep, Action<Image<Rgb24>>? prepare = null)
-    {
-        long start = Stopwatch.GetTimestamp();
-        Image<Rgb24>? image = null;
-        try
-        {
-            image = item.Frame.Pixels ?? _loader.Decode(item.Frame.Bytes, item.Frame.Id); // a camera's frame comes as RGB already
-            (item.FrameWidth, item.FrameHeight) = (image.Width, image.Height);
-            prepare?.Invoke(image);
-            if (keep) (item.Image, image) = (image, null);
-        }
-        catch (ImageLoadException e) { item.Error = e.Message; }
-        catch (Exception e) // a resize or conversion failure (out of memory included) fails this frame only
-        {
-            item.Error = $"{item.Frame.Id}: cannot prepare the image ({e.GetType().Name}: {e.Message})";
-        }
-        finally { image?.Dispose(); }
-        item.DecodeMs = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
     }
 
     /// <summary>The frame's verdict, counted, handed to the sinks.</summary>

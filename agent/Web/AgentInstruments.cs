@@ -38,7 +38,8 @@ public sealed class AgentInstruments
         meter.CreateObservableGauge("edgepatchcore.health.degraded", () => state.Health().Status == "ok" ? 0 : 1, null,
                                     "1 while the agent is degraded or unhealthy (/healthz says why)");
         meter.CreateObservableGauge("edgepatchcore.batch.decoded.largest", () => m.LargestBatchBytes, "By",
-                                    "The most bytes of decoded frames one scoring batch has held (Agent:Pipeline:MaxBatchBytes)");
+                                    "The most bytes of decoded frames held at once by the batch scored and the one decoded " +
+                                    "(Agent:Pipeline:MaxBatchBytes)");
         meter.CreateObservableCounter("edgepatchcore.dropped", () => state.Drops.Snapshot()
             .Select(d => new Measurement<long>(d.Value, new KeyValuePair<string, object?>("what", d.Key))), "{item}",
             "Things let go instead of waiting, by kind (what): frames not kept for teaching, requests over their queue, heat maps, ...");

@@ -107,4 +107,67 @@ public class ScoringWorkerTests(AgentFixture fixture)
             Assert.Equal(frame.Verdict.ToJson(), frame.VerdictJson);
         }
     }
+
+    /// <summary>A durable sink that holds the first frame until it is let go.</summary>
+    private sealed class HoldingSink : IScoredFrameSink
+    {
+        public TaskCompletionSource Holding { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public TaskCompletionSource Go { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public ConcurrentQueue<string> Frames { get; } = new();
+        public SinkKind Kind => SinkKind.Durable;
+        public bool UsesHeatmaps => false;
+
+        public async ValueTask AcceptAsync(ScoredFrame frame, CancellationToken cancel)
+        {
+            if (Frames.IsEmpty)
+            {
+                Holding.TrySetResult();
+                await Go.Task.WaitAsync(cancel);
+            }
+            Frames.Enqueue(frame.Verdict.FrameId);
+        }
+    }
+
+    [Fact]
+    public async Task The_next_batch_is_decoded_while_the_current_one_is_still_being_scored_and_delivered()
+    {
+        using var state = new TempFolder();
+        var options = Options.Create(new AgentOptions
+        {
+            Artifact = fixture.ModelA, Device = EdgePatchCore.Devices.DeviceKind.Cpu, StateDirectory = state.Path,
+        });
+        var metrics = new AgentMetrics();
+        var topics = new TopicNames("edgepatchcore/worker-overlap");
+        var events = new AgentEvents(new Outbox(state.File("outbox"), 1000, sync: false, NullLogger.Instance), topics);
+        using var models = new ModelStore(options, new ModelAdmission(options, new ReleaseLedger(state.Path)), events, NullLogger<ModelStore>.Instance);
+        Assert.True(models.Load(options.Value.AllModels[0]));
+        models.InitialLoadDone();
+        var sink = new HoldingSink();
+        var chain = new SinkChain([sink], metrics, new NoBroker(), topics, NullLogger<SinkChain>.Instance);
+        var queue = new FrameQueue(options, metrics, NullLogger<FrameQueue>.Instance);
+        using var worker = new ScoringWorker(options, queue, models, chain, metrics, NullLogger<ScoringWorker>.Instance);
+        byte[] first = File.ReadAllBytes(fixture.Pngs[0]), second = File.ReadAllBytes(fixture.Pngs[1]);
+        long firstBytes = Identified(first), secondBytes = Identified(second);
+        using var stop = new CancellationTokenSource();
+        await worker.StartAsync(stop.Token);
+        queue.Post(new Frame { Id = "first.png", Source = "test", Bytes = first });
+        await sink.Holding.Task.WaitAsync(TimeSpan.FromSeconds(60)); // the first batch is scored and now in its sink
+        queue.Post(new Frame { Id = "second.png", Source = "test", Bytes = second });
+        // While the first batch is held, the second is taken and decoded: both batches' frames are held at once.
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (metrics.LargestBatchBytes < firstBytes + secondBytes && DateTime.UtcNow < deadline) await Task.Delay(10);
+        Assert.Equal(firstBytes + secondBytes, metrics.LargestBatchBytes);
+        Assert.Empty(sink.Frames); // nothing delivered yet: the first is still held in its sink
+        sink.Go.SetResult();
+        deadline = DateTime.UtcNow.AddSeconds(60);
+        while (sink.Frames.Count < 2 && DateTime.UtcNow < deadline) await Task.Delay(10);
+        await worker.StopAsync(CancellationToken.None);
+        Assert.Equal(["first.png", "second.png"], sink.Frames.ToArray());
+    }
+
+    private static long Identified(byte[] image)
+    {
+        var info = SixLabors.ImageSharp.Image.Identify(image);
+        return (long)info.Width * info.Height * 3;
+    }
 }
