@@ -8,7 +8,8 @@ namespace EdgePatchCore.Coreset;
 ///
 /// Why not a fresh selection per fold: it costs a whole selection each (k of them). Here only the points whose
 /// nearest chosen row belonged to the fold (<see cref="CoresetResult.Nearest"/>) need their distance to the
-/// remaining rows again; everyone else keeps theirs (<see cref="CoresetResult.MinDistances"/>), and the
+/// remaining rows again (one int8 GEMM, <see cref="CentreDistances"/>); everyone else keeps theirs
+/// (<see cref="CoresetResult.MinDistances"/>), and the
 /// greedy additions fill the holes the fold's rows leave. Simply dropping the fold's rows would leave those
 /// holes open and bias the out-of-fold scores high (a threshold that lets defects through).
 ///
@@ -55,14 +56,13 @@ public static class FoldBanks
         for (int i = 0; i < outside.Count; i++) minDist[i] = selection.MinDistances[outside[i]];
         if (lost.Count > 0)
         {
-            var lostRows = rows.Subset(lost.Select(i => outside[i]).ToArray());
-            var again = GreedyCoreset.DistancesToCentres(lostRows, rows, kept, cancel);
+            var again = GreedyCoreset.DistancesToCentres(rows, rows, kept, subset: lost.Select(i => outside[i]).ToArray(), cancel);
             for (int j = 0; j < lost.Count; j++) minDist[lost[j]] = again[j];
         }
 
-        // 3. Greedy additions until the outside points are covered as the full selection covers all points.
-        var outsideRows = rows.Subset(outside);
-        var added = GreedyCoreset.ExtendToRadius(outsideRows, minDist, selection.RadiusSquared, maxAdded: outside.Count, cancel);
+        // 3. Greedy additions until the outside points are covered as the full selection covers all points (the passes read the
+        // outside points straight from the rows: no copy of them besides the pass's own blocks).
+        var added = GreedyCoreset.ExtendToRadius(rows, minDist, selection.RadiusSquared, maxAdded: outside.Count, outside, cancel);
         var bank = kept.Concat(added.Select(i => outside[i])).ToArray();
         return new Fold(foldImages, bank, kept.Count, added.Count);
     }

@@ -43,12 +43,21 @@ public static class GreedyCoreset
 
     /// <summary>
     /// The squared distance of every point to its nearest row among <paramref name="centres"/> (rows of
-    /// <paramref name="source"/>, same scale as <paramref name="points"/>): one pruned greedy pass per centre.
-    /// int.MaxValue for every point when there are no centres.
+    /// <paramref name="source"/>, same scale as <paramref name="points"/>): one int8 GEMM (<see cref="CentreDistances"/>) where the
+    /// CPU computes it exactly, else one pruned greedy pass per centre; the two agree bit for bit.
+    /// int.MaxValue for every point when there are no centres. With <paramref name="subset"/>, the points are those rows of
+    /// <paramref name="points"/> (read in place, not copied), and the result has one distance per entry of it.
     /// </summary>
-    public static int[] DistancesToCentres(QuantizedRows points, QuantizedRows source, IReadOnlyList<int> centres, CancellationToken cancel = default)
+    public static int[] DistancesToCentres(QuantizedRows points, QuantizedRows source, IReadOnlyList<int> centres,
+        IReadOnlyList<int>? subset = null, CancellationToken cancel = default) =>
+        CentreDistances.IsExact ? CentreDistances.Nearest(points, subset, source, centres, cancel)
+            : DistancesToCentresByPasses(points, source, centres, subset, cancel);
+
+    /// <summary><see cref="DistancesToCentres"/> by one pruned greedy pass per centre: where the int8 GEMM is not exact, and for tests.</summary>
+    internal static int[] DistancesToCentresByPasses(QuantizedRows points, QuantizedRows source, IReadOnlyList<int> centres,
+        IReadOnlyList<int>? subset = null, CancellationToken cancel = default)
     {
-        var run = new GreedyCoresetPass(points, centres.Count, prune: true);
+        var run = new GreedyCoresetPass(points, centres.Count, prune: true, points: subset);
         for (int s = 0; s < centres.Count; s++)
         {
             cancel.ThrowIfCancellationRequested();
@@ -61,23 +70,25 @@ public static class GreedyCoreset
     /// <summary>
     /// Continues a greedy selection whose squared distances to the chosen set are <paramref name="minDistances"/>
     /// (one per point): adds the farthest point while it is farther than <paramref name="radiusSquared"/>, at most
-    /// <paramref name="maxAdded"/> points. Returns the added points' indices in selection order.
+    /// <paramref name="maxAdded"/> points. Returns the added points' indices in selection order. With
+    /// <paramref name="subset"/>, the points are those rows of <paramref name="points"/> (read in place, not copied), and the
+    /// indices returned are positions in it.
     /// </summary>
     public static List<int> ExtendToRadius(QuantizedRows points, int[] minDistances, int radiusSquared, int maxAdded,
-        CancellationToken cancel = default)
+        IReadOnlyList<int>? subset = null, CancellationToken cancel = default)
     {
-        if (minDistances.Length != points.Count) throw new ArgumentException("one distance per point");
+        if (minDistances.Length != (subset?.Count ?? points.Count)) throw new ArgumentException("one distance per point");
         var added = new List<int>();
         int farthest = -1, next = -1;
         for (int p = 0; p < minDistances.Length; p++)
             if (minDistances[p] > farthest) (farthest, next) = (minDistances[p], p);
         if (farthest <= radiusSquared || maxAdded <= 0) return added;
-        var run = new GreedyCoresetPass(points, maxAdded, prune: true, initialMinDist: minDistances);
+        var run = new GreedyCoresetPass(points, maxAdded, prune: true, initialMinDist: minDistances, points: subset);
         while (farthest > radiusSquared && added.Count < maxAdded)
         {
             cancel.ThrowIfCancellationRequested();
             added.Add(next);
-            run.SetCentre(points, next);
+            run.SetCentre(points, subset is null ? next : subset[next]);
             (farthest, next, _) = run.Step(added.Count - 1, pruned: true);
         }
         return added;

@@ -38,12 +38,15 @@ internal sealed unsafe class GreedyCoresetPass
 
     public int[] MinDistances => _minDist;
 
-    public GreedyCoresetPass(QuantizedRows rows, int size, bool prune, bool allowVnni = true, int[]? initialMinDist = null)
+    /// <param name="points">the points' indices in <paramref name="rows"/> when the pass runs on some of them (point p is row
+    /// points[p]); null: all rows. The pass copies what it reads into its own blocks, so a subset costs no copy of its own.</param>
+    public GreedyCoresetPass(QuantizedRows rows, int size, bool prune, bool allowVnni = true, int[]? initialMinDist = null,
+        IReadOnlyList<int>? points = null)
     {
         _vnni = allowVnni && AvxVnni.IsSupported;
-        if (rows.Count <= 0) throw new ArgumentException("no points to select from");
+        _n = points?.Count ?? rows.Count;
+        if (_n <= 0) throw new ArgumentException("no points to select from");
         _rows = rows;
-        _n = rows.Count;
         _size = Math.Clamp(size, 1, _n);
         _prune = prune;
         _blockCount = (rows.Dimensions + BlockWidth - 1) / BlockWidth;
@@ -54,7 +57,7 @@ internal sealed unsafe class GreedyCoresetPass
             var block = _blocks[b] = GC.AllocateArray<sbyte>(_n * BlockWidth, pinned: true); // zero padding
             int width = Math.Min(BlockWidth, rows.Dimensions - b * BlockWidth);
             for (int p = 0; p < _n; p++)
-                rows.Row(p).Slice(b * BlockWidth, width).CopyTo(block.AsSpan(p * BlockWidth, width));
+                rows.Row(points is null ? p : points[p]).Slice(b * BlockWidth, width).CopyTo(block.AsSpan(p * BlockWidth, width));
         }
         _minDist = GC.AllocateUninitializedArray<int>(_n, pinned: true);
         if (initialMinDist is null) Array.Fill(_minDist, int.MaxValue);

@@ -34,7 +34,7 @@ public sealed class CrossFitCalibration(IProgress<StageProgress>? progress = nul
         {
             var fold = FoldBanks.Build(rows, patchesPerImage, selection, images, cancel);
             result.Add(fold);
-            HeapRelease.Now(); // each fold leaves a copy of the points outside it (pinned blocks among them) behind
+            HeapRelease.Now(); // each fold leaves its greedy pass's copy of the points outside it (pinned blocks) behind
             progress?.Report(new StageProgress("calibration banks", result.Count, assignment.Length,
                 $"{fold.KeptRows} kept + {fold.AddedRows} added rows for {images.Length} images"));
         }

@@ -112,10 +112,10 @@ public sealed class ModelExtender(ILogger log, IProgress<StageProgress>? progres
         var centres = Quantized(projection, bank, c.Bank.Rows, dims, space.Scale);
 
         // 3. Continue the greedy selection: distances to the chosen centres, then farthest-first beyond the radius.
-        var minDistances = GreedyCoreset.DistancesToCentres(candidates, centres, Enumerable.Range(0, centres.Count).ToArray(), cancel);
+        var minDistances = GreedyCoreset.DistancesToCentres(candidates, centres, Enumerable.Range(0, centres.Count).ToArray(), cancel: cancel);
         int beyond = minDistances.Count(x => x > space.RadiusSquared);
         int budget = options.MaxRows ?? candidates.Count;
-        var added = GreedyCoreset.ExtendToRadius(candidates, minDistances, space.RadiusSquared, budget, cancel);
+        var added = GreedyCoreset.ExtendToRadius(candidates, minDistances, space.RadiusSquared, budget, cancel: cancel);
         bool budgetReached = added.Count == budget && added.Count < beyond;
         log.LogInformation($"selection: {beyond} of {candidates.Count} new patches lie beyond the coverage radius; {added.Count} rows added" +
                       (budgetReached ? $" (the budget of {budget}: some new patches stay beyond the radius)" : ""));

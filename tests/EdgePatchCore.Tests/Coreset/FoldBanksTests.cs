@@ -100,4 +100,22 @@ public class FoldBanksTests
         int radius = min.Max();
         Assert.Empty(GreedyCoreset.ExtendToRadius(x, min, radius, 10));
     }
+
+    [Theory]
+    [InlineData(3000, 128, 700)]  // several GEMM runs, extremes of the int8 range
+    [InlineData(500, 24, 1)]      // one centre; dimensions not a multiple of anything
+    public void The_int8_gemm_and_the_pruned_passes_give_the_same_distances_to_centres(int n, int d, int centres)
+    {
+        var x = GreedyCoresetTests.RandomPoints(n, d, 11, withDuplicates: true);
+        x.Data[3] = 127; // the ends of the range, where a saturating product would show
+        x.Data[d + 3] = -127;
+        var rng = new Random(3);
+        int[] chosen = Enumerable.Range(0, centres).Select(_ => rng.Next(n)).ToArray();
+        int[] subset = Enumerable.Range(0, n).Where(p => p % 3 != 1).ToArray();
+        Assert.Equal(GreedyCoreset.DistancesToCentresByPasses(x, x, chosen, subset), CentreDistances.Nearest(x, subset, x, chosen, default));
+        Assert.Equal(GreedyCoreset.DistancesToCentresByPasses(x, x, chosen), CentreDistances.Nearest(x, null, x, chosen, default));
+        Assert.All(CentreDistances.Nearest(x, subset, x, [], default), v => Assert.Equal(int.MaxValue, v));
+        for (int i = 0; i < subset.Length; i += 37)
+            Assert.Equal(chosen.Min(c => SquaredDistance(x, subset[i], c)), GreedyCoreset.DistancesToCentres(x, x, chosen, subset)[i]);
+    }
 }
