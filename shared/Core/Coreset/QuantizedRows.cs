@@ -48,20 +48,8 @@ public sealed class QuantizedRows
     }
 
     /// <summary>Quantizes rows with the scale max|x| / 127 (round to nearest).</summary>
-    public static QuantizedRows Quantize(ReadOnlySpan<Half> rows, int count, int dimensions)
-    {
-        int total = count * dimensions;
-        var block = new float[Math.Min(total, 1 << 16)];
-        float maxAbs = 0;
-        for (int start = 0; start < total; start += block.Length)
-        {
-            var part = block.AsSpan(0, Math.Min(block.Length, total - start));
-            TensorPrimitives.ConvertToSingle(rows.Slice(start, part.Length), part);
-            maxAbs = Math.Max(maxAbs, Math.Abs(TensorPrimitives.MaxMagnitude(part)));
-        }
-        float scale = maxAbs > 0 && float.IsFinite(maxAbs) ? maxAbs / 127f : 1f;
-        return Quantize(rows, count, dimensions, scale);
-    }
+    public static QuantizedRows Quantize(ReadOnlySpan<Half> rows, int count, int dimensions) =>
+        Quantize(rows, count, dimensions, ScaleFor(LargestMagnitude(rows.Slice(0, count * dimensions))));
 
     /// <summary>
     /// Quantizes rows with a given scale (round to nearest, clamped to -127..127): the rows added by `trainer
@@ -69,18 +57,41 @@ public sealed class QuantizedRows
     /// </summary>
     public static QuantizedRows Quantize(ReadOnlySpan<Half> rows, int count, int dimensions, float scale)
     {
-        int total = count * dimensions;
-        var block = new float[Math.Max(1, Math.Min(total, 1 << 16))];
-        var data = new sbyte[total];
-        float inverse = 1f / scale;
-        for (int start = 0; start < total; start += block.Length)
-        {
-            var part = block.AsSpan(0, Math.Min(block.Length, total - start));
-            TensorPrimitives.ConvertToSingle(rows.Slice(start, part.Length), part);
-            for (int i = 0; i < part.Length; i++)
-                data[start + i] = (sbyte)Math.Clamp(MathF.Round(part[i] * inverse), -127f, 127f);
-        }
+        var data = new sbyte[count * dimensions];
+        QuantizeValues(rows.Slice(0, data.Length), scale, data);
         return new QuantizedRows(data, count, dimensions, scale);
+    }
+
+    /// <summary>The scale that maps the largest magnitude to 127 (1 when it is 0 or not finite).</summary>
+    internal static float ScaleFor(float largestMagnitude) =>
+        largestMagnitude > 0 && float.IsFinite(largestMagnitude) ? largestMagnitude / 127f : 1f;
+
+    /// <summary>max |x| over <paramref name="values"/>.</summary>
+    internal static float LargestMagnitude(ReadOnlySpan<Half> values)
+    {
+        Span<float> block = stackalloc float[4096];
+        float maxAbs = 0;
+        for (int start = 0; start < values.Length; start += block.Length)
+        {
+            var part = block[..Math.Min(block.Length, values.Length - start)];
+            TensorPrimitives.ConvertToSingle(values.Slice(start, part.Length), part);
+            maxAbs = Math.Max(maxAbs, Math.Abs(TensorPrimitives.MaxMagnitude(part)));
+        }
+        return maxAbs;
+    }
+
+    /// <summary>destination = clamp(round(values / scale), -127, 127), the one rounding every quantized row gets.</summary>
+    internal static void QuantizeValues(ReadOnlySpan<Half> values, float scale, Span<sbyte> destination)
+    {
+        Span<float> block = stackalloc float[4096];
+        float inverse = 1f / scale;
+        for (int start = 0; start < values.Length; start += block.Length)
+        {
+            var part = block[..Math.Min(block.Length, values.Length - start)];
+            TensorPrimitives.ConvertToSingle(values.Slice(start, part.Length), part);
+            for (int i = 0; i < part.Length; i++)
+                destination[start + i] = (sbyte)Math.Clamp(MathF.Round(part[i] * inverse), -127f, 127f);
+        }
     }
 
     private const uint FileMagic = 0x51435045; // "EPCQ"

@@ -11,14 +11,13 @@ namespace EdgePatchCore.Embedding;
 /// Streams images through the backbone once: full-dimension rows go to the spill file (when given), the
 /// projection is rotated onto the principal axes of the first batch (see <see cref="RandomProjection.AlignedToPrincipalAxes"/>),
 /// only their random projections stay in memory: float16 while streaming (the int8 scale needs the
-/// largest value first), then quantized to int8 (peak 384 bytes per patch).
+/// largest value first), then quantized to int8 chunk by chunk (<see cref="ProjectionStaging"/>: peak 256 bytes per patch).
 /// </summary>
 public sealed class EmbeddingPass(FeatureExtractor extractor, RandomProjection projection, ILogger log, IProgress<StageProgress>? progress = null)
 {
-    private Half[] _rows = [];
+    private ProjectionStaging _rows = new(projection.OutputDimensions);
     private float[] _scratch = [];
     private float[] _features = [];
-    private long _stored; // projected rows stored so far
     private RandomProjection? _aligned;
 
     /// <summary>Whole-frame images: each file is one network input (resized per the reader's input spec).</summary>
@@ -100,8 +99,7 @@ public sealed class EmbeddingPass(FeatureExtractor extractor, RandomProjection p
         long capacity = (long)files * perImage * projection.OutputDimensions;
         if (capacity > Array.MaxLength)
             throw new BuildException($"{files} images x {perImage} patches is more than one build can hold; use fewer images");
-        _rows = new Half[capacity];
-        _stored = 0;
+        _rows = new ProjectionStaging(projection.OutputDimensions);
     }
 
     /// <summary>Embeds <paramref name="count"/> network inputs, spills their rows and stores their projections.</summary>
@@ -118,16 +116,13 @@ public sealed class EmbeddingPass(FeatureExtractor extractor, RandomProjection p
         // The first batch fixes the principal axes (stable at thousands of patches); all rows use the same ones.
         _aligned ??= projection.AlignedToPrincipalAxes(batchRows, rowCount);
         _aligned.Project(batchRows, rowCount, _scratch);
-        var projected = _scratch.AsSpan(0, n);
-        TensorPrimitives.Clamp(projected, -65504f, 65504f, projected); // stay finite in float16
-        TensorPrimitives.ConvertToHalf(projected, _rows.AsSpan((int)(_stored * d), n));
-        _stored += rowCount;
+        _rows.Append(_scratch.AsSpan(0, n));
     }
 
     private ProjectedPatches Finish(int files, int images, int perImage)
     {
         progress?.Report(new StageProgress("embedding", files, files, $"{images} images"));
-        return new ProjectedPatches(QuantizedRows.Quantize(_rows, (int)_stored, projection.OutputDimensions), images, _aligned ?? projection,
+        return new ProjectedPatches(_rows.ToInt8(), images, _aligned ?? projection,
             perImage);
     }
 }

@@ -189,6 +189,7 @@ public sealed class ModelBuilder(ILogger log, IProgress<StageProgress>? progress
         log.LogInformation($"{scale}coreset: {size} of {patchCount} patches ({(double)size / patchCount:P1}), {options.ProjectionDimensions}-d " +
             "int8 projection");
         var coreset = SelectCoreset(patches.Rows, size, options.Seed, device, cancel);
+        HeapRelease.Now(); // the selection's block copy of the projections (pinned) is garbage now; return it before the folds make theirs
         log.LogInformation($"{scale}coreset: coverage radius {coreset.CoverageRadius:G5} (projected space); {coreset.PrunedShare:P0} of the row " +
             "data never needed reading");
         endPhase(scale + "coreset selection");
