@@ -19,14 +19,14 @@ internal sealed class BatchDecoder(FrameLimitsOptions limits, ModelStore.ModelSt
 
     public DecodedBatch Decode(BatchItem[] items, long heldBytes)
     {
-        foreach (var item in items)
-        {
-            if (item.Frame.RejectReason is { } reason) item.Error = reason;
-            else item.Model = models.Acquire(item.Frame.Product, out item.Error);
-        }
         var groups = new List<DecodedBatch.ModelGroup>();
         try
         {
+            foreach (var item in items)
+            {
+                if (item.Frame.RejectReason is { } reason) item.Error = reason;
+                else item.Model = models.Acquire(item.Frame.Product, out item.Error);
+            }
             foreach (var group in items.Where(i => i.Model is not null).GroupBy(i => i.Model!))
             {
                 var model = group.Key;
@@ -47,7 +47,7 @@ internal sealed class BatchDecoder(FrameLimitsOptions limits, ModelStore.ModelSt
         }
         catch
         {
-            new DecodedBatch(items, groups, heldBytes).Dispose();
+            new DecodedBatch(items, groups, heldBytes).Dispose(); // the models acquired so far, the pictures decoded so far
             throw;
         }
         return new DecodedBatch(items, groups, heldBytes);

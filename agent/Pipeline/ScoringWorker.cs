@@ -28,7 +28,7 @@ public sealed class ScoringWorker(
     private readonly BatchDecoder _decoder = new(options.Value.Limits, models, sinks.UsesHeatmaps);
     private readonly bool _keepImages = sinks.UsesHeatmaps;
     private long _heldBytes;      // decoded bytes of the batches alive (decoded or being scored)
-    private long _decodingSince;  // Stopwatch timestamp while the decoder works on a batch, else 0
+    private int _decoding;        // 1 while the decoder works on a batch
     private readonly SemaphoreSlim _released = new(0); // a batch was scored and let go: room for the next
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -64,7 +64,7 @@ public sealed class ScoringWorker(
             metrics.BatchHeld(Interlocked.Add(ref _heldBytes, bytes));
             var items = frames.Select(f => new BatchItem(f)).ToArray();
             DecodedBatch batch;
-            Interlocked.Exchange(ref _decodingSince, Stopwatch.GetTimestamp());
+            Interlocked.Exchange(ref _decoding, 1);
             try { batch = _decoder.Decode(items, bytes); }
             catch (Exception e)
             {
@@ -74,7 +74,7 @@ public sealed class ScoringWorker(
                     item.Error ??= Text.Cap($"internal error while decoding: {e.GetType().Name}: {e.Message}", Text.MaxError);
                 batch = new DecodedBatch(items, [], bytes);
             }
-            finally { Interlocked.Exchange(ref _decodingSince, 0); }
+            finally { Interlocked.Exchange(ref _decoding, 0); }
             try { await decoded.WriteAsync(batch, stop); }
             catch
             {
@@ -91,7 +91,7 @@ public sealed class ScoringWorker(
         while (!stoppingToken.IsCancellationRequested)
         {
             // Waiting on a decode in progress is not progress: a decoder that hangs stops the heartbeat as a scorer that hangs does.
-            if (Interlocked.Read(ref _decodingSince) == 0 || wait is null) metrics.Heartbeat();
+            if (Volatile.Read(ref _decoding) == 0 || wait is null) metrics.Heartbeat();
             wait ??= decoded.WaitToReadAsync(stoppingToken).AsTask();
             try
             {

@@ -15,7 +15,7 @@ namespace EdgePatchCore.Coreset;
 ///
 /// Why: the pass streams every point's first block once per centre, bound by memory; the GEMM keeps blocks of points and
 /// centres in cache and multiplies 32 pairs an instruction. Cross-fitting measures the points that lost their nearest row
-/// against every kept row (0.9 million points against 45,000 rows a fold for a 150-image tiled build).
+/// against every kept row (about 250,000 points against 18,000 rows a fold for a 60-image tiled build: 1 s).
 /// </summary>
 internal static class CentreDistances
 {
