@@ -53,28 +53,53 @@ public class ScoringWorkerTests(AgentFixture fixture)
         public Task<bool> PublishTransientAsync(string topic, byte[] payload, CancellationToken cancel, string? frameId = null) => Task.FromResult(false);
     }
 
+    /// <summary>What a worker needs around it: a state folder, the options (CPU, exact float32 bank), the fixture's model loaded, a queue.</summary>
+    private sealed class WorkerRig : IDisposable
+    {
+        private readonly TempFolder _state = new();
+        private readonly IOptions<AgentOptions> _options;
+        private readonly TopicNames _topics;
+        private readonly ModelStore _models;
+
+        public AgentMetrics Metrics { get; } = new();
+        public FrameQueue Queue { get; }
+
+        public WorkerRig(string artifact, string name)
+        {
+            _options = Options.Create(new AgentOptions
+            {
+                Artifact = artifact, Device = EdgePatchCore.Devices.DeviceKind.Cpu, BankPrecision = EdgePatchCore.Search.BankPrecision.Float32,
+                StateDirectory = _state.Path,
+            });
+            _topics = new TopicNames($"edgepatchcore/{name}");
+            var events = new AgentEvents(new Outbox(_state.File("outbox"), 1000, sync: false, NullLogger.Instance), _topics);
+            _models = new ModelStore(_options, new ModelAdmission(_options, new ReleaseLedger(_state.Path)), events, NullLogger<ModelStore>.Instance);
+            Assert.True(_models.Load(_options.Value.AllModels[0]));
+            _models.InitialLoadDone();
+            Queue = new FrameQueue(_options, Metrics, NullLogger<FrameQueue>.Instance);
+        }
+
+        /// <summary>A worker whose chain holds <paramref name="sinks"/> in this registration order.</summary>
+        public ScoringWorker Worker(params IScoredFrameSink[] sinks) => new(_options, Queue, _models,
+            new SinkChain(sinks, Metrics, new NoBroker(), _topics, NullLogger<SinkChain>.Instance), Metrics, NullLogger<ScoringWorker>.Instance);
+
+        public void Dispose()
+        {
+            _models.Dispose();
+            _state.Dispose();
+        }
+    }
+
     [Fact]
     public async Task The_worker_hands_every_frame_to_durable_sinks_then_its_source_then_best_effort_sinks_with_trainer_scores()
     {
-        using var state = new TempFolder();
-        var options = Options.Create(new AgentOptions
-        {
-            Artifact = fixture.ModelA, Device = EdgePatchCore.Devices.DeviceKind.Cpu, BankPrecision = EdgePatchCore.Search.BankPrecision.Float32,
-            StateDirectory = state.Path,
-        });
-        var metrics = new AgentMetrics();
-        var topics = new TopicNames("edgepatchcore/worker-test");
-        var events = new AgentEvents(new Outbox(state.File("outbox"), 1000, sync: false, NullLogger.Instance), topics);
-        using var models = new ModelStore(options, new ModelAdmission(options, new ReleaseLedger(state.Path)), events, NullLogger<ModelStore>.Instance);
-        Assert.True(models.Load(options.Value.AllModels[0]));
-        models.InitialLoadDone();
+        using var rig = new WorkerRig(fixture.ModelA, "worker-test");
         var log = new ConcurrentQueue<string>();
         var durable = new RecordingSink(SinkKind.Durable, log);
         var bestEffort = new RecordingSink(SinkKind.BestEffort, log, heatmaps: true);
         // Registration order does not decide delivery order: best-effort sinks always come after the source is told.
-        var chain = new SinkChain([bestEffort, new FullDiskSink(failures: 2), durable], metrics, new NoBroker(), topics, NullLogger<SinkChain>.Instance);
-        var queue = new FrameQueue(options, metrics, NullLogger<FrameQueue>.Instance);
-        var worker = new ScoringWorker(options, queue, models, chain, metrics, NullLogger<ScoringWorker>.Instance);
+        using var worker = rig.Worker(bestEffort, new FullDiskSink(failures: 2), durable);
+        var (queue, metrics) = (rig.Queue, rig.Metrics);
 
         var files = fixture.Pngs.Take(4).ToList();
         foreach (var (file, i) in files.Select((f, i) => (f, i)))
@@ -131,21 +156,10 @@ public class ScoringWorkerTests(AgentFixture fixture)
     [Fact]
     public async Task The_next_batch_is_decoded_while_the_current_one_is_still_being_scored_and_delivered()
     {
-        using var state = new TempFolder();
-        var options = Options.Create(new AgentOptions
-        {
-            Artifact = fixture.ModelA, Device = EdgePatchCore.Devices.DeviceKind.Cpu, StateDirectory = state.Path,
-        });
-        var metrics = new AgentMetrics();
-        var topics = new TopicNames("edgepatchcore/worker-overlap");
-        var events = new AgentEvents(new Outbox(state.File("outbox"), 1000, sync: false, NullLogger.Instance), topics);
-        using var models = new ModelStore(options, new ModelAdmission(options, new ReleaseLedger(state.Path)), events, NullLogger<ModelStore>.Instance);
-        Assert.True(models.Load(options.Value.AllModels[0]));
-        models.InitialLoadDone();
+        using var rig = new WorkerRig(fixture.ModelA, "worker-overlap");
         var sink = new HoldingSink();
-        var chain = new SinkChain([sink], metrics, new NoBroker(), topics, NullLogger<SinkChain>.Instance);
-        var queue = new FrameQueue(options, metrics, NullLogger<FrameQueue>.Instance);
-        using var worker = new ScoringWorker(options, queue, models, chain, metrics, NullLogger<ScoringWorker>.Instance);
+        using var worker = rig.Worker(sink);
+        var (queue, metrics) = (rig.Queue, rig.Metrics);
         byte[] first = File.ReadAllBytes(fixture.Pngs[0]), second = File.ReadAllBytes(fixture.Pngs[1]);
         long firstBytes = Identified(first), secondBytes = Identified(second);
         using var stop = new CancellationTokenSource();
