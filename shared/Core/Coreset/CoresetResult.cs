@@ -12,6 +12,9 @@ public sealed record CoresetResult(int[] Indices, float CoverageRadius, long Blo
     /// <summary>(rows chosen, coverage radius) at about 500 points of the selection, for the build report.</summary>
     public IReadOnlyList<(int Rows, float Radius)> RadiusTrace { get; init; } = [];
 
+    /// <summary>Passes over the points: one per step for a plain run, fewer where a pass applied a batch of centres.</summary>
+    public int Passes { get; init; }
+
     /// <summary>The largest of <see cref="MinDistances"/>: the squared coverage radius in int8 units.</summary>
     public int RadiusSquared => MinDistances.Length == 0 ? 0 : MinDistances.Max();
 

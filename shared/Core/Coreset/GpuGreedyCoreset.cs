@@ -99,6 +99,7 @@ public static class GpuGreedyCoreset
         return new CoresetResult(indices, MathF.Sqrt(farthest) * rows.Scale, blocks, blocks, minDist.GetAsArray1D(), nearest.GetAsArray1D())
         {
             RadiusTrace = trace,
+            Passes = size,
         };
     }
 

@@ -58,11 +58,14 @@ public static class GreedyCoreset
         IReadOnlyList<int>? subset = null, CancellationToken cancel = default)
     {
         var run = new GreedyCoresetPass(points, centres.Count, prune: true, points: subset);
-        for (int s = 0; s < centres.Count; s++)
+        var batch = new int[GreedyCoresetPass.MaxBatch];
+        for (int s = 0; s < centres.Count; s += batch.Length)
         {
             cancel.ThrowIfCancellationRequested();
-            run.SetCentre(source, centres[s]);
-            run.Step(s, pruned: s > 0);
+            int count = Math.Min(batch.Length, centres.Count - s);
+            for (int j = 0; j < count; j++) batch[j] = centres[s + j];
+            run.SetCentres(source, batch.AsSpan(0, count));
+            run.Step(s, pruned: true);
         }
         return run.MinDistances;
     }
@@ -78,20 +81,9 @@ public static class GreedyCoreset
         IReadOnlyList<int>? subset = null, CancellationToken cancel = default)
     {
         if (minDistances.Length != (subset?.Count ?? points.Count)) throw new ArgumentException("one distance per point");
-        var added = new List<int>();
-        int farthest = -1, next = -1;
-        for (int p = 0; p < minDistances.Length; p++)
-            if (minDistances[p] > farthest) (farthest, next) = (minDistances[p], p);
-        if (farthest <= radiusSquared || maxAdded <= 0) return added;
+        if (maxAdded <= 0 || minDistances.Max() <= radiusSquared) return [];
         var run = new GreedyCoresetPass(points, maxAdded, prune: true, initialMinDist: minDistances, points: subset);
-        while (farthest > radiusSquared && added.Count < maxAdded)
-        {
-            cancel.ThrowIfCancellationRequested();
-            added.Add(next);
-            run.SetCentre(points, subset is null ? next : subset[next]);
-            (farthest, next, _) = run.Step(added.Count - 1, pruned: true);
-        }
-        return added;
+        return run.Extend(radiusSquared, maxAdded, firstStep: 0, cancel);
     }
 
     /// <summary>For tests: either selection with the AVX-VNNI kernels switched off (the AVX2 and scalar paths).</summary>

@@ -11,30 +11,42 @@ namespace EdgePatchCore.Coreset;
 
 /// <summary>
 /// One run of the exact greedy k-center selection (see <see cref="GreedyCoreset"/>): the int8 points split into
-/// blocks of 32 dimensions, per point the squared distance to the nearest centre and that centre's step.
+/// blocks of 32 dimensions, per point the squared distance to the nearest centre and that centre's step. A pass applies
+/// a batch of centres, in their step order, while each group of points is in the cache (<see cref="NextCentres"/>), and
+/// leaves the points farthest from the chosen set (<see cref="FarthestCandidates"/>).
 /// </summary>
 internal sealed unsafe class GreedyCoresetPass
 {
     private const int BlockWidth = 32; // int8 dimensions per block: 32 bytes, two int16 vectors after widening
     private readonly QuantizedRows _rows;
+    /// <summary>Centres one pass applies at most: each costs a dot product per point and block read, the pass's memory traffic
+    /// is paid once (docs/design.md, "Coreset selection in batches").</summary>
+    public const int MaxBatch = 32;
+    /// <summary>Farthest points a pass keeps for planning the next batch.</summary>
+    private const int PlanningCandidates = 256;
     private readonly int _n, _size, _blockCount, _stride;
     private readonly bool _prune;
+    private readonly IReadOnlyList<int>? _pointRows; // the row of each point in _rows; null: point p is row p
     private readonly sbyte[][] _blocks;  // block b holds dimensions 32b..32b+31 of every point, point-major (pinned)
     private readonly int[] _minDist;     // squared distance to the nearest centre (pinned)
     private readonly int[] _nearest;     // the step of that centre (pinned)
-    private int _step;                   // the step of the current centre
-    private readonly short[] _centre;    // the new centre, widened and padded (pinned)
+    private int _step;                   // the step of the batch's first centre
+    private int _centres;                // centres in the batch
+    private readonly short[] _centre;    // the batch's centres, widened and padded, MaxBatch x stride (pinned)
     // The AVX-VNNI form, d_b = K_b(p) + |c_b|^2 - 2 sum (c+128) p over block b, with K_b(p) = |p_b|^2 + 256 sum p_b:
     // vpdpbusd multiplies unsigned by signed bytes, so the centre goes in shifted by 128. All exact integers.
     private readonly bool _vnni;
     private readonly int[][] _blockK = [];  // K_b(p) per block (pinned)
     private readonly int[] _pointK = [];    // K(p) = sum_b K_b(p) (pinned)
-    private readonly byte[] _centreShifted; // c + 128 (pinned)
-    private readonly int[] _centreBlockNorm;
-    private int _centreNorm;
+    private readonly byte[] _centreShifted; // c + 128, MaxBatch x stride (pinned)
+    private readonly int[] _centreBlockNorm;  // MaxBatch x blocks
+    private readonly int[] _centreNorm;       // MaxBatch
     private readonly int _chunk, _chunks;
-    private readonly int[] _chunkMax, _chunkArg;
+    private readonly FarthestCandidates[] _chunkCandidates;
     private readonly long[] _chunkBlocks;
+    private readonly int _candidateCapacity;
+    private readonly int[] _candidateValues, _candidateIndices;
+    private int _candidateCount;
 
     public int[] MinDistances => _minDist;
 
@@ -47,6 +59,7 @@ internal sealed unsafe class GreedyCoresetPass
         _n = points?.Count ?? rows.Count;
         if (_n <= 0) throw new ArgumentException("no points to select from");
         _rows = rows;
+        _pointRows = points;
         _size = Math.Clamp(size, 1, _n);
         _prune = prune;
         _blockCount = (rows.Dimensions + BlockWidth - 1) / BlockWidth;
@@ -63,9 +76,10 @@ internal sealed unsafe class GreedyCoresetPass
         if (initialMinDist is null) Array.Fill(_minDist, int.MaxValue);
         else initialMinDist.AsSpan(0, _n).CopyTo(_minDist);
         _nearest = GC.AllocateArray<int>(_n, pinned: true);
-        _centre = GC.AllocateArray<short>(_stride, pinned: true);
-        _centreShifted = GC.AllocateArray<byte>(_stride, pinned: true);
-        _centreBlockNorm = new int[_blockCount];
+        _centre = GC.AllocateArray<short>(MaxBatch * _stride, pinned: true);
+        _centreShifted = GC.AllocateArray<byte>(MaxBatch * _stride, pinned: true);
+        _centreBlockNorm = new int[MaxBatch * _blockCount];
+        _centreNorm = new int[MaxBatch];
         if (_vnni)
         {
             _blockK = new int[_blockCount][];
@@ -86,9 +100,11 @@ internal sealed unsafe class GreedyCoresetPass
         int workers = Math.Max(1, Environment.ProcessorCount);
         _chunk = Math.Max(4096, ((_n + workers * 8 - 1) / (workers * 8) + 7) & ~7);
         _chunks = (_n + _chunk - 1) / _chunk;
-        _chunkMax = new int[_chunks];
-        _chunkArg = new int[_chunks];
+        _candidateCapacity = Math.Min(_n, PlanningCandidates);
+        _chunkCandidates = new FarthestCandidates[_chunks];
+        for (int k = 0; k < _chunks; k++) _chunkCandidates[k] = new FarthestCandidates(_candidateCapacity);
         _chunkBlocks = new long[_chunks];
+        (_candidateValues, _candidateIndices) = (new int[_candidateCapacity], new int[_candidateCapacity]);
     }
 
     public CoresetResult Execute(int seed, IProgress<StageProgress>? progress, CancellationToken cancel)
@@ -96,57 +112,114 @@ internal sealed unsafe class GreedyCoresetPass
         var indices = new int[_size];
         var trace = new List<(int, float)>();
         long blocks = 0;
-        int next = GreedyCoreset.StartIndex(_n, seed), farthest = 0;
-        int progressEvery = Math.Max(1, _size / 500);
-        for (int step = 0; step < _size; step++)
+        int progressEvery = Math.Max(1, _size / 500), farthest = 0, passes = 0;
+        Span<int> batch = stackalloc int[MaxBatch], reached = stackalloc int[MaxBatch];
+        batch[0] = GreedyCoreset.StartIndex(_n, seed);
+        int count = 1;
+        for (int step = 0; step < _size;)
         {
             cancel.ThrowIfCancellationRequested();
-            indices[step] = next;
-            SetCentre(_rows, next);
-            (farthest, next, long read) = Step(step, pruned: _prune && step > 0);
+            SetCentres(_rows, batch[..count], _pointRows);
+            (farthest, _, long read) = Step(step, pruned: _prune && step > 0);
             blocks += read;
-            if (step % progressEvery == 0 || step == _size - 1)
+            passes++;
+            for (int j = 0; j < count; j++, step++)
             {
-                trace.Add((step + 1, MathF.Sqrt(farthest) * _rows.Scale));
-                progress?.Report(new StageProgress("coreset", step + 1, _size, $"radius {MathF.Sqrt(farthest) * _rows.Scale:G4}"));
+                indices[step] = batch[j];
+                // The farthest distance after this step: the next centre's own, or the pass's for the batch's last.
+                int after = j + 1 < count ? reached[j + 1] : farthest;
+                if (step % progressEvery == 0 || step == _size - 1)
+                {
+                    trace.Add((step + 1, MathF.Sqrt(after) * _rows.Scale));
+                    progress?.Report(new StageProgress("coreset", step + 1, _size, $"radius {MathF.Sqrt(after) * _rows.Scale:G4}"));
+                }
             }
+            // The plain run is the reference: one centre a pass. The pruned run plans its next batch from the pass's candidates.
+            int most = Math.Min(_prune ? MaxBatch : 1, _size - step);
+            count = most == 0 ? 0 : NextCentres.Plan(_candidateValues, _candidateIndices, _candidateCount, _candidateCount == _n, SquaredDistance,
+                most, -1, batch, reached);
         }
         return new CoresetResult(indices, MathF.Sqrt(farthest) * _rows.Scale, blocks, (long)_size * _n * _blockCount, _minDist, _nearest)
         {
             RadiusTrace = trace,
+            Passes = passes,
         };
     }
 
-    /// <summary>One pass with the current centre: updates every point's minimum; returns the farthest point and the blocks read.</summary>
+    /// <summary>
+    /// Continues the selection from the pass's current distances: adds the farthest point while it is farther than
+    /// <paramref name="radiusSquared"/>, at most <paramref name="maxAdded"/> points, batch by batch; returns them (point numbers of
+    /// this pass) in selection order. <paramref name="firstStep"/> is the step recorded for the first one.
+    /// </summary>
+    public List<int> Extend(int radiusSquared, int maxAdded, int firstStep, CancellationToken cancel)
+    {
+        var candidates = new FarthestCandidates(_candidateCapacity);
+        for (int p = 0; p < _n; p++) candidates.Offer(_minDist[p], p);
+        _candidateCount = FarthestCandidates.Merge([candidates], _candidateCapacity, _candidateValues, _candidateIndices);
+        var added = new List<int>();
+        Span<int> batch = stackalloc int[MaxBatch], reached = stackalloc int[MaxBatch];
+        while (added.Count < maxAdded)
+        {
+            cancel.ThrowIfCancellationRequested();
+            int count = NextCentres.Plan(_candidateValues, _candidateIndices, _candidateCount, _candidateCount == _n, SquaredDistance,
+                Math.Min(MaxBatch, maxAdded - added.Count), radiusSquared, batch, reached);
+            if (count == 0) break;
+            SetCentres(_rows, batch[..count], _pointRows);
+            Step(firstStep + added.Count, pruned: true);
+            foreach (int p in batch[..count]) added.Add(p);
+        }
+        return added;
+    }
+
+    /// <summary>The exact squared distance between points p and q of this pass (all blocks).</summary>
+    private int SquaredDistance(int p, int q)
+    {
+        int sum = 0;
+        for (int b = 0; b < _blockCount; b++)
+        {
+            var x = _blocks[b].AsSpan(p * BlockWidth, BlockWidth);
+            var y = _blocks[b].AsSpan(q * BlockWidth, BlockWidth);
+            for (int k = 0; k < BlockWidth; k++) sum += (x[k] - y[k]) * (x[k] - y[k]);
+        }
+        return sum;
+    }
+
+    /// <summary>One pass with the current batch of centres: updates every point's minimum; returns the farthest point and the
+    /// blocks read, and keeps the farthest points for the next batch.</summary>
     public (int Farthest, int Next, long Blocks) Step(int step, bool pruned)
     {
         _step = step;
         if (_chunks == 1) Pass(0, pruned);
         else Parallel.For(0, _chunks, k => Pass(k, pruned));
-        int farthest = -1, next = -1;
         long blocks = 0;
-        for (int k = 0; k < _chunks; k++)
-        {
-            if (_chunkMax[k] > farthest) { farthest = _chunkMax[k]; next = _chunkArg[k]; } // ties: lowest index
-            blocks += _chunkBlocks[k];
-        }
-        return (farthest, next, blocks);
+        for (int k = 0; k < _chunks; k++) blocks += _chunkBlocks[k];
+        _candidateCount = FarthestCandidates.Merge(_chunkCandidates, _candidateCapacity, _candidateValues, _candidateIndices);
+        return (_candidateValues[0], _candidateIndices[0], blocks);
     }
 
-    public void SetCentre(QuantizedRows source, int index)
+    /// <summary>The batch of centres for the next pass: rows <paramref name="centres"/> of <paramref name="source"/> (through
+    /// <paramref name="rowOf"/> when given: centres are then point numbers of this pass), in step order.</summary>
+    public void SetCentres(QuantizedRows source, ReadOnlySpan<int> centres, IReadOnlyList<int>? rowOf = null)
     {
-        source.Widen(index, _centre);
-        _centreNorm = 0;
-        for (int b = 0; b < _blockCount; b++)
+        if (centres.Length is 0 or > MaxBatch) throw new ArgumentOutOfRangeException(nameof(centres), $"1..{MaxBatch} centres a pass");
+        _centres = centres.Length;
+        for (int j = 0; j < _centres; j++)
         {
-            int norm = 0;
-            for (int k = b * BlockWidth; k < (b + 1) * BlockWidth; k++)
+            int row = rowOf is null ? centres[j] : rowOf[centres[j]];
+            var centre = _centre.AsSpan(j * _stride, _stride);
+            source.Widen(row, centre);
+            _centreNorm[j] = 0;
+            for (int b = 0; b < _blockCount; b++)
             {
-                _centreShifted[k] = (byte)(_centre[k] + 128);
-                norm += _centre[k] * _centre[k];
+                int norm = 0;
+                for (int k = b * BlockWidth; k < (b + 1) * BlockWidth; k++)
+                {
+                    _centreShifted[j * _stride + k] = (byte)(centre[k] + 128);
+                    norm += centre[k] * centre[k];
+                }
+                _centreBlockNorm[j * _blockCount + b] = norm;
+                _centreNorm[j] += norm;
             }
-            _centreBlockNorm[b] = norm;
-            _centreNorm += norm;
         }
     }
 
@@ -154,37 +227,38 @@ internal sealed unsafe class GreedyCoresetPass
     {
         int lo = k * _chunk, hi = Math.Min(_n, lo + _chunk);
         int simdEnd = Avx2.IsSupported ? lo + (hi - lo) / 8 * 8 : lo;
-        var best = (Value: -1, Index: -1);
+        var candidates = _chunkCandidates[k];
+        candidates.Clear();
         long blocks = 0;
         if (simdEnd > lo)
         {
-            if (pruned) best = PrunedBlocks(lo, simdEnd, out blocks);
+            if (pruned || _centres > 1) blocks = PrunedBlocks(lo, simdEnd, candidates);
             else
             {
-                best = PlainBlocks(lo, simdEnd);
+                PlainBlocks(lo, simdEnd, candidates);
                 blocks = (long)(simdEnd - lo) * _blockCount;
             }
         }
         for (int p = simdEnd; p < hi; p++) // the tail, or everything without AVX2
         {
             int m = _minDist[p];
-            var (d, read) = Distance(p, pruned ? m : int.MaxValue);
-            blocks += read;
-            if (d < m) { _minDist[p] = m = d; _nearest[p] = _step; }
-            if (m > best.Value) best = (m, p);
+            for (int j = 0; j < _centres; j++)
+            {
+                var (d, read) = Distance(p, j, pruned ? m : int.MaxValue);
+                blocks += read;
+                if (d < m) { _minDist[p] = m = d; _nearest[p] = _step + j; }
+            }
+            candidates.Offer(m, p);
         }
-        _chunkMax[k] = best.Value;
-        _chunkArg[k] = best.Index;
         _chunkBlocks[k] = blocks;
     }
 
-    /// <summary>Plain: full distances of eight points at a time, accumulated over all blocks, reduced once.</summary>
-    private (int, int) PlainBlocks(int lo, int hi)
+    /// <summary>Plain: full distances of eight points at a time to the one centre, accumulated over all blocks, reduced once.</summary>
+    private void PlainBlocks(int lo, int hi, FarthestCandidates candidates)
     {
         int* minDist = (int*)Unsafe.AsPointer(ref _minDist[0]);
         int* nearest = (int*)Unsafe.AsPointer(ref _nearest[0]);
         var step = Vector256.Create(_step);
-        var tracker = new FarthestTracker(lo);
         for (int p = lo; p < hi; p += 8)
         {
             Vector256<int> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
@@ -219,30 +293,31 @@ internal sealed unsafe class GreedyCoresetPass
                 }
             }
             var d = Reduce(a0, a1, a2, a3, a4, a5, a6, a7);
-            if (_vnni) d = Vector256.Load((int*)Unsafe.AsPointer(ref _pointK[0]) + p) + Vector256.Create(_centreNorm) - (d << 1);
+            if (_vnni) d = Vector256.Load((int*)Unsafe.AsPointer(ref _pointK[0]) + p) + Vector256.Create(_centreNorm[0]) - (d << 1);
             var old = Vector256.Load(minDist + p);
             var closer = Vector256.LessThan(d, old);
             var m = Vector256.Min(d, old);
             Vector256.Store(m, minDist + p);
             Vector256.Store(Vector256.ConditionalSelect(closer, step, Vector256.Load(nearest + p)), nearest + p);
-            tracker.Add(m);
+            candidates.Offer(m, p);
         }
-        return tracker.Result();
     }
 
-    /// <summary>Squared distances of eight points to the centre over block b (exact, either instruction set).</summary>
+    /// <summary>Squared distances of eight points to the batch's centre j over block b (exact, either instruction set).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private Vector256<int> BlockDistances(int p, int b)
+    private Vector256<int> BlockDistances(int p, int b, int j)
     {
         sbyte* x = (sbyte*)Unsafe.AsPointer(ref _blocks[b][0]) + (long)p * BlockWidth;
+        int at = j * _stride + b * BlockWidth;
         if (_vnni)
         {
-            var c = Vector256.Load((byte*)Unsafe.AsPointer(ref _centreShifted[0]) + b * BlockWidth);
+            var c = Vector256.Load((byte*)Unsafe.AsPointer(ref _centreShifted[0]) + at);
             var dot = Reduce(Dot(c, x), Dot(c, x + 32), Dot(c, x + 64), Dot(c, x + 96),
                              Dot(c, x + 128), Dot(c, x + 160), Dot(c, x + 192), Dot(c, x + 224));
-            return Vector256.Load((int*)Unsafe.AsPointer(ref _blockK[b][0]) + p) + Vector256.Create(_centreBlockNorm[b]) - (dot << 1);
+            return Vector256.Load((int*)Unsafe.AsPointer(ref _blockK[b][0]) + p) + Vector256.Create(_centreBlockNorm[j * _blockCount + b])
+                - (dot << 1);
         }
-        short* centre = (short*)Unsafe.AsPointer(ref _centre[0]) + b * BlockWidth;
+        short* centre = (short*)Unsafe.AsPointer(ref _centre[0]) + at;
         var c0 = Vector256.Load(centre);
         var c1 = Vector256.Load(centre + 16);
         return Reduce(Squares(x, c0, c1), Squares(x + 32, c0, c1), Squares(x + 64, c0, c1), Squares(x + 96, c0, c1),
@@ -254,46 +329,55 @@ internal sealed unsafe class GreedyCoresetPass
         AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, centreShifted, Vector256.Load(x));
 
     /// <summary>
-    /// Pruned: eight points at a time, block by block, while any of them can still come closer than its
-    /// current distance; most groups are settled by the first block.
+    /// Pruned: eight points at a time, the batch's centres in step order, each block by block while any of the eight can still
+    /// come closer than its current distance; most are settled by the first block, and the eight points' blocks stay in the
+    /// cache from one centre to the next. Returns the blocks read.
     /// </summary>
-    private (int, int) PrunedBlocks(int lo, int hi, out long blocksRead)
+    private long PrunedBlocks(int lo, int hi, FarthestCandidates candidates)
     {
         int* minDist = (int*)Unsafe.AsPointer(ref _minDist[0]);
         int* nearest = (int*)Unsafe.AsPointer(ref _nearest[0]);
-        var step = Vector256.Create(_step);
-        var tracker = new FarthestTracker(lo);
-        blocksRead = 0;
+        long blocksRead = 0;
         for (int p = lo; p < hi; p += 8)
         {
             var m = Vector256.Load(minDist + p);
-            var d = Vector256<int>.Zero;
-            var open = Vector256<int>.AllBitsSet;
-            for (int b = 0; b < _blockCount; b++)
+            var changed = Vector256<int>.Zero;
+            var steps = Vector256<int>.Zero;
+            for (int j = 0; j < _centres; j++)
             {
-                d += BlockDistances(p, b);
-                blocksRead += 8;
-                open = Vector256.LessThan(d, m);
-                if (open == Vector256<int>.Zero) break;
+                var d = Vector256<int>.Zero;
+                var open = Vector256<int>.AllBitsSet;
+                for (int b = 0; b < _blockCount; b++)
+                {
+                    d += BlockDistances(p, b, j);
+                    blocksRead += 8;
+                    open = Vector256.LessThan(d, m);
+                    if (open == Vector256<int>.Zero) break;
+                }
+                if (open != Vector256<int>.Zero) // all blocks read: d is the full distance, open the lanes it beats
+                {
+                    m = Vector256.Min(d, m);
+                    steps = Vector256.ConditionalSelect(open, Vector256.Create(_step + j), steps);
+                    changed |= open;
+                }
             }
-            if (open != Vector256<int>.Zero) // all blocks read: d is the full distance, open the lanes it beats
+            if (changed != Vector256<int>.Zero)
             {
-                m = Vector256.Min(d, m);
                 Vector256.Store(m, minDist + p);
-                Vector256.Store(Vector256.ConditionalSelect(open, step, Vector256.Load(nearest + p)), nearest + p);
+                Vector256.Store(Vector256.ConditionalSelect(changed, steps, Vector256.Load(nearest + p)), nearest + p);
             }
-            tracker.Add(m);
+            candidates.Offer(m, p);
         }
-        return tracker.Result();
+        return blocksRead;
     }
 
     /// <summary>
-    /// The squared distance of point p to the centre, one point at a time, stopping once it reaches
+    /// The squared distance of point p to the batch's centre j, one point at a time, stopping once it reaches
     /// <paramref name="limit"/> (the result is then >= limit, all the caller needs); also the blocks read.
     /// </summary>
-    private (int Distance, int Blocks) Distance(int p, int limit)
+    private (int Distance, int Blocks) Distance(int p, int j, int limit)
     {
-        ReadOnlySpan<short> centre = _centre;
+        ReadOnlySpan<short> centre = _centre.AsSpan(j * _stride, _stride);
         int sum = 0, b = 0;
         while (b < _blockCount && sum < limit)
         {

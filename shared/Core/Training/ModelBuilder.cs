@@ -191,7 +191,7 @@ public sealed class ModelBuilder(ILogger log, IProgress<StageProgress>? progress
         var coreset = SelectCoreset(patches.Rows, size, options.Seed, device, cancel);
         HeapRelease.Now(); // the selection's block copy of the projections (pinned) is garbage now; return it before the folds make theirs
         log.LogInformation($"{scale}coreset: coverage radius {coreset.CoverageRadius:G5} (projected space); {coreset.PrunedShare:P0} of the row " +
-            "data never needed reading");
+            $"data never needed reading; {coreset.Indices.Length} steps in {coreset.Passes} passes over the points");
         endPhase(scale + "coreset selection");
         var crossFit = new CrossFitCalibration(progress);
         var folds = crossFitted ? crossFit.SelectFolds(patches.Rows, perImage, coreset, options.CalibrationFolds, options.Seed, cancel) : [];

@@ -101,6 +101,28 @@ public class FoldBanksTests
         Assert.Empty(GreedyCoreset.ExtendToRadius(x, min, radius, 10));
     }
 
+    [Fact]
+    public void The_extension_stops_at_the_radius_as_the_plain_greedy_does()
+    {
+        // Points outside a fold (a subset, read in place), extended until none is farther than a radius: the stop falls inside a
+        // batch, and every point added before it is the plain greedy's.
+        var x = GreedyCoresetTests.RandomPoints(3000, 32, 8, withDuplicates: true, spread: 30);
+        int[] subset = Enumerable.Range(0, x.Count).Where(p => p % 4 != 0).ToArray();
+        var d = GreedyCoreset.DistancesToCentres(x, x, [0, 4, 8], subset);
+        var plain = new List<int>();
+        var min = (int[])d.Clone();
+        int radius = min.Max() / 3;
+        while (min.Max() > radius)
+        {
+            int farthest = Enumerable.Range(0, min.Length).MaxBy(p => (min[p], -p));
+            plain.Add(farthest);
+            for (int p = 0; p < min.Length; p++) min[p] = Math.Min(min[p], SquaredDistance(x, subset[p], subset[farthest]));
+        }
+        Assert.True(plain.Count > GreedyCoresetPass.MaxBatch, $"{plain.Count} added");
+        Assert.Equal(plain, GreedyCoreset.ExtendToRadius(x, d, radius, maxAdded: 10_000, subset));
+        Assert.Equal(plain.Take(5), GreedyCoreset.ExtendToRadius(x, d, radius, maxAdded: 5, subset));
+    }
+
     [Theory]
     [InlineData(3000, 128, 700)]  // several GEMM runs, extremes of the int8 range
     [InlineData(500, 24, 1)]      // one centre; dimensions not a multiple of anything

@@ -49,6 +49,8 @@ public class GreedyCoresetTests
     [InlineData(3000, 128, 300, 5, true)] // the production width
     [InlineData(20000, 128, 400, 6, true)] // several chunks: the parallel pass and its lowest-index tie-break
     [InlineData(300, 5, 300, 4, true)] // select everything: duplicates at distance 0 must still be picked
+    [InlineData(200, 6, 200, 10, true)] // fewer points than planning candidates: every point is one
+    [InlineData(257, 4, 257, 12, true)] // one point more than the candidates, all selected: ties at the candidates' floor
     public void Pruned_selection_equals_naive_greedy(int n, int d, int size, int seed, bool duplicates)
     {
         var x = RandomPoints(n, d, seed, duplicates);
@@ -63,6 +65,21 @@ public class GreedyCoresetTests
         Assert.Equal(plain.BlocksTotal, pruned.BlocksTotal);
         Assert.Equal(plain.BlocksTotal, plain.BlocksRead);
         Assert.True(pruned.BlocksRead < pruned.BlocksTotal || d <= 32);
+        // The batches give every point the same minimum and nearest step as one pass per centre.
+        Assert.Equal(plain.MinDistances, pruned.MinDistances);
+        Assert.Equal(plain.Nearest, pruned.Nearest);
+        Assert.Equal(size, plain.Passes);
+        Assert.InRange(pruned.Passes, (size + GreedyCoresetPass.MaxBatch - 1) / GreedyCoresetPass.MaxBatch, size);
+    }
+
+    [Fact]
+    public void Later_steps_are_applied_in_batches()
+    {
+        // Spread points: the farthest few are rarely near each other, so most passes carry a full batch.
+        var x = RandomPoints(20000, 128, 13, withDuplicates: false, spread: 60);
+        var r = GreedyCoreset.Select(x, 2000, 13);
+        Assert.True(r.Passes < 2000 / 8, $"{r.Passes} passes for 2000 steps");
+        Assert.Equal(GreedyCoreset.SelectPlain(x, 2000, 13).Indices, r.Indices);
     }
 
     [Theory]
