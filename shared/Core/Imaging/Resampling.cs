@@ -6,19 +6,38 @@ namespace EdgePatchCore.Imaging;
 public static class Resampling
 {
     /// <summary>
-    /// Bilinear resize with half-pixel centres (PyTorch's interpolate, align_corners=False, no antialias).
+    /// Bilinear resize with half-pixel centres (PyTorch's interpolate, align_corners=False, no antialias). A megapixel target
+    /// is filled in bands of rows on every core; each row depends on the source alone, so the values are those of one band.
     /// </summary>
-    public static void ResizeBilinear(ReadOnlySpan<float> src, int srcW, int srcH, Span<float> dst, int dstW, int dstH)
+    public static unsafe void ResizeBilinear(ReadOnlySpan<float> src, int srcW, int srcH, Span<float> dst, int dstW, int dstH)
     {
+        int bands = (long)dstW * dstH >= ParallelPixels ? Math.Min(Environment.ProcessorCount, dstH) : 1;
+        fixed (float* source = src, target = dst)
+        {
+            if (bands == 1)
+            {
+                ResizeRows(source, srcW, srcH, target, dstW, dstH, 0, dstH);
+                return;
+            }
+            var (s, t) = ((nint)source, (nint)target);
+            Parallel.For(0, bands, b => ResizeRows((float*)s, srcW, srcH, (float*)t, dstW, dstH, dstH * b / bands, dstH * (b + 1) / bands));
+        }
+    }
+
+    /// <summary>Rows [y0, y1) of <see cref="ResizeBilinear"/>.</summary>
+    private static unsafe void ResizeRows(float* source, int srcW, int srcH, float* target, int dstW, int dstH, int y0, int y1)
+    {
+        var src = new ReadOnlySpan<float>(source, srcW * srcH);
+        var dst = new Span<float>(target, dstW * dstH);
         float sx = (float)srcW / dstW, sy = (float)srcH / dstH;
-        for (int y = 0; y < dstH; y++)
+        for (int y = y0; y < y1; y++)
         {
             float fy = Math.Max((y + 0.5f) * sy - 0.5f, 0f);
-            int y0 = Math.Min((int)fy, srcH - 1);
-            int y1 = Math.Min(y0 + 1, srcH - 1);
-            float wy = fy - y0;
-            var row0 = src.Slice(y0 * srcW, srcW);
-            var row1 = src.Slice(y1 * srcW, srcW);
+            int r0 = Math.Min((int)fy, srcH - 1);
+            int r1 = Math.Min(r0 + 1, srcH - 1);
+            float wy = fy - r0;
+            var row0 = src.Slice(r0 * srcW, srcW);
+            var row1 = src.Slice(r1 * srcW, srcW);
             var outRow = dst.Slice(y * dstW, dstW);
             for (int x = 0; x < dstW; x++)
             {
@@ -46,26 +65,62 @@ public static class Resampling
 
     /// <summary>
     /// Separable Gaussian blur in place, reflecting at the borders; <paramref name="scratch"/> is w x h.
-    /// Each pass adds one kernel tap at a time to whole rows (SIMD), in the same order as a per-pixel sum.
+    /// Each pass adds one kernel tap at a time to whole rows (SIMD), in the same order as a per-pixel sum. A megapixel map
+    /// (a tiled frame's) is blurred in bands of rows on every core: each output row depends on the input rows alone, so the
+    /// bands give the same values as one band.
     /// </summary>
-    public static void GaussianBlur(Span<float> image, int w, int h, ReadOnlySpan<float> kernel, Span<float> scratch)
+    public static void GaussianBlur(Span<float> image, int w, int h, ReadOnlySpan<float> kernel, Span<float> scratch) =>
+        GaussianBlur(image, w, h, kernel, scratch, (long)w * h >= ParallelPixels ? Environment.ProcessorCount : 1);
+
+    /// <summary><see cref="GaussianBlur(Span{float}, int, int, ReadOnlySpan{float}, Span{float})"/> in a given number of bands.</summary>
+    internal static unsafe void GaussianBlur(Span<float> image, int w, int h, ReadOnlySpan<float> kernel, Span<float> scratch, int bands)
     {
-        int r = kernel.Length / 2;
-        Span<float> padded = w + 2 * r <= 4096 ? stackalloc float[w + 2 * r] : new float[w + 2 * r];
-        for (int y = 0; y < h; y++)
+        bands = Math.Clamp(bands, 1, h);
+        fixed (float* imagePointer = image, scratchPointer = scratch, kernelPointer = kernel)
         {
-            var row = image.Slice(y * w, w);
-            for (int i = 0; i < padded.Length; i++) padded[i] = row[Reflect(i - r, w)];
-            var outRow = scratch.Slice(y * w, w);
-            outRow.Clear();
-            for (int k = 0; k < kernel.Length; k++) TensorPrimitives.MultiplyAdd(padded.Slice(k, w), kernel[k], outRow, outRow);
+            var (i, s, k) = ((nint)imagePointer, (nint)scratchPointer, (nint)kernelPointer);
+            int taps = kernel.Length;
+            if (bands == 1)
+            {
+                BlurRows((float*)i, (float*)s, w, h, (float*)k, taps, 0, h);
+                BlurColumns((float*)s, (float*)i, w, h, (float*)k, taps, 0, h);
+                return;
+            }
+            Parallel.For(0, bands, b => BlurRows((float*)i, (float*)s, w, h, (float*)k, taps, h * b / bands, h * (b + 1) / bands));
+            Parallel.For(0, bands, b => BlurColumns((float*)s, (float*)i, w, h, (float*)k, taps, h * b / bands, h * (b + 1) / bands));
         }
-        for (int y = 0; y < h; y++)
+    }
+
+    /// <summary>Pixels from which a resize or a blur runs on every core (a 512 x 512 map).</summary>
+    private const long ParallelPixels = 1 << 18;
+
+    /// <summary>The horizontal pass for rows [y0, y1): <paramref name="source"/> into <paramref name="target"/> (both w x h).</summary>
+    private static unsafe void BlurRows(float* source, float* target, int w, int h, float* kernelPointer, int taps, int y0, int y1)
+    {
+        var kernel = new ReadOnlySpan<float>(kernelPointer, taps);
+        int r = taps / 2;
+        var padded = new float[w + 2 * r];
+        for (int y = y0; y < y1; y++)
         {
-            var outRow = image.Slice(y * w, w);
+            var row = new ReadOnlySpan<float>(source + (long)y * w, w);
+            for (int i = 0; i < padded.Length; i++) padded[i] = row[Reflect(i - r, w)];
+            var outRow = new Span<float>(target + (long)y * w, w);
+            outRow.Clear();
+            for (int k = 0; k < taps; k++) TensorPrimitives.MultiplyAdd(padded.AsSpan(k, w), kernel[k], outRow, outRow);
+        }
+    }
+
+    /// <summary>The vertical pass for output rows [y0, y1): <paramref name="source"/> into <paramref name="target"/> (both w x h).</summary>
+    private static unsafe void BlurColumns(float* source, float* target, int w, int h, float* kernelPointer, int taps, int y0, int y1)
+    {
+        var kernel = new ReadOnlySpan<float>(kernelPointer, taps);
+        int r = taps / 2;
+        for (int y = y0; y < y1; y++)
+        {
+            var outRow = new Span<float>(target + (long)y * w, w);
             outRow.Clear();
             for (int k = -r; k <= r; k++)
-                TensorPrimitives.MultiplyAdd(scratch.Slice(Reflect(y + k, h) * w, w), kernel[k + r], outRow, outRow);
+                TensorPrimitives.MultiplyAdd(new ReadOnlySpan<float>(source + (long)Reflect(y + k, h) * w, w), kernel[k + r], outRow, outRow);
         }
     }
 

@@ -17,10 +17,11 @@ public sealed class BoundedPatchSearch : PatchSearch
 {
     /// <summary>
     /// Cells probed per patch for its upper bound. The verdict is exact with any number; more probes give tighter bounds for
-    /// the map at the cost of more rows read. On MTD (977 cells) 1, 4, 8 and 16 probes put pixel AUROC 0.0075, 0.0018, 0.0009
-    /// and 0.0003 below the exhaustive map's, PRO 0.0058, 0.0026, 0.0014 and 0.0006 (docs/benchmarks.md).
+    /// the map at the cost of more rows read. On MTD (977 cells) 4, 6 and 8 probes put pixel AUROC 0.0017, 0.0010 and 0.0007
+    /// below the exhaustive map's, PRO 0.0016, 0.0013 and 0.0011; 6 leaves a margin to the 0.002 the map is held to and takes
+    /// a fifth off a tiled frame's search against 8 (docs/benchmarks.md, "Bounded search").
     /// </summary>
-    public const int DefaultProbes = 8;
+    public const int DefaultProbes = 6;
     /// <summary>Patches per group in the first exact search, then in each later one.</summary>
     private const int FirstRound = 8, LaterRounds = 32;
     // Slack on the bound: the exhaustive search's distances come from a GEMM, summed in another order than u_i; a patch
@@ -31,7 +32,7 @@ public sealed class BoundedPatchSearch : PatchSearch
     private readonly NearestNeighbourSearch _centres;
     private readonly int[] _starts;
     private readonly int _probes;
-    private float[] _centreDistances = [], _upper = [], _exactDistances = [], _exactQueries = [];
+    private float[] _upper = [], _exactDistances = [], _exactQueries = [];
     private int[] _cells = [], _order = [], _exactRows = [];
     private float[] _sortKeys = [], _bound = [];
     private int[] _next = [], _probeOrder = [];
@@ -64,8 +65,8 @@ public sealed class BoundedPatchSearch : PatchSearch
     {
         int n = groups * per, d = _bank.Dimensions;
         Grow(n, groups);
-        // 1a. The nearest cells of every patch: the P nearest centroids.
-        _centres.Search(patches, n, _probes, _centreDistances, _cells);
+        // 1a. The nearest cells of every patch: the P likeliest nearest centroids (the int8 GEMM's ranking where the bank is int8).
+        _centres.Likeliest(patches, n, _probes, _cells);
         // 1b. u_i >= s_i: the nearest row of those cells.
         long visited = UpperBounds(patches, n) + (long)n * (_starts.Length - 1);
         _upper.AsSpan(0, n).CopyTo(patchScores);
@@ -163,26 +164,41 @@ public sealed class BoundedPatchSearch : PatchSearch
                     }
                 }
         });
-        // 1c. u_i: the exact distance of the patch's likeliest rows over all its probes (+infinity if its cells were empty).
-        for (int i = 0; i < n; i++)
+        // 1c. u_i: the exact distance of the patch's likeliest rows over all its probes (+infinity if its cells were empty). Two float32
+        // rows of the bank a patch, read from all over it: on every core.
+        unsafe
         {
-            float first = float.NegativeInfinity, second = float.NegativeInfinity;
-            int firstRow = -1, secondRow = -1;
-            for (int j = i * _probes * k; j < (i + 1) * _probes * k; j++)
+            fixed (float* all = patches)
             {
-                float score = _probeScores[j];
-                if (score <= second || _probeRows[j] < 0 || _probeRows[j] == firstRow) continue;
-                if (score > first) (second, secondRow, first, firstRow) = (first, firstRow, score, _probeRows[j]);
-                else (second, secondRow) = (score, _probeRows[j]);
+                nint at = (nint)all;
+                Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
+                {
+                    for (int i = n * t / threads; i < n * (t + 1) / threads; i++)
+                        _upper[i] = UpperBound(new ReadOnlySpan<float>((float*)at + (long)i * d, d), i);
+                });
             }
-            var patch = patches.Slice(i * d, d);
-            float upper = firstRow < 0 ? float.PositiveInfinity : _bank.Distance(patch, firstRow);
-            if (secondRow >= 0) upper = Math.Min(upper, _bank.Distance(patch, secondRow));
-            _upper[i] = upper;
         }
         long visited = 0;
         for (int j = 0; j < probes; j++) visited += _starts[_cells[j] + 1] - _starts[_cells[j]];
         return visited;
+    }
+
+    /// <summary>u_i of patch i (D values): the smaller exact distance of its two likeliest rows over all its probes.</summary>
+    private float UpperBound(ReadOnlySpan<float> patch, int i)
+    {
+        int k = CellProbe.Candidates;
+        float first = float.NegativeInfinity, second = float.NegativeInfinity;
+        int firstRow = -1, secondRow = -1;
+        for (int j = i * _probes * k; j < (i + 1) * _probes * k; j++)
+        {
+            float score = _probeScores[j];
+            if (score <= second || _probeRows[j] < 0 || _probeRows[j] == firstRow) continue;
+            if (score > first) (second, secondRow, first, firstRow) = (first, firstRow, score, _probeRows[j]);
+            else (second, secondRow) = (score, _probeRows[j]);
+        }
+        float upper = firstRow < 0 ? float.PositiveInfinity : _bank.Distance(patch, firstRow);
+        if (secondRow >= 0) upper = Math.Min(upper, _bank.Distance(patch, secondRow));
+        return upper;
     }
 
     private void Grow(int n, int groups)
@@ -191,7 +207,7 @@ public sealed class BoundedPatchSearch : PatchSearch
         if (_upper.Length < n)
         {
             (_upper, _sortKeys) = (new float[n], new float[n]);
-            (_centreDistances, _cells) = (new float[n * _probes], new int[n * _probes]);
+            _cells = new int[n * _probes];
             _probeOrder = new int[n * _probes];
             (_probeScores, _probeRows) = (new float[n * _probes * CellProbe.Candidates], new int[n * _probes * CellProbe.Candidates]);
         }

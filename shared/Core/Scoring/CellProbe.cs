@@ -92,8 +92,18 @@ internal sealed unsafe class CellProbe
         fixed (byte* rows = _rows, all = _queries)
         {
             for (int i = 0; i < 4; i++) q[i] = all + (long)queries[Math.Min(i, count - 1)] * Stride; // a short block repeats its last query
-            int* dots = stackalloc int[8];
+            int* dots = stackalloc int[16];
             int p = from;
+            for (; p + 3 < to; p += 4)
+            {
+                Dots4(q, rows + (long)p * Stride, dots);
+                for (int r = 0; r < 4; r++)
+                {
+                    float offset = _norms[p + r] * _offsetScale;
+                    int row = _rowOfPosition[p + r];
+                    for (int i = 0; i < count; i++) Keep(best, bestRows, i, dots[r * 4 + i] - offset, row);
+                }
+            }
             for (; p + 1 < to; p += 2)
             {
                 Dots(q, rows + (long)p * Stride, rows + (long)(p + 1) * Stride, dots);
@@ -132,6 +142,49 @@ internal sealed unsafe class CellProbe
                 for (int k = 0; k < Stride; k++) (a, b) = (a + q[i][k] * row0[k], b + q[i][k] * row1[k]);
                 (dots[i], dots[4 + i]) = (a, b);
             }
+    }
+
+    /// <summary>The int32 dot products of four queries with four consecutive rows (Stride bytes each): dots[r x 4 + i].</summary>
+    private void Dots4(byte** q, byte* rows, int* dots)
+    {
+        if (_vnni) DotsVnni4(q, rows, dots);
+        else
+        {
+            Dots(q, rows, rows + Stride, dots);
+            Dots(q, rows + 2 * Stride, rows + 3 * Stride, dots + 8);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void DotsVnni4(byte** q, byte* rows, int* dots)
+    {
+        Vector256<int> a0 = default, a1 = default, a2 = default, a3 = default, b0 = default, b1 = default, b2 = default, b3 = default;
+        Vector256<int> c0 = default, c1 = default, c2 = default, c3 = default, d0 = default, d1 = default, d2 = default, d3 = default;
+        byte* q0p = q[0], q1p = q[1], q2p = q[2], q3p = q[3];
+        long stride = Stride;
+        for (int k = 0; k < Stride; k += Block)
+        {
+            var q0 = Vector256.Load(q0p + k);
+            var q1 = Vector256.Load(q1p + k);
+            var q2 = Vector256.Load(q2p + k);
+            var q3 = Vector256.Load(q3p + k);
+            var r = Vector256.Load((sbyte*)rows + k);
+            (a0, a1, a2, a3) = (AvxVnni.MultiplyWideningAndAdd(a0, q0, r), AvxVnni.MultiplyWideningAndAdd(a1, q1, r),
+                AvxVnni.MultiplyWideningAndAdd(a2, q2, r), AvxVnni.MultiplyWideningAndAdd(a3, q3, r));
+            r = Vector256.Load((sbyte*)rows + stride + k);
+            (b0, b1, b2, b3) = (AvxVnni.MultiplyWideningAndAdd(b0, q0, r), AvxVnni.MultiplyWideningAndAdd(b1, q1, r),
+                AvxVnni.MultiplyWideningAndAdd(b2, q2, r), AvxVnni.MultiplyWideningAndAdd(b3, q3, r));
+            r = Vector256.Load((sbyte*)rows + 2 * stride + k);
+            (c0, c1, c2, c3) = (AvxVnni.MultiplyWideningAndAdd(c0, q0, r), AvxVnni.MultiplyWideningAndAdd(c1, q1, r),
+                AvxVnni.MultiplyWideningAndAdd(c2, q2, r), AvxVnni.MultiplyWideningAndAdd(c3, q3, r));
+            r = Vector256.Load((sbyte*)rows + 3 * stride + k);
+            (d0, d1, d2, d3) = (AvxVnni.MultiplyWideningAndAdd(d0, q0, r), AvxVnni.MultiplyWideningAndAdd(d1, q1, r),
+                AvxVnni.MultiplyWideningAndAdd(d2, q2, r), AvxVnni.MultiplyWideningAndAdd(d3, q3, r));
+        }
+        Store(a0, a1, a2, a3, dots);
+        Store(b0, b1, b2, b3, dots + 4);
+        Store(c0, c1, c2, c3, dots + 8);
+        Store(d0, d1, d2, d3, dots + 12);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -18,6 +18,7 @@ public abstract class NearestNeighbourSearch : IDisposable
 
     private readonly Lock _gate = new();
     private readonly int _chunk;
+    private float[] _likeliestDistances = [];
     private protected readonly KnnSession Ort;
     /// <summary>||m||^2 of each bank row, in the units the distances are computed in (Rows).</summary>
     private protected readonly float[] Norms;
@@ -49,11 +50,26 @@ public abstract class NearestNeighbourSearch : IDisposable
     /// </summary>
     public void Search(ReadOnlySpan<float> queries, int count, int k, Span<float> distances, Span<int> indices)
     {
+        if (distances.Length < (long)count * k) throw new ArgumentException("query, distance or index span too short");
+        InRuns(queries, count, k, indices, distances);
+    }
+
+    /// <summary>
+    /// For each of <paramref name="count"/> query rows (count x Dimensions), <paramref name="k"/> likely nearest bank rows
+    /// (count x k indices, in no set order): the approximate paths' first stage without its exact re-rank, the exact k nearest
+    /// where a path has no cheaper stage. For choosing where to look (the bounded search's cells), never for a distance.
+    /// </summary>
+    public void Likeliest(ReadOnlySpan<float> queries, int count, int k, Span<int> indices) => InRuns(queries, count, k, indices, default);
+
+    /// <summary>The argument checks and the equal runs of <see cref="Search"/> (with distances) and <see cref="Likeliest"/> (without).</summary>
+    private void InRuns(ReadOnlySpan<float> queries, int count, int k, Span<int> indices, Span<float> distances)
+    {
         if (k < 1 || k > Rows) throw new ArgumentOutOfRangeException(nameof(k), $"k must be in 1..{Rows}");
-        if (queries.Length < (long)count * Dimensions || distances.Length < (long)count * k || indices.Length < (long)count * k)
+        if (queries.Length < (long)count * Dimensions || indices.Length < (long)count * k)
             throw new ArgumentException("query, distance or index span too short");
         if (count < 0) throw new ArgumentOutOfRangeException(nameof(count));
         if (count == 0) return;
+        bool exact = !distances.IsEmpty;
         lock (_gate)
         {
             // Equal runs: a short last run (784 = 624 + 160 at a 10% MTD bank) runs the GEMM far below its speed.
@@ -62,8 +78,9 @@ public abstract class NearestNeighbourSearch : IDisposable
             for (int start = 0; start < count; start += run)
             {
                 int q = Math.Min(run, count - start);
-                SearchRun(queries.Slice(start * Dimensions, q * Dimensions), q, k, distances.Slice(start * k, q * k), indices.Slice(start * k,
-                    q * k));
+                var part = queries.Slice(start * Dimensions, q * Dimensions);
+                if (exact) SearchRun(part, q, k, distances.Slice(start * k, q * k), indices.Slice(start * k, q * k));
+                else LikeliestRun(part, q, k, indices.Slice(start * k, q * k));
             }
         }
     }
@@ -71,7 +88,14 @@ public abstract class NearestNeighbourSearch : IDisposable
     /// <summary>One run: <paramref name="queries"/> is q x Dimensions, <paramref name="distances"/> and <paramref name="indices"/> q x k.</summary>
     private protected abstract void SearchRun(ReadOnlySpan<float> queries, int q, int k, Span<float> distances, Span<int> indices);
 
-    /// <summary>Distance between a query row and one bank row, computed the way the search reports it.</summary>
+    /// <summary>One run of <see cref="Likeliest"/>: <paramref name="queries"/> is q x Dimensions, <paramref name="indices"/> q x k.</summary>
+    private protected virtual void LikeliestRun(ReadOnlySpan<float> queries, int q, int k, Span<int> indices)
+    {
+        if (_likeliestDistances.Length < q * k) _likeliestDistances = new float[q * k];
+        SearchRun(queries, q, k, _likeliestDistances.AsSpan(0, q * k), indices);
+    }
+
+    /// <summary>Distance between a query row and one bank row, computed the way the search reports it. Thread-safe.</summary>
     public abstract float Distance(ReadOnlySpan<float> query, int bankIndex);
 
     /// <summary>The GEMM form ||q||^2 - 2 q.m + ||m||^2 can go slightly below zero by rounding: clamped before the root.</summary>

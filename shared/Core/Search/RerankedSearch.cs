@@ -49,6 +49,13 @@ internal abstract class RerankedSearch : NearestNeighbourSearch
         Rerank(q, k, width, distances, indices);
     }
 
+    private protected override void LikeliestRun(ReadOnlySpan<float> queries, int q, int k, Span<int> indices)
+    {
+        FindCandidates(queries, q, k);
+        long[] candidates = Buffers.Index;
+        for (int i = 0; i < q * k; i++) indices[i] = (int)candidates[i];
+    }
+
     /// <summary>Exact distances of each query's candidates; the k nearest, nearest first.</summary>
     private void Rerank(int q, int k, int width, Span<float> distances, Span<int> indices)
     {

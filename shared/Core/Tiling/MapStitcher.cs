@@ -12,7 +12,7 @@ namespace EdgePatchCore.Tiling;
 public sealed class MapStitcher(float blurSigma)
 {
     private readonly float[] _kernel = blurSigma > 0 ? Resampling.GaussianKernel(blurSigma) : [1f];
-    private float[] _tile = [];
+    private float[] _tiles = [];
     private float[] _scratch = [];
 
     /// <param name="patchScores">tiles x gridHeight x gridWidth patch scores, tiles in <paramref name="layout"/> order</param>
@@ -22,16 +22,20 @@ public sealed class MapStitcher(float blurSigma)
         int n = layout.TileSize, per = gridWidth * gridHeight;
         if (patchScores.Length < layout.Count * per) throw new ArgumentException($"{patchScores.Length} patch scores for {layout.Count} tiles of " +
             $"{per}");
-        if (_tile.Length < n * n) _tile = new float[n * n];
+        // The tiles are upsampled on every core, each into its own buffer, then placed one after another (overlaps keep the maximum).
+        if (_tiles.Length < layout.Count * n * n) _tiles = new float[layout.Count * n * n];
+        var tilesBuffer = _tiles;
+        var scores = patchScores.Slice(0, layout.Count * per).ToArray();
+        Parallel.For(0, layout.Count, t => Resampling.ResizeBilinear(scores.AsSpan(t * per, per), gridWidth, gridHeight,
+            tilesBuffer.AsSpan(t * n * n, n * n), n, n));
         var map = new float[layout.Width * layout.Height];
         map.AsSpan().Fill(float.NegativeInfinity);
         for (int t = 0; t < layout.Count; t++)
         {
-            Resampling.ResizeBilinear(patchScores.Slice(t * per, per), gridWidth, gridHeight, _tile, n, n);
             var (x0, y0) = layout.Origin(t);
             for (int y = 0; y < n; y++)
             {
-                var source = _tile.AsSpan(y * n, n);
+                var source = _tiles.AsSpan(t * n * n + y * n, n);
                 var target = map.AsSpan((y0 + y) * layout.Width + x0, n);
                 System.Numerics.Tensors.TensorPrimitives.Max(source, target, target);
             }

@@ -52,4 +52,23 @@ public class ReweightingTests
         Assert.Equal(kernel[16] * kernel[16], peak[20 * 40 + 20], 6);
         Assert.Equal(1.0, peak.Sum(), 3);
     }
+
+    [Fact]
+    public void A_megapixel_blur_in_bands_equals_one_band()
+    {
+        var kernel = Resampling.GaussianKernel(4);
+        var rng = new Random(2);
+        int w = 1000, h = 700;
+        var image = Enumerable.Range(0, w * h).Select(_ => (float)rng.NextDouble()).ToArray();
+        var one = (float[])image.Clone();
+        Resampling.GaussianBlur(one, w, h, kernel, new float[w * h], bands: 1);
+        foreach (int bands in new[] { 2, 3, 7 })
+        {
+            var banded = (float[])image.Clone();
+            Resampling.GaussianBlur(banded, w, h, kernel, new float[w * h], bands);
+            Assert.Equal(one, banded);
+        }
+        Resampling.GaussianBlur(image, w, h, kernel, new float[w * h]); // the default: every core at this size
+        Assert.Equal(one, image);
+    }
 }

@@ -28,6 +28,36 @@ public class NearestNeighbourSearchTests
     }
 
     /// <summary>
+    /// Likeliest (the first stage alone, for steering): k distinct rows per query; the exact search's own k nearest where the path
+    /// has no first stage (float32); at int8 and float16 the low-precision ranking, which on these rows holds the true nearest of
+    /// nearly every query.
+    /// </summary>
+    [Theory]
+    [InlineData(BankPrecision.Float32)]
+    [InlineData(BankPrecision.Int8)]
+    [InlineData(BankPrecision.Float16)]
+    public void Likeliest_rows_are_distinct_and_hold_the_nearest(BankPrecision precision)
+    {
+        int m = 500, d = 64, q = 80, k = 6;
+        var (bank, queries) = Data(m, d, q, seed: 12);
+        using var knn = BankSearches.Create(bank, m, d, new ExecutionDevice(DeviceKind.Cpu), precision);
+        var likeliest = new int[q * k];
+        knn.Likeliest(queries, q, k, likeliest);
+        int holding = 0;
+        for (int i = 0; i < q; i++)
+        {
+            var rows = likeliest.AsSpan(i * k, k).ToArray();
+            Assert.Equal(k, rows.Distinct().Count());
+            Assert.All(rows, r => Assert.InRange(r, 0, m - 1));
+            var expected = BruteForce(bank, m, d, queries.AsSpan(i * d, d), k).Select(x => x.Index).ToArray();
+            if (precision == BankPrecision.Float32) Assert.Equal(expected.Order(), rows.Order());
+            if (rows.Contains(expected[0])) holding++;
+        }
+        Assert.True(holding >= q * 95 / 100, $"the nearest row is among the likeliest for {holding} of {q} queries");
+        Assert.Throws<ArgumentOutOfRangeException>(() => knn.Likeliest(queries, q, m + 1, new int[q * (m + 1)]));
+    }
+
+    /// <summary>
     /// The tolerance each precision promises against a double-precision brute force over the float32 bank:
     /// float32 and int8 (exact re-rank of int8 candidates) find the same rows, distances within 1e-5 relative;
     /// float16 finds rows whose distance is within 1e-3 relative of the true k-th nearest (its bank is rounded
