@@ -51,7 +51,8 @@ public sealed class CoresetBenchmark(TextWriter output, ConsoleProgress console)
         var accelerated = pruned.Run(rows, size, options.Seed, new Renamed(console, "accelerated"), cancel);
         double fastSeconds = fast.Elapsed.TotalSeconds;
         output.WriteLine($"accelerated greedy       {fastSeconds,8:F1} s     {accelerated.PrunedShare:P0} not read (of the int8 row data; the " +
-            $"first 32 principal dimensions settle most points); radius {accelerated.CoverageRadius:G6}");
+            $"first 32 principal dimensions settle most points); {size} steps in {accelerated.Passes} passes (batches of centres); " +
+            $"radius {accelerated.CoverageRadius:G6}");
         if (plain is not null)
         {
             output.WriteLine($"speed-up: {plainSeconds / fastSeconds:F2}");

@@ -14,7 +14,9 @@ namespace EdgePatchCore.Coreset;
 /// <see cref="SelectPlain"/> streams every point through the full distance each step, eight points at a time.
 /// <see cref="Select"/> also goes eight points at a time, but block by block, and stops as soon as the partial
 /// sums of all eight reach their mind(p): a squared distance only grows, so then d(p, c) >= mind(p) and none of
-/// them can change. The projection's axes are its principal axes in decreasing variance
+/// them can change. It also applies a batch of centres a pass, found exactly before the pass from the farthest
+/// points of the last one (<see cref="NextCentres"/>; docs/design.md, "Coreset selection in batches"). The
+/// projection's axes are its principal axes in decreasing variance
 /// (<see cref="RandomProjection.AlignedToPrincipalAxes"/>), so the first block holds about three quarters of
 /// every distance and most groups are settled after it. Both are exact (integer arithmetic, no rounding
 /// margin), so both return the same indices.

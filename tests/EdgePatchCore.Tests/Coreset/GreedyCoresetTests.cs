@@ -73,6 +73,23 @@ public class GreedyCoresetTests
     }
 
     [Fact]
+    public void Farthest_candidates_keep_the_top_points_in_the_selection_order()
+    {
+        // Many ties: the order is larger distance first, then lower index, across the chunks a pass merges.
+        var rng = new Random(3);
+        var values = Enumerable.Range(0, 5000).Select(_ => rng.Next(50)).ToArray();
+        var parts = new[] { new FarthestCandidates(100), new FarthestCandidates(100) };
+        for (int p = 0; p < 2496; p += 8) parts[0].Offer(System.Runtime.Intrinsics.Vector256.Create(values.AsSpan(p, 8)), p);
+        for (int p = 2496; p < values.Length; p++) parts[1].Offer(values[p], p);
+        var (v, ix) = (new int[100], new int[100]);
+        Assert.Equal(100, FarthestCandidates.Merge(parts, 100, v, ix));
+        var expected = Enumerable.Range(0, values.Length).OrderByDescending(p => values[p]).ThenBy(p => p).Take(100).ToArray();
+        Assert.Equal(expected, ix);
+        Assert.Equal(expected.Select(p => values[p]), v);
+        Assert.Equal(0, FarthestCandidates.Merge([new FarthestCandidates(100)], 100, v, ix));
+    }
+
+    [Fact]
     public void Later_steps_are_applied_in_batches()
     {
         // Spread points: the farthest few are rarely near each other, so most passes carry a full batch.
