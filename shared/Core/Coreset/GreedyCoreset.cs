@@ -85,7 +85,7 @@ public static class GreedyCoreset
         if (minDistances.Length != (subset?.Count ?? points.Count)) throw new ArgumentException("one distance per point");
         if (maxAdded <= 0 || minDistances.Max() <= radiusSquared) return [];
         var run = new GreedyCoresetPass(points, maxAdded, prune: true, initialMinDist: minDistances, points: subset);
-        return run.Extend(radiusSquared, maxAdded, firstStep: 0, cancel);
+        return run.Extend(radiusSquared, maxAdded, cancel);
     }
 
     /// <summary>For tests: either selection with the AVX-VNNI kernels switched off (the AVX2 and scalar paths).</summary>

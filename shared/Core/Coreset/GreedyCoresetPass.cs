@@ -149,9 +149,9 @@ internal sealed unsafe class GreedyCoresetPass
     /// <summary>
     /// Continues the selection from the pass's current distances: adds the farthest point while it is farther than
     /// <paramref name="radiusSquared"/>, at most <paramref name="maxAdded"/> points, batch by batch; returns them (point numbers of
-    /// this pass) in selection order. <paramref name="firstStep"/> is the step recorded for the first one.
+    /// this pass) in selection order. The steps recorded as nearest (<see cref="CoresetResult.Nearest"/>) count from 0 at the first.
     /// </summary>
-    public List<int> Extend(int radiusSquared, int maxAdded, int firstStep, CancellationToken cancel)
+    public List<int> Extend(int radiusSquared, int maxAdded, CancellationToken cancel)
     {
         var candidates = new FarthestCandidates(_candidateCapacity);
         for (int p = 0; p < _n; p++) candidates.Offer(_minDist[p], p);
@@ -165,7 +165,7 @@ internal sealed unsafe class GreedyCoresetPass
                 Math.Min(MaxBatch, maxAdded - added.Count), radiusSquared, batch, reached);
             if (count == 0) break;
             SetCentres(_rows, batch[..count], _pointRows);
-            Step(firstStep + added.Count, pruned: true);
+            Step(added.Count, pruned: true);
             foreach (int p in batch[..count]) added.Add(p);
         }
         return added;
