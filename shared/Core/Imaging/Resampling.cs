@@ -99,14 +99,14 @@ public static class Resampling
     {
         var kernel = new ReadOnlySpan<float>(kernelPointer, taps);
         int r = taps / 2;
-        var padded = new float[w + 2 * r];
+        Span<float> padded = w + 2 * r <= 4096 ? stackalloc float[w + 2 * r] : new float[w + 2 * r];
         for (int y = y0; y < y1; y++)
         {
             var row = new ReadOnlySpan<float>(source + (long)y * w, w);
             for (int i = 0; i < padded.Length; i++) padded[i] = row[Reflect(i - r, w)];
             var outRow = new Span<float>(target + (long)y * w, w);
             outRow.Clear();
-            for (int k = 0; k < taps; k++) TensorPrimitives.MultiplyAdd(padded.AsSpan(k, w), kernel[k], outRow, outRow);
+            for (int k = 0; k < taps; k++) TensorPrimitives.MultiplyAdd(padded.Slice(k, w), kernel[k], outRow, outRow);
         }
     }
 

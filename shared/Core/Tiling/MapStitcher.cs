@@ -12,7 +12,7 @@ namespace EdgePatchCore.Tiling;
 public sealed class MapStitcher(float blurSigma)
 {
     private readonly float[] _kernel = blurSigma > 0 ? Resampling.GaussianKernel(blurSigma) : [1f];
-    private float[] _tiles = [];
+    private float[] _tiles = [], _scores = [];
     private float[] _scratch = [];
 
     /// <param name="patchScores">tiles x gridHeight x gridWidth patch scores, tiles in <paramref name="layout"/> order</param>
@@ -24,8 +24,9 @@ public sealed class MapStitcher(float blurSigma)
             $"{per}");
         // The tiles are upsampled on every core, each into its own buffer, then placed one after another (overlaps keep the maximum).
         if (_tiles.Length < layout.Count * n * n) _tiles = new float[layout.Count * n * n];
-        var tilesBuffer = _tiles;
-        var scores = patchScores.Slice(0, layout.Count * per).ToArray();
+        if (_scores.Length < layout.Count * per) _scores = new float[layout.Count * per];
+        var (tilesBuffer, scores) = (_tiles, _scores);
+        patchScores.Slice(0, layout.Count * per).CopyTo(scores);
         Parallel.For(0, layout.Count, t => Resampling.ResizeBilinear(scores.AsSpan(t * per, per), gridWidth, gridHeight,
             tilesBuffer.AsSpan(t * n * n, n * n), n, n));
         var map = new float[layout.Width * layout.Height];
