@@ -120,7 +120,7 @@ internal sealed unsafe class GreedyCoresetPass
         {
             cancel.ThrowIfCancellationRequested();
             SetCentres(_rows, batch[..count], _pointRows);
-            (farthest, _, long read) = Step(step, pruned: _prune && step > 0);
+            (farthest, long read) = Step(step, pruned: _prune && step > 0);
             blocks += read;
             passes++;
             for (int j = 0; j < count; j++, step++)
@@ -184,9 +184,9 @@ internal sealed unsafe class GreedyCoresetPass
         return sum;
     }
 
-    /// <summary>One pass with the current batch of centres: updates every point's minimum; returns the farthest point and the
-    /// blocks read, and keeps the farthest points for the next batch.</summary>
-    public (int Farthest, int Next, long Blocks) Step(int step, bool pruned)
+    /// <summary>One pass with the current batch of centres: updates every point's minimum; returns the farthest point's squared
+    /// distance and the blocks read, and keeps the farthest points for the next batch.</summary>
+    public (int Farthest, long Blocks) Step(int step, bool pruned)
     {
         _step = step;
         if (_chunks == 1) Pass(0, pruned);
@@ -194,7 +194,7 @@ internal sealed unsafe class GreedyCoresetPass
         long blocks = 0;
         for (int k = 0; k < _chunks; k++) blocks += _chunkBlocks[k];
         _candidateCount = FarthestCandidates.Merge(_chunkCandidates, _candidateCapacity, _candidateValues, _candidateIndices);
-        return (_candidateValues[0], _candidateIndices[0], blocks);
+        return (_candidateValues[0], blocks);
     }
 
     /// <summary>The batch of centres for the next pass: rows <paramref name="centres"/> of <paramref name="source"/> (through
