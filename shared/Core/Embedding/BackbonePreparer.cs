@@ -156,11 +156,23 @@ public static class BackbonePreparer
     private static int[] LayerChannels(GraphProto graph, string[] layers, InputSpec input)
     {
         var model = Model(graph);
-        using var session = new Microsoft.ML.OnnxRuntime.InferenceSession(model.ToByteArray());
-        var data = new float[3 * input.Width * input.Height];
-        using var tensor = Microsoft.ML.OnnxRuntime.OrtValue.CreateTensorValueFromMemory(data, [1, 3, input.Height, input.Width]);
-        using var runOptions = new Microsoft.ML.OnnxRuntime.RunOptions();
-        using var results = session.Run(runOptions, [InputName], [tensor], layers);
-        return results.Select(r => (int)r.GetTensorTypeAndShape().Shape[1]).ToArray();
+        try
+        {
+            using var session = new Microsoft.ML.OnnxRuntime.InferenceSession(model.ToByteArray());
+            var data = new float[3 * input.Width * input.Height];
+            using var tensor = Microsoft.ML.OnnxRuntime.OrtValue.CreateTensorValueFromMemory(data, [1, 3, input.Height, input.Width]);
+            using var runOptions = new Microsoft.ML.OnnxRuntime.RunOptions();
+            using var results = session.Run(runOptions, [InputName], [tensor], layers);
+            return results.Select(r => (int)r.GetTensorTypeAndShape().Shape[1]).ToArray();
+        }
+        catch (Microsoft.ML.OnnxRuntime.OnnxRuntimeException e)
+        {
+            // The usual cause is the input size: a residual block adds two paths whose sizes differ when a side is not a multiple of the
+            // stride so far (the bundled ResNet18 fails at 168 or 200 and runs at 160 or 208).
+            throw new BackboneException($"the backbone does not run at a {input.Width} x {input.Height} input: " +
+                $"{e.Message.Split('\n')[0]}. ResNet layers halve the size at each stage, " +
+                "so both sides must be multiples of the deepest layer's stride (8 for layer2, 16 for layer3, 32 for layer4): " +
+                "for example 224 x 224 or 224 x 160 (--size, --tile)", e);
+        }
     }
 }

@@ -128,6 +128,17 @@ public class BackbonePreparerTests
         e = Assert.Throws<BackboneException>(() => BackbonePreparer.Prepare(new BackboneOptions { ModelPath = dir.File("bad.onnx") }, Spec));
         Assert.Contains("bad.onnx", e.Message);
     }
+
+    [Theory]
+    [InlineData(224, 168)]
+    [InlineData(200, 200)]
+    public void An_input_size_the_layers_cannot_halve_gives_a_clear_error(int width, int height)
+    {
+        // 168 and 200 are multiples of 8, not of layer3's stride 16: the residual paths come out one cell apart.
+        var e = Assert.Throws<BackboneException>(() => BackbonePreparer.Prepare(new BackboneOptions(), new InputSpec { Width = width, Height = height }));
+        Assert.Contains($"{width} x {height} input", e.Message);
+        Assert.Contains("multiples of the deepest layer's stride", e.Message);
+    }
 }
 
 /// <summary>The official code's aggregation, folded into convolutions, checked against a plain re-implementation.</summary>
