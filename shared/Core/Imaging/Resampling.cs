@@ -9,18 +9,16 @@ public static class Resampling
     /// Bilinear resize with half-pixel centres (PyTorch's interpolate, align_corners=False, no antialias). A megapixel target
     /// is filled in bands of rows on every core; each row depends on the source alone, so the values are those of one band.
     /// </summary>
-    public static unsafe void ResizeBilinear(ReadOnlySpan<float> src, int srcW, int srcH, Span<float> dst, int dstW, int dstH)
+    public static void ResizeBilinear(ReadOnlySpan<float> src, int srcW, int srcH, Span<float> dst, int dstW, int dstH) =>
+        ResizeBilinear(src, srcW, srcH, dst, dstW, dstH, (long)dstW * dstH >= ParallelPixels ? Environment.ProcessorCount : 1);
+
+    /// <summary><see cref="ResizeBilinear(ReadOnlySpan{float}, int, int, Span{float}, int, int)"/> in a given number of bands.</summary>
+    internal static unsafe void ResizeBilinear(ReadOnlySpan<float> src, int srcW, int srcH, Span<float> dst, int dstW, int dstH, int bands)
     {
-        int bands = (long)dstW * dstH >= ParallelPixels ? Math.Min(Environment.ProcessorCount, dstH) : 1;
         fixed (float* source = src, target = dst)
         {
-            if (bands == 1)
-            {
-                ResizeRows(source, srcW, srcH, target, dstW, dstH, 0, dstH);
-                return;
-            }
             var (s, t) = ((nint)source, (nint)target);
-            Parallel.For(0, bands, b => ResizeRows((float*)s, srcW, srcH, (float*)t, dstW, dstH, dstH * b / bands, dstH * (b + 1) / bands));
+            InBands(dstH, bands, (y0, y1) => ResizeRows((float*)s, srcW, srcH, (float*)t, dstW, dstH, y0, y1));
         }
     }
 
@@ -75,24 +73,26 @@ public static class Resampling
     /// <summary><see cref="GaussianBlur(Span{float}, int, int, ReadOnlySpan{float}, Span{float})"/> in a given number of bands.</summary>
     internal static unsafe void GaussianBlur(Span<float> image, int w, int h, ReadOnlySpan<float> kernel, Span<float> scratch, int bands)
     {
-        bands = Math.Clamp(bands, 1, h);
         fixed (float* imagePointer = image, scratchPointer = scratch, kernelPointer = kernel)
         {
             var (i, s, k) = ((nint)imagePointer, (nint)scratchPointer, (nint)kernelPointer);
             int taps = kernel.Length;
-            if (bands == 1)
-            {
-                BlurRows((float*)i, (float*)s, w, h, (float*)k, taps, 0, h);
-                BlurColumns((float*)s, (float*)i, w, h, (float*)k, taps, 0, h);
-                return;
-            }
-            Parallel.For(0, bands, b => BlurRows((float*)i, (float*)s, w, h, (float*)k, taps, h * b / bands, h * (b + 1) / bands));
-            Parallel.For(0, bands, b => BlurColumns((float*)s, (float*)i, w, h, (float*)k, taps, h * b / bands, h * (b + 1) / bands));
+            InBands(h, bands, (y0, y1) => BlurRows((float*)i, (float*)s, w, h, (float*)k, taps, y0, y1));
+            InBands(h, bands, (y0, y1) => BlurColumns((float*)s, (float*)i, w, h, (float*)k, taps, y0, y1));
         }
     }
 
     /// <summary>Pixels from which a resize or a blur runs on every core (a 512 x 512 map).</summary>
     private const long ParallelPixels = 1 << 18;
+
+    /// <summary>Runs <paramref name="rows"/>(y0, y1) over the rows [0, h) in at most <paramref name="bands"/> bands, in parallel when
+    /// more than one.</summary>
+    private static void InBands(int h, int bands, Action<int, int> rows)
+    {
+        bands = Math.Clamp(bands, 1, Math.Max(1, h));
+        if (bands == 1) rows(0, h);
+        else Parallel.For(0, bands, b => rows(h * b / bands, h * (b + 1) / bands));
+    }
 
     /// <summary>The horizontal pass for rows [y0, y1): <paramref name="source"/> into <paramref name="target"/> (both w x h).</summary>
     private static unsafe void BlurRows(float* source, float* target, int w, int h, float* kernelPointer, int taps, int y0, int y1)

@@ -71,4 +71,24 @@ public class ReweightingTests
         Resampling.GaussianBlur(image, w, h, kernel, new float[w * h]); // the default: every core at this size
         Assert.Equal(one, image);
     }
+
+    [Fact]
+    public void A_megapixel_resize_in_bands_equals_one_band()
+    {
+        var rng = new Random(3);
+        var grid = Enumerable.Range(0, 28 * 28).Select(_ => (float)rng.NextDouble()).ToArray();
+        int w = 1600, h = 1200;
+        var one = new float[w * h];
+        Resampling.ResizeBilinear(grid, 28, 28, one, w, h, bands: 1);
+        Assert.Equal(grid[0], one[0]); // the half-pixel rule clamps the corner to the first cell
+        foreach (int bands in new[] { 2, 3, 7 })
+        {
+            var banded = new float[w * h];
+            Resampling.ResizeBilinear(grid, 28, 28, banded, w, h, bands);
+            Assert.Equal(one, banded);
+        }
+        var byDefault = new float[w * h];
+        Resampling.ResizeBilinear(grid, 28, 28, byDefault, w, h); // every core at this size
+        Assert.Equal(one, byDefault);
+    }
 }
