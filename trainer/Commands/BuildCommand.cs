@@ -43,7 +43,7 @@ public sealed class BuildCommand : ICommand
             "reference"),
         new("layer-dims", "reference aggregation: dimensions per layer", "N", "the preset's: 1024"),
         new("target-dims", "reference aggregation: final dimensions", "N", "the preset's: 1024"),
-        new("size", "network input size", "N|WxH", "the preset's: 224"),
+        new("size", "network input size (each side a multiple of 16 for layer3, 32 for layer4)", "N|WxH", "the preset's: 224"),
         new("resize", "stretch, center-crop or letterbox", "MODE", "stretch"),
         new("resize-to", "shorter side before the centre crop", "N", "256 for 224"),
         new("tile",

@@ -167,12 +167,16 @@ public static class BackbonePreparer
         }
         catch (Microsoft.ML.OnnxRuntime.OnnxRuntimeException e)
         {
-            // The usual cause is the input size: a residual block adds two paths whose sizes differ when a side is not a multiple of the
-            // stride so far (the bundled ResNet18 fails at 168 or 200 and runs at 160 or 208).
-            throw new BackboneException($"the backbone does not run at a {input.Width} x {input.Height} input: " +
-                $"{e.Message.Split('\n')[0]}. ResNet layers halve the size at each stage, " +
-                "so both sides must be multiples of the deepest layer's stride (8 for layer2, 16 for layer3, 32 for layer4): " +
-                "for example 224 x 224 or 224 x 160 (--size, --tile)", e);
+            // The usual cause is the input size: the bundled ResNet18 fails with a shape error at sides that are multiples of 8 but
+            // not of 16 (168, 200) and runs at multiples of 16 (160, 208).
+            string message = e.Message.Split('\n')[0];
+            bool shape = message.Contains("Shape", StringComparison.OrdinalIgnoreCase)
+                || message.Contains("dimension", StringComparison.OrdinalIgnoreCase);
+            string hint = shape
+                ? ". ResNet layers halve the size at each stage, so both sides must be multiples of the deepest layer's stride (8 for layer2, " +
+                  "16 for layer3, 32 for layer4): for example 224 x 224 or 224 x 160 (--size, --tile)"
+                : "";
+            throw new BackboneException($"the backbone does not run at a {input.Width} x {input.Height} input: {message}{hint}", e);
         }
     }
 }

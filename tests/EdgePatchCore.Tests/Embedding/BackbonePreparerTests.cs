@@ -134,7 +134,7 @@ public class BackbonePreparerTests
     [InlineData(200, 200)]
     public void An_input_size_the_layers_cannot_halve_gives_a_clear_error(int width, int height)
     {
-        // 168 and 200 are multiples of 8, not of layer3's stride 16: the residual paths come out one cell apart.
+        // 168 and 200 are multiples of 8 but not of layer3's stride, 16: the bundled ResNet18 does not run at them.
         var e = Assert.Throws<BackboneException>(() => BackbonePreparer.Prepare(new BackboneOptions(), new InputSpec { Width = width, Height = height }));
         Assert.Contains($"{width} x {height} input", e.Message);
         Assert.Contains("multiples of the deepest layer's stride", e.Message);
