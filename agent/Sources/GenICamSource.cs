@@ -83,7 +83,13 @@ public sealed class GenICamSource : BackgroundService, ITriggerTarget
         _inFlight = null;
         while (_camera is { } camera && _waiting.TryDequeue(out var next))
         {
-            if (_book?.IsOpen(next.PartId) == false) continue;
+            if (_book?.IsOpen(next.PartId) == false)
+            {
+                // Its part was answered at the deadline while it waited (behind another frame, or on a busy machine) and has moved on.
+                _logger.LogWarning("Camera {Address}: part {Part} was not triggered: its deadline passed before the camera could be fired for it",
+                                   _name, next.PartId);
+                continue;
+            }
             try
             {
                 camera.SoftwareTrigger();
