@@ -334,7 +334,7 @@ public sealed class GenICamAgentTests(AgentFixture fixture, ITestOutputHelper ou
     public async Task A_result_after_the_deadline_goes_to_the_late_topic_never_as_the_answer()
     {
         await using var line = new Line("cam-late");
-        await line.StartAsync(Config(line, "cam-late", trigger: "Software", deadlineMs: 10)); // shorter than any frame takes
+        await line.StartAsync(Config(line, "cam-late", trigger: "Software", deadlineMs: 10)); // shorter than almost every frame takes
         Assert.True(await line.Probe.WaitForAsync(p => p.Messages("/trigger/state").Any(m => m.Json.GetProperty("ready").GetBoolean()), Patience));
         // One part at a time, until three late results: a part whose deadline passes before the camera is fired (a busy machine can
         // take longer than 10 ms to get there) is answered ERROR and never fired, since the part has moved on and the frame would
@@ -351,16 +351,21 @@ public sealed class GenICamAgentTests(AgentFixture fixture, ITestOutputHelper ou
         Assert.True(await line.Probe.WaitForAsync(_ => line.Results("/result/late").Count >= 3, Patience),
             $"late: {string.Join(", ", line.Results("/result/late").Select(r => r.PartId))}; answers: " +
             $"{string.Join(", ", line.Results().Select(r => $"{r.PartId} {r.Result} {r.Reason} {r.Detail}"))}\n{string.Join("\n", line.AgentLog)}");
-        Assert.All(line.Results(), r => Assert.Equal((InspectionResult.Error, false), (r.Result, r.Late)));
-        Assert.Equal(triggered, line.Results().Select(r => r.PartId)); // one answer each, in order
+        var answers = line.Results();
+        Assert.Equal(triggered, answers.Select(r => r.PartId)); // one answer each, in order
+        Assert.All(answers, r => Assert.False(r.Late));
         var late = line.Results("/result/late");
         Assert.Equal(late.Select(r => r.PartId).Distinct(), late.Select(r => r.PartId)); // each late frame with its own part, once
         Assert.Equal(triggered.Where(p => late.Any(r => r.PartId == p)), late.Select(r => r.PartId));
         Assert.All(late, r => Assert.True(r.Late));
         Assert.All(late, r => Assert.Contains(r.Result, new[] { InspectionResult.Ok, InspectionResult.Nok }));
-        // Every part without a late result was one the camera was never fired for, and says so.
+        // A late result only for a part answered ERROR at its deadline, never for one answered with its verdict.
+        Assert.All(late, r => Assert.Equal(InspectionResult.Error, answers.Single(a => a.PartId == r.PartId).Result));
+        // A part without a late result: never fired (and the log says so), or, rarely, its frame came and was scored within the 10 ms
+        // (the camera's next frame slot was near), so its verdict was the answer.
         foreach (var part in triggered.Where(p => late.All(r => r.PartId != p)))
-            Assert.Contains(line.AgentLog, l => l.Contains($"part {part} was not triggered", StringComparison.Ordinal));
+            if (answers.Single(a => a.PartId == part).Result == InspectionResult.Error)
+                Assert.Contains(line.AgentLog, l => l.Contains($"part {part} was not triggered", StringComparison.Ordinal));
     }
 
     [Fact]
