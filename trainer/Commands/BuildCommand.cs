@@ -1,3 +1,4 @@
+using EdgePatchCore.Imaging;
 using EdgePatchCore.Diagnostics;
 using System.Diagnostics;
 using EdgePatchCore.Artifacts;
@@ -52,6 +53,8 @@ public sealed class BuildCommand : ICommand
         new("tile-overlap", "with --tile: least overlap of neighbouring tiles, in pixels", "P", Text(Tile.Overlap)),
         new("whole-frame", "with --tile: also score the whole frame, resized to the tile size, against a bank of its own; the larger of the " +
             "two scores, each over its own threshold, decides (defects only the whole view shows: large faint stains)", "on|off", "on"),
+        new("whole-frame-flatten", "with --tile: flatten the whole view's line profile, so that bands along a brushed or rolled texture do not " +
+            "look like stains (rows: the texture runs along x; columns: along y)", "off|rows|columns", "off"),
         new("scale", "with --tile: scale the frame by S before tiling (0.5 halves width and height)", "S", Text(Tile.Scale)),
         new("coreset", "fraction of training patches kept in the bank", "F", "the preset's: 0.1 (accurate: 0.25)"),
         new("coreset-size", "exact number of bank rows (instead of --coreset)", "N"),
@@ -180,6 +183,7 @@ public sealed class BuildCommand : ICommand
             BatchSize = CommonOptions.ParseBatch(args),
             BackbonePrecision = CommonOptions.ParseBackbonePrecision(args),
             WholeFrame = args.Parsed("whole-frame", ParseOnOff),
+            WholeFrameFlattening = args.Parsed("whole-frame-flatten", ParseFlattening),
             Device = CommonOptions.ParseDevice(args),
             TempDirectory = args.Get("temp-dir"),
         };
@@ -191,8 +195,8 @@ public sealed class BuildCommand : ICommand
     {
         if (args.OptionalInt("tile", Tiling.TilingSpec.MinTileSize, Tiling.TilingSpec.MaxTileSize) is not { } tileSize)
         {
-            if (args.Has("tile-overlap") || args.Has("scale") || args.Has("whole-frame"))
-                throw new UsageException("--tile-overlap, --scale and --whole-frame need --tile N");
+            if (args.Has("tile-overlap") || args.Has("scale") || args.Has("whole-frame") || args.Has("whole-frame-flatten"))
+                throw new UsageException("--tile-overlap, --scale, --whole-frame and --whole-frame-flatten need --tile N");
             return null;
         }
         foreach (var other in new[] { "size", "resize", "resize-to" })
@@ -207,6 +211,14 @@ public sealed class BuildCommand : ICommand
         catch (ArgumentException e) { throw new UsageException(e.Message); }
         return tiling;
     }
+
+    private static ProfileFlattening ParseFlattening(string text) => text.ToLowerInvariant() switch
+    {
+        "off" => ProfileFlattening.Off,
+        "rows" => ProfileFlattening.Rows,
+        "columns" => ProfileFlattening.Columns,
+        _ => throw new ArgumentException($"expected off, rows or columns, not '{text}'"),
+    };
 
     private static bool ParseOnOff(string text) => text.ToLowerInvariant() switch
     {

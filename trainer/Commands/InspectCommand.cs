@@ -1,3 +1,4 @@
+using EdgePatchCore.Imaging;
 using EdgePatchCore.Embedding;
 using EdgePatchCore.Diagnostics;
 using EdgePatchCore.Artifacts;
@@ -33,8 +34,8 @@ public sealed class InspectCommand : ICommand
         if (c.Tiling is { } tiling) o.WriteLine($"  tiling              {tiling}");
         if (c.WholeFrame is { } whole)
             o.WriteLine($"  whole-frame scale   {whole.Bank.Rows} x {whole.Bank.Columns} bank of the frame resized to {c.Input.Width} x " +
-                $"{c.Input.Height}, threshold {whole.Threshold:G5} (tiles {whole.TilesThreshold:G5}; the larger of the two, each over its own, " +
-                "decides)");
+                $"{c.Input.Height}{Flattened(whole.Flattening)}, threshold {whole.Threshold:G5} (tiles {whole.TilesThreshold:G5}; the larger " +
+                "of the two, each over its own, decides)");
         else if (c.Tiling is not null) o.WriteLine("  whole-frame scale   none (tiles only)");
         o.WriteLine($"  backbone            {c.Backbone.Source}, {c.Backbone.Onnx.Length / 1e6:F1} MB, normalisation {c.Backbone.Normalization}");
         o.WriteLine($"  backbone precision  bank embedded in {BackbonePrecisions.Name(c.Backbone.Precision)}; " + (c.Backbone.Ranges is { } ranges
@@ -81,4 +82,7 @@ public sealed class InspectCommand : ICommand
         if (a.Signature is { } signature && !signature.IsValidFor(a.Hash)) return TrainerApp.ExitFailure;
         return TrainerApp.ExitOk;
     }
+
+    private static string Flattened(ProfileFlattening flattening) =>
+        flattening == ProfileFlattening.Off ? "" : $", the {(flattening == ProfileFlattening.Rows ? "rows'" : "columns'")} profile flattened";
 }

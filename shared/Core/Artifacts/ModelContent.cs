@@ -26,7 +26,10 @@ public sealed record ModelContent
     /// <summary>A tiled model's whole-frame scale (docs/TILING.md, "Both scales"); null: tiles only, or a whole-frame model.</summary>
     [Key(9)] public WholeFrameView? WholeFrame { get; init; }
 
-    /// <summary>The whole-frame scale as a model of its own: the whole frame resized to <see cref="Input"/>, its bank, its threshold.</summary>
+    /// <summary>
+    /// The whole-frame scale as a model of its own: the whole frame resized to <see cref="Input"/>, its bank, its threshold. Its inputs
+    /// are flattened as <see cref="WholeFrameView.Flattening"/> says before they are scored (<see cref="Scoring.PatchCoreScorer"/> does).
+    /// </summary>
     public ModelContent? WholeFrameModel() => WholeFrame is not { } view ? null : this with
     {
         Tiling = null, WholeFrame = null, Bank = view.Bank,

@@ -19,6 +19,8 @@ public sealed record WholeFrameView
     [Key(3)] public required float TilesThreshold { get; init; }
     /// <summary>Patches the whole-frame bank was selected from.</summary>
     [Key(4)] public int TrainingPatchCount { get; init; }
+    /// <summary>The line profile flattened in each whole-frame input before the backbone (Off in models built without it).</summary>
+    [Key(5)] public Imaging.ProfileFlattening Flattening { get; init; }
 
     /// <summary>What a whole-frame score is multiplied by to be compared with a tiled one: the ratio of their thresholds.</summary>
     [IgnoreMember] public float ToTilesUnits => TilesThreshold / Threshold;

@@ -73,17 +73,18 @@ public sealed class EmbeddingPass(FeatureExtractor extractor, RandomProjection p
 
     /// <summary>
     /// A tiled model's whole-frame scale: every frame as the tiled pass reads it (scaled, one size), resized whole to the network input,
-    /// <paramref name="batchSize"/> frames per backbone run.
+    /// its line profile flattened as <paramref name="flattening"/> says, <paramref name="batchSize"/> frames per backbone run.
     /// </summary>
-    public ProjectedPatches RunWholeFrames(IReadOnlyList<string> files, TiledFrameReader reader, int batchSize, FeatureSpill? spill,
-                                           Action<string, string> onBadFile, CancellationToken cancel)
+    public ProjectedPatches RunWholeFrames(IReadOnlyList<string> files, TiledFrameReader reader, ProfileFlattening flattening, int batchSize,
+                                           FeatureSpill? spill, Action<string, string> onBadFile, CancellationToken cancel)
     {
         int perImage = extractor.PatchesPerImage, length = extractor.InputLength, images = 0, queued = 0;
         Allocate(files.Count, perImage);
         var inputs = new float[batchSize * length];
+        using var flattener = new ProfileFlattener(flattening);
         foreach (var (index, frame) in reader.Read(files, onBadFile, oneSize: true, cancel))
         {
-            ImageLoader.ToInput(frame.Scaled, extractor.Input, inputs.AsSpan(queued * length, length), files[index]);
+            flattener.ToInput(frame.Scaled, extractor.Input, inputs.AsSpan(queued * length, length), files[index]);
             images++;
             progress?.Report(new StageProgress("whole-frame embedding", index + 1, files.Count, $"{images} images"));
             if (++queued < batchSize) continue;

@@ -41,6 +41,7 @@ public sealed class PatchCoreScorer : IDisposable
     private readonly bool _ownsFeatures;
     private readonly PatchCoreScorer? _wholeFrame; // a tiled model's whole-frame scale, sharing this scorer's backbone
     private readonly float _wholeFrameToTiles;
+    private readonly ProfileFlattener? _wholeFrameFlattener;
     private float[] _wholeMap = [];
 
     /// <summary>
@@ -101,6 +102,7 @@ public sealed class PatchCoreScorer : IDisposable
         {
             _wholeFrame = new PatchCoreScorer(whole, device, resolved, search, _features);
             _wholeFrameToTiles = model.WholeFrame!.ToTilesUnits;
+            _wholeFrameFlattener = new ProfileFlattener(model.WholeFrame.Flattening);
             SearchDescription += $"; whole-frame scale: {whole.Bank.Rows} rows";
         }
     }
@@ -240,7 +242,7 @@ public sealed class PatchCoreScorer : IDisposable
     private ScaleScores WholeFrameScale(TiledFrame frame, float tilesScore, float[] map)
     {
         if (_frameInput.Length < _features.InputLength) _frameInput = new float[_features.InputLength];
-        ImageLoader.ToInput(frame.Scaled, _features.Input, _frameInput, "frame");
+        _wholeFrameFlattener!.ToInput(frame.Scaled, _features.Input, _frameInput, "frame");
         var whole = _wholeFrame!.Score(_frameInput.AsMemory(0, _features.InputLength), 1)[0];
         var layout = frame.Layout;
         if (_wholeMap.Length < map.Length) _wholeMap = new float[map.Length];
@@ -303,6 +305,7 @@ public sealed class PatchCoreScorer : IDisposable
     public void Dispose()
     {
         _wholeFrame?.Dispose();
+        _wholeFrameFlattener?.Dispose();
         _search.Dispose();
         _knn.Dispose();
         if (_ownsFeatures) _features.Dispose();

@@ -25,6 +25,8 @@ public sealed record BuildOptions
     /// patches (784 at 224) where the tiles give dozens of times more.
     /// </summary>
     public const double WholeFrameCoresetFraction = 0.1;
+    /// <summary>The line profile the whole-frame scale flattens (a brushed or rolled surface: <see cref="ProfileFlattener"/>).</summary>
+    public ProfileFlattening WholeFrameFlattening { get; init; } = ProfileFlattening.Off;
     /// <summary>Share of training patches kept in the bank (0.1 = 10%); ignored when <see cref="CoresetSize"/> is set.</summary>
     public double CoresetFraction { get; init; } = BuildPreset.Balanced.CoresetFraction;
     public int? CoresetSize { get; init; }
@@ -54,7 +56,8 @@ public sealed record BuildOptions
     {
         var described = Properties();
         if (Tiling is not null) described["tiling"] = Tiling.ToString();
-        if (Tiling is not null) described["wholeFrame"] = WholeFrame ? $"on ({WholeFrameCoresetFraction:0.##} coreset)" : "off";
+        if (Tiling is not null) described["wholeFrame"] = !WholeFrame ? "off" : $"on ({WholeFrameCoresetFraction:0.##} coreset" +
+            (WholeFrameFlattening == ProfileFlattening.Off ? ")" : $", {WholeFrameFlattening.ToString().ToLowerInvariant()} flattened)");
         return described;
     }
 

@@ -79,7 +79,7 @@ public sealed class ModelBuilder(ILogger log, IProgress<StageProgress>? progress
         {
             whole = BuildBank(options with { CoresetSize = null, CoresetFraction = BuildOptions.WholeFrameCoresetFraction }, extractor, device,
                 crossFitted, EndPhase, "whole frame: ", cancel, (pass, spill) => pass.RunWholeFrames(bankFiles,
-                    new TiledFrameReader(loader, scaled), options.BatchSize, spill, (_, _) => { }, cancel));
+                    new TiledFrameReader(loader, scaled), options.WholeFrameFlattening, options.BatchSize, spill, (_, _) => { }, cancel));
             if (whole.Images != main.Images)
                 throw new BuildException($"the whole-frame scale read {whole.Images} training images but the tiles {main.Images}; " +
                     "rebuild with --whole-frame off, or remove the unreadable images");
@@ -117,6 +117,7 @@ public sealed class ModelBuilder(ILogger log, IProgress<StageProgress>? progress
                 Bank = whole.Bank,
                 Threshold = 1, TilesThreshold = 1, // set from the calibration scores below
                 TrainingPatchCount = whole.PatchCount,
+                Flattening = options.WholeFrameFlattening,
             },
         };
 
