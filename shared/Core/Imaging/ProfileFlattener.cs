@@ -21,8 +21,6 @@ public sealed class ProfileFlattener(ProfileFlattening flattening) : IDisposable
     // The frame's copy that is flattened, kept from one frame to the next: a fresh megapixel copy costs more than the flattening.
     private Image<Rgb24>? _scratch;
 
-    public ProfileFlattening Flattening => flattening;
-
     /// <summary>
     /// The whole view's network input: <paramref name="frame"/> flattened (a copy; the frame is left as it is), resized per
     /// <paramref name="spec"/> into <paramref name="chw"/> (3 x H x W floats, RGB 0..1). Not for several threads at once.

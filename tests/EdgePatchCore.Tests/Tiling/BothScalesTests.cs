@@ -115,15 +115,5 @@ public class BothScalesTests(LargeStainSheetFixture fixture) : IClassFixture<Lar
         r = TrainerRunner.Run("build", "--product", "sheet", "--data", fixture.Data, "--whole-frame", "off", "--out", fixture.Folder.File("x.pcb"));
         Assert.Equal(2, r.ExitCode); // --whole-frame needs --tile
         Assert.Contains("--tile", r.Error);
-        r = TrainerRunner.Run("build", "--product", "sheet", "--data", fixture.Data, "--whole-frame-flatten", "rows",
-            "--out", fixture.Folder.File("x.pcb"));
-        Assert.Equal(2, r.ExitCode);
-        Assert.Contains("--tile", r.Error);
-        r = TrainerRunner.Run("build", "--product", "sheet", "--data", fixture.Data, "--tile", "224", "--whole-frame-flatten", "diagonal",
-            "--out", fixture.Folder.File("x.pcb"));
-        Assert.Equal(2, r.ExitCode);
-        Assert.Contains("expected off, rows or columns, not 'diagonal'", r.Error);
-        Assert.DoesNotContain("   at ", r.Error); // a usage error, not a stack trace
-        Assert.False(File.Exists(fixture.Folder.File("x.pcb")));
     }
 }

@@ -212,9 +212,11 @@ public class SheetTests(SheetFixture fixture) : IClassFixture<SheetFixture>
             (new[] { "--tile", "224", "--size", "320" }, "--size does not apply with --tile"),
             (new[] { "--tile", "8" }, "--tile"),
             (new[] { "--tile", "224", "--tile-overlap", "200" }, "overlap"),
-            (new[] { "--scale", "0.5" }, "--tile-overlap, --scale and --whole-frame need --tile N"),
-            (new[] { "--whole-frame", "off" }, "--tile-overlap, --scale and --whole-frame need --tile N"),
+            (new[] { "--scale", "0.5" }, "--tile-overlap, --scale, --whole-frame and --whole-frame-flatten need --tile N"),
+            (new[] { "--whole-frame", "off" }, "--tile-overlap, --scale, --whole-frame and --whole-frame-flatten need --tile N"),
+            (new[] { "--whole-frame-flatten", "rows" }, "--tile-overlap, --scale, --whole-frame and --whole-frame-flatten need --tile N"),
             (new[] { "--tile", "224", "--whole-frame", "maybe" }, "on or off"),
+            (new[] { "--tile", "224", "--whole-frame-flatten", "diagonal" }, "expected off, rows or columns, not 'diagonal'"),
         })
         {
             var r = TrainerRunner.Run(["build", "--product", "sheet", "--data", fixture.Data, "--out", Path.Combine(fixture.Folder.Path, "x.pcb"), .. args]);
