@@ -152,6 +152,8 @@ public sealed class BuildCommand : ICommand
         if (args.Has("calibration")
             && args.Has("calibration-folds")) throw new UsageException("use either --calibration DIR or --calibration-folds K, not both");
         var tiling = ParseTiling(args);
+        if (args.Has("whole-frame-flatten") && !args.Parsed("whole-frame", ParseOnOff))
+            throw new UsageException("--whole-frame-flatten flattens the whole-frame scale, which --whole-frame off leaves out");
 
         return new BuildOptions
         {

@@ -217,6 +217,7 @@ public class SheetTests(SheetFixture fixture) : IClassFixture<SheetFixture>
             (new[] { "--whole-frame-flatten", "rows" }, "--tile-overlap, --scale, --whole-frame and --whole-frame-flatten need --tile N"),
             (new[] { "--tile", "224", "--whole-frame", "maybe" }, "on or off"),
             (new[] { "--tile", "224", "--whole-frame-flatten", "diagonal" }, "expected off, rows or columns, not 'diagonal'"),
+            (new[] { "--tile", "224", "--whole-frame", "off", "--whole-frame-flatten", "rows" }, "which --whole-frame off leaves out"),
         })
         {
             var r = TrainerRunner.Run(["build", "--product", "sheet", "--data", fixture.Data, "--out", Path.Combine(fixture.Folder.Path, "x.pcb"), .. args]);
